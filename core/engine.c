@@ -1,0 +1,716 @@
+/* The runtime. Records flow source -> transforms -> sink queues on the one
+ * loop thread; a sink delivers one batch at a time, and a source is polled
+ * again only when the sinks it feeds have room, so memory stays bounded
+ * however much a source has to give. */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "record.h"
+
+#define RETRY_LIMIT 5
+#define RETRY_BASE_MS 1000
+#define RETRY_CAP_MS 30000
+#define ROOM_MIN 1024 /* records a sink may hold before its sources pause */
+
+enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK };
+
+struct hlb_job {
+	enum job_kind kind;
+	struct hlb_instance *inst;
+	hc_engine *e;
+	int refs;
+	int finished;
+	int rc;
+	/* process: records emitted by the transform */
+	hlb_record **out;
+	size_t nout, capout;
+	/* deliver */
+	hlb_record **batch;
+	size_t n;
+	signed char *verdicts; /* -1: none given */
+	char **reasons;
+};
+
+struct hc_engine {
+	hc_graph *g;
+	hc_loop *loop;
+	hc_http *http;
+	int once, stopping, inited;
+	int checks_pending, checks_failed;
+	hlb_timer *drain_timer, *check_timer;
+	unsigned poll_errors, record_failures;
+	uint32_t rng;
+};
+
+static void schedule_flush(struct hlb_instance *sink);
+static void schedule_poll(struct hlb_instance *src, int64_t delay_ms);
+static void maybe_done(hc_engine *e);
+
+hc_loop *hc_engine_loop(const hc_engine *e)
+{
+	return e->loop;
+}
+
+hc_http *hc_engine_http(const hc_engine *e)
+{
+	return e->http;
+}
+
+static uint32_t rnd(hc_engine *e)
+{
+	/* xorshift: only for jitter, no need for quality */
+	e->rng ^= e->rng << 13;
+	e->rng ^= e->rng >> 17;
+	e->rng ^= e->rng << 5;
+	return e->rng;
+}
+
+hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http)
+{
+	hc_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->g = g;
+	e->loop = loop;
+	e->http = http;
+	e->rng = (uint32_t)hc_wall_ms() | 1u;
+	for (size_t i = 0; i < g->ninst; i++)
+		g->inst[i]->engine = e;
+	return e;
+}
+
+int hc_engine_init(hc_engine *e, hc_diag *diag)
+{
+	const hlb_host *host = hc_host_table();
+	int failed = 0;
+
+	e->inited = 1;
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *inst = e->g->inst[i];
+		const hlb_plugin *p = inst->mod->desc;
+		int rc = HLB_OK;
+
+		inst->diag = diag;
+		if (p->init)
+			rc = p->init(host, inst, inst->role, &inst->state);
+		inst->diag = NULL;
+		if (rc != HLB_OK) {
+			if (!inst->config_errors)
+				hc_diag_error(diag, inst->file, inst->sec->line, "[%s] plugin %s failed to start: %s",
+					      inst->sec->label, p->name, host->strerror(rc));
+			failed++;
+			continue;
+		}
+		inst->inited = 1;
+	}
+	return failed ? -1 : 0;
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+static hlb_job *job_new(hc_engine *e, enum job_kind kind, struct hlb_instance *inst)
+{
+	hlb_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->kind = kind;
+	j->inst = inst;
+	j->e = e;
+	j->refs = 2; /* the caller's, and the one finish() drops */
+	return j;
+}
+
+static void job_unref(hlb_job *j)
+{
+	if (--j->refs > 0)
+		return;
+	for (size_t i = 0; i < j->n; i++)
+		if (j->reasons)
+			free(j->reasons[i]);
+	free(j->reasons);
+	free(j->verdicts);
+	free(j->batch);
+	free(j->out);
+	free(j);
+}
+
+int hc_job_emit(hlb_job *j, hlb_record *rec);
+
+size_t hc_job_batch_size(const hlb_job *j)
+{
+	return j && j->kind == JOB_DELIVER ? j->n : 0;
+}
+
+const hlb_record *hc_job_batch_record(const hlb_job *j, size_t i)
+{
+	return j && j->kind == JOB_DELIVER && i < j->n ? j->batch[i] : NULL;
+}
+
+void hc_job_verdict(hlb_job *j, size_t i, hlb_verdict v, const char *reason)
+{
+	if (!j || j->kind != JOB_DELIVER || i >= j->n || j->finished)
+		return;
+	j->verdicts[i] = (signed char)v;
+	free(j->reasons[i]);
+	j->reasons[i] = reason ? strdup(reason) : NULL;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static void enqueue(struct hlb_instance *sink, hlb_record *rec)
+{
+	rec->next = NULL;
+	if (sink->q_tail)
+		sink->q_tail->next = rec;
+	else
+		sink->q_head = rec;
+	sink->q_tail = rec;
+	sink->q_len++;
+	schedule_flush(sink);
+}
+
+static void run_route(hc_engine *e, hc_route *r, size_t step, hlb_record *rec);
+
+/* Hands a record that passed all of a route's transforms to its sinks and
+ * to the routes chained from it; every receiver but the last gets a copy. */
+static void fan_out(hc_engine *e, hc_route *r, hlb_record *rec)
+{
+	size_t n = r->nto + r->nchildren;
+
+	if (n == 0) {
+		hc_record_free(rec);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hlb_record *mine = (i + 1 == n) ? rec : hc_record_clone(rec);
+
+		if (!mine) {
+			hc_log(r->sec->label, HLB_LOG_ERROR, "out of memory copying record %s", rec->key);
+			e->record_failures++;
+			continue;
+		}
+		if (i < r->nto)
+			enqueue(r->to[i], mine);
+		else
+			run_route(e, r->children[i - r->nto], 0, mine);
+	}
+}
+
+static void run_route(hc_engine *e, hc_route *r, size_t step, hlb_record *rec)
+{
+	if (step == r->nvia) {
+		fan_out(e, r, rec);
+		return;
+	}
+	struct hlb_instance *t = r->via[step];
+	hlb_job j;
+	char key[128];
+
+	memset(&j, 0, sizeof(j));
+	j.kind = JOB_PROCESS;
+	j.inst = t;
+	j.e = e;
+	snprintf(key, sizeof(key), "%s", rec->key);
+	int rc = t->mod->desc->process(t->state, rec, &j);
+	if (rc < 0) {
+		hc_log(t->sec->label, HLB_LOG_WARN, "record %s failed: %s", key, hc_host_table()->strerror(rc));
+		e->record_failures++;
+	} else if (j.nout == 0) {
+		t->dropped++;
+	}
+	for (size_t i = 0; i < j.nout; i++)
+		run_route(e, r, step + 1, j.out[i]);
+	free(j.out);
+}
+
+static void dispatch(hc_engine *e, struct hlb_instance *src, hlb_record *rec)
+{
+	size_t n = src->nroutes;
+
+	src->emitted++;
+	if (n == 0) {
+		hc_record_free(rec);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hlb_record *mine = (i + 1 == n) ? rec : hc_record_clone(rec);
+
+		if (mine)
+			run_route(e, src->routes[i], 0, mine);
+	}
+}
+
+int hc_job_emit(hlb_job *j, hlb_record *rec)
+{
+	if (!j || !rec)
+		return HLB_EINVAL;
+	if (j->kind == JOB_POLL && !j->finished) {
+		dispatch(j->e, j->inst, rec);
+		return HLB_OK;
+	}
+	if (j->kind == JOB_PROCESS) {
+		if (j->nout == j->capout) {
+			size_t cap = j->capout ? j->capout * 2 : 4;
+			hlb_record **o = realloc(j->out, cap * sizeof(*o));
+
+			if (!o) {
+				hc_record_free(rec);
+				return HLB_ENOMEM;
+			}
+			j->out = o;
+			j->capout = cap;
+		}
+		j->out[j->nout++] = rec;
+		return HLB_OK;
+	}
+	hc_record_free(rec);
+	return HLB_EINVAL;
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+static int has_room(const struct hlb_instance *src)
+{
+	for (size_t i = 0; i < src->nreach; i++) {
+		const struct hlb_instance *s = src->reach[i];
+		size_t room = s->batch * 4 > ROOM_MIN ? s->batch * 4 : ROOM_MIN;
+
+		if (s->q_len + s->wait_len >= room)
+			return 0;
+	}
+	return 1;
+}
+
+static void poll_finished(hlb_job *j)
+{
+	struct hlb_instance *src = j->inst;
+	hc_engine *e = j->e;
+
+	src->polling = 0;
+	src->polls++;
+	if (j->rc < 0) {
+		e->poll_errors++;
+		hc_log(src->sec->label, HLB_LOG_ERROR, "poll failed: %s", hc_host_table()->strerror(j->rc));
+	}
+	if (e->stopping) {
+		maybe_done(e);
+		return;
+	}
+	if (j->rc == HLB_MORE) {
+		if (has_room(src))
+			schedule_poll(src, 0);
+		else
+			src->waiting_room = 1;
+		return;
+	}
+	if (e->once) {
+		src->exhausted = 1;
+		maybe_done(e);
+		return;
+	}
+	/* 10% jitter spreads many sources with the same interval. */
+	int64_t jitter = src->interval_ms / 10;
+	schedule_poll(src, src->interval_ms - jitter + (jitter ? (int64_t)(rnd(e) % (uint32_t)(2 * jitter + 1)) : 0));
+}
+
+static void start_poll(void *arg)
+{
+	struct hlb_instance *src = arg;
+	hc_engine *e = src->engine;
+	hlb_job *j;
+
+	src->poll_timer = NULL;
+	if (e->stopping || src->polling)
+		return;
+	j = job_new(e, JOB_POLL, src);
+	if (!j) {
+		schedule_poll(src, 1000);
+		return;
+	}
+	src->polling = 1;
+	int rc = src->mod->desc->poll(src->state, j);
+	if (!j->finished && rc < 0)
+		hc_job_finish(j, rc, NULL);
+	job_unref(j);
+}
+
+static void schedule_poll(struct hlb_instance *src, int64_t delay_ms)
+{
+	if (src->poll_timer)
+		hc_timer_stop(src->poll_timer);
+	src->poll_timer = hc_timer_start(src->engine->loop, delay_ms, 0, start_poll, src);
+}
+
+static void wake_sources(hc_engine *e)
+{
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *src = e->g->inst[i];
+
+		if (src->role == HLB_CAP_SOURCE && src->waiting_room && has_room(src)) {
+			src->waiting_room = 0;
+			schedule_poll(src, 0);
+		}
+	}
+}
+
+/* ---- sinks -------------------------------------------------------------- */
+
+static void release_retries(void *arg)
+{
+	struct hlb_instance *sink = arg;
+	int64_t now = hc_now_ms(), next = -1;
+	hlb_record **pp = &sink->wait_head;
+
+	sink->retry_timer = NULL;
+	while (*pp) {
+		hlb_record *r = *pp;
+
+		if (r->due_ms <= now || sink->engine->stopping) {
+			*pp = r->next;
+			sink->wait_len--;
+			enqueue(sink, r);
+		} else {
+			if (next < 0 || r->due_ms < next)
+				next = r->due_ms;
+			pp = &r->next;
+		}
+	}
+	if (next >= 0)
+		sink->retry_timer = hc_timer_start(sink->engine->loop, next - now, 0, release_retries, sink);
+}
+
+static void park_for_retry(struct hlb_instance *sink, hlb_record *r)
+{
+	int64_t delay = RETRY_BASE_MS << (r->attempts > 5 ? 5 : r->attempts - 1);
+
+	if (delay > RETRY_CAP_MS)
+		delay = RETRY_CAP_MS;
+	r->due_ms = hc_now_ms() + delay;
+	r->next = sink->wait_head;
+	sink->wait_head = r;
+	sink->wait_len++;
+	sink->retried++;
+	if (!sink->retry_timer)
+		sink->retry_timer = hc_timer_start(sink->engine->loop, delay, 0, release_retries, sink);
+}
+
+static void deliver_finished(hlb_job *j)
+{
+	struct hlb_instance *sink = j->inst;
+	hc_engine *e = j->e;
+
+	sink->delivering = 0;
+	for (size_t i = 0; i < j->n; i++) {
+		hlb_record *r = j->batch[i];
+		int v = j->verdicts[i];
+		const char *why = j->reasons[i] ? j->reasons[i] : "";
+
+		if (v == HLB_DONE) {
+			sink->delivered++;
+			hc_record_free(r);
+			continue;
+		}
+		r->attempts++;
+		if (v == HLB_FAILED || r->attempts >= RETRY_LIMIT) {
+			sink->failed++;
+			e->record_failures++;
+			hc_log(sink->sec->label, HLB_LOG_ERROR, "record %s failed after %u attempt%s: %s",
+			       r->key, r->attempts, r->attempts == 1 ? "" : "s",
+			       *why ? why : (v < 0 ? "no verdict from the sink" : "rejected"));
+			hc_record_free(r);
+			continue;
+		}
+		hc_log(sink->sec->label, HLB_LOG_WARN, "record %s will be retried (attempt %u): %s",
+		       r->key, r->attempts, *why ? why : hc_host_table()->strerror(j->rc));
+		park_for_retry(sink, r);
+	}
+	if (sink->q_len)
+		schedule_flush(sink);
+	wake_sources(e);
+	maybe_done(e);
+}
+
+static void flush(void *arg)
+{
+	struct hlb_instance *sink = arg;
+	hc_engine *e = sink->engine;
+	size_t n = sink->q_len < sink->batch ? sink->q_len : sink->batch;
+	hlb_job *j;
+
+	sink->flush_timer = NULL;
+	if (sink->delivering || n == 0)
+		return;
+	j = job_new(e, JOB_DELIVER, sink);
+	if (j) {
+		j->batch = calloc(n, sizeof(*j->batch));
+		j->verdicts = malloc(n);
+		j->reasons = calloc(n, sizeof(*j->reasons));
+	}
+	if (!j || !j->batch || !j->verdicts || !j->reasons) {
+		if (j) {
+			j->refs = 1;
+			job_unref(j);
+		}
+		hc_log(sink->sec->label, HLB_LOG_ERROR, "out of memory; delivery will be tried again");
+		sink->flush_timer = hc_timer_start(e->loop, 1000, 0, flush, sink);
+		return;
+	}
+	memset(j->verdicts, -1, n);
+	for (size_t i = 0; i < n; i++) {
+		hlb_record *r = sink->q_head;
+
+		sink->q_head = r->next;
+		r->next = NULL;
+		j->batch[i] = r;
+	}
+	if (!sink->q_head)
+		sink->q_tail = NULL;
+	sink->q_len -= n;
+	j->n = n;
+	sink->delivering = 1;
+	int rc = sink->mod->desc->deliver(sink->state, j);
+	if (!j->finished && rc < 0)
+		hc_job_finish(j, rc, NULL);
+	job_unref(j);
+}
+
+static void schedule_flush(struct hlb_instance *sink)
+{
+	/* Deferred to the next loop turn so a poll's records form batches. */
+	if (!sink->delivering && !sink->flush_timer)
+		sink->flush_timer = hc_timer_start(sink->engine->loop, 0, 0, flush, sink);
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+static void check_finished(hlb_job *j, const char *message)
+{
+	hc_engine *e = j->e;
+
+	if (j->rc < 0) {
+		e->checks_failed++;
+		hc_log(j->inst->sec->label, HLB_LOG_ERROR, "check failed: %s%s%s",
+		       hc_host_table()->strerror(j->rc), message ? ": " : "", message ? message : "");
+	} else {
+		hc_log(j->inst->sec->label, HLB_LOG_INFO, "check passed%s%s", message ? ": " : "",
+		       message ? message : "");
+	}
+	if (--e->checks_pending == 0)
+		hc_loop_stop(e->loop);
+}
+
+void hc_job_finish(hlb_job *j, int rc, const char *message)
+{
+	if (!j || j->finished || j->kind == JOB_PROCESS)
+		return;
+	j->finished = 1;
+	j->rc = rc;
+	if (message && j->kind != JOB_CHECK)
+		hc_log(j->inst->sec->label, rc < 0 ? HLB_LOG_ERROR : HLB_LOG_DEBUG, "%s", message);
+	switch (j->kind) {
+	case JOB_POLL: poll_finished(j); break;
+	case JOB_DELIVER: deliver_finished(j); break;
+	case JOB_CHECK: check_finished(j, message); break;
+	case JOB_PROCESS: break;
+	}
+	job_unref(j);
+}
+
+static int sink_idle(const struct hlb_instance *s)
+{
+	return !s->delivering && s->q_len == 0 && s->wait_len == 0;
+}
+
+static int all_idle(hc_engine *e)
+{
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		const struct hlb_instance *inst = e->g->inst[i];
+
+		if (inst->role == HLB_CAP_SOURCE && (inst->polling || (e->once && !e->stopping && !inst->exhausted)))
+			return 0;
+		if (inst->role == HLB_CAP_SINK && !sink_idle(inst))
+			return 0;
+	}
+	return 1;
+}
+
+static void maybe_done(hc_engine *e)
+{
+	if ((e->once || e->stopping) && all_idle(e))
+		hc_loop_stop(e->loop);
+}
+
+static void drain_expired(void *arg)
+{
+	hc_engine *e = arg;
+
+	e->drain_timer = NULL;
+	hc_log(NULL, HLB_LOG_WARN, "drain timeout reached; stopping with records still queued");
+	hc_loop_stop(e->loop);
+}
+
+static void on_signal(int sig, void *arg)
+{
+	hc_engine *e = arg;
+
+	if (e->stopping) {
+		hc_log(NULL, HLB_LOG_WARN, "second signal: stopping now");
+		hc_loop_stop(e->loop);
+		return;
+	}
+	hc_log(NULL, HLB_LOG_INFO, "signal %d: no new polls; draining in-flight records (up to %lld ms)",
+	       sig, (long long)e->g->drain_timeout_ms);
+	e->stopping = 1;
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *inst = e->g->inst[i];
+
+		if (inst->poll_timer) {
+			hc_timer_stop(inst->poll_timer);
+			inst->poll_timer = NULL;
+		}
+		inst->waiting_room = 0;
+		/* Records waiting for a retry get one last try now. */
+		if (inst->retry_timer) {
+			hc_timer_stop(inst->retry_timer);
+			release_retries(inst);
+		}
+	}
+	e->drain_timer = hc_timer_start(e->loop, e->g->drain_timeout_ms, 0, drain_expired, e);
+	maybe_done(e);
+}
+
+static void summary(hc_engine *e)
+{
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *inst = e->g->inst[i];
+
+		if (inst->role == HLB_CAP_SOURCE)
+			hc_log(inst->sec->label, HLB_LOG_INFO, "%llu records from %llu polls",
+			       (unsigned long long)inst->emitted, (unsigned long long)inst->polls);
+		else if (inst->role == HLB_CAP_SINK)
+			hc_log(inst->sec->label, HLB_LOG_INFO,
+			       "%llu delivered, %llu failed, %llu retries, %zu left queued",
+			       (unsigned long long)inst->delivered, (unsigned long long)inst->failed,
+			       (unsigned long long)inst->retried, inst->q_len + inst->wait_len);
+		else
+			hc_log(inst->sec->label, HLB_LOG_DEBUG, "%llu records dropped",
+			       (unsigned long long)inst->dropped);
+	}
+}
+
+int hc_engine_run(hc_engine *e, int once)
+{
+	size_t sources = 0;
+
+	e->once = once;
+	hc_loop_catch_signals(e->loop, on_signal, e);
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *inst = e->g->inst[i];
+
+		if (inst->role == HLB_CAP_SOURCE && inst->nroutes) {
+			schedule_poll(inst, 0);
+			sources++;
+		}
+	}
+	hc_log(NULL, HLB_LOG_INFO, "running %zu source%s%s", sources, sources == 1 ? "" : "s",
+	       once ? " once" : "");
+	hc_loop_run(e->loop);
+	if (e->drain_timer) {
+		hc_timer_stop(e->drain_timer);
+		e->drain_timer = NULL;
+	}
+	summary(e);
+	if (e->poll_errors || e->record_failures) {
+		hc_log(NULL, HLB_LOG_WARN, "%u poll error%s, %u failed record%s", e->poll_errors,
+		       e->poll_errors == 1 ? "" : "s", e->record_failures, e->record_failures == 1 ? "" : "s");
+		return 1;
+	}
+	return 0;
+}
+
+static void check_timeout(void *arg)
+{
+	hc_engine *e = arg;
+
+	e->check_timer = NULL;
+	hc_log(NULL, HLB_LOG_ERROR, "%d check%s did not finish in time", e->checks_pending,
+	       e->checks_pending == 1 ? "" : "s");
+	e->checks_failed += e->checks_pending;
+	e->checks_pending = 0;
+	hc_loop_stop(e->loop);
+}
+
+int hc_engine_check(hc_engine *e, int64_t timeout_ms)
+{
+	hlb_job **jobs = calloc(e->g->ninst + 1, sizeof(*jobs));
+	size_t n = 0;
+
+	if (!jobs)
+		return 1;
+	e->checks_failed = 0;
+	e->checks_pending = 0;
+	for (size_t i = 0; i < e->g->ninst; i++)
+		if (e->g->inst[i]->inited && e->g->inst[i]->mod->desc->check)
+			e->checks_pending++;
+	for (size_t i = 0; i < e->g->ninst && e->checks_pending; i++) {
+		struct hlb_instance *inst = e->g->inst[i];
+
+		if (!inst->inited || !inst->mod->desc->check)
+			continue;
+		hlb_job *j = job_new(e, JOB_CHECK, inst);
+		if (!j) {
+			e->checks_failed++;
+			e->checks_pending--;
+			continue;
+		}
+		int rc = inst->mod->desc->check(inst->state, j);
+		if (!j->finished && rc < 0)
+			hc_job_finish(j, rc, NULL);
+		jobs[n++] = j;
+	}
+	if (e->checks_pending > 0) {
+		e->check_timer = hc_timer_start(e->loop, timeout_ms, 0, check_timeout, e);
+		hc_loop_run(e->loop);
+		hc_timer_stop(e->check_timer);
+		e->check_timer = NULL;
+	}
+	/* Jobs still unfinished after a timeout stay owned by their plugin
+	 * callbacks, which fini() cancels; drop only the caller's reference. */
+	for (size_t i = 0; i < n; i++)
+		job_unref(jobs[i]);
+	free(jobs);
+	return e->checks_failed;
+}
+
+static void free_chain(hlb_record *r)
+{
+	while (r) {
+		hlb_record *next = r->next;
+
+		hc_record_free(r);
+		r = next;
+	}
+}
+
+void hc_engine_free(hc_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *inst = e->g->inst[i];
+
+		if (inst->inited && inst->mod->desc->fini)
+			inst->mod->desc->fini(inst->state);
+		inst->inited = 0;
+		free_chain(inst->q_head);
+		free_chain(inst->wait_head);
+		inst->q_head = inst->q_tail = inst->wait_head = NULL;
+		inst->poll_timer = inst->retry_timer = inst->flush_timer = NULL;
+	}
+	free(e);
+}

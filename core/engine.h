@@ -1,0 +1,36 @@
+/* The runtime: initialises instances, schedules polls, carries records from
+ * sources through transforms into sink queues, and delivers them. */
+#ifndef HC_ENGINE_H
+#define HC_ENGINE_H
+
+#include "graph.h"
+#include "http.h"
+#include "loop.h"
+
+typedef struct hc_engine hc_engine;
+
+hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http);
+/* Calls every instance's init(); problems found by plugins land in diag.
+ * Returns 0 when all instances started. */
+int hc_engine_init(hc_engine *e, hc_diag *diag);
+/* Runs the plugins' check callbacks; returns the number that failed. */
+int hc_engine_check(hc_engine *e, int64_t timeout_ms);
+/* Runs until a signal (or, with once, until every source was polled once
+ * and everything was delivered). Returns the process exit status. */
+int hc_engine_run(hc_engine *e, int once);
+/* Calls fini() and frees queued records. */
+void hc_engine_free(hc_engine *e);
+
+/* The host services table handed to plugins. */
+const hlb_host *hc_host_table(void);
+
+/* Job services behind the host table (host.c forwards to these). */
+int hc_job_emit(hlb_job *job, hlb_record *rec);
+size_t hc_job_batch_size(const hlb_job *job);
+const hlb_record *hc_job_batch_record(const hlb_job *job, size_t i);
+void hc_job_verdict(hlb_job *job, size_t i, hlb_verdict v, const char *reason);
+void hc_job_finish(hlb_job *job, int rc, const char *message);
+hc_loop *hc_engine_loop(const hc_engine *e);
+hc_http *hc_engine_http(const hc_engine *e);
+
+#endif

@@ -1,0 +1,85 @@
+/* The validated configuration: plugin instances and the routes between
+ * them. Built by validate.c from a parsed file and the loaded plugins;
+ * executed by engine.c. */
+#ifndef HC_GRAPH_H
+#define HC_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "loader.h"
+
+struct hc_engine;
+struct hc_route;
+
+struct hlb_instance {
+	hc_section *sec;
+	const char *file;         /* configuration file, for option_error */
+	const hc_module *mod;
+	uint32_t role;            /* HLB_CAP_SOURCE, _TRANSFORM or _SINK */
+	void *state;
+	int inited;
+	int config_errors;        /* option_error calls during init */
+	hc_diag *diag;            /* where option_error reports (init time) */
+	struct hc_engine *engine;
+
+	/* source */
+	int64_t interval_ms;
+	struct hc_route **routes; /* routes reading from this source */
+	size_t nroutes;
+	struct hlb_instance **reach; /* sinks fed by it, for backpressure */
+	size_t nreach;
+	int polling, wants_more, waiting_room, exhausted;
+	hlb_timer *poll_timer;
+	uint64_t polls, emitted;
+
+	/* sink */
+	size_t batch;
+	hlb_record *q_head, *q_tail; /* ready to deliver */
+	size_t q_len;
+	hlb_record *wait_head;       /* waiting for a retry */
+	size_t wait_len;
+	hlb_timer *retry_timer, *flush_timer;
+	int delivering;
+	uint64_t delivered, failed, retried;
+
+	/* transform */
+	uint64_t dropped;
+};
+
+typedef struct hc_route {
+	hc_section *sec;
+	const char *name;
+	struct hlb_instance *from;      /* a source, or NULL when from_route */
+	struct hc_route *from_route;    /* chained: takes another route's output */
+	struct hlb_instance **via;
+	size_t nvia;
+	struct hlb_instance **to;
+	size_t nto;
+	struct hc_route **children;     /* routes chained from this one */
+	size_t nchildren;
+} hc_route;
+
+typedef struct hc_graph {
+	hc_config *cfg;
+	struct hlb_instance **inst;
+	size_t ninst;
+	hc_route *routes;
+	size_t nroutes;
+	/* [service] */
+	int64_t drain_timeout_ms;
+} hc_graph;
+
+/* Checks the configuration against the plugins, reporting every problem
+ * to diag. Loads plugins through the loader (adding [service] plugin_dir
+ * directories, or the default, after those already set). Returns NULL only
+ * on allocation failure; check diag->errors. */
+hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_plugin_dir,
+			 hc_diag *diag);
+void hc_graph_free(hc_graph *g);
+
+/* Option lookup with declared defaults (used by the host table). */
+const hlb_option *hc_find_option(const hlb_plugin *p, const char *key);
+const char *hc_instance_option(struct hlb_instance *inst, const char *key);
+
+#endif

@@ -1,0 +1,331 @@
+/* Plugin loading. Everything a module claims is checked before any of its
+ * code runs: a module built for another ABI, a file that is no module, or a
+ * descriptor under the wrong name is refused with one line, never a crash. */
+#include "loader.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ltdl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builtin.h"
+
+static int valid_module_name(const char *name)
+{
+	if (!*name || strlen(name) > 64)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_')
+			return 0;
+	return 1;
+}
+
+int hc_loader_init(hc_loader *l)
+{
+	memset(l, 0, sizeof(*l));
+	hc_builtin_register();
+	return lt_dlinit() == 0 ? 0 : -1;
+}
+
+int hc_loader_add_dir(hc_loader *l, const char *dir)
+{
+	char **d = realloc(l->dirs, (l->ndirs + 1) * sizeof(*d));
+
+	if (!d)
+		return -1;
+	l->dirs = d;
+	l->dirs[l->ndirs] = strdup(dir);
+	return l->dirs[l->ndirs] ? (int)l->ndirs++ * 0 : -1;
+}
+
+/* A module anyone can replace is a way into the process: refuse it. */
+static int world_writable(const char *path, char *err, size_t errlen, const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0;
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen,
+			 "%s: refusing to load plugins from a world-writable %s (chmod o-w '%s')",
+			 path, what, path);
+		return 1;
+	}
+	return 0;
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int check_descriptor(const char *path, const char *name, const hlb_plugin *d,
+			    char *err, size_t errlen)
+{
+	if (d->abi_major != HLB_ABI_MAJOR) {
+		snprintf(err, errlen,
+			 "%s: plugin ABI %u.%u, but this hlbridge has ABI %d.%d: rebuild the plugin "
+			 "against the headers of this hlbridge (pkg-config --cflags hlbridge-plugin)",
+			 path, d->abi_major, d->abi_minor, HLB_ABI_MAJOR, HLB_ABI_MINOR);
+		return -1;
+	}
+	if (d->abi_minor > HLB_ABI_MINOR) {
+		snprintf(err, errlen,
+			 "%s: plugin ABI %u.%u is newer than this hlbridge's ABI %d.%d: upgrade "
+			 "hlbridge, or rebuild the plugin against the installed headers",
+			 path, d->abi_major, d->abi_minor, HLB_ABI_MAJOR, HLB_ABI_MINOR);
+		return -1;
+	}
+	if (d->size < offsetof(hlb_plugin, fini) + sizeof(d->fini)) {
+		snprintf(err, errlen, "%s: descriptor is %u bytes, too small for ABI %u.%u: rebuild the plugin",
+			 path, d->size, d->abi_major, d->abi_minor);
+		return -1;
+	}
+	if (!d->name || strcmp(d->name, name) != 0) {
+		snprintf(err, errlen,
+			 "%s: descriptor names the plugin '%s', but the file is '%s': rename the file "
+			 "or fix the descriptor's name", path, d->name ? d->name : "(none)", name);
+		return -1;
+	}
+	if (!d->caps || (d->caps & ~(uint32_t)(HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK))) {
+		snprintf(err, errlen, "%s: descriptor declares no valid capability (source, transform, sink)", path);
+		return -1;
+	}
+	if (((d->caps & HLB_CAP_SOURCE) && !d->poll) || ((d->caps & HLB_CAP_TRANSFORM) && !d->process) ||
+	    ((d->caps & HLB_CAP_SINK) && !d->deliver)) {
+		snprintf(err, errlen,
+			 "%s: descriptor declares a capability without its callback (source needs poll, "
+			 "transform needs process, sink needs deliver)", path);
+		return -1;
+	}
+	for (const hlb_option *o = d->options; o && o->key; o++)
+		if ((unsigned)o->type > HLB_OPT_JSONPATH) {
+			snprintf(err, errlen, "%s: option '%s' has an unknown type %d", path, o->key, (int)o->type);
+			return -1;
+		}
+	return 0;
+}
+
+int hc_loader_check_file(const char *path, const char *name, char *err, size_t errlen,
+			 const hlb_plugin **desc_out, void **handle_out)
+{
+	lt_dlhandle h;
+	const hlb_plugin *d;
+
+	h = lt_dlopen(path);
+	if (!h) {
+		const char *why = lt_dlerror();
+
+		snprintf(err, errlen, "%s: not a loadable plugin module (%s)", path, why ? why : "unknown error");
+		return -1;
+	}
+	d = lt_dlsym(h, HLB_PLUGIN_SYMBOL);
+	if (!d) {
+		snprintf(err, errlen,
+			 "%s: no plugin descriptor (expected the symbol %s_LTX_%s; build it with "
+			 "HLB_PLUGIN_EXPORT(%s))", path, name, HLB_PLUGIN_SYMBOL, name);
+		lt_dlclose(h);
+		return -1;
+	}
+	if (check_descriptor(path, name, d, err, errlen) < 0) {
+		lt_dlclose(h);
+		return -1;
+	}
+	*desc_out = d;
+	*handle_out = h;
+	return 0;
+}
+
+static const hc_module *remember(hc_loader *l, const char *name, const char *path,
+				 void *handle, const hlb_plugin *d)
+{
+	if (l->nmods == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		hc_module *m = realloc(l->mods, cap * sizeof(*m));
+
+		if (!m)
+			return NULL;
+		l->mods = m;
+		l->cap = cap;
+	}
+	hc_module *m = &l->mods[l->nmods];
+	m->name = strdup(name);
+	m->path = strdup(path);
+	m->handle = handle;
+	m->desc = d;
+	if (!m->name || !m->path) {
+		free(m->name);
+		free(m->path);
+		return NULL;
+	}
+	l->nmods++;
+	return m;
+}
+
+const hc_module *hc_loader_get(hc_loader *l, const char *name, char *err, size_t errlen)
+{
+	const hlb_plugin *d;
+	void *h;
+	char path[4096];
+
+	for (size_t i = 0; i < l->nmods; i++)
+		if (strcmp(l->mods[i].name, name) == 0)
+			return &l->mods[i];
+	if (!valid_module_name(name)) {
+		snprintf(err, errlen, "'%s' is not a plugin name (lowercase letters, digits and '_')", name);
+		return NULL;
+	}
+	d = hc_builtin_find(name);
+	if (d) {
+		if (check_descriptor("(built in)", name, d, err, errlen) < 0)
+			return NULL;
+		return remember(l, name, "(built in)", NULL, d);
+	}
+	for (size_t i = 0; i < l->ndirs; i++) {
+		static const char *const exts[] = { ".la", ".so" };
+
+		for (int e = 0; e < 2; e++) {
+			snprintf(path, sizeof(path), "%s/%s%s", l->dirs[i], name, exts[e]);
+			if (!exists(path))
+				continue;
+			if (world_writable(l->dirs[i], err, errlen, "directory") ||
+			    world_writable(path, err, errlen, "file"))
+				return NULL;
+			if (e == 0) {
+				/* The .la names a shared object beside it (installed) or
+				 * in .libs (build tree); that file counts too. */
+				char so[4200];
+
+				snprintf(so, sizeof(so), "%s/%s.so", l->dirs[i], name);
+				if (world_writable(so, err, errlen, "file"))
+					return NULL;
+				snprintf(so, sizeof(so), "%s/.libs/%s.so", l->dirs[i], name);
+				if (world_writable(so, err, errlen, "file"))
+					return NULL;
+			}
+			if (hc_loader_check_file(path, name, err, errlen, &d, &h) < 0)
+				return NULL;
+			const hc_module *m = remember(l, name, path, h, d);
+			if (!m)
+				snprintf(err, errlen, "out of memory");
+			return m;
+		}
+	}
+	if (l->ndirs == 0)
+		snprintf(err, errlen, "unknown plugin '%s': no plugin directory is set "
+			 "([service] plugin_dir or --plugin-dir)", name);
+	else
+		snprintf(err, errlen, "unknown plugin '%s': no %s.so or %s.la in %s%s (see 'hlbridge plugins')",
+			 name, name, name, l->dirs[0], l->ndirs > 1 ? " or the other plugin directories" : "");
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_name(char ***names, size_t *n, size_t *cap, const char *name, size_t len)
+{
+	char buf[128];
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = 0;
+	if (!valid_module_name(buf))
+		return 0;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		char **p = realloc(*names, c * sizeof(*p));
+
+		if (!p)
+			return -1;
+		*names = p;
+		*cap = c;
+	}
+	(*names)[*n] = strdup(buf);
+	if (!(*names)[*n])
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+char **hc_loader_names(hc_loader *l, size_t *count)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < hc_builtin_count(); i++) {
+		const char *b = hc_builtin_name(i);
+
+		add_name(&names, &n, &cap, b, strlen(b));
+	}
+	for (size_t i = 0; i < l->ndirs; i++) {
+		DIR *dir = opendir(l->dirs[i]);
+		struct dirent *e;
+
+		if (!dir)
+			continue;
+		while ((e = readdir(dir))) {
+			size_t len = strlen(e->d_name);
+
+			if (len > 3 && (strcmp(e->d_name + len - 3, ".so") == 0 ||
+					strcmp(e->d_name + len - 3, ".la") == 0))
+				add_name(&names, &n, &cap, e->d_name, len - 3);
+		}
+		closedir(dir);
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w && strcmp(names[w - 1], names[i]) == 0)
+			free(names[i]);
+		else
+			names[w++] = names[i];
+	}
+	*count = w;
+	return names;
+}
+
+void hc_loader_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+void hc_loader_fini(hc_loader *l)
+{
+	for (size_t i = 0; i < l->nmods; i++) {
+		/* Keep modules mapped under valgrind so leak reports can name
+		 * plugin frames; an exiting process unmaps them anyway. */
+		if (l->mods[i].handle && !getenv("HLB_KEEP_MODULES"))
+			lt_dlclose(l->mods[i].handle);
+		free(l->mods[i].name);
+		free(l->mods[i].path);
+	}
+	free(l->mods);
+	for (size_t i = 0; i < l->ndirs; i++)
+		free(l->dirs[i]);
+	free(l->dirs);
+	memset(l, 0, sizeof(*l));
+	lt_dlexit();
+}
+
+void hc_caps_text(uint32_t caps, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s",
+		 (caps & HLB_CAP_SOURCE) ? "source" : "",
+		 (caps & HLB_CAP_SOURCE) && (caps & (HLB_CAP_TRANSFORM | HLB_CAP_SINK)) ? ", " : "",
+		 (caps & HLB_CAP_TRANSFORM) ? "transform" : "",
+		 (caps & HLB_CAP_TRANSFORM) && (caps & HLB_CAP_SINK) ? ", " : "",
+		 (caps & HLB_CAP_SINK) ? "sink" : "");
+}

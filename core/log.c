@@ -1,0 +1,121 @@
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/time.h>
+
+static hlb_log_level current = HLB_LOG_INFO;
+static char **secrets;
+static size_t nsecrets;
+
+static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
+
+void hc_log_set_level(hlb_log_level level)
+{
+	current = level;
+}
+
+hlb_log_level hc_log_get_level(void)
+{
+	return current;
+}
+
+int hc_log_parse_level(const char *text, hlb_log_level *out)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(text, names[i]) == 0) {
+			*out = (hlb_log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+void hc_log_add_secret(const char *value)
+{
+	char **s;
+
+	/* Masking very short values would garble ordinary words. */
+	if (!value || strlen(value) < 3)
+		return;
+	for (size_t i = 0; i < nsecrets; i++)
+		if (strcmp(secrets[i], value) == 0)
+			return;
+	s = realloc(secrets, (nsecrets + 1) * sizeof(*s));
+	if (!s)
+		return;
+	secrets = s;
+	secrets[nsecrets] = strdup(value);
+	if (secrets[nsecrets])
+		nsecrets++;
+}
+
+void hc_log_clear_secrets(void)
+{
+	for (size_t i = 0; i < nsecrets; i++)
+		free(secrets[i]);
+	free(secrets);
+	secrets = NULL;
+	nsecrets = 0;
+}
+
+char *hc_log_mask(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (!outlen)
+		return out;
+	while (*in && o + 1 < outlen) {
+		size_t hit = 0;
+
+		for (size_t i = 0; i < nsecrets && !hit; i++)
+			if (strncmp(in, secrets[i], strlen(secrets[i])) == 0)
+				hit = strlen(secrets[i]);
+		if (hit) {
+			for (const char *m = "***"; *m && o + 1 < outlen; m++)
+				out[o++] = *m;
+			in += hit;
+		} else {
+			out[o++] = *in++;
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
+void hc_log_raw(const char *line)
+{
+	char masked[2048];
+
+	fprintf(stderr, "%s\n", hc_log_mask(line, masked, sizeof(masked)));
+}
+
+void hc_logv(const char *who, hlb_log_level level, const char *fmt, va_list ap)
+{
+	char msg[1536], line[1800];
+	struct timeval tv;
+	struct tm tm;
+
+	if (level > current)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s%s%s%s",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (long)(tv.tv_usec / 1000), level_names[level],
+		 who ? "[" : "", who ? who : "", who ? "] " : "", msg);
+	hc_log_raw(line);
+}
+
+void hc_log(const char *who, hlb_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hc_logv(who, level, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,194 @@
+/* hlbridge: command-line entry point. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cli.h"
+#include "hlbridge/abi.h"
+#include "log.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+#ifndef HLB_PLUGIN_DIR
+#define HLB_PLUGIN_DIR "/usr/local/lib/hlbridge"
+#endif
+
+const char *hc_default_plugin_dir(void)
+{
+	return HLB_PLUGIN_DIR;
+}
+
+static const char usage[] =
+	"Usage: hlbridge [OPTIONS] COMMAND [ARGS]\n"
+	"\n"
+	"Sync records between GoHighLevel and other systems through plugins.\n"
+	"\n"
+	"Commands:\n"
+	"  run -c FILE [--once]   run the pipelines of a configuration file\n"
+	"  check -c FILE          validate a configuration and run the plugins' checks\n"
+	"  plugins [NAME]         list the plugins, or show one plugin's options\n"
+	"  help [COMMAND]         show this help, or a command's help\n"
+	"  version                print the version and the plugin ABI version\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE      the configuration file (INI)\n"
+	"  --plugin-dir DIR       load plugins from DIR first (repeatable)\n"
+	"  --log-level LEVEL      error, warn, info (default) or debug\n"
+	"  -h, --help             show help\n"
+	"  -V, --version          same as the version command\n"
+	"\n"
+	"Default plugin directory: " HLB_PLUGIN_DIR "\n"
+	"See hlbridge(1), hlbridge.ini(5) and hlbridge-plugin(3).\n";
+
+static const struct {
+	const char *name;
+	const char *help;
+} command_help[] = {
+	{ "run",
+	  "Usage: hlbridge run -c FILE [--once] [--plugin-dir DIR]... [--log-level LEVEL]\n"
+	  "\n"
+	  "Runs every route of FILE: polls each source on its interval, passes the\n"
+	  "records through the route's transforms and delivers them to its sinks.\n"
+	  "SIGINT or SIGTERM stops polling, waits up to [service] drain_timeout for\n"
+	  "records in flight, and exits 0.\n"
+	  "\n"
+	  "  --once   poll each source once, deliver everything, then exit:\n"
+	  "           0 when every record was delivered or filtered out,\n"
+	  "           1 when a poll or a record failed, 2 on a configuration error.\n" },
+	{ "check",
+	  "Usage: hlbridge check -c FILE [--plugin-dir DIR]...\n"
+	  "\n"
+	  "Validates FILE: syntax, sections, plugins, options and routes, reporting\n"
+	  "every error with its file and line. Then starts each instance and runs\n"
+	  "its plugin's check (for example, that a file can be read).\n"
+	  "Exits 0 when valid, 1 otherwise.\n" },
+	{ "plugins",
+	  "Usage: hlbridge plugins [--plugin-dir DIR]... [NAME]\n"
+	  "\n"
+	  "Without NAME, lists every plugin found in the plugin directories (and\n"
+	  "those built in) with version, ABI, capabilities and summary; modules that\n"
+	  "cannot be loaded are reported with the reason. With NAME, prints that\n"
+	  "plugin's options: key, type, default, flags and help.\n"
+	  "Exits 1 when a module could not be loaded.\n" },
+	{ "version", "Usage: hlbridge version\n\nPrints the hlbridge version and its plugin ABI version.\n" },
+	{ "help", "Usage: hlbridge help [COMMAND]\n" },
+};
+
+static int show_help(const char *command)
+{
+	if (!command) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++)
+		if (strcmp(command, command_help[i].name) == 0) {
+			fputs(command_help[i].help, stdout);
+			return 0;
+		}
+	fprintf(stderr, "hlbridge: unknown command '%s' (see 'hlbridge --help')\n", command);
+	return 2;
+}
+
+static int version(void)
+{
+	printf("hlbridge %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, HLB_ABI_MAJOR, HLB_ABI_MINOR);
+	return 0;
+}
+
+static int need_value(int argc, char **argv, int i)
+{
+	if (i + 1 >= argc || argv[i + 1][0] == 0) {
+		fprintf(stderr, "hlbridge: %s needs a value (see 'hlbridge --help')\n", argv[i]);
+		return 0;
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	hc_cli cli;
+	int rc;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.plugin_dirs = calloc((size_t)argc + 1, sizeof(*cli.plugin_dirs));
+	cli.args = calloc((size_t)argc + 1, sizeof(*cli.args));
+	if (!cli.plugin_dirs || !cli.args)
+		return 2;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			cli.help = 1;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			cli.command = cli.command ? cli.command : "version";
+		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (!need_value(argc, argv, i))
+				goto usage_error;
+			cli.config = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			cli.config = a + 9;
+		} else if (strcmp(a, "--plugin-dir") == 0) {
+			if (!need_value(argc, argv, i))
+				goto usage_error;
+			cli.plugin_dirs[cli.nplugin_dirs++] = argv[++i];
+		} else if (strncmp(a, "--plugin-dir=", 13) == 0) {
+			cli.plugin_dirs[cli.nplugin_dirs++] = a + 13;
+		} else if (strcmp(a, "--log-level") == 0) {
+			if (!need_value(argc, argv, i))
+				goto usage_error;
+			cli.log_level = argv[++i];
+		} else if (strncmp(a, "--log-level=", 12) == 0) {
+			cli.log_level = a + 12;
+		} else if (strcmp(a, "--once") == 0) {
+			cli.once = 1;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "hlbridge: unknown option '%s' (see 'hlbridge --help')\n", a);
+			goto usage_error;
+		} else if (!cli.command) {
+			cli.command = a;
+		} else {
+			cli.args[cli.nargs++] = a;
+		}
+	}
+	if (cli.log_level) {
+		hlb_log_level lvl;
+
+		if (hc_log_parse_level(cli.log_level, &lvl) < 0) {
+			fprintf(stderr, "hlbridge: --log-level must be error, warn, info or debug\n");
+			goto usage_error;
+		}
+		hc_log_set_level(lvl);
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!cli.command)
+		rc = cli.help ? show_help(NULL) : (fputs(usage, stderr), 2);
+	else if (strcmp(cli.command, "help") == 0)
+		rc = show_help(cli.nargs ? cli.args[0] : NULL);
+	else if (cli.help)
+		rc = show_help(cli.command);
+	else if (strcmp(cli.command, "version") == 0)
+		rc = version();
+	else if (strcmp(cli.command, "run") == 0)
+		rc = hc_cmd_run(&cli);
+	else if (strcmp(cli.command, "check") == 0)
+		rc = hc_cmd_check(&cli);
+	else if (strcmp(cli.command, "plugins") == 0)
+		rc = hc_cmd_plugins(&cli);
+	else
+		rc = show_help(cli.command);
+	curl_global_cleanup();
+	hc_log_clear_secrets();
+	free(cli.plugin_dirs);
+	free(cli.args);
+	return rc;
+usage_error:
+	free(cli.plugin_dirs);
+	free(cli.args);
+	return 2;
+}

@@ -1,0 +1,151 @@
+/* hlbridge plugin SDK: the table of host services.
+ *
+ * A plugin never links against the core: everything it needs from the host
+ * reaches it through the hlb_host table handed to init(). The table is
+ * append-only (like SQLite's extension routines): new services are added at
+ * the end, and `size` tells a plugin which ones this host has. Use
+ * HLB_HOST_HAS(host, member) before calling anything added after 1.0. */
+#ifndef HLBRIDGE_HOST_H
+#define HLBRIDGE_HOST_H
+
+#include "abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct json_object;
+
+typedef struct hlb_instance hlb_instance; /* one configured section */
+typedef struct hlb_record hlb_record;     /* envelope around a JSON body */
+typedef struct hlb_job hlb_job;           /* a poll, check, process or deliver */
+typedef struct hlb_timer hlb_timer;
+typedef struct hlb_path hlb_path;         /* a compiled $.a.b[0] path */
+typedef struct hlb_http hlb_http;         /* an HTTP transfer in flight */
+typedef struct hlb_http_response hlb_http_response;
+
+#if defined(__GNUC__)
+#define HLB_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define HLB_PRINTF(fmt, args)
+#endif
+
+/* An outgoing HTTP request. Set `size` to sizeof(hlb_http_request) (the
+ * HLB_HTTP_REQUEST_INIT macro does) so fields can be appended later. All
+ * pointers need only live until http_request() returns: the host copies. */
+typedef struct hlb_http_request {
+	uint32_t size;
+	const char *method;          /* "GET", "POST", ...; NULL means GET */
+	const char *url;
+	const char *const *headers;  /* "Name: value" strings, NULL-terminated */
+	const void *body;            /* NULL for none */
+	size_t body_len;
+	int64_t timeout_ms;          /* whole transfer; 0 means 30 s */
+	size_t max_response;         /* body cap in bytes; 0 means 8 MiB */
+} hlb_http_request;
+
+#define HLB_HTTP_REQUEST_INIT { sizeof(hlb_http_request), NULL, NULL, NULL, NULL, 0, 0, 0 }
+
+/* Called on the event loop when a transfer ends, successfully or not. The
+ * response is valid only during the call. */
+typedef void (*hlb_http_cb)(void *arg, const hlb_http_response *resp);
+typedef void (*hlb_timer_cb)(void *arg);
+
+typedef struct hlb_host {
+	uint32_t size;       /* sizeof(hlb_host) in the host that built it */
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	const char *version; /* hlbridge package version */
+
+	/* Logging: one line, with level, time and the instance name. Values of
+	 * secret options are masked even if a plugin passes them here. */
+	void (*log)(hlb_instance *inst, hlb_log_level level, const char *fmt, ...) HLB_PRINTF(3, 4);
+	const char *(*strerror)(int rc);
+	const char *(*instance_name)(const hlb_instance *inst);
+
+	/* Options: already validated against the plugin's table and with
+	 * ${VAR} expanded. option() returns the configured value, else the
+	 * declared default, else NULL. Typed getters return `dflt` when unset. */
+	const char *(*option)(hlb_instance *inst, const char *key);
+	int64_t (*option_int)(hlb_instance *inst, const char *key, int64_t dflt);
+	int (*option_bool)(hlb_instance *inst, const char *key, int dflt);
+	int64_t (*option_ms)(hlb_instance *inst, const char *key, int64_t dflt);
+	/* Iterates the configured options in file order (for prefix options).
+	 * Start with *cursor = 0; returns 1 while it yields an option. */
+	int (*option_next)(hlb_instance *inst, size_t *cursor, const char **key,
+			   const char **value, unsigned *line);
+	/* Reports a bad option value found by the plugin (say, a malformed
+	 * expression) as a configuration error naming file, line, section and
+	 * key. The plugin then fails init() with HLB_EINVAL. */
+	void (*option_error)(hlb_instance *inst, const char *key, const char *fmt, ...) HLB_PRINTF(3, 4);
+
+	/* Records. record_new takes ownership of `body` (NULL: empty object);
+	 * strings are copied. record_body returns the body for reading or
+	 * in-place change; record_set_body takes ownership of the new body. */
+	hlb_record *(*record_new)(const char *stream, const char *key, hlb_op op,
+				  int64_t time_ms, struct json_object *body);
+	hlb_record *(*record_clone)(const hlb_record *rec);
+	void (*record_free)(hlb_record *rec);
+	const char *(*record_stream)(const hlb_record *rec);
+	const char *(*record_key)(const hlb_record *rec);
+	hlb_op (*record_op)(const hlb_record *rec);
+	int64_t (*record_time)(const hlb_record *rec);
+	struct json_object *(*record_body)(const hlb_record *rec);
+	int (*record_set_stream)(hlb_record *rec, const char *stream);
+	int (*record_set_key)(hlb_record *rec, const char *key);
+	void (*record_set_op)(hlb_record *rec, hlb_op op);
+	void (*record_set_body)(hlb_record *rec, struct json_object *body);
+
+	/* Jobs. poll and process emit records (ownership passes to the host).
+	 * deliver reads its batch and gives one verdict per record; records
+	 * without a verdict when the job finishes are retried. poll, check and
+	 * deliver end with finish(), now or later from a callback; `message`
+	 * may be NULL. After finish() the job must not be touched. */
+	int (*emit)(hlb_job *job, hlb_record *rec);
+	size_t (*batch_size)(const hlb_job *job);
+	const hlb_record *(*batch_record)(const hlb_job *job, size_t i);
+	void (*verdict)(hlb_job *job, size_t i, hlb_verdict v, const char *reason);
+	void (*finish)(hlb_job *job, int rc, const char *message);
+
+	/* Timers on the event loop. repeat_ms = 0 fires once; a one-shot timer
+	 * is freed after it fires, and must not be stopped then. */
+	hlb_timer *(*timer_start)(hlb_instance *inst, int64_t delay_ms, int64_t repeat_ms,
+				  hlb_timer_cb cb, void *arg);
+	void (*timer_stop)(hlb_timer *timer);
+
+	/* JSON paths: $ (the body), .name, ["quoted name"], [N] (N < 0 counts
+	 * from the end). path_get returns a borrowed pointer or NULL when the
+	 * path does not resolve. path_set takes ownership of `value` and
+	 * creates missing objects on the way. */
+	hlb_path *(*path_compile)(const char *text, char *err, size_t errlen);
+	struct json_object *(*path_get)(const hlb_path *path, struct json_object *root);
+	/* Like path_get, but tells a JSON null (returns 1, *value = NULL) from
+	 * a path that does not resolve (returns 0). */
+	int (*path_lookup)(const hlb_path *path, struct json_object *root, struct json_object **value);
+	int (*path_set)(const hlb_path *path, struct json_object *root, struct json_object *value);
+	int (*path_remove)(const hlb_path *path, struct json_object *root);
+	const char *(*path_text)(const hlb_path *path);
+	void (*path_free)(hlb_path *path);
+
+	/* Asynchronous HTTP on the host's curl multi handle. The callback runs
+	 * exactly once unless the transfer is cancelled first. */
+	hlb_http *(*http_request)(hlb_instance *inst, const hlb_http_request *req,
+				  hlb_http_cb cb, void *arg);
+	void (*http_cancel)(hlb_http *http);
+	int (*http_result)(const hlb_http_response *resp);  /* HLB_OK or an error */
+	long (*http_status)(const hlb_http_response *resp); /* 0 if no response */
+	const char *(*http_header)(const hlb_http_response *resp, const char *name);
+	const char *(*http_body)(const hlb_http_response *resp, size_t *len);
+	const char *(*http_error)(const hlb_http_response *resp); /* text or "" */
+
+} hlb_host;
+
+/* True when the host's table contains `member` (added in a later minor). */
+#define HLB_HOST_HAS(host, member) \
+	((host)->size >= offsetof(hlb_host, member) + sizeof((host)->member))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HLBRIDGE_HOST_H */

@@ -1,0 +1,73 @@
+/* hlbridge plugin SDK: the module descriptor.
+ *
+ * A module exports exactly one hlb_plugin, named with HLB_PLUGIN_EXPORT(name)
+ * where `name` is the module's file name without extension. The prefix is
+ * libltdl's convention (<name>_LTX_<symbol>), which lets the same module be
+ * loaded from a .so or linked into a sealed binary with -dlpreopen.
+ *
+ *     const hlb_plugin HLB_PLUGIN_EXPORT(example) = {
+ *         HLB_PLUGIN_HEADER,
+ *         .name = "example", .version = "1.0", ...
+ *     };
+ */
+#ifndef HLBRIDGE_PLUGIN_H
+#define HLBRIDGE_PLUGIN_H
+
+#include "abi.h"
+#include "host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One declared option. A table ends with an entry whose key is NULL. */
+typedef struct hlb_option {
+	const char *key;
+	hlb_opt_type type;
+	const char *default_value; /* NULL: no default */
+	uint32_t flags;            /* HLB_OPT_REQUIRED | HLB_OPT_SECRET | HLB_OPT_PREFIX */
+	const char *help;          /* one line */
+	const char *choices;       /* HLB_OPT_ENUM: "a|b|c" */
+} hlb_option;
+
+typedef struct hlb_plugin {
+	/* These three fields come first in every ABI version, forever. */
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	uint32_t size; /* sizeof(hlb_plugin) in the SDK the module was built with */
+
+	uint32_t caps; /* HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK */
+	const char *name;
+	const char *version;
+	const char *summary; /* one line */
+	const hlb_option *options;
+
+	/* Called once per configured instance. `role` is the one capability
+	 * this instance is used as. Store per-instance data in *state.
+	 * Returns HLB_OK or an error (logged by the plugin with host->log). */
+	int (*init)(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state);
+	/* Optional: verify connectivity or access; end with host->finish(). */
+	int (*check)(void *state, hlb_job *job);
+	/* Source: emit records with host->emit(), end with host->finish():
+	 * HLB_MORE asks to be polled again as soon as the pipeline has room. */
+	int (*poll)(void *state, hlb_job *job);
+	/* Transform: takes ownership of `rec`; emits it (changed or not), other
+	 * records, or nothing (then frees it). Synchronous. */
+	int (*process)(void *state, hlb_record *rec, hlb_job *out);
+	/* Sink: a verdict per record of the batch, then host->finish(). */
+	int (*deliver)(void *state, hlb_job *batch);
+	void (*fini)(void *state);
+} hlb_plugin;
+
+#define HLB_PLUGIN_HEADER \
+	.abi_major = HLB_ABI_MAJOR, .abi_minor = HLB_ABI_MINOR, .size = sizeof(hlb_plugin)
+
+#define HLB_PLUGIN_SYMBOL "hlb_plugin"
+#define HLB_PLUGIN_EXPORT_(name) name##_LTX_hlb_plugin
+#define HLB_PLUGIN_EXPORT(name) HLB_PLUGIN_EXPORT_(name)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HLBRIDGE_PLUGIN_H */

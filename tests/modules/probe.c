@@ -1,0 +1,235 @@
+/* probe: a test plugin with every capability, driven by options, that
+ * exercises the host services the way real connectors will. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "hlbridge/hlbridge.h"
+
+static const hlb_option options[] = {
+	{ "count", HLB_OPT_INT, "10", 0, "source: records in all", NULL },
+	{ "per_poll", HLB_OPT_INT, "3", 0, "source: records per poll (HLB_MORE until count)", NULL },
+	{ "token", HLB_OPT_STRING, NULL, HLB_OPT_SECRET, "a secret the plugin logs on purpose", NULL },
+	{ "http_url", HLB_OPT_STRING, NULL, 0, "source: GET this URL once per poll and emit the answer", NULL },
+	{ "out", HLB_OPT_PATH, NULL, 0, "sink: append delivered keys here", NULL },
+	{ "fail_key", HLB_OPT_STRING, NULL, 0, "sink: this key always fails", NULL },
+	{ "retry_times", HLB_OPT_INT, "0", 0, "sink: answer retry this many times per record first", NULL },
+	{ "async", HLB_OPT_BOOL, "off", 0, "sink: give verdicts from a timer, not inside deliver", NULL },
+	{ "dup", HLB_OPT_BOOL, "off", 0, "transform: emit each record twice", NULL },
+	{ "drop_odd", HLB_OPT_BOOL, "off", 0, "transform: drop records whose n is odd", NULL },
+	{ NULL, 0, NULL, 0, NULL, NULL }
+};
+
+struct probe {
+	const hlb_host *host;
+	hlb_instance *inst;
+	uint32_t role;
+	int64_t count, per_poll, next, retry_times;
+	const char *url, *out, *fail_key;
+	int async, dup, drop_odd;
+	hlb_job *pending;
+	hlb_http *http;
+	struct { char key[64]; int64_t tries; } seen[256];
+	size_t nseen;
+};
+
+static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
+{
+	struct probe *p = calloc(1, sizeof(*p));
+	const char *token = host->option(inst, "token");
+
+	if (!p)
+		return HLB_ENOMEM;
+	p->host = host;
+	p->inst = inst;
+	p->role = role;
+	p->count = host->option_int(inst, "count", 10);
+	p->per_poll = host->option_int(inst, "per_poll", 3);
+	p->retry_times = host->option_int(inst, "retry_times", 0);
+	p->url = host->option(inst, "http_url");
+	p->out = host->option(inst, "out");
+	p->fail_key = host->option(inst, "fail_key");
+	p->async = host->option_bool(inst, "async", 0);
+	p->dup = host->option_bool(inst, "dup", 0);
+	p->drop_odd = host->option_bool(inst, "drop_odd", 0);
+	if (p->per_poll < 1) {
+		host->option_error(inst, "per_poll", "must be at least 1");
+		free(p);
+		return HLB_EINVAL;
+	}
+	if (token)
+		host->log(inst, HLB_LOG_INFO, "connecting with token %s", token);
+	*state = p;
+	return HLB_OK;
+}
+
+static int check(void *state, hlb_job *job)
+{
+	struct probe *p = state;
+
+	p->host->finish(job, HLB_OK, "probe is fine");
+	return HLB_OK;
+}
+
+static void emit_n(struct probe *p, hlb_job *job, int64_t n, const char *extra)
+{
+	char key[64];
+	struct json_object *body = json_object_new_object();
+
+	snprintf(key, sizeof(key), "probe-%lld", (long long)n);
+	json_object_object_add(body, "n", json_object_new_int64(n));
+	if (extra)
+		json_object_object_add(body, "http", json_object_new_string(extra));
+	p->host->emit(job, p->host->record_new("probe", key, HLB_OP_UPSERT, 0, body));
+}
+
+static void on_http(void *arg, const hlb_http_response *resp)
+{
+	struct probe *p = arg;
+	hlb_job *job = p->pending;
+	char text[256];
+	size_t len = 0;
+	const char *body = p->host->http_body(resp, &len);
+	const char *hdr = p->host->http_header(resp, "X-Probe");
+
+	p->pending = NULL;
+	p->http = NULL;
+	if (p->host->http_result(resp) != HLB_OK) {
+		p->host->finish(job, p->host->http_result(resp), p->host->http_error(resp));
+		return;
+	}
+	snprintf(text, sizeof(text), "%ld %.*s %s", p->host->http_status(resp), (int)(len > 100 ? 100 : len),
+		 body, hdr ? hdr : "-");
+	emit_n(p, job, p->next++, text);
+	p->host->finish(job, p->next < p->count ? HLB_MORE : HLB_OK, NULL);
+}
+
+static int poll_cb(void *state, hlb_job *job)
+{
+	struct probe *p = state;
+
+	if (p->url) {
+		hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+		const char *headers[] = { "X-Test: probe", NULL };
+
+		req.url = p->url;
+		req.headers = headers;
+		req.timeout_ms = 5000;
+		p->pending = job;
+		p->http = p->host->http_request(p->inst, &req, on_http, p);
+		if (!p->http) {
+			p->pending = NULL;
+			return HLB_EINVAL;
+		}
+		return HLB_OK;
+	}
+	for (int64_t i = 0; i < p->per_poll && p->next < p->count; i++)
+		emit_n(p, job, p->next++, NULL);
+	p->host->finish(job, p->next < p->count ? HLB_MORE : HLB_OK, NULL);
+	return HLB_OK;
+}
+
+static int process(void *state, hlb_record *rec, hlb_job *out)
+{
+	struct probe *p = state;
+	struct json_object *n = NULL;
+
+	json_object_object_get_ex(p->host->record_body(rec), "n", &n);
+	if (p->drop_odd && (json_object_get_int64(n) & 1)) {
+		p->host->record_free(rec);
+		return HLB_OK;
+	}
+	if (p->dup) {
+		hlb_record *copy = p->host->record_clone(rec);
+		char key[80];
+
+		snprintf(key, sizeof(key), "%s-dup", p->host->record_key(rec));
+		p->host->record_set_key(copy, key);
+		p->host->emit(out, copy);
+	}
+	return p->host->emit(out, rec);
+}
+
+static int64_t *tries_of(struct probe *p, const char *key)
+{
+	for (size_t i = 0; i < p->nseen; i++)
+		if (strcmp(p->seen[i].key, key) == 0)
+			return &p->seen[i].tries;
+	if (p->nseen == 256)
+		return NULL;
+	snprintf(p->seen[p->nseen].key, sizeof(p->seen[0].key), "%s", key);
+	p->seen[p->nseen].tries = 0;
+	return &p->seen[p->nseen++].tries;
+}
+
+static void give_verdicts(struct probe *p, hlb_job *job)
+{
+	size_t n = p->host->batch_size(job);
+	FILE *f = p->out ? fopen(p->out, "a") : NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *key = p->host->record_key(p->host->batch_record(job, i));
+		int64_t *tries = tries_of(p, key);
+
+		if (p->fail_key && strcmp(key, p->fail_key) == 0) {
+			p->host->verdict(job, i, HLB_FAILED, "probe refuses this key");
+		} else if (tries && (*tries)++ < p->retry_times) {
+			p->host->verdict(job, i, HLB_RETRY, "probe asks for a retry");
+		} else {
+			if (f)
+				fprintf(f, "%s\n", key);
+			p->host->verdict(job, i, HLB_DONE, NULL);
+		}
+	}
+	if (f)
+		fclose(f);
+	p->host->finish(job, HLB_OK, NULL);
+}
+
+static void later(void *arg)
+{
+	struct probe *p = arg;
+	hlb_job *job = p->pending;
+
+	p->pending = NULL;
+	give_verdicts(p, job);
+}
+
+static int deliver(void *state, hlb_job *job)
+{
+	struct probe *p = state;
+
+	if (p->async) {
+		p->pending = job;
+		p->host->timer_start(p->inst, 1, 0, later, p);
+		return HLB_OK;
+	}
+	give_verdicts(p, job);
+	return HLB_OK;
+}
+
+static void fini(void *state)
+{
+	struct probe *p = state;
+
+	if (p && p->http)
+		p->host->http_cancel(p->http);
+	free(p);
+}
+
+const hlb_plugin HLB_PLUGIN_EXPORT(probe) = {
+	HLB_PLUGIN_HEADER,
+	.caps = HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK,
+	.name = "probe",
+	.version = "1.0",
+	.summary = "test plugin: emits, copies, drops and answers on command",
+	.options = options,
+	.init = init,
+	.check = check,
+	.poll = poll_cb,
+	.process = process,
+	.deliver = deliver,
+	.fini = fini,
+};

@@ -1,0 +1,29 @@
+# TAP helpers for the shell tests: ok, fail, skip, and a plan at the end.
+# Usage: . "$top_srcdir/tests/tap.sh"; t_ok "name" command...; t_done
+t_n=0
+t_failed=0
+t_ok() {
+	name=$1; shift
+	t_n=$((t_n + 1))
+	if "$@" >"$T_TMP/out.$t_n" 2>&1; then
+		echo "ok $t_n - $name"
+	else
+		echo "not ok $t_n - $name"
+		sed 's/^/# /' "$T_TMP/out.$t_n" | head -40
+		t_failed=$((t_failed + 1))
+	fi
+}
+t_skip() {
+	t_n=$((t_n + 1))
+	echo "ok $t_n - $1 # SKIP $2"
+}
+t_done() {
+	echo "1..$t_n"
+	[ "$t_failed" -eq 0 ]
+}
+# Runs hlbridge (under $HLB_WRAP, valgrind, when set).
+hlb() {
+	${HLB_WRAP:-} "$HLBRIDGE" "$@"
+}
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hlbtest.XXXXXX")
+trap 'rm -rf "$T_TMP"' EXIT
