@@ -91,9 +91,11 @@ int hc_cmd_plugins(const hc_cli *cli)
 		printf("%-12s %-8s %u.%-2u %-24s %s\n", m->desc->name, m->desc->version ? m->desc->version : "?",
 		       m->desc->abi_major, m->desc->abi_minor, caps, m->desc->summary ? m->desc->summary : "");
 	}
-	if (n == 0)
+	if (n == 0) {
 		fprintf(stderr, "hlbridge: no plugins found (searched %zu director%s; add --plugin-dir DIR)\n",
 			l.ndirs, l.ndirs == 1 ? "y" : "ies");
+		bad++;
+	}
 	hc_loader_free_names(names, n);
 	hc_loader_fini(&l);
 	return bad ? 1 : 0;

@@ -39,14 +39,18 @@ static void teardown(struct setup *s)
 	hc_diag_clear(&s->diag);
 }
 
+static int have_config(const hc_cli *cli)
+{
+	if (cli->config)
+		return 1;
+	fprintf(stderr, "hlbridge %s: which configuration? use -c FILE\n", cli->command);
+	return 0;
+}
+
 /* Returns 0 when the configuration is valid and every instance started. */
 static int setup(struct setup *s, const hc_cli *cli)
 {
 	memset(s, 0, sizeof(*s));
-	if (!cli->config) {
-		fprintf(stderr, "hlbridge %s: which configuration? use -c FILE\n", cli->command);
-		return -1;
-	}
 	if (hc_loader_init(&s->loader) < 0) {
 		fprintf(stderr, "hlbridge: cannot start the module loader (libltdl)\n");
 		return -1;
@@ -92,6 +96,8 @@ int hc_cmd_run(const hc_cli *cli)
 	struct setup s;
 	int rc;
 
+	if (!have_config(cli))
+		return 2;
 	if (setup(&s, cli) < 0) {
 		teardown(&s);
 		return 2;
@@ -106,6 +112,8 @@ int hc_cmd_check(const hc_cli *cli)
 	struct setup s;
 	int failed;
 
+	if (!have_config(cli))
+		return 2;
 	if (setup(&s, cli) < 0) {
 		teardown(&s);
 		return 1;

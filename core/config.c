@@ -30,6 +30,8 @@ struct reader {
 	int bad_section;        /* keys under a rejected header are ignored */
 	int prev_kv;            /* last meaningful line was key = value */
 	int continuation;       /* the line handed to inih continues a value */
+	size_t last;            /* 1 + index in cur of the value a continuation
+				 * extends; 0 when its key was refused */
 };
 
 /* ---- expansion ---------------------------------------------------------- */
@@ -114,7 +116,7 @@ char *hc_expand_env(const char *value, char *err, size_t errlen)
 				goto nomem;
 		} else {
 			snprintf(err, errlen,
-				 "environment variable %s is not set (set it, or write ${%s:-default})",
+				 "environment variable %s is not set or empty (set it, or write ${%s:-default})",
 				 vname, vname);
 			goto fail;
 		}
@@ -190,6 +192,7 @@ static void section_header(struct reader *r, const char *text)
 	int k;
 
 	r->cur = NULL;
+	r->last = 0;
 	r->bad_section = 1;
 	if (!close) {
 		hc_diag_error(r->diag, r->file, r->line, "section header without ']'");
@@ -251,18 +254,43 @@ static void section_header(struct reader *r, const char *text)
 
 /* ---- inih glue ---------------------------------------------------------- */
 
-/* fgets-like reader that hands inih one line at a time. */
+/* Where an inline comment starts in [p, end): a ';' after whitespace, as
+ * inih sees it. Returns end when there is none. */
+static const char *inline_comment(const char *p, const char *end)
+{
+	for (const char *c = p; c < end; c++)
+		if (*c == ';' && c > p && isspace((unsigned char)c[-1]))
+			return c;
+	return end;
+}
+
+/* The '=' or ':' that ends the key, or NULL; inih stops at a comment. */
+static const char *key_separator(const char *p, const char *end)
+{
+	end = inline_comment(p, end);
+	for (const char *c = p; c < end; c++)
+		if (*c == '=' || *c == ':')
+			return c;
+	return NULL;
+}
+
+/* fgets-like reader that hands inih one line at a time. The reader decides
+ * what each line is and hands inih only lines on which both agree: a line
+ * with an error goes over as a blank line, and only a continuation keeps its
+ * indentation (inih would otherwise take any indented line after a refused
+ * one for the continuation of an earlier key). */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct reader *r = stream;
-	const char *nl, *t;
+	const char *line, *nl, *t, *end;
+	unsigned errors = r->diag->errors;
 	size_t len;
 
 	if (!*r->p)
 		return NULL;
 	nl = strchr(r->p, '\n');
 	len = nl ? (size_t)(nl - r->p) : strlen(r->p);
-	const char *line = r->p;
+	line = r->p;
 	r->p += len + (nl ? 1 : 0);
 	r->line++;
 	r->continuation = 0;
@@ -275,18 +303,22 @@ static char *read_line(char *str, int num, void *stream)
 			      "line is %zu bytes long; the INI parser reads at most %d: "
 			      "shorten it, continue the value on indented lines, or use a variable",
 			      len, num < 4 ? 0 : num - 3);
-		r->prev_kv = 0;
 		len = 0;
 	}
-	for (t = line; t < line + len && isspace((unsigned char)*t); t++)
+	end = line + len;
+	for (t = line; t < end && isspace((unsigned char)*t); t++)
 		;
-	if (t == line + len || *t == ';' || *t == '#') {
+	if (t == end || *t == ';' || *t == '#') {
 		/* blank or comment */
 	} else if (t > line && r->prev_kv) {
+		/* Not every inih strips comments from continuations: do it here. */
 		r->continuation = 1;
+		end = inline_comment(t, end);
+		while (end > t && isspace((unsigned char)end[-1]))
+			end--;
 	} else if (*t == '[') {
 		char hdr[512];
-		size_t n = (size_t)(line + len - t);
+		size_t n = (size_t)(end - t);
 
 		if (n >= sizeof(hdr))
 			n = sizeof(hdr) - 1;
@@ -295,23 +327,25 @@ static char *read_line(char *str, int num, void *stream)
 		section_header(r, hdr);
 		r->prev_kv = 0;
 	} else {
-		const char *eq = memchr(t, '=', (size_t)(line + len - t));
-		const char *co = memchr(t, ':', (size_t)(line + len - t));
-		const char *sep = (eq && (!co || eq < co)) ? eq : co;
+		const char *sep = key_separator(t, end);
 
-		if (!sep || sep == t) {
+		if (!sep || sep == t)
 			hc_diag_error(r->diag, r->file, r->line,
 				      sep ? "missing key before '='"
 					  : "expected 'key = value', a [section] or a comment");
-			len = 0;
-			r->prev_kv = 0;
-		} else {
+		else
 			r->prev_kv = 1;
-		}
 	}
-	memcpy(str, line, len);
-	str[len] = '\n';
-	str[len + 1] = 0;
+	if (r->diag->errors != errors) {
+		r->prev_kv = 0;
+		r->continuation = 0;
+		t = end = line;
+	}
+	if (r->continuation)
+		t = line;
+	memcpy(str, t, (size_t)(end - t));
+	str[end - t] = '\n';
+	str[end - t + 1] = 0;
 	return str;
 }
 
@@ -336,6 +370,38 @@ static int add_kv(hc_section *s, const char *key, char *value, unsigned line)
 	return 0;
 }
 
+/* Appends a continuation line to the value it continues. The key is ours,
+ * not the name inih passes: inih keeps at most 49 bytes of it. */
+static void continue_value(struct reader *r, const char *value)
+{
+	hc_kv *kv;
+	char err[256], *expanded, *joined;
+	size_t a, b;
+
+	if (!r->cur || !r->last)
+		return; /* its key was refused, and said so */
+	kv = &r->cur->kv[r->last - 1];
+	expanded = hc_expand_env(value, err, sizeof(err));
+	if (!expanded) {
+		hc_diag_error(r->diag, r->file, r->line, "[%s] %s: %s", r->cur->label, kv->key, err);
+		return;
+	}
+	a = strlen(kv->value);
+	b = strlen(expanded);
+	joined = realloc(kv->value, a + b + 2);
+	if (!joined) {
+		hc_diag_error(r->diag, r->file, r->line, "out of memory");
+		free(expanded);
+		return;
+	}
+	/* "key =" followed by indented lines: the value starts on the next */
+	if (a)
+		joined[a++] = '\n';
+	memcpy(joined + a, expanded, b + 1);
+	kv->value = joined;
+	free(expanded);
+}
+
 static int on_pair(void *user, const char *section, const char *name, const char *value)
 {
 	struct reader *r = user;
@@ -343,6 +409,11 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	char *expanded;
 
 	(void)section;
+	if (r->continuation) {
+		continue_value(r, value);
+		return 1;
+	}
+	r->last = 0;
 	if (!r->cur) {
 		if (!r->bad_section)
 			hc_diag_error(r->diag, r->file, r->line,
@@ -355,19 +426,6 @@ static int on_pair(void *user, const char *section, const char *name, const char
 		hc_diag_error(r->diag, r->file, r->line, "[%s] %s: %s", r->cur->label, name, err);
 		return 1;
 	}
-	if (r->continuation && r->cur->nkv && strcmp(r->cur->kv[r->cur->nkv - 1].key, name) == 0) {
-		hc_kv *kv = &r->cur->kv[r->cur->nkv - 1];
-		size_t a = strlen(kv->value), b = strlen(expanded);
-		char *joined = realloc(kv->value, a + b + 2);
-
-		if (joined) {
-			joined[a] = '\n';
-			memcpy(joined + a + 1, expanded, b + 1);
-			kv->value = joined;
-		}
-		free(expanded);
-		return 1;
-	}
 	hc_kv *dup = hc_section_get(r->cur, name);
 	if (dup) {
 		hc_diag_error(r->diag, r->file, r->line,
@@ -378,7 +436,9 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	if (add_kv(r->cur, name, expanded, r->line) < 0) {
 		hc_diag_error(r->diag, r->file, r->line, "out of memory");
 		free(expanded);
+		return 1;
 	}
+	r->last = r->cur->nkv;
 	return 1;
 }
 
@@ -401,9 +461,9 @@ hc_config *hc_config_parse(const char *name, const char *text, hc_diag *diag)
 	if ((unsigned char)r.p[0] == 0xEF && (unsigned char)r.p[1] == 0xBB && (unsigned char)r.p[2] == 0xBF)
 		r.p += 3;
 	int rc = ini_parse_stream(read_line, &r, on_pair, &r);
-	/* Our reader already rejects what inih would; anything left is a line
-	 * inih itself refused. */
-	if (rc > 0 && diag->errors == 0)
+	/* Our reader already rejects what inih would, and hands it no line it
+	 * reported; anything left is a line inih itself refused. */
+	if (rc > 0)
 		hc_diag_error(diag, cfg->file, (unsigned)rc, "syntax error");
 	else if (rc < 0)
 		hc_diag_error(diag, cfg->file, 0, "the INI parser failed (%d)", rc);

@@ -32,6 +32,9 @@ struct hlb_job {
 	size_t n;
 	signed char *verdicts; /* -1: none given */
 	char **reasons;
+	/* every job not yet freed, so hc_engine_free can reclaim the ones a
+	 * plugin never finished (a drain that timed out, a check that hung) */
+	struct hlb_job *live_prev, *live_next;
 };
 
 struct hc_engine {
@@ -43,6 +46,8 @@ struct hc_engine {
 	hlb_timer *drain_timer, *check_timer;
 	unsigned poll_errors, record_failures;
 	uint32_t rng;
+	hlb_job *live;
+	int signals_caught;
 };
 
 static void schedule_flush(struct hlb_instance *sink);
@@ -122,13 +127,21 @@ static hlb_job *job_new(hc_engine *e, enum job_kind kind, struct hlb_instance *i
 	j->inst = inst;
 	j->e = e;
 	j->refs = 2; /* the caller's, and the one finish() drops */
+	j->live_next = e->live;
+	if (e->live)
+		e->live->live_prev = j;
+	e->live = j;
 	return j;
 }
 
-static void job_unref(hlb_job *j)
+static void job_free(hlb_job *j)
 {
-	if (--j->refs > 0)
-		return;
+	if (j->live_prev)
+		j->live_prev->live_next = j->live_next;
+	else
+		j->e->live = j->live_next;
+	if (j->live_next)
+		j->live_next->live_prev = j->live_prev;
 	for (size_t i = 0; i < j->n; i++)
 		if (j->reasons)
 			free(j->reasons[i]);
@@ -137,6 +150,13 @@ static void job_unref(hlb_job *j)
 	free(j->batch);
 	free(j->out);
 	free(j);
+}
+
+static void job_unref(hlb_job *j)
+{
+	if (--j->refs > 0)
+		return;
+	job_free(j);
 }
 
 int hc_job_emit(hlb_job *j, hlb_record *rec);
@@ -240,8 +260,13 @@ static void dispatch(hc_engine *e, struct hlb_instance *src, hlb_record *rec)
 	for (size_t i = 0; i < n; i++) {
 		hlb_record *mine = (i + 1 == n) ? rec : hc_record_clone(rec);
 
-		if (mine)
-			run_route(e, src->routes[i], 0, mine);
+		if (!mine) {
+			hc_log(src->routes[i]->sec->label, HLB_LOG_ERROR, "out of memory copying record %s",
+			       rec->key);
+			e->record_failures++;
+			continue;
+		}
+		run_route(e, src->routes[i], 0, mine);
 	}
 }
 
@@ -531,7 +556,9 @@ static int all_idle(hc_engine *e)
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		const struct hlb_instance *inst = e->g->inst[i];
 
-		if (inst->role == HLB_CAP_SOURCE && (inst->polling || (e->once && !e->stopping && !inst->exhausted)))
+		/* A source no route reads from is never polled: do not wait for it. */
+		if (inst->role == HLB_CAP_SOURCE && inst->nroutes &&
+		    (inst->polling || (e->once && !e->stopping && !inst->exhausted)))
 			return 0;
 		if (inst->role == HLB_CAP_SINK && !sink_idle(inst))
 			return 0;
@@ -608,7 +635,8 @@ int hc_engine_run(hc_engine *e, int once)
 	size_t sources = 0;
 
 	e->once = once;
-	hc_loop_catch_signals(e->loop, on_signal, e);
+	if (hc_loop_catch_signals(e->loop, on_signal, e) == 0)
+		e->signals_caught = 1;
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		struct hlb_instance *inst = e->g->inst[i];
 
@@ -625,12 +653,12 @@ int hc_engine_run(hc_engine *e, int once)
 		e->drain_timer = NULL;
 	}
 	summary(e);
-	if (e->poll_errors || e->record_failures) {
+	if (e->poll_errors || e->record_failures)
 		hc_log(NULL, HLB_LOG_WARN, "%u poll error%s, %u failed record%s", e->poll_errors,
 		       e->poll_errors == 1 ? "" : "s", e->record_failures, e->record_failures == 1 ? "" : "s");
-		return 1;
-	}
-	return 0;
+	/* A daemon stopped by a signal has done its job; --once reports
+	 * whether everything it read got through. */
+	return once && (e->poll_errors || e->record_failures) ? 1 : 0;
 }
 
 static void check_timeout(void *arg)
@@ -701,16 +729,43 @@ void hc_engine_free(hc_engine *e)
 {
 	if (!e)
 		return;
+	/* A plugin that finishes its pending job from fini() must not start
+	 * new polls or deliveries. */
+	e->stopping = 1;
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		struct hlb_instance *inst = e->g->inst[i];
 
 		if (inst->inited && inst->mod->desc->fini)
 			inst->mod->desc->fini(inst->state);
 		inst->inited = 0;
+	}
+	/* Jobs the plugins never finished: a delivery still owns its batch. */
+	while (e->live) {
+		hlb_job *j = e->live;
+
+		if (!j->finished)
+			for (size_t i = 0; i < j->n; i++)
+				hc_record_free(j->batch[i]);
+		job_free(j);
+	}
+	/* The loop outlives the engine: leave no timer or signal handler in it
+	 * that points back here. */
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *inst = e->g->inst[i];
+
+		hc_timer_stop(inst->poll_timer);
+		hc_timer_stop(inst->retry_timer);
+		hc_timer_stop(inst->flush_timer);
+		inst->poll_timer = inst->retry_timer = inst->flush_timer = NULL;
 		free_chain(inst->q_head);
 		free_chain(inst->wait_head);
 		inst->q_head = inst->q_tail = inst->wait_head = NULL;
-		inst->poll_timer = inst->retry_timer = inst->flush_timer = NULL;
+		inst->q_len = inst->wait_len = 0;
+		inst->delivering = inst->polling = inst->waiting_room = 0;
 	}
+	hc_timer_stop(e->drain_timer);
+	hc_timer_stop(e->check_timer);
+	if (e->signals_caught)
+		hc_loop_catch_signals(e->loop, NULL, NULL);
 	free(e);
 }

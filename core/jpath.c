@@ -187,8 +187,19 @@ json_object *hc_jpath_get(const hlb_path *path, json_object *root)
 	return hc_jpath_lookup(path, root, &v) ? v : NULL;
 }
 
+/* True when every segment after `from` is a key: only then can the rest of
+ * the path be built from new, empty objects. */
+static int keys_after(const hlb_path *path, size_t from)
+{
+	for (size_t i = from + 1; i < path->nseg; i++)
+		if (path->seg[i].kind != SEG_KEY)
+			return 0;
+	return 1;
+}
+
 /* Walks to the parent of the last segment, creating objects for missing
- * keys when `create` is set. */
+ * keys when `create` is set. Nothing is created unless the whole path can
+ * then be completed, so a set that fails leaves the document as it was. */
 static json_object *walk_parent(const hlb_path *path, json_object *root, int create)
 {
 	json_object *cur = root;
@@ -198,10 +209,15 @@ static json_object *walk_parent(const hlb_path *path, json_object *root, int cre
 		json_object *next = NULL;
 
 		step(cur, s, &next);
-		if (!next && create && s->kind == SEG_KEY && json_object_is_type(cur, json_type_object)) {
+		if (!next && create && s->kind == SEG_KEY && json_object_is_type(cur, json_type_object) &&
+		    keys_after(path, i)) {
 			next = json_object_new_object();
-			if (!next || json_object_object_add(cur, s->key, next) != 0)
+			if (!next)
 				return NULL;
+			if (json_object_object_add(cur, s->key, next) != 0) {
+				json_object_put(next);
+				return NULL;
+			}
 		}
 		if (!next)
 			return NULL;

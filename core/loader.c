@@ -145,16 +145,20 @@ int hc_loader_check_file(const char *path, const char *name, char *err, size_t e
 static const hc_module *remember(hc_loader *l, const char *name, const char *path,
 				 void *handle, const hlb_plugin *d)
 {
+	hc_module *m;
+
 	if (l->nmods == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
-		hc_module *m = realloc(l->mods, cap * sizeof(*m));
+		hc_module **mods = realloc(l->mods, cap * sizeof(*mods));
 
-		if (!m)
+		if (!mods)
 			return NULL;
-		l->mods = m;
+		l->mods = mods;
 		l->cap = cap;
 	}
-	hc_module *m = &l->mods[l->nmods];
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
 	m->name = strdup(name);
 	m->path = strdup(path);
 	m->handle = handle;
@@ -162,9 +166,10 @@ static const hc_module *remember(hc_loader *l, const char *name, const char *pat
 	if (!m->name || !m->path) {
 		free(m->name);
 		free(m->path);
+		free(m);
 		return NULL;
 	}
-	l->nmods++;
+	l->mods[l->nmods++] = m;
 	return m;
 }
 
@@ -175,17 +180,22 @@ const hc_module *hc_loader_get(hc_loader *l, const char *name, char *err, size_t
 	char path[4096];
 
 	for (size_t i = 0; i < l->nmods; i++)
-		if (strcmp(l->mods[i].name, name) == 0)
-			return &l->mods[i];
+		if (strcmp(l->mods[i]->name, name) == 0)
+			return l->mods[i];
 	if (!valid_module_name(name)) {
 		snprintf(err, errlen, "'%s' is not a plugin name (lowercase letters, digits and '_')", name);
 		return NULL;
 	}
 	d = hc_builtin_find(name);
 	if (d) {
+		const hc_module *m;
+
 		if (check_descriptor("(built in)", name, d, err, errlen) < 0)
 			return NULL;
-		return remember(l, name, "(built in)", NULL, d);
+		m = remember(l, name, "(built in)", NULL, d);
+		if (!m)
+			snprintf(err, errlen, "out of memory");
+		return m;
 	}
 	for (size_t i = 0; i < l->ndirs; i++) {
 		static const char *const exts[] = { ".la", ".so" };
@@ -212,8 +222,10 @@ const hc_module *hc_loader_get(hc_loader *l, const char *name, char *err, size_t
 			if (hc_loader_check_file(path, name, err, errlen, &d, &h) < 0)
 				return NULL;
 			const hc_module *m = remember(l, name, path, h, d);
-			if (!m)
+			if (!m) {
 				snprintf(err, errlen, "out of memory");
+				lt_dlclose(h);
+			}
 			return m;
 		}
 	}
@@ -307,10 +319,11 @@ void hc_loader_fini(hc_loader *l)
 	for (size_t i = 0; i < l->nmods; i++) {
 		/* Keep modules mapped under valgrind so leak reports can name
 		 * plugin frames; an exiting process unmaps them anyway. */
-		if (l->mods[i].handle && !getenv("HLB_KEEP_MODULES"))
-			lt_dlclose(l->mods[i].handle);
-		free(l->mods[i].name);
-		free(l->mods[i].path);
+		if (l->mods[i]->handle && !getenv("HLB_KEEP_MODULES"))
+			lt_dlclose(l->mods[i]->handle);
+		free(l->mods[i]->name);
+		free(l->mods[i]->path);
+		free(l->mods[i]);
 	}
 	free(l->mods);
 	for (size_t i = 0; i < l->ndirs; i++)

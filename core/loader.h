@@ -15,7 +15,8 @@ typedef struct hc_module {
 typedef struct hc_loader {
 	char **dirs;
 	size_t ndirs;
-	hc_module *mods;
+	hc_module **mods;        /* each module stays where it is: callers keep
+				  * the pointers hc_loader_get returns */
 	size_t nmods, cap;
 } hc_loader;
 

@@ -56,7 +56,7 @@ static const struct {
 	  "Runs every route of FILE: polls each source on its interval, passes the\n"
 	  "records through the route's transforms and delivers them to its sinks.\n"
 	  "SIGINT or SIGTERM stops polling, waits up to [service] drain_timeout for\n"
-	  "records in flight, and exits 0.\n"
+	  "records in flight, and exits 0 (failures are logged as they happen).\n"
 	  "\n"
 	  "  --once   poll each source once, deliver everything, then exit:\n"
 	  "           0 when every record was delivered or filtered out,\n"
@@ -67,7 +67,7 @@ static const struct {
 	  "Validates FILE: syntax, sections, plugins, options and routes, reporting\n"
 	  "every error with its file and line. Then starts each instance and runs\n"
 	  "its plugin's check (for example, that a file can be read).\n"
-	  "Exits 0 when valid, 1 otherwise.\n" },
+	  "Exits 0 when valid, 1 when not, 2 on a usage error (no -c).\n" },
 	{ "plugins",
 	  "Usage: hlbridge plugins [--plugin-dir DIR]... [NAME]\n"
 	  "\n"
@@ -75,7 +75,7 @@ static const struct {
 	  "those built in) with version, ABI, capabilities and summary; modules that\n"
 	  "cannot be loaded are reported with the reason. With NAME, prints that\n"
 	  "plugin's options: key, type, default, flags and help.\n"
-	  "Exits 1 when a module could not be loaded.\n" },
+	  "Exits 1 when no plugin was found or a module could not be loaded.\n" },
 	{ "version", "Usage: hlbridge version\n\nPrints the hlbridge version and its plugin ABI version.\n" },
 	{ "help", "Usage: hlbridge help [COMMAND]\n" },
 };

@@ -135,18 +135,36 @@ static const char *suggest(const char *key, const hlb_option *a, const hlb_optio
 	return best;
 }
 
+/* "from, via, to": the keys of a host-defined section, for messages. */
+static void key_list(const hlb_option *table, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (const hlb_option *o = table; o && o->key && n < len; o++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", o->key);
+}
+
+/* `plugin` is NULL for the host's own sections ([service], routes). */
 static void unknown_key(hc_diag *d, const char *file, hc_section *sec, hc_kv *kv,
-			const hlb_option *a, const hlb_option *b, const char *owner)
+			const hlb_option *a, const hlb_option *b, const char *owner,
+			const char *plugin)
 {
 	const char *s = suggest(kv->key, a, b);
+	char known[256];
 
-	if (s)
+	if (s) {
 		hc_diag_error(d, file, kv->line, "[%s] unknown option '%s' for %s; did you mean '%s'?",
 			      sec->label, kv->key, owner, s);
-	else
+	} else if (plugin) {
 		hc_diag_error(d, file, kv->line,
 			      "[%s] unknown option '%s' for %s (see 'hlbridge plugins %s')",
-			      sec->label, kv->key, owner, strncmp(owner, "plugin ", 7) == 0 ? owner + 7 : "");
+			      sec->label, kv->key, owner, plugin);
+	} else {
+		key_list(a, known, sizeof(known));
+		hc_diag_error(d, file, kv->line, "[%s] unknown option '%s' for %s (known: %s)",
+			      sec->label, kv->key, owner, known);
+	}
 }
 
 /* ---- checks ------------------------------------------------------------- */
@@ -158,8 +176,8 @@ static void check_value(hc_diag *d, const char *file, hc_section *sec, hc_kv *kv
 	if (o->flags & HLB_OPT_SECRET)
 		hc_log_add_secret(kv->value);
 	if (hc_check_value(o, kv->value, err, sizeof(err)) < 0) {
-		hc_diag_error(d, file, kv->line, "[%s] %s: %s%s", sec->label, kv->key, err,
-			      (o->flags & HLB_OPT_SECRET) ? "" : "");
+		/* err says what was expected, never the value: it may be secret */
+		hc_diag_error(d, file, kv->line, "[%s] %s: %s", sec->label, kv->key, err);
 		return;
 	}
 	if (o->type == HLB_OPT_JSONPATH) {
@@ -180,7 +198,7 @@ static void check_service(hc_graph *g, hc_section *sec, hc_diag *d)
 		const hlb_option *o = find_in(service_opts, kv->key);
 
 		if (!o) {
-			unknown_key(d, file, sec, kv, service_opts, NULL, "[service]");
+			unknown_key(d, file, sec, kv, service_opts, NULL, "[service]", NULL);
 			continue;
 		}
 		check_value(d, file, sec, kv, o);
@@ -253,7 +271,7 @@ static struct hlb_instance *check_instance(hc_graph *g, hc_section *sec, hc_load
 			char owner[96];
 
 			snprintf(owner, sizeof(owner), "plugin %s", p->name);
-			unknown_key(d, file, sec, kv, p->options, host_opts(role), owner);
+			unknown_key(d, file, sec, kv, p->options, host_opts(role), owner, p->name);
 			continue;
 		}
 		check_value(d, file, sec, kv, o);
@@ -268,7 +286,9 @@ static struct hlb_instance *check_instance(hc_graph *g, hc_section *sec, hc_load
 	if (role == HLB_CAP_SINK) {
 		int64_t b = 0;
 
-		hc_parse_int(hc_instance_option(inst, "batch"), &b);
+		/* a value that is no integer was reported above */
+		if (hc_parse_int(hc_instance_option(inst, "batch"), &b) < 0)
+			b = 1;
 		if (b < 1 || b > 10000) {
 			hc_kv *kv = hc_section_get(sec, "batch");
 
@@ -362,7 +382,7 @@ static void check_route(hc_graph *g, hc_route *r, hc_diag *d)
 
 	for (size_t i = 0; i < sec->nkv; i++)
 		if (!find_in(route_opts, sec->kv[i].key))
-			unknown_key(d, file, sec, &sec->kv[i], route_opts, NULL, "routes");
+			unknown_key(d, file, sec, &sec->kv[i], route_opts, NULL, "routes", NULL);
 	hc_kv *from = hc_section_get(sec, "from");
 	if (!from) {
 		hc_diag_error(d, file, sec->line, "[%s] has no 'from = SOURCE'", sec->label);
@@ -370,9 +390,11 @@ static void check_route(hc_graph *g, hc_route *r, hc_diag *d)
 		r->from_route = find_route(g, from->value + 6);
 		if (!r->from_route)
 			hc_diag_error(d, file, from->line, "[%s] from: no [%s] section", sec->label, from->value);
-		else if (r->from_route == r)
+		else if (r->from_route == r) {
 			hc_diag_error(d, file, from->line, "[%s] from: a route cannot read its own output (cycle)",
 				      sec->label);
+			r->from_route = NULL; /* reported: not a cycle again below */
+		}
 	} else {
 		r->from = find_instance(g, from->value, HLB_CAP_SOURCE);
 		if (!r->from) {
@@ -392,8 +414,8 @@ static void check_route(hc_graph *g, hc_route *r, hc_diag *d)
 		hc_list_each(c.kv->value, add_member, &c);
 	c.kv = hc_section_get(sec, "to");
 	c.role = HLB_CAP_SINK;
-	if (c.kv)
-		hc_list_each(c.kv->value, add_member, &c);
+	if (c.kv && hc_list_each(c.kv->value, add_member, &c) == 0)
+		hc_diag_error(d, file, c.kv->line, "[%s] to: names no sink", sec->label);
 }
 
 /* Routes chained with from = route:NAME must not loop back on themselves. */
@@ -403,8 +425,11 @@ static void check_cycles(hc_graph *g, hc_diag *d)
 		hc_route *r = &g->routes[i];
 		size_t steps = 0;
 
-		for (hc_route *p = r->from_route; p; p = p->from_route) {
-			if (p == r || ++steps > g->nroutes) {
+		/* A walk that does not come back to r but goes on too long
+		 * has entered a cycle further up: that cycle's own routes
+		 * report it, and the first of them breaks it. */
+		for (hc_route *p = r->from_route; p && ++steps <= g->nroutes; p = p->from_route) {
+			if (p == r) {
 				hc_diag_error(d, g->cfg->file, hc_section_get(r->sec, "from")->line,
 					      "[%s] from: the routes chained through 'from = route:…' form a cycle",
 					      r->sec->label);

@@ -34,25 +34,43 @@ int hc_parse_bool(const char *s, int *out)
 	return -1;
 }
 
+/* DIGITS[.DIGITS][UNIT], in exact decimal arithmetic: with doubles, "4.35m"
+ * came out as 260999 ms, and "1e3" or "0x10" were taken as numbers. */
 int hc_parse_duration_ms(const char *s, int64_t *out)
 {
 	static const struct { const char *unit; int64_t ms; } units[] = {
 		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "", 1000 }
 	};
-	char *end;
-	double v;
+	const int64_t max = 9000000000000000; /* about 285,000 years */
+	int64_t whole = 0, frac = 0, scale = 1;
+	const char *p = s;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || v < 0 || !isdigit((unsigned char)*s))
+	if (!isdigit((unsigned char)*p))
 		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > (max - 9) / 10)
+			return -1;
+		whole = whole * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		/* 11 decimals reach below a microsecond even in days; more
+		 * are read but ignored */
+		for (; isdigit((unsigned char)*p); p++)
+			if (scale < 100000000000) {
+				frac = frac * 10 + (*p - '0');
+				scale *= 10;
+			}
+	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(end, units[i].unit) == 0) {
-			double ms = v * (double)units[i].ms;
+		if (strcmp(p, units[i].unit) == 0) {
+			int64_t ms = units[i].ms;
 
-			if (ms > 9.0e15)
+			if (whole > max / ms)
 				return -1;
-			*out = (int64_t)ms;
+			/* frac < scale <= 10^11 and ms <= 8.64 * 10^7: no overflow */
+			*out = whole * ms + frac * ms / scale;
 			return 0;
 		}
 	return -1;

@@ -1,6 +1,6 @@
 /* Unit tests of the filter plugin's expression engine, against the core's
  * JSON paths reached through a host table, as a plugin would see them. */
-#include <check.h>
+#include "check_main.h"
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@ static hlb_host th = {
 	.size = sizeof(hlb_host),
 	.path_compile = hc_jpath_compile,
 	.path_get = hc_jpath_get,
+	.path_lookup = hc_jpath_lookup,
 	.path_set = hc_jpath_set,
 	.path_remove = hc_jpath_remove,
 	.path_text = hc_jpath_text,
@@ -281,6 +282,8 @@ START_TEST(test_eval_other_bodies)
 	ck_assert_int_eq(eval_on("$ == 1", "1"), 1);
 	ck_assert_int_eq(eval_on("$ contains \"b\"", "\"abc\""), 1);
 	ck_assert_int_eq(eval_on("$ == null", "null"), 1);
+	ck_assert_int_eq(eval_on("$ exists", "null"), 1);
+	ck_assert_int_eq(eval_on("$ != null", "null"), 0);
 	ck_assert_int_eq(eval_on("$.a exists", "null"), 0);
 	ck_assert_int_eq(eval_on("$.a != 1", "null"), 1);
 	ck_assert_int_eq(eval_on("$.a exists", "{}"), 0);
@@ -290,6 +293,61 @@ START_TEST(test_eval_other_bodies)
 	ck_assert_int_eq(eval_on("$.x > 1", "{\"x\": 1.0000000001}"), 1);
 	ck_assert_int_eq(eval_on("$.x < -1", "{\"x\": -1.0000000001}"), 1);
 	ck_assert_int_eq(eval_on("$.x == -1", "{\"x\": -1.0000000001}"), 0);
+}
+END_TEST
+
+/* Null against missing at every kind of step: the first paths hold null in
+ * null_doc, the rest do not resolve (a step past a null included). */
+static const char null_doc[] = "{\"n\": null, \"o\": {\"n\": null}, \"arr\": [null], \"q k\": null}";
+
+static const struct {
+	const char *path;
+	int present;
+} presence_cases[] = {
+	{ "$.n", 1 },
+	{ "$.o.n", 1 },
+	{ "$.arr[0]", 1 },
+	{ "$.arr[-1]", 1 },
+	{ "$[\"q k\"]", 1 },
+	{ "$.m", 0 },
+	{ "$.o.m", 0 },
+	{ "$.arr[1]", 0 },
+	{ "$.arr[-2]", 0 },
+	{ "$[\"q x\"]", 0 },
+	{ "$.n.x", 0 },
+	{ "$.n[0]", 0 },
+	{ "$.o.n[\"x\"]", 0 },
+};
+
+/* Each test with its result on a null and on a missing path. */
+static const struct {
+	const char *test;
+	int if_null, if_missing;
+} presence_ops[] = {
+	{ "exists", 1, 0 },
+	{ "== null", 1, 0 },
+	{ "!= null", 0, 1 },
+	{ "== 0", 0, 0 },
+	{ "!= 0", 1, 1 },
+	{ "== false", 0, 0 },
+	{ "!= \"\"", 1, 1 },
+	{ "< 1", 0, 0 },
+	{ ">= \"\"", 0, 0 },
+	{ "contains null", 0, 0 },
+};
+
+START_TEST(test_null_vs_missing)
+{
+	char expr[64];
+
+	for (size_t i = 0; i < sizeof(presence_ops) / sizeof(presence_ops[0]); i++) {
+		int want = presence_cases[_i].present ? presence_ops[i].if_null : presence_ops[i].if_missing;
+
+		snprintf(expr, sizeof(expr), "%s %s", presence_cases[_i].path, presence_ops[i].test);
+		ck_assert_msg(eval_on(expr, null_doc) == want, "%s: want %d", expr, want);
+		snprintf(expr, sizeof(expr), "not %s %s", presence_cases[_i].path, presence_ops[i].test);
+		ck_assert_msg(eval_on(expr, null_doc) == !want, "%s: want %d", expr, !want);
+	}
 }
 END_TEST
 
@@ -498,12 +556,14 @@ START_TEST(test_nesting_limit)
 }
 END_TEST
 
-static Suite *filter_suite(void)
+static Suite *test_suite(void)
 {
 	Suite *s = suite_create("filter");
 	TCase *tc = tcase_create("eval");
 
 	tcase_add_loop_test(tc, test_eval_case, 0, (int)(sizeof(eval_cases) / sizeof(eval_cases[0])));
+	tcase_add_loop_test(tc, test_null_vs_missing, 0,
+			    (int)(sizeof(presence_cases) / sizeof(presence_cases[0])));
 	tcase_add_test(tc, test_eval_other_bodies);
 	tcase_add_test(tc, test_eval_reuse);
 	tcase_add_test(tc, test_long_chain);
@@ -517,15 +577,4 @@ static Suite *filter_suite(void)
 	tcase_add_test(tc, test_nesting_limit);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(filter_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

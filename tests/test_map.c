@@ -1,6 +1,6 @@
 /* Unit tests of the `map` rule engine (plugins/map/map_rules.c), driven
  * through a host table that holds only the core's JSON path services. */
-#include <check.h>
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@ static hlb_host th = {
 	.size = sizeof(hlb_host),
 	.path_compile = hc_jpath_compile,
 	.path_get = hc_jpath_get,
+	.path_lookup = hc_jpath_lookup,
 	.path_set = hc_jpath_set,
 	.path_remove = hc_jpath_remove,
 	.path_text = hc_jpath_text,
@@ -207,6 +208,35 @@ START_TEST(test_path_missing)
 	map_check(MAP_MISSING_FAIL, kv, "{}", HLB_ENOENT, NULL);
 	map_check(MAP_MISSING_FAIL, kv, "{\"a\":{\"b\":[1,2,false]}}", HLB_OK,
 		  "{\"a\":{\"b\":[1,2,false]},\"x\":false,\"y\":1}");
+}
+END_TEST
+
+/* A source holding null resolves: set copies the null, a template prints it
+ * and rename moves it, in every missing mode, since the mode is only for
+ * sources that do not resolve. */
+START_TEST(test_null_source)
+{
+	for (int mode = MAP_MISSING_SKIP; mode <= MAP_MISSING_FAIL; mode++) {
+		map_check(mode, RULES("set.x", "$.a"), "{\"a\":null,\"x\":5}", HLB_OK,
+			  "{\"a\":null,\"x\":null}");
+		map_check(mode, RULES("set.x", "$.o.n", "set.y", "$.l[-1]"),
+			  "{\"o\":{\"n\":null},\"l\":[1,null]}", HLB_OK,
+			  "{\"o\":{\"n\":null},\"l\":[1,null],\"x\":null,\"y\":null}");
+		map_check(mode, RULES("set.t", "\"a={{$.a}} l={{$.l[0]}}\""), "{\"a\":null,\"l\":[null]}",
+			  HLB_OK, "{\"a\":null,\"l\":[null],\"t\":\"a=null l=null\"}");
+		map_check(mode, RULES("rename.o.n", "m"), "{\"o\":{\"n\":null},\"m\":1}", HLB_OK,
+			  "{\"o\":{},\"m\":null}");
+		/* A null set by an earlier rule is there for later ones. */
+		map_check(mode, RULES("set.a", "null", "set.b", "$.a", "set.t", "\"<{{$.b}}>\""), "{}",
+			  HLB_OK, "{\"a\":null,\"b\":null,\"t\":\"<null>\"}");
+	}
+	/* Past a null the path does not resolve, and the mode applies. */
+	map_check(MAP_MISSING_SKIP, RULES("set.x", "$.a.b"), "{\"a\":null}", HLB_OK, "{\"a\":null}");
+	map_check(MAP_MISSING_FAIL, RULES("set.x", "$.a.b"), "{\"a\":null}", HLB_ENOENT, NULL);
+	map_check(MAP_MISSING_FAIL, RULES("set.t", "\"{{$.a[0]}}\""), "{\"a\":null}", HLB_ENOENT, NULL);
+	map_check(MAP_MISSING_NULL, RULES("rename.a.b", "c"), "{\"a\":null}", HLB_OK,
+		  "{\"a\":null,\"c\":null}");
+	map_check(MAP_MISSING_FAIL, RULES("rename.a.b", "c"), "{\"a\":null}", HLB_ENOENT, NULL);
 }
 END_TEST
 
@@ -429,7 +459,7 @@ START_TEST(test_missing_parse)
 }
 END_TEST
 
-static Suite *map_suite(void)
+static Suite *test_suite(void)
 {
 	Suite *s = suite_create("map");
 	TCase *set = tcase_create("set");
@@ -447,6 +477,7 @@ static Suite *map_suite(void)
 	tcase_add_test(set, test_template_long);
 	tcase_add_test(set, test_template_missing);
 	tcase_add_test(set, test_path_missing);
+	tcase_add_test(set, test_null_source);
 	tcase_add_test(set, test_nested_target);
 	tcase_add_test(set, test_overwrite);
 	suite_add_tcase(s, set);
@@ -473,15 +504,4 @@ static Suite *map_suite(void)
 	tcase_add_test(errors, test_missing_parse);
 	suite_add_tcase(s, errors);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(map_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -28,10 +28,6 @@ enum fx_op { FX_EQ, FX_NE, FX_LT, FX_LE, FX_GT, FX_GE, FX_EXISTS, FX_CONTAINS };
 
 enum fx_lit_type { FX_LIT_NULL, FX_LIT_BOOL, FX_LIT_NUM, FX_LIT_STR };
 
-/* The last step of a path is taken here rather than by path_get(), which
- * answers NULL both for a missing member and for a JSON null one. */
-enum fx_ref_kind { FX_REF_ROOT, FX_REF_KEY, FX_REF_INDEX };
-
 struct fx_num {
 	int is_int;
 	int64_t i;
@@ -46,13 +42,6 @@ struct fx_lit {
 	size_t len;
 };
 
-struct fx_ref {
-	enum fx_ref_kind kind;
-	hlb_path *parent; /* NULL: the parent is the body itself */
-	char *key;
-	long index;       /* negative counts from the end */
-};
-
 struct fx_node {
 	enum fx_kind kind;
 	union {
@@ -63,7 +52,7 @@ struct fx_node {
 		fx_node *sub; /* FX_NOT */
 		struct {
 			enum fx_op op;
-			struct fx_ref ref;
+			hlb_path *path;
 			struct fx_lit lit;
 		} test;
 	} u;
@@ -213,43 +202,12 @@ static int contains(struct json_object *v, const struct fx_lit *lit)
 	return 0;
 }
 
-/* Returns 1 and the value (NULL for JSON null) when the path resolves. */
-static int lookup(const hlb_host *host, const struct fx_ref *r, struct json_object *body,
-		  struct json_object **out)
-{
-	struct json_object *parent = body;
-	size_t len;
-
-	*out = NULL;
-	if (r->kind == FX_REF_ROOT) {
-		*out = body;
-		return 1;
-	}
-	if (r->parent)
-		parent = host->path_get(r->parent, body);
-	if (r->kind == FX_REF_KEY)
-		return json_object_is_type(parent, json_type_object) &&
-		       json_object_object_get_ex(parent, r->key, out);
-	if (!json_object_is_type(parent, json_type_array))
-		return 0;
-	len = json_object_array_length(parent);
-	if (r->index >= 0) {
-		if ((size_t)r->index >= len)
-			return 0;
-		*out = json_object_array_get_idx(parent, (size_t)r->index);
-		return 1;
-	}
-	/* -(index + 1) cannot overflow, unlike -index for LONG_MIN. */
-	if ((size_t)-(r->index + 1) >= len)
-		return 0;
-	*out = json_object_array_get_idx(parent, len - 1 - (size_t)-(r->index + 1));
-	return 1;
-}
-
 static int eval_test(const hlb_host *host, const fx_node *n, struct json_object *body)
 {
+	/* path_lookup, not path_get: only it tells a JSON null (v == NULL)
+	 * from a missing path, which `exists`, `== null` and `!=` rely on. */
 	struct json_object *v;
-	int found = lookup(host, &n->u.test.ref, body, &v);
+	int found = host->path_lookup(n->u.test.path, body, &v);
 	const struct fx_lit *lit = &n->u.test.lit;
 	int c;
 
@@ -323,9 +281,8 @@ void fx_free(const hlb_host *host, fx_node *n)
 		fx_free(host, n->u.sub);
 		break;
 	case FX_TEST:
-		if (n->u.test.ref.parent)
-			host->path_free(n->u.test.ref.parent);
-		free(n->u.test.ref.key);
+		if (n->u.test.path)
+			host->path_free(n->u.test.path);
 		free(n->u.test.lit.s);
 		break;
 	}
@@ -341,7 +298,6 @@ struct tok {
 	size_t start;
 	size_t len;
 	enum fx_op op; /* T_OP */
-	size_t last;   /* T_PATH: offset of the last segment; start when none */
 };
 
 struct parser {
@@ -590,12 +546,11 @@ static size_t lex_number(struct parser *p, size_t start)
 }
 
 /* Finds where a path ends; path_compile judges the segments themselves. */
-static size_t lex_path(struct parser *p, size_t start, size_t *last)
+static size_t lex_path(struct parser *p, size_t start)
 {
 	const char *s = p->text;
 	size_t i = start + 1, open;
 
-	*last = start;
 	for (;;) {
 		open = i;
 		if (s[i] == '.') {
@@ -633,7 +588,6 @@ static size_t lex_path(struct parser *p, size_t start, size_t *last)
 				i++;
 			return i;
 		}
-		*last = open;
 	}
 }
 
@@ -674,7 +628,6 @@ static int next(struct parser *p)
 	while (is_space(s[i]))
 		i++;
 	t->start = i;
-	t->last = i;
 	switch (s[i]) {
 	case '\0':
 		t->kind = T_END;
@@ -687,7 +640,7 @@ static int next(struct parser *p)
 		break;
 	case '$':
 		t->kind = T_PATH;
-		end = lex_path(p, i, &t->last);
+		end = lex_path(p, i);
 		break;
 	case '"':
 		t->kind = T_STRING;
@@ -800,90 +753,25 @@ static int enter(struct parser *p)
 	return -1;
 }
 
-/* Asks the host which key a path segment (".name" or ["name"]) names, so
- * that its quoting and escapes mean here exactly what they mean to
- * path_compile: the segment is set on an empty object and read back. */
-static char *segment_key(struct parser *p, const char *seg, size_t len)
+/* Compiles the path token with the host's compiler, so that a path means
+ * here exactly what it means everywhere else, and its errors read the same. */
+static hlb_path *compile_path(struct parser *p)
 {
-	const hlb_host *host = p->host;
-	char *text = malloc(len + 2);
-	hlb_path *path = NULL;
-	struct json_object *probe = json_object_new_object();
-	struct json_object *mark = json_object_new_boolean(1);
-	char *key = NULL;
-
-	if (text) {
-		text[0] = '$';
-		memcpy(text + 1, seg, len);
-		text[len + 1] = '\0';
-		path = host->path_compile(text, NULL, 0);
-	}
-	if (!path || !probe)
-		json_object_put(mark); /* path_set() owns it otherwise, even on failure */
-	else if (mark && host->path_set(path, probe, mark) == HLB_OK) {
-		struct json_object_iterator it = json_object_iter_begin(probe);
-		struct json_object_iterator end = json_object_iter_end(probe);
-
-		if (!json_object_iter_equal(&it, &end))
-			key = dup_bytes(json_object_iter_peek_name(&it),
-					strlen(json_object_iter_peek_name(&it)));
-	}
-	if (!key)
-		fail(p, "out of memory");
-	if (path)
-		host->path_free(path);
-	json_object_put(probe);
-	free(text);
-	return key;
-}
-
-/* Compiles the path token into a reference: the whole path is compiled
- * once so that its errors read naturally, then split before its last
- * segment (see enum fx_ref_kind). */
-static int compile_ref(struct parser *p, struct fx_ref *r)
-{
-	const hlb_host *host = p->host;
-	const char *s = p->text + p->tok.start;
-	size_t len = p->tok.len, last = p->tok.last - p->tok.start;
 	char msg[512];
-	char *text;
+	char *text = dup_bytes(p->text + p->tok.start, p->tok.len);
 	hlb_path *path;
 
-	if (!(text = dup_bytes(s, len))) {
+	if (!text) {
 		fail(p, "out of memory");
-		return -1;
+		return NULL;
 	}
 	msg[0] = '\0';
-	path = host->path_compile(text, msg, sizeof(msg));
-	if (!path) {
+	path = p->host->path_compile(text, msg, sizeof(msg));
+	if (!path)
 		fail(p, "%s (the path starts at column %zu)", msg[0] ? msg : "bad JSON path",
 		     column(p, p->tok.start));
-		free(text);
-		return -1;
-	}
-	host->path_free(path);
-	if (last > 1) {
-		text[last] = '\0';
-		r->parent = host->path_compile(text, NULL, 0);
-		if (!r->parent)
-			fail(p, "out of memory");
-	}
 	free(text);
-	if (p->failed)
-		return -1;
-	if (last == 0) {
-		r->kind = FX_REF_ROOT;
-		return 0;
-	}
-	if (s[last] == '[' && s[last + 1] != '"' && s[last + 1] != '\'') {
-		/* path_compile accepted it, so this is [N] or [-N]. */
-		r->kind = FX_REF_INDEX;
-		r->index = strtol(s + last + 1, NULL, 10);
-		return 0;
-	}
-	r->kind = FX_REF_KEY;
-	r->key = segment_key(p, s + last, len - last);
-	return r->key ? 0 : -1;
+	return path;
 }
 
 /* Exact for anything that fits; 0 when the decimal integer does not. */
@@ -991,7 +879,7 @@ static fx_node *parse_test(struct parser *p)
 
 	if (!n)
 		return NULL;
-	if (compile_ref(p, &n->u.test.ref) < 0 || next(p) < 0)
+	if (!(n->u.test.path = compile_path(p)) || next(p) < 0)
 		goto fail;
 	if (is_word(p, "exists")) {
 		n->u.test.op = FX_EXISTS;

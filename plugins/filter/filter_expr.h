@@ -43,7 +43,8 @@ typedef struct fx_node fx_node;
  * writes a one-line message with a 1-based column into err. */
 fx_node *fx_parse(const hlb_host *host, const char *text, char *err, size_t errlen);
 
-/* Returns 1 when the expression holds for `body`, else 0. */
+/* Returns 1 when the expression holds for `body`, else 0. Paths are read
+ * with host->path_lookup, which tells a JSON null from a missing path. */
 int fx_eval(const hlb_host *host, const fx_node *n, struct json_object *body);
 
 void fx_free(const hlb_host *host, fx_node *n);

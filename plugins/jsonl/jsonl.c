@@ -23,7 +23,7 @@ static const hlb_option options[] = {
 	  "source: idempotency key taken from this path (default: a hash of the line)", NULL },
 	{ "stream", HLB_OPT_STRING, NULL, 0, "source: stream name of the records (default: the instance name)", NULL },
 	{ "max_line", HLB_OPT_INT, "1048576", 0, "source: longest line accepted, in bytes; longer lines are skipped", NULL },
-	{ "mode", HLB_OPT_ENUM, "append", 0, "sink: append to the file or truncate it at start", "append|truncate" },
+	{ "mode", HLB_OPT_ENUM, "append", 0, "sink: append to the file, or empty it before the first write", "append|truncate" },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 

@@ -13,7 +13,7 @@
 #include "jsonl.h"
 
 #define READ_BUF (64 * 1024)
-#define LINES_PER_POLL 512
+#define LINES_PER_POLL 256
 
 struct src {
 	const hlb_host *host;

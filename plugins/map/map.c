@@ -32,8 +32,8 @@ static const hlb_option map_options[] = {
 	{ "drop", HLB_OPT_LIST, NULL, 0,
 	  "fields to remove, comma-separated (applied after all set and rename rules)", NULL },
 	{ "missing", HLB_OPT_ENUM, "skip", 0,
-	  "what a path that does not resolve does: skip leaves the target unset, null sets null, "
-	  "fail rejects the record", "null|skip|fail" },
+	  "what a path that does not resolve does (a field holding null resolves): skip leaves "
+	  "the target unset, null sets null, fail rejects the record", "null|skip|fail" },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 

@@ -590,7 +590,8 @@ static int map_buf_add(struct map_buf *b, const char *s, size_t n)
 	return HLB_OK;
 }
 
-/* Appends a substituted value: strings raw, everything else as compact JSON. */
+/* Appends a substituted value: strings raw, everything else as compact JSON
+ * (a JSON null, v == NULL, prints as null). */
 static int map_buf_value(struct map_buf *b, struct json_object *v)
 {
 	size_t n;
@@ -619,8 +620,7 @@ static int map_apply_template(const map_rules *m, const struct map_rule *r, stru
 			rc = map_buf_add(&b, r->text + seg->off, seg->len);
 			continue;
 		}
-		v = m->host->path_get(seg->path, body);
-		if (!v) {
+		if (!m->host->path_lookup(seg->path, body, &v)) {
 			if (b.p != b.small)
 				free(b.p);
 			return map_unresolved(m, r, body);
@@ -639,19 +639,16 @@ static int map_apply_template(const map_rules *m, const struct map_rule *r, stru
 
 static int map_apply_rename(const map_rules *m, const struct map_rule *r, struct json_object *body)
 {
-	struct json_object *v = m->host->path_get(r->source, body);
+	struct json_object *v;
 
-	if (v) {
-		/* Our reference keeps the value alive across the removal and is
-		 * then handed to path_set: the value moves, nothing is copied. */
-		json_object_get(v);
-		m->host->path_remove(r->source, body);
-		return map_put(m, r->target, body, v);
-	}
-	/* path_get cannot tell a null from an absent field; removal can. */
-	if (m->host->path_remove(r->source, body) == HLB_OK)
-		return map_put(m, r->target, body, NULL);
-	return map_unresolved(m, r, body);
+	if (!m->host->path_lookup(r->source, body, &v))
+		return map_unresolved(m, r, body);
+	/* Our reference keeps the value alive across the removal and is then
+	 * handed to path_set: the value moves, nothing is copied. A null is
+	 * v == NULL, which json_object_get() and path_set() take as is. */
+	json_object_get(v);
+	m->host->path_remove(r->source, body);
+	return map_put(m, r->target, body, v);
 }
 
 static int map_apply_rule(const map_rules *m, const struct map_rule *r, struct json_object *body)
@@ -662,9 +659,11 @@ static int map_apply_rule(const map_rules *m, const struct map_rule *r, struct j
 	case MAP_SET_PATH:
 		/* A deep copy, not a shared reference: a shared subtree would
 		 * see later rules (set.b.x after set.b = $.a changes a too) and
-		 * set.a.self = $.a would make a cycle. */
-		v = m->host->path_get(r->source, body);
-		return v ? map_put_copy(m, r->target, body, v) : map_unresolved(m, r, body);
+		 * set.a.self = $.a would make a cycle. A source holding null
+		 * resolves, and map_put_copy() stores the null. */
+		if (!m->host->path_lookup(r->source, body, &v))
+			return map_unresolved(m, r, body);
+		return map_put_copy(m, r->target, body, v);
 	case MAP_SET_LITERAL:
 		/* A fresh copy per record, as the body may be changed downstream. */
 		return map_put_copy(m, r->target, body, r->literal);

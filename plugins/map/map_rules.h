@@ -13,10 +13,9 @@
  *    its (new) parent unless the new name already existed there.
  *  - Values read through a path are deep copies, so a later rule that changes
  *    the target never reaches back into the source.
- *  - A source that does not resolve follows the missing mode. Because the
- *    host's path_get reports JSON null like an unresolved path, a source that
- *    holds null counts as missing for set and templates; rename detects it
- *    and moves the null.
+ *  - A source that does not resolve follows the missing mode. A source that
+ *    holds JSON null resolves, so the missing mode leaves it alone: set
+ *    copies the null, a template inserts the text null and rename moves it.
  *  - If the body is partially updated when apply fails, the caller is
  *    expected to drop it. */
 #ifndef MAP_RULES_H

@@ -1,0 +1,908 @@
+/* Unit tests of the runtime (core/engine.c): real engines built from INI
+ * text, with the probe test plugin and the jsonl and map plugins loaded from
+ * $PLUGIN_DIR and $TEST_PLUGIN_DIR, run on a real loop; the tests check what
+ * reached the sinks and the counters the engine keeps per instance. */
+#include "check_main.h"
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hlbridge/hlbridge.h"
+#include "config.h"
+#include "engine.h"
+#include "graph.h"
+#include "http.h"
+#include "loader.h"
+#include "log.h"
+#include "loop.h"
+
+#define GUARD_MS 30000 /* a run that takes longer has hung */
+
+struct rig {
+	hc_diag diag;
+	hc_loader loader;
+	hc_config *cfg;
+	hc_graph *g;
+	hc_loop *loop;
+	hc_http *http;
+	hc_engine *e;
+	int guard_fired;
+};
+
+static char dir[64];    /* a fresh temporary directory per test */
+static struct rig rig;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/hlb-engine-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(&rig, 0, sizeof(rig));
+	hc_log_set_level(HLB_LOG_ERROR);
+}
+
+static void teardown(void)
+{
+	DIR *d;
+	struct dirent *de;
+	char path[512];
+
+	hc_engine_free(rig.e);
+	hc_http_free(rig.http);
+	hc_loop_free(rig.loop);
+	hc_graph_free(rig.g);
+	hc_config_free(rig.cfg);
+	hc_loader_fini(&rig.loader);
+	hc_diag_clear(&rig.diag);
+	hc_log_clear_secrets();
+	memset(&rig, 0, sizeof(rig));
+	d = opendir(dir);
+	if (d) {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+				snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+				unlink(path);
+			}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+static const char *env_dir(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v && *v, "set %s (make check does)", name);
+	return v;
+}
+
+static void print_diag(void)
+{
+	for (size_t i = 0; i < rig.diag.n; i++)
+		fprintf(stderr, "  %s\n", rig.diag.msg[i]);
+}
+
+/* Parses the INI text (a printf format), loads the plugins, builds the graph
+ * and the engine, without calling init. */
+static void rig_build(const char *fmt, va_list ap)
+{
+	char text[8192];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	ck_assert_int_eq(hc_loader_init(&rig.loader), 0);
+	hc_loader_add_dir(&rig.loader, env_dir("PLUGIN_DIR"));
+	hc_loader_add_dir(&rig.loader, env_dir("TEST_PLUGIN_DIR"));
+	rig.cfg = hc_config_parse("engine.ini", text, &rig.diag);
+	ck_assert_ptr_nonnull(rig.cfg);
+	rig.g = hc_graph_build(rig.cfg, &rig.loader, NULL, &rig.diag);
+	ck_assert_ptr_nonnull(rig.g);
+	if (rig.diag.errors)
+		print_diag();
+	ck_assert_msg(rig.diag.errors == 0, "%u configuration errors in:\n%s", rig.diag.errors, text);
+	rig.loop = hc_loop_new();
+	ck_assert_ptr_nonnull(rig.loop);
+	rig.http = hc_http_new(rig.loop, "test");
+	ck_assert_ptr_nonnull(rig.http);
+	rig.e = hc_engine_new(rig.g, rig.loop, rig.http);
+	ck_assert_ptr_nonnull(rig.e);
+}
+
+static void rig_new(const char *fmt, ...) HLB_PRINTF(1, 2);
+static void rig_new(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rig_build(fmt, ap);
+	va_end(ap);
+}
+
+/* Builds and initialises; every instance must start. */
+static void rig_start(const char *fmt, ...) HLB_PRINTF(1, 2);
+static void rig_start(const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rig_build(fmt, ap);
+	va_end(ap);
+	rc = hc_engine_init(rig.e, &rig.diag);
+	if (rc != 0)
+		print_diag();
+	ck_assert_int_eq(rc, 0);
+}
+
+static void guard(void *arg)
+{
+	(void)arg;
+	rig.guard_fired = 1;
+	hc_loop_stop(rig.loop);
+}
+
+/* hc_engine_run under a guard timer, so a run that never ends fails the
+ * test instead of hanging it. */
+static int rig_run(int once)
+{
+	hlb_timer *t = hc_timer_start(rig.loop, GUARD_MS, 0, guard, NULL);
+	int rc;
+
+	ck_assert_ptr_nonnull(t);
+	rc = hc_engine_run(rig.e, once);
+	ck_assert_msg(!rig.guard_fired, "the run did not end within %d ms", GUARD_MS);
+	hc_timer_stop(t);
+	return rc;
+}
+
+static struct hlb_instance *inst(const char *name)
+{
+	for (size_t i = 0; i < rig.g->ninst; i++)
+		if (strcmp(rig.g->inst[i]->sec->name, name) == 0)
+			return rig.g->inst[i];
+	ck_abort_msg("no instance %s", name);
+	return NULL;
+}
+
+/* The whole file as a string; "" when it does not exist. The caller frees. */
+static char *slurp(const char *name)
+{
+	char path[512];
+	FILE *f;
+	char *buf;
+	long len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return buf;
+}
+
+static void file_is(const char *name, const char *want)
+{
+	char *got = slurp(name);
+
+	ck_assert_msg(strcmp(got, want) == 0, "%s:\n--- got ---\n%s--- expected ---\n%s", name, got, want);
+	free(got);
+}
+
+static size_t count_lines(const char *name)
+{
+	char *got = slurp(name);
+	size_t n = 0;
+
+	for (const char *p = got; *p; p++)
+		n += *p == '\n';
+	free(got);
+	return n;
+}
+
+/* What the probe sink writes for keys FROM to TO-1 stepping by STEP: one
+ * "probe-N" line each, preceded by "probe-N<dup_suffix>" when that is set. */
+static char *keys(int from, int to, int step, const char *dup_suffix)
+{
+	size_t cap = 64 + (size_t)(to - from) * 48, len = 0;
+	char *s = malloc(cap);
+
+	ck_assert_ptr_nonnull(s);
+	s[0] = 0;
+	for (int i = from; i < to; i += step) {
+		if (dup_suffix)
+			len += (size_t)snprintf(s + len, cap - len, "probe-%d%s\n", i, dup_suffix);
+		len += (size_t)snprintf(s + len, cap - len, "probe-%d\n", i);
+	}
+	return s;
+}
+
+static void keys_are(const char *file, int from, int to, int step, const char *dup_suffix)
+{
+	char *want = keys(from, to, step, dup_suffix);
+
+	file_is(file, want);
+	free(want);
+}
+
+/* The JSON lines the jsonl sink writes for probe bodies {"n":i}, each
+ * followed by `extra` with every '#' in it replaced by i. */
+static void bodies_are(const char *file, int count, const char *extra)
+{
+	size_t cap = 128 + (size_t)count * 128, len = 0;
+	char *want = malloc(cap);
+
+	ck_assert_ptr_nonnull(want);
+	want[0] = 0;
+	for (int i = 0; i < count; i++) {
+		len += (size_t)snprintf(want + len, cap - len, "{\"n\":%d", i);
+		for (const char *p = extra; *p; p++)
+			if (*p == '#')
+				len += (size_t)snprintf(want + len, cap - len, "%d", i);
+			else
+				len += (size_t)snprintf(want + len, cap - len, "%c", *p);
+		len += (size_t)snprintf(want + len, cap - len, "}\n");
+	}
+	file_is(file, want);
+	free(want);
+}
+
+/* A TCP port on 127.0.0.1 that was free a moment ago and has no listener. */
+static unsigned closed_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* A listener on 127.0.0.1 that never accepts: a request to it hangs until
+ * its timeout. Returns the socket; *port gets its port. */
+static int silent_listener(unsigned *port)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* ---- delivery ----------------------------------------------------------- */
+
+START_TEST(test_multi_poll_order)
+{
+	struct hlb_instance *src, *sink;
+
+	rig_start("[source:src]\nplugin = probe\ncount = 10\nper_poll = 3\n"
+		  "[sink:out]\nplugin = probe\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	src = inst("src");
+	sink = inst("out");
+	/* 3 + 3 + 3 + 1, each poll but the last answered HLB_MORE */
+	ck_assert_uint_eq(src->polls, 4);
+	ck_assert_uint_eq(src->emitted, 10);
+	ck_assert_uint_eq(sink->delivered, 10);
+	ck_assert_uint_eq(sink->failed, 0);
+	ck_assert_uint_eq(sink->retried, 0);
+	ck_assert_uint_eq(sink->q_len, 0);
+	keys_are("out.txt", 0, 10, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_small_batches)
+{
+	/* batch = 4 splits one poll's records over several deliveries */
+	rig_start("[source:src]\nplugin = probe\ncount = 25\nper_poll = 10\n"
+		  "[sink:out]\nplugin = probe\nbatch = 4\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	ck_assert_uint_eq(inst("src")->polls, 3);
+	ck_assert_uint_eq(inst("out")->delivered, 25);
+	keys_are("out.txt", 0, 25, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_fan_out_one_route)
+{
+	rig_start("[source:src]\nplugin = probe\ncount = 10\nper_poll = 4\n"
+		  "[sink:a]\nplugin = probe\nout = %1$s/a.txt\n"
+		  "[sink:b]\nplugin = probe\nasync = on\nout = %1$s/b.txt\n"
+		  "[route:r]\nfrom = src\nto = a, b\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	ck_assert_uint_eq(inst("src")->emitted, 10);
+	ck_assert_uint_eq(inst("a")->delivered, 10);
+	ck_assert_uint_eq(inst("b")->delivered, 10);
+	keys_are("a.txt", 0, 10, 1, NULL);
+	keys_are("b.txt", 0, 10, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_two_routes_independent_copies)
+{
+	/* Route a changes every record; route b, reading the same source, must
+	 * see them as the source emitted them, whichever route runs first. */
+	rig_start("[source:src]\nplugin = probe\ncount = 6\nper_poll = 4\n"
+		  "[transform:mark]\nplugin = map\nset.copy = $.n\nset.route = \"a\"\n"
+		  "[sink:a]\nplugin = jsonl\npath = %1$s/a.jsonl\n"
+		  "[sink:b]\nplugin = jsonl\npath = %1$s/b.jsonl\n"
+		  "[sink:c]\nplugin = jsonl\npath = %1$s/c.jsonl\n"
+		  "[route:first]\nfrom = src\nto = b\n"
+		  "[route:changed]\nfrom = src\nvia = mark\nto = a\n"
+		  "[route:last]\nfrom = src\nto = c\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	bodies_are("a.jsonl", 6, ",\"copy\":#,\"route\":\"a\"");
+	bodies_are("b.jsonl", 6, "");
+	bodies_are("c.jsonl", 6, "");
+	ck_assert_uint_eq(inst("src")->emitted, 6);
+}
+END_TEST
+
+START_TEST(test_chained_route)
+{
+	/* y reads x's output after x's transform; x's own sink must not see
+	 * what y's transform does afterwards. */
+	rig_start("[source:src]\nplugin = probe\ncount = 5\nper_poll = 2\n"
+		  "[transform:tx]\nplugin = map\nset.x = $.n\n"
+		  "[transform:ty]\nplugin = map\nset.y = $.x\n"
+		  "[sink:sx]\nplugin = jsonl\npath = %1$s/x.jsonl\n"
+		  "[sink:sy]\nplugin = jsonl\npath = %1$s/y.jsonl\n"
+		  "[route:y]\nfrom = route:x\nvia = ty\nto = sy\n"
+		  "[route:x]\nfrom = src\nvia = tx\nto = sx\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	bodies_are("x.jsonl", 5, ",\"x\":#");
+	bodies_are("y.jsonl", 5, ",\"x\":#,\"y\":#");
+	/* backpressure knows the chained sink is fed by src */
+	ck_assert_uint_eq(inst("src")->nreach, 2);
+}
+END_TEST
+
+START_TEST(test_chain_without_own_sink)
+{
+	/* a route with no sink of its own, only a route reading from it */
+	rig_start("[source:src]\nplugin = probe\ncount = 4\n"
+		  "[transform:tx]\nplugin = map\nset.x = $.n\n"
+		  "[sink:out]\nplugin = jsonl\npath = %1$s/out.jsonl\n"
+		  "[route:x]\nfrom = src\nvia = tx\n"
+		  "[route:y]\nfrom = route:x\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	bodies_are("out.jsonl", 4, ",\"x\":#");
+}
+END_TEST
+
+/* ---- transforms --------------------------------------------------------- */
+
+START_TEST(test_transform_drop)
+{
+	rig_start("[source:src]\nplugin = probe\ncount = 10\n"
+		  "[transform:odd]\nplugin = probe\ndrop_odd = on\n"
+		  "[sink:out]\nplugin = probe\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nvia = odd\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	keys_are("out.txt", 0, 10, 2, NULL);
+	ck_assert_uint_eq(inst("odd")->dropped, 5);
+	ck_assert_uint_eq(inst("out")->delivered, 5);
+}
+END_TEST
+
+START_TEST(test_transform_dup)
+{
+	rig_start("[source:src]\nplugin = probe\ncount = 10\n"
+		  "[transform:twice]\nplugin = probe\ndup = on\n"
+		  "[sink:out]\nplugin = probe\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nvia = twice\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	keys_are("out.txt", 0, 10, 1, "-dup");
+	ck_assert_uint_eq(inst("twice")->dropped, 0);
+	ck_assert_uint_eq(inst("out")->delivered, 20);
+}
+END_TEST
+
+START_TEST(test_transform_chain)
+{
+	/* transforms run in the order of via: drop first, then copy */
+	rig_start("[source:src]\nplugin = probe\ncount = 10\n"
+		  "[transform:odd]\nplugin = probe\ndrop_odd = on\n"
+		  "[transform:twice]\nplugin = probe\ndup = on\n"
+		  "[sink:out]\nplugin = probe\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nvia = odd, twice\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	keys_are("out.txt", 0, 10, 2, "-dup");
+	ck_assert_uint_eq(inst("odd")->dropped, 5);
+	ck_assert_uint_eq(inst("out")->delivered, 10);
+}
+END_TEST
+
+/* ---- sink verdicts ------------------------------------------------------ */
+
+START_TEST(test_sink_retry)
+{
+	int64_t start = hc_now_ms();
+	struct hlb_instance *sink;
+
+	rig_start("[source:src]\nplugin = probe\ncount = 3\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 1\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	sink = inst("out");
+	ck_assert_uint_eq(sink->retried, 3);
+	ck_assert_uint_eq(sink->delivered, 3);
+	ck_assert_uint_eq(sink->failed, 0);
+	ck_assert_uint_eq(sink->wait_len, 0);
+	/* each key written once, on the second try */
+	ck_assert_uint_eq(count_lines("out.txt"), 3);
+	{
+		char *got = slurp("out.txt");
+
+		for (int i = 0; i < 3; i++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "probe-%d\n", i);
+			ck_assert_msg(strstr(got, key) != NULL, "%s missing from:\n%s", key, got);
+		}
+		free(got);
+	}
+	/* --once waited for the backoff instead of ending with records parked */
+	ck_assert_int_ge(hc_now_ms() - start, 900);
+}
+END_TEST
+
+START_TEST(test_sink_failure)
+{
+	struct hlb_instance *sink;
+	char *want;
+
+	rig_start("[source:src]\nplugin = probe\ncount = 10\n"
+		  "[sink:out]\nplugin = probe\nfail_key = probe-3\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 1);
+	sink = inst("out");
+	ck_assert_uint_eq(sink->failed, 1);
+	ck_assert_uint_eq(sink->delivered, 9);
+	ck_assert_uint_eq(sink->retried, 0); /* a failed record is not retried */
+	want = keys(0, 10, 1, NULL);
+	memmove(strstr(want, "probe-3\n"), strstr(want, "probe-4\n"), strlen(strstr(want, "probe-4\n")) + 1);
+	file_is("out.txt", want);
+	free(want);
+}
+END_TEST
+
+START_TEST(test_async_sink)
+{
+	struct hlb_instance *sink;
+
+	rig_start("[source:src]\nplugin = probe\ncount = 30\nper_poll = 7\n"
+		  "[sink:out]\nplugin = probe\nasync = on\nbatch = 5\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	sink = inst("out");
+	ck_assert_uint_eq(sink->delivered, 30);
+	ck_assert_int_eq(sink->delivering, 0);
+	keys_are("out.txt", 0, 30, 1, NULL);
+}
+END_TEST
+
+/* ---- backpressure ------------------------------------------------------- */
+
+/* The sink's and source's callbacks are wrapped to look at the queue at the
+ * two moments that matter: when a poll starts (there must be room) and when
+ * a batch is taken (the queue is then at its largest since the last one).
+ * The sink is also made slow on purpose: a batch is handed to the real
+ * deliver only once the source waits for room (or has nothing left), so the
+ * queue fills up to the limit whatever the speed of the machine. */
+static hc_module bp_sink_mod, bp_src_mod;
+static hlb_plugin bp_sink_desc, bp_src_desc;
+static struct hlb_instance *bp_src, *bp_sink;
+static size_t bp_peak, bp_peak_at_poll, bp_polls, bp_held;
+static int (*bp_deliver)(void *, hlb_job *);
+static int (*bp_poll)(void *, hlb_job *);
+static void *bp_state;
+static hlb_job *bp_pending;
+
+static int bp_deliver_wrap(void *state, hlb_job *job)
+{
+	size_t queued = bp_sink->q_len + bp_sink->wait_len + hc_job_batch_size(job);
+
+	if (queued > bp_peak)
+		bp_peak = queued;
+	ck_assert_ptr_null(bp_pending); /* one batch at a time */
+	bp_state = state;
+	bp_pending = job;
+	return HLB_OK;
+}
+
+static void bp_gate(void *arg)
+{
+	hlb_job *job = bp_pending;
+
+	(void)arg;
+	if (!job || !(bp_src->waiting_room || bp_src->exhausted))
+		return;
+	bp_held += bp_src->waiting_room;
+	bp_pending = NULL;
+	bp_deliver(bp_state, job);
+}
+
+static int bp_poll_wrap(void *state, hlb_job *job)
+{
+	size_t queued = bp_sink->q_len + bp_sink->wait_len;
+
+	bp_polls++;
+	if (queued > bp_peak_at_poll)
+		bp_peak_at_poll = queued;
+	return bp_poll(state, job);
+}
+
+static void wrap_instance(struct hlb_instance *in, hc_module *mod, hlb_plugin *desc)
+{
+	*mod = *in->mod;
+	*desc = *in->mod->desc;
+	mod->desc = desc;
+	in->mod = mod;
+}
+
+START_TEST(test_backpressure)
+{
+	/* room = max(4 * batch, 1024) */
+	static const struct { unsigned batch, per_poll; size_t room; } cases[] = {
+		{ 100, 100, 1024 },
+		{ 300, 64, 1200 },
+		{ 500, 7, 2000 },
+	};
+	unsigned batch = cases[_i].batch, per_poll = cases[_i].per_poll;
+	size_t room = cases[_i].room;
+	hlb_timer *gate;
+	char *got;
+
+	rig_new("[source:src]\nplugin = probe\ncount = 5000\nper_poll = %2$u\n"
+		"[sink:slow]\nplugin = probe\nbatch = %3$u\nout = %1$s/out.txt\n"
+		"[route:r]\nfrom = src\nto = slow\n", dir, per_poll, batch);
+	bp_src = inst("src");
+	bp_sink = inst("slow");
+	bp_peak = bp_peak_at_poll = bp_polls = bp_held = 0;
+	bp_pending = NULL;
+	wrap_instance(bp_sink, &bp_sink_mod, &bp_sink_desc);
+	bp_deliver = bp_sink_desc.deliver;
+	bp_sink_desc.deliver = bp_deliver_wrap;
+	wrap_instance(bp_src, &bp_src_mod, &bp_src_desc);
+	bp_poll = bp_src_desc.poll;
+	bp_src_desc.poll = bp_poll_wrap;
+	ck_assert_int_eq(hc_engine_init(rig.e, &rig.diag), 0);
+	gate = hc_timer_start(rig.loop, 1, 1, bp_gate, NULL);
+	ck_assert_ptr_nonnull(gate);
+
+	ck_assert_int_eq(rig_run(1), 0);
+	hc_timer_stop(gate);
+	ck_assert_uint_eq(bp_src->emitted, 5000);
+	ck_assert_uint_eq(bp_sink->delivered, 5000);
+	ck_assert_uint_eq(bp_polls, (5000 + per_poll - 1) / per_poll);
+	/* the source was held back, again and again */
+	ck_assert_uint_ge(bp_held, (5000 - room - per_poll) / batch - 1);
+	/* a poll starts only while the sink has room ... */
+	ck_assert_msg(bp_peak_at_poll < room, "a poll started with %zu queued (room %zu)", bp_peak_at_poll, room);
+	/* ... so the queue never holds more than the room and one poll */
+	ck_assert_msg(bp_peak <= room - 1 + per_poll, "peak %zu > room %zu - 1 + %u", bp_peak, room, per_poll);
+	/* and it was not held back before the room was full */
+	ck_assert_msg(bp_peak >= room, "peak %zu never reached the room %zu", bp_peak, room);
+	ck_assert_uint_eq(count_lines("out.txt"), 5000);
+	got = slurp("out.txt");
+	ck_assert_str_eq(strrchr(got, 'p'), "probe-4999\n");
+	free(got);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(test_poll_error)
+{
+	struct hlb_instance *src;
+
+	rig_start("[source:src]\nplugin = probe\nhttp_url = http://127.0.0.1:%2$u/\n"
+		  "[sink:out]\nplugin = probe\nout = %1$s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir, closed_port());
+	ck_assert_int_eq(rig_run(1), 1);
+	src = inst("src");
+	ck_assert_uint_eq(src->polls, 1);
+	ck_assert_uint_eq(src->emitted, 0);
+	ck_assert_int_eq(src->polling, 0);
+	ck_assert_uint_eq(inst("out")->delivered, 0);
+	file_is("out.txt", "");
+	ck_assert_uint_eq(hc_http_active(rig.http), 0);
+}
+END_TEST
+
+START_TEST(test_init_failure)
+{
+	/* probe refuses per_poll = 0 through option_error: the error names the
+	 * file, the line of the key and the section */
+	rig_new("[source:src]\nplugin = probe\nper_poll = 0\n"
+		"[sink:out]\nplugin = probe\n"
+		"[route:r]\nfrom = src\nto = out\n");
+	ck_assert_int_eq(hc_engine_init(rig.e, &rig.diag), -1);
+	ck_assert_uint_eq(rig.diag.errors, 1);
+	ck_assert_ptr_nonnull(strstr(rig.diag.msg[rig.diag.n - 1], "engine.ini:3:"));
+	ck_assert_ptr_nonnull(strstr(rig.diag.msg[rig.diag.n - 1], "[source:src] per_poll: must be at least 1"));
+	ck_assert_int_eq(inst("src")->inited, 0);
+	ck_assert_int_eq(inst("out")->inited, 1);
+}
+END_TEST
+
+START_TEST(test_unused_source_once)
+{
+	/* a source no route reads from is a warning; --once must still end */
+	rig_start("[source:src]\nplugin = probe\ncount = 3\n"
+		  "[source:spare]\nplugin = probe\n"
+		  "[sink:out]\nplugin = probe\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_uint_eq(rig.diag.warnings, 1);
+	ck_assert_int_eq(rig_run(1), 0);
+	ck_assert_uint_eq(inst("spare")->polls, 0);
+	keys_are("out.txt", 0, 3, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_check)
+{
+	rig_start("[source:src]\nplugin = probe\n"
+		  "[sink:out]\nplugin = jsonl\npath = %s/out.jsonl\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(hc_engine_check(rig.e, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_jsonl_round_trip)
+{
+	char *want, *p, *q;
+	const char *top = env_dir("top_srcdir");
+	char in[512];
+	FILE *f;
+	long len;
+
+	/* A file read by the jsonl source comes out of the jsonl sink line for
+	 * line (blank lines skipped). */
+	rig_start("[source:in]\nplugin = jsonl\npath = %2$s/tests/data/engine/records.jsonl\nkey = $.id\n"
+		  "[sink:out]\nplugin = jsonl\npath = %1$s/out.jsonl\nbatch = 2\n"
+		  "[route:r]\nfrom = in\nto = out\n", dir, top);
+	ck_assert_int_eq(rig_run(1), 0);
+	snprintf(in, sizeof(in), "%s/tests/data/engine/records.jsonl", top);
+	f = fopen(in, "rb");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	want = calloc(1, (size_t)len + 1);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_uint_eq(fread(want, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	for (p = q = want; *p; p++)
+		if (!(*p == '\n' && (p == want || p[-1] == '\n')))
+			*q++ = *p;
+	*q = 0;
+	file_is("out.jsonl", want);
+	free(want);
+	ck_assert_uint_eq(inst("in")->emitted, 5);
+	ck_assert_uint_eq(inst("out")->delivered, 5);
+}
+END_TEST
+
+/* ---- signals ------------------------------------------------------------ */
+
+static uint64_t polls_at_signal;
+static int signals_to_send;
+
+static void send_sigterm(void *arg)
+{
+	(void)arg;
+	polls_at_signal = inst("src")->polls;
+	for (int i = 0; i < signals_to_send; i++)
+		raise(SIGTERM);
+}
+
+START_TEST(test_sigterm_drains)
+{
+	struct hlb_instance *src, *sink;
+	int64_t start = hc_now_ms();
+
+	rig_start("[service]\ndrain_timeout = 20s\n"
+		  "[source:src]\nplugin = probe\ncount = 100000000\nper_poll = 50\ninterval = 1h\n"
+		  "[sink:out]\nplugin = probe\nasync = on\n"
+		  "[route:r]\nfrom = src\nto = out\n");
+	signals_to_send = 1;
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 100, 0, send_sigterm, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	src = inst("src");
+	sink = inst("out");
+	ck_assert_uint_gt(polls_at_signal, 0);
+	/* no poll started after the signal was handled (one may have been due
+	 * in the same loop turn as the signal) */
+	ck_assert_uint_le(src->polls, polls_at_signal + 1);
+	ck_assert_uint_lt(src->emitted, 100000000);
+	/* and everything emitted was delivered before the run returned */
+	ck_assert_uint_eq(sink->delivered, src->emitted);
+	ck_assert_uint_eq(sink->q_len, 0);
+	ck_assert_uint_eq(sink->wait_len, 0);
+	ck_assert_int_eq(sink->delivering, 0);
+	/* it ended when the drain was done, not when drain_timeout ran out */
+	ck_assert_int_lt(hc_now_ms() - start, 5000);
+}
+END_TEST
+
+START_TEST(test_sigterm_releases_retries)
+{
+	int64_t start = hc_now_ms();
+	struct hlb_instance *sink;
+
+	/* Records waiting for their 1 s backoff get their last try at once. */
+	rig_start("[source:src]\nplugin = probe\ncount = 5\nper_poll = 5\ninterval = 1h\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 1\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	signals_to_send = 1;
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 100, 0, send_sigterm, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	sink = inst("out");
+	ck_assert_uint_eq(sink->retried, 5);
+	ck_assert_uint_eq(sink->delivered, 5);
+	ck_assert_uint_eq(sink->wait_len, 0);
+	ck_assert_uint_eq(count_lines("out.txt"), 5);
+	ck_assert_int_lt(hc_now_ms() - start, 900);
+}
+END_TEST
+
+START_TEST(test_drain_timeout)
+{
+	unsigned port;
+	int fd = silent_listener(&port);
+	int64_t start = hc_now_ms();
+
+	/* The poll's request hangs; the drain gives up after drain_timeout,
+	 * and freeing the engine reclaims the unfinished poll. */
+	rig_start("[service]\ndrain_timeout = 300ms\n"
+		  "[source:src]\nplugin = probe\nhttp_url = http://127.0.0.1:%2$u/\n"
+		  "[sink:out]\nplugin = probe\nout = %1$s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir, port);
+	signals_to_send = 1;
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 100, 0, send_sigterm, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	ck_assert_int_ge(hc_now_ms() - start, 390);
+	ck_assert_int_lt(hc_now_ms() - start, 3000); /* the request's own timeout is 5 s */
+	ck_assert_int_eq(inst("src")->polling, 1);
+	ck_assert_uint_eq(hc_http_active(rig.http), 1);
+	hc_engine_free(rig.e);
+	rig.e = NULL;
+	ck_assert_uint_eq(hc_http_active(rig.http), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_second_signal)
+{
+	unsigned port;
+	int fd = silent_listener(&port);
+	int64_t start = hc_now_ms();
+
+	/* A second signal stops at once, without waiting for the drain. */
+	rig_start("[service]\ndrain_timeout = 20s\n"
+		  "[source:src]\nplugin = probe\nhttp_url = http://127.0.0.1:%2$u/\n"
+		  "[sink:out]\nplugin = probe\nout = %1$s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir, port);
+	signals_to_send = 2;
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 100, 0, send_sigterm, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	ck_assert_int_lt(hc_now_ms() - start, 3000);
+	ck_assert_int_eq(inst("src")->polling, 1);
+	hc_engine_free(rig.e);
+	rig.e = NULL;
+	close(fd);
+}
+END_TEST
+
+/* ---- secrets ------------------------------------------------------------ */
+
+START_TEST(test_secret_masked)
+{
+	char path[512];
+	int fd, saved, rc;
+	char *log;
+
+	hc_log_set_level(HLB_LOG_INFO);
+	rig_new("[source:src]\nplugin = probe\ntoken = s3cr3t-value-123\n"
+		"[sink:out]\nplugin = probe\n"
+		"[route:r]\nfrom = src\nto = out\n");
+	/* probe logs its token in init(); catch stderr around it */
+	snprintf(path, sizeof(path), "%s/stderr.txt", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved = dup(2);
+	ck_assert_int_ge(saved, 0);
+	dup2(fd, 2);
+	close(fd);
+	rc = hc_engine_init(rig.e, &rig.diag);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ck_assert_int_eq(rc, 0);
+	log = slurp("stderr.txt");
+	ck_assert_msg(strstr(log, "[source:src] connecting with token ***") != NULL, "log:\n%s", log);
+	ck_assert_msg(strstr(log, "s3cr3t") == NULL, "the secret leaked:\n%s", log);
+	free(log);
+}
+END_TEST
+
+static Suite *test_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *deliver = tcase_create("delivery");
+	TCase *transform = tcase_create("transforms");
+	TCase *verdicts = tcase_create("verdicts");
+	TCase *bp = tcase_create("backpressure");
+	TCase *errors = tcase_create("errors");
+	TCase *sig = tcase_create("signals");
+	TCase *secret = tcase_create("secrets");
+	TCase *all[] = { deliver, transform, verdicts, bp, errors, sig, secret };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		tcase_add_checked_fixture(all[i], setup, teardown);
+		tcase_set_timeout(all[i], 60);
+	}
+	tcase_add_test(deliver, test_multi_poll_order);
+	tcase_add_test(deliver, test_small_batches);
+	tcase_add_test(deliver, test_fan_out_one_route);
+	tcase_add_test(deliver, test_two_routes_independent_copies);
+	tcase_add_test(deliver, test_chained_route);
+	tcase_add_test(deliver, test_chain_without_own_sink);
+	tcase_add_test(deliver, test_jsonl_round_trip);
+	suite_add_tcase(s, deliver);
+	tcase_add_test(transform, test_transform_drop);
+	tcase_add_test(transform, test_transform_dup);
+	tcase_add_test(transform, test_transform_chain);
+	suite_add_tcase(s, transform);
+	tcase_add_test(verdicts, test_sink_retry);
+	tcase_add_test(verdicts, test_sink_failure);
+	tcase_add_test(verdicts, test_async_sink);
+	suite_add_tcase(s, verdicts);
+	tcase_add_loop_test(bp, test_backpressure, 0, 3);
+	suite_add_tcase(s, bp);
+	tcase_add_test(errors, test_poll_error);
+	tcase_add_test(errors, test_init_failure);
+	tcase_add_test(errors, test_unused_source_once);
+	tcase_add_test(errors, test_check);
+	suite_add_tcase(s, errors);
+	tcase_add_test(sig, test_sigterm_drains);
+	tcase_add_test(sig, test_sigterm_releases_retries);
+	tcase_add_test(sig, test_drain_timeout);
+	tcase_add_test(sig, test_second_signal);
+	suite_add_tcase(s, sig);
+	tcase_add_test(secret, test_secret_masked);
+	suite_add_tcase(s, secret);
+	return s;
+}
