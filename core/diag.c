@@ -8,6 +8,9 @@
 #include "log.h"
 
 static void add(hc_diag *d, const char *kind, const char *file, unsigned line,
+		const char *fmt, va_list ap) HLB_PRINTF(5, 0);
+
+static void add(hc_diag *d, const char *kind, const char *file, unsigned line,
 		const char *fmt, va_list ap)
 {
 	char body[1024], full[1400];

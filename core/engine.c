@@ -13,7 +13,7 @@
 #define RETRY_LIMIT 5
 #define RETRY_BASE_MS 1000
 #define RETRY_CAP_MS 30000
-#define ROOM_MIN 1024 /* records a sink may hold before its sources pause */
+#define ROOM_MIN 256 /* records a sink may hold before its sources pause */
 
 enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK };
 
@@ -617,8 +617,9 @@ static void summary(hc_engine *e)
 		struct hlb_instance *inst = e->g->inst[i];
 
 		if (inst->role == HLB_CAP_SOURCE)
-			hc_log(inst->sec->label, HLB_LOG_INFO, "%llu records from %llu polls",
-			       (unsigned long long)inst->emitted, (unsigned long long)inst->polls);
+			hc_log(inst->sec->label, HLB_LOG_INFO, "%llu record%s from %llu poll%s",
+			       (unsigned long long)inst->emitted, inst->emitted == 1 ? "" : "s",
+			       (unsigned long long)inst->polls, inst->polls == 1 ? "" : "s");
 		else if (inst->role == HLB_CAP_SINK)
 			hc_log(inst->sec->label, HLB_LOG_INFO,
 			       "%llu delivered, %llu failed, %llu retries, %zu left queued",

@@ -18,6 +18,8 @@
 #define PACKAGE_VERSION "0"
 #endif
 
+static void host_log(hlb_instance *inst, hlb_log_level level, const char *fmt, ...) HLB_PRINTF(3, 4);
+
 static void host_log(hlb_instance *inst, hlb_log_level level, const char *fmt, ...)
 {
 	va_list ap;
@@ -98,6 +100,8 @@ static int host_option_next(hlb_instance *inst, size_t *cursor, const char **key
 	}
 	return 0;
 }
+
+static void host_option_error(hlb_instance *inst, const char *key, const char *fmt, ...) HLB_PRINTF(3, 4);
 
 static void host_option_error(hlb_instance *inst, const char *key, const char *fmt, ...)
 {

@@ -19,7 +19,7 @@ char *hc_log_mask(const char *in, char *out, size_t outlen);
 
 /* `who` names the instance ("source:in") or is NULL for the host itself. */
 void hc_log(const char *who, hlb_log_level level, const char *fmt, ...) HLB_PRINTF(3, 4);
-void hc_logv(const char *who, hlb_log_level level, const char *fmt, va_list ap);
+void hc_logv(const char *who, hlb_log_level level, const char *fmt, va_list ap) HLB_PRINTF(3, 0);
 /* A preformatted line (diagnostics), masked, without time or level. */
 void hc_log_raw(const char *line);
 

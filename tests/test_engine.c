@@ -296,6 +296,124 @@ static int silent_listener(unsigned *port)
 	return fd;
 }
 
+/* ---- the loop's timers ------------------------------------------------- */
+
+static char fired[64];
+static size_t nfired;
+static hc_loop *tloop;
+static hlb_timer *victim, *self;
+static int repeats;
+
+static void mark(void *arg)
+{
+	if (nfired + 1 < sizeof(fired))
+		fired[nfired++] = *(const char *)arg;
+	fired[nfired] = 0;
+}
+
+static void mark_and_stop(void *arg)
+{
+	mark(arg);
+	hc_loop_stop(tloop);
+}
+
+static void stop_victim(void *arg)
+{
+	mark(arg);
+	hc_timer_stop(victim);
+}
+
+static void stop_self_after_3(void *arg)
+{
+	mark(arg);
+	if (++repeats == 3)
+		hc_timer_stop(self);
+}
+
+static int rearms, got_signal;
+
+/* Re-arms itself at once, forever (well, 1000 times). */
+static void rearm(void *arg)
+{
+	if (rearms++ == 0)
+		raise(SIGTERM);
+	if (rearms < 1000)
+		hc_timer_start(tloop, 0, 0, rearm, arg);
+}
+
+static void on_term(int sig, void *arg)
+{
+	(void)arg;
+	got_signal = sig;
+	hc_loop_stop(tloop);
+}
+
+START_TEST(test_timer_order)
+{
+	static const char a = 'a', b = 'b', c = 'c', d = 'd', e = 'e', z = 'z';
+
+	tloop = hc_loop_new();
+	ck_assert_ptr_nonnull(tloop);
+	nfired = 0;
+	fired[0] = 0;
+	hc_timer_start(tloop, 30, 0, mark, (void *)&d);
+	hc_timer_start(tloop, 10, 0, mark, (void *)&c);
+	hc_timer_start(tloop, 0, 0, mark, (void *)&a);
+	hc_timer_start(tloop, 0, 0, mark, (void *)&b);  /* same time: in order of start */
+	hc_timer_start(tloop, -5, 0, mark, (void *)&e); /* negative: now */
+	hc_timer_start(tloop, 50, 0, mark_and_stop, (void *)&z);
+	ck_assert_uint_eq(hc_loop_timer_count(tloop), 6);
+	hc_loop_run(tloop);
+	ck_assert_str_eq(fired, "abecdz");
+	ck_assert_uint_eq(hc_loop_timer_count(tloop), 0);
+	hc_loop_free(tloop);
+}
+END_TEST
+
+START_TEST(test_timer_stop)
+{
+	static const char a = 'a', v = 'v', r = 'r', z = 'z';
+	hlb_timer *never;
+
+	tloop = hc_loop_new();
+	ck_assert_ptr_nonnull(tloop);
+	nfired = 0;
+	repeats = 0;
+	fired[0] = 0;
+	never = hc_timer_start(tloop, 5, 0, mark, (void *)&v);
+	hc_timer_stop(never);                                  /* before it fires */
+	hc_timer_start(tloop, 5, 0, stop_victim, (void *)&a);  /* stops the next */
+	victim = hc_timer_start(tloop, 20, 0, mark, (void *)&v);
+	self = hc_timer_start(tloop, 1, 2, stop_self_after_3, (void *)&r);
+	hc_timer_start(tloop, 60, 0, mark_and_stop, (void *)&z);
+	hc_loop_run(tloop);
+	ck_assert_ptr_null(strchr(fired, 'v'));
+	ck_assert_int_eq(repeats, 3);
+	ck_assert_str_eq(fired + nfired - 1, "z");
+	ck_assert_uint_eq(hc_loop_timer_count(tloop), 0);
+	/* timers left in a loop are freed with it (valgrind checks) */
+	hc_timer_start(tloop, 1000, 0, mark, (void *)&v);
+	hc_timer_start(tloop, 1000, 5, mark, (void *)&v);
+	hc_loop_free(tloop);
+}
+END_TEST
+
+START_TEST(test_timer_fairness)
+{
+	/* A timer that re-arms itself with no delay runs once per loop turn,
+	 * so the signal it raises is seen at the end of that turn. */
+	tloop = hc_loop_new();
+	ck_assert_ptr_nonnull(tloop);
+	rearms = got_signal = 0;
+	ck_assert_int_eq(hc_loop_catch_signals(tloop, on_term, NULL), 0);
+	hc_timer_start(tloop, 0, 0, rearm, NULL);
+	hc_loop_run(tloop);
+	ck_assert_int_eq(got_signal, SIGTERM);
+	ck_assert_int_le(rearms, 2);
+	hc_loop_free(tloop);
+}
+END_TEST
+
 /* ---- delivery ----------------------------------------------------------- */
 
 START_TEST(test_multi_poll_order)
@@ -572,9 +690,10 @@ static void wrap_instance(struct hlb_instance *in, hc_module *mod, hlb_plugin *d
 
 START_TEST(test_backpressure)
 {
-	/* room = max(4 * batch, 1024) */
+	/* room = max(4 * batch, 256) */
 	static const struct { unsigned batch, per_poll; size_t room; } cases[] = {
-		{ 100, 100, 1024 },
+		{ 20, 100, 256 },
+		{ 100, 100, 400 },
 		{ 300, 64, 1200 },
 		{ 500, 7, 2000 },
 	};
@@ -825,6 +944,77 @@ START_TEST(test_second_signal)
 }
 END_TEST
 
+/* A sink that takes a batch and never answers. */
+static hc_module hold_mod;
+static hlb_plugin hold_desc;
+static hlb_job *held_job;
+
+static int hold_deliver(void *state, hlb_job *job)
+{
+	(void)state;
+	held_job = job;
+	return HLB_OK;
+}
+
+START_TEST(test_drain_timeout_delivery)
+{
+	struct hlb_instance *sink;
+	int64_t start = hc_now_ms();
+
+	/* The batch a sink never answers is freed with the engine. */
+	rig_new("[service]\ndrain_timeout = 200ms\n"
+		"[source:src]\nplugin = probe\ncount = 10\nper_poll = 10\ninterval = 1h\n"
+		"[sink:out]\nplugin = probe\nbatch = 4\n"
+		"[route:r]\nfrom = src\nto = out\n");
+	sink = inst("out");
+	wrap_instance(sink, &hold_mod, &hold_desc);
+	hold_desc.deliver = hold_deliver;
+	held_job = NULL;
+	ck_assert_int_eq(hc_engine_init(rig.e, &rig.diag), 0);
+	signals_to_send = 1;
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 50, 0, send_sigterm, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	ck_assert_int_ge(hc_now_ms() - start, 240);
+	ck_assert_ptr_nonnull(held_job);
+	ck_assert_uint_eq(hc_job_batch_size(held_job), 4);
+	ck_assert_int_eq(sink->delivering, 1);
+	ck_assert_uint_eq(sink->q_len, 6);
+	ck_assert_uint_eq(sink->delivered, 0);
+	hc_engine_free(rig.e);
+	rig.e = NULL;
+}
+END_TEST
+
+static void send_second_sigterm(void *arg)
+{
+	(void)arg;
+	raise(SIGTERM);
+}
+
+START_TEST(test_free_leaves_no_timers)
+{
+	struct hlb_instance *sink;
+
+	/* Stopped by a second signal with records parked for a retry: freeing
+	 * the engine takes its timers out of the loop, which outlives it. */
+	rig_start("[source:src]\nplugin = probe\ncount = 3\nper_poll = 3\ninterval = 1h\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 4\n"
+		  "[route:r]\nfrom = src\nto = out\n");
+	signals_to_send = 1;
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 100, 0, send_sigterm, NULL));
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 300, 0, send_second_sigterm, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	sink = inst("out");
+	ck_assert_uint_eq(sink->retried, 6); /* the first try, and the last one at the signal */
+	ck_assert_uint_eq(sink->wait_len, 3);
+	ck_assert_ptr_nonnull(sink->retry_timer);
+	ck_assert_uint_gt(hc_loop_timer_count(rig.loop), 0);
+	hc_engine_free(rig.e);
+	rig.e = NULL;
+	ck_assert_uint_eq(hc_loop_timer_count(rig.loop), 0);
+}
+END_TEST
+
 /* ---- secrets ------------------------------------------------------------ */
 
 START_TEST(test_secret_masked)
@@ -868,12 +1058,17 @@ static Suite *test_suite(void)
 	TCase *errors = tcase_create("errors");
 	TCase *sig = tcase_create("signals");
 	TCase *secret = tcase_create("secrets");
-	TCase *all[] = { deliver, transform, verdicts, bp, errors, sig, secret };
+	TCase *timers = tcase_create("timers");
+	TCase *all[] = { timers, deliver, transform, verdicts, bp, errors, sig, secret };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		tcase_add_checked_fixture(all[i], setup, teardown);
 		tcase_set_timeout(all[i], 60);
 	}
+	tcase_add_test(timers, test_timer_order);
+	tcase_add_test(timers, test_timer_stop);
+	tcase_add_test(timers, test_timer_fairness);
+	suite_add_tcase(s, timers);
 	tcase_add_test(deliver, test_multi_poll_order);
 	tcase_add_test(deliver, test_small_batches);
 	tcase_add_test(deliver, test_fan_out_one_route);
@@ -890,7 +1085,7 @@ static Suite *test_suite(void)
 	tcase_add_test(verdicts, test_sink_failure);
 	tcase_add_test(verdicts, test_async_sink);
 	suite_add_tcase(s, verdicts);
-	tcase_add_loop_test(bp, test_backpressure, 0, 3);
+	tcase_add_loop_test(bp, test_backpressure, 0, 4);
 	suite_add_tcase(s, bp);
 	tcase_add_test(errors, test_poll_error);
 	tcase_add_test(errors, test_init_failure);
@@ -901,6 +1096,8 @@ static Suite *test_suite(void)
 	tcase_add_test(sig, test_sigterm_releases_retries);
 	tcase_add_test(sig, test_drain_timeout);
 	tcase_add_test(sig, test_second_signal);
+	tcase_add_test(sig, test_drain_timeout_delivery);
+	tcase_add_test(sig, test_free_leaves_no_timers);
 	suite_add_tcase(s, sig);
 	tcase_add_test(secret, test_secret_masked);
 	suite_add_tcase(s, secret);

@@ -23,14 +23,8 @@
 
 /* ---- the server --------------------------------------------------------- */
 
-/* What the server saw, written by its threads, read by the test after the
- * transfers it waits for have ended. */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int release_slow;  /* /slow answers once this is set */
-	int slow_seen;     /* /slow requests that arrived */
-	int requests;      /* requests answered or waiting */
+/* The last request the server answered. */
+struct seen {
 	char method[16];
 	char url[128];
 	char x_test[64];
@@ -38,6 +32,16 @@ static struct {
 	char content_type[64];
 	char upload[UPLOAD_CAP];
 	size_t upload_len;
+};
+
+/* Shared with the server's threads; the test reads it under the lock. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int release_slow;  /* /slow answers once this is set */
+	int slow_seen;     /* /slow requests that arrived */
+	int requests;      /* requests answered or waiting */
+	struct seen last;
 } srv = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static struct MHD_Daemon *daemon_;
@@ -115,13 +119,13 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 	}
 	pthread_mutex_lock(&srv.mu);
 	srv.requests++;
-	snprintf(srv.method, sizeof(srv.method), "%s", method);
-	snprintf(srv.url, sizeof(srv.url), "%s", url);
-	copy_value(c, "X-Test", srv.x_test, sizeof(srv.x_test));
-	copy_value(c, "User-Agent", srv.user_agent, sizeof(srv.user_agent));
-	copy_value(c, "Content-Type", srv.content_type, sizeof(srv.content_type));
-	memcpy(srv.upload, up->data, up->len);
-	srv.upload_len = up->len;
+	snprintf(srv.last.method, sizeof(srv.last.method), "%s", method);
+	snprintf(srv.last.url, sizeof(srv.last.url), "%s", url);
+	copy_value(c, "X-Test", srv.last.x_test, sizeof(srv.last.x_test));
+	copy_value(c, "User-Agent", srv.last.user_agent, sizeof(srv.last.user_agent));
+	copy_value(c, "Content-Type", srv.last.content_type, sizeof(srv.last.content_type));
+	memcpy(srv.last.upload, up->data, up->len);
+	srv.last.upload_len = up->len;
 	pthread_mutex_unlock(&srv.mu);
 
 	if (strcmp(url, "/echo") == 0) {
@@ -184,8 +188,7 @@ static void server_start(void)
 	srv.release_slow = 0;
 	srv.slow_seen = 0;
 	srv.requests = 0;
-	srv.upload_len = 0;
-	srv.method[0] = srv.url[0] = srv.x_test[0] = srv.user_agent[0] = srv.content_type[0] = 0;
+	memset(&srv.last, 0, sizeof(srv.last));
 	pthread_mutex_unlock(&srv.mu);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -334,6 +337,13 @@ static void run_until_held(int n)
 	hc_timer_stop(t);
 }
 
+static void server_last(struct seen *out)
+{
+	pthread_mutex_lock(&srv.mu);
+	*out = srv.last;
+	pthread_mutex_unlock(&srv.mu);
+}
+
 static int server_requests(void)
 {
 	int n;
@@ -392,6 +402,7 @@ static hlb_http *get(const char *path, int64_t timeout_ms, size_t max_response, 
 
 START_TEST(test_get)
 {
+	struct seen last;
 	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
 	const char *headers[] = { "X-Test: probe 1", NULL };
 	char u[128];
@@ -414,11 +425,12 @@ START_TEST(test_get)
 	ck_assert_str_eq(results[0].header2, "yes");
 	ck_assert_uint_eq(hc_http_active(svc), 0);
 	/* what the server received */
-	ck_assert_str_eq(srv.method, "GET");
-	ck_assert_str_eq(srv.url, "/echo");
-	ck_assert_str_eq(srv.x_test, "probe 1");
-	ck_assert_str_eq(srv.user_agent, "hlbridge/9.8.7");
-	ck_assert_uint_eq(srv.upload_len, 0);
+	server_last(&last);
+	ck_assert_str_eq(last.method, "GET");
+	ck_assert_str_eq(last.url, "/echo");
+	ck_assert_str_eq(last.x_test, "probe 1");
+	ck_assert_str_eq(last.user_agent, "hlbridge/9.8.7");
+	ck_assert_uint_eq(last.upload_len, 0);
 }
 END_TEST
 
@@ -460,6 +472,7 @@ START_TEST(test_post)
 	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
 	const char *headers[] = { "Content-Type: application/json", NULL };
 	static const char body[] = "{\"a\":\"x\0y\"}";
+	struct seen last;
 	char u[128];
 
 	url(u, sizeof(u), "/post");
@@ -473,16 +486,18 @@ START_TEST(test_post)
 	ck_assert_int_eq(results[0].rc, HLB_OK);
 	ck_assert_int_eq(results[0].status, 201);
 	ck_assert_str_eq(results[0].body, "got 11 bytes");
-	ck_assert_str_eq(srv.method, "POST");
-	ck_assert_str_eq(srv.content_type, "application/json");
-	ck_assert_uint_eq(srv.upload_len, sizeof(body) - 1);
-	ck_assert_mem_eq(srv.upload, body, sizeof(body) - 1);
+	server_last(&last);
+	ck_assert_str_eq(last.method, "POST");
+	ck_assert_str_eq(last.content_type, "application/json");
+	ck_assert_uint_eq(last.upload_len, sizeof(body) - 1);
+	ck_assert_mem_eq(last.upload, body, sizeof(body) - 1);
 }
 END_TEST
 
 START_TEST(test_put_copies_body)
 {
 	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+	struct seen last;
 	char body[64], u[128];
 
 	/* The host copies the request: the caller's buffers may go at once. */
@@ -497,9 +512,10 @@ START_TEST(test_put_copies_body)
 	memset(u, 0, sizeof(u));
 	run_until(1, 10000);
 	ck_assert_int_eq(results[0].rc, HLB_OK);
-	ck_assert_str_eq(srv.method, "PUT");
-	ck_assert_uint_eq(srv.upload_len, 13);
-	ck_assert_mem_eq(srv.upload, "first version", 13);
+	server_last(&last);
+	ck_assert_str_eq(last.method, "PUT");
+	ck_assert_uint_eq(last.upload_len, 13);
+	ck_assert_mem_eq(last.upload, "first version", 13);
 }
 END_TEST
 
