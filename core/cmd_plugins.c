@@ -6,6 +6,9 @@
 #include "loader.h"
 #include "value.h"
 
+/* one row of the option table: key, type, default, flags, help */
+#define ROW "  %-16s %-15s %-10s %-15s %s\n"
+
 static void flags_text(const hlb_option *o, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s",
@@ -23,10 +26,10 @@ static void print_option(const hlb_option *o)
 
 	flags_text(o, flags, sizeof(flags));
 	snprintf(key, sizeof(key), "%s%s", o->key, (o->flags & HLB_OPT_PREFIX) ? "*" : "");
-	printf("  %-16s %-9s %-10s %-16s %s\n", key,
+	printf(ROW, key,
 	       o->type == HLB_OPT_ENUM && o->choices ? o->choices : hc_opt_type_name(o->type),
 	       /* a secret's default is not shown either: it may be a real value */
-	       (o->flags & HLB_OPT_SECRET) ? "-" : (o->default_value ? o->default_value : "-"),
+	       (o->flags & HLB_OPT_SECRET) ? "-" : !o->default_value ? "-" : *o->default_value ? o->default_value : "\"\"",
 	       flags[0] ? flags : "-", o->help ? o->help : "");
 }
 
@@ -40,13 +43,13 @@ static int show_plugin(const hc_module *m)
 	printf("  file:         %s\n", m->path);
 	printf("  ABI:          %u.%u\n", p->abi_major, p->abi_minor);
 	printf("  capabilities: %s\n\n", caps);
-	printf("  %-16s %-9s %-10s %-16s %s\n", "OPTION", "TYPE", "DEFAULT", "FLAGS", "HELP");
-	printf("  %-16s %-9s %-10s %-16s %s\n", "plugin", "string", "-", "required", "this plugin's name");
+	printf(ROW, "OPTION", "TYPE", "DEFAULT", "FLAGS", "HELP");
+	printf(ROW, "plugin", "string", "-", "required", "this plugin's name");
 	if (p->caps & HLB_CAP_SOURCE)
-		printf("  %-16s %-9s %-10s %-16s %s\n", "interval", "duration", "1m", "source",
+		printf(ROW, "interval", "duration", "1m", "source",
 		       "time between polls (10% jitter)");
 	if (p->caps & HLB_CAP_SINK)
-		printf("  %-16s %-9s %-10s %-16s %s\n", "batch", "int", "100", "sink", "records per delivery");
+		printf(ROW, "batch", "int", "100", "sink", "records per delivery");
 	for (const hlb_option *o = p->options; o && o->key; o++)
 		print_option(o);
 	return 0;

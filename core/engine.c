@@ -4,6 +4,7 @@
  * however much a source has to give. */
 #include "engine.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -585,6 +586,12 @@ static void on_signal(int sig, void *arg)
 {
 	hc_engine *e = arg;
 
+	if (sig == SIGHUP) {
+		/* A daemon must not die of a terminal hang-up or a reload habit. */
+		hc_log(NULL, HLB_LOG_WARN, "SIGHUP: configuration reload is not supported yet; "
+		       "restart hlbridge to apply a changed configuration");
+		return;
+	}
 	if (e->stopping) {
 		hc_log(NULL, HLB_LOG_WARN, "second signal: stopping now");
 		hc_loop_stop(e->loop);

@@ -237,6 +237,7 @@ int hc_loop_catch_signals(hc_loop *loop, void (*fn)(int, void *), void *arg)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -322,6 +323,7 @@ void hc_loop_free(hc_loop *loop)
 	if (loop->sigpipe[0] >= 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		signal_fd = -1;
 		close(loop->sigpipe[0]);
 		close(loop->sigpipe[1]);

@@ -24,7 +24,7 @@ size_t hc_loop_timer_count(const hc_loop *loop);
 CURLM *hc_loop_curl(hc_loop *loop);
 /* Called for each finished transfer with its easy handle. */
 void hc_loop_on_transfer(hc_loop *loop, void (*fn)(CURL *easy, CURLcode result, void *arg), void *arg);
-/* SIGINT/SIGTERM call fn on the loop (not in the signal handler). */
+/* SIGINT, SIGTERM and SIGHUP call fn on the loop (not in the signal handler). */
 int hc_loop_catch_signals(hc_loop *loop, void (*fn)(int sig, void *arg), void *arg);
 
 /* Runs until hc_loop_stop(). */

@@ -93,6 +93,8 @@ static void print_diag(void)
 
 /* Parses the INI text (a printf format), loads the plugins, builds the graph
  * and the engine, without calling init. */
+static void rig_build(const char *fmt, va_list ap) HLB_PRINTF(1, 0);
+
 static void rig_build(const char *fmt, va_list ap)
 {
 	char text[8192];

@@ -4,6 +4,7 @@
 #include "build_config.h"
 #endif
 #include <stdlib.h>
+#include <string.h>
 
 #include "jsonl.h"
 
@@ -27,11 +28,35 @@ static const hlb_option options[] = {
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
+/* The options table is shared by both roles; an option of the other role
+ * would be silently ignored, so it is refused instead. */
+static int wrong_role_options(const hlb_host *host, hlb_instance *inst, uint32_t role)
+{
+	static const char *const source_only[] = { "key", "stream", "max_line", NULL };
+	static const char *const sink_only[] = { "mode", NULL };
+	const char *const *other = role == HLB_CAP_SOURCE ? sink_only : source_only;
+	const char *key, *value;
+	size_t cursor = 0;
+	int bad = 0;
+
+	while (host->option_next(inst, &cursor, &key, &value, NULL))
+		for (const char *const *o = other; *o; o++)
+			if (strcmp(key, *o) == 0) {
+				host->option_error(inst, key, "only a jsonl %s takes this option",
+						   role == HLB_CAP_SOURCE ? "sink" : "source");
+				bad++;
+			}
+	return bad;
+}
+
 static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
-	struct any *a = calloc(1, sizeof(*a));
+	struct any *a;
 	int rc;
 
+	if (wrong_role_options(host, inst, role))
+		return HLB_EINVAL;
+	a = calloc(1, sizeof(*a));
 	if (!a)
 		return HLB_ENOMEM;
 	a->role = role;
