@@ -90,7 +90,13 @@ void hc_log_raw(const char *line)
 {
 	char masked[2048];
 
-	fprintf(stderr, "%s\n", hc_log_mask(line, masked, sizeof(masked)));
+	hc_log_mask(line, masked, sizeof(masked));
+	/* One event, one line: a newline inside a value from a file or the
+	 * network must not be able to forge a second log line. */
+	for (unsigned char *p = (unsigned char *)masked; *p; p++)
+		if (*p < 0x20 && *p != '\t')
+			*p = '?';
+	fprintf(stderr, "%s\n", masked);
 }
 
 void hc_logv(const char *who, hlb_log_level level, const char *fmt, va_list ap)
