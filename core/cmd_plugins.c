@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "graph.h"
 #include "loader.h"
 #include "value.h"
 
@@ -33,6 +34,29 @@ static void print_option(const hlb_option *o)
 	       flags[0] ? flags : "-", o->help ? o->help : "");
 }
 
+static void print_host_options(uint32_t caps)
+{
+	static const uint32_t roles[] = { HLB_CAP_SOURCE, HLB_CAP_TRANSFORM, HLB_CAP_SINK };
+	const char *seen[32];
+	size_t nseen = 0;
+
+	for (size_t r = 0; r < 3; r++) {
+		if (!(caps & roles[r]))
+			continue;
+		for (const hlb_option *o = hc_host_options(roles[r]); o->key; o++) {
+			size_t k = 0;
+
+			while (k < nseen && strcmp(seen[k], o->key) != 0)
+				k++;
+			if (k < nseen)
+				continue;
+			if (nseen < 32)
+				seen[nseen++] = o->key;
+			print_option(o);
+		}
+	}
+}
+
 static int show_plugin(const hc_module *m)
 {
 	const hlb_plugin *p = m->desc;
@@ -44,12 +68,8 @@ static int show_plugin(const hc_module *m)
 	printf("  ABI:          %u.%u\n", p->abi_major, p->abi_minor);
 	printf("  capabilities: %s\n\n", caps);
 	printf(ROW, "OPTION", "TYPE", "DEFAULT", "FLAGS", "HELP");
-	printf(ROW, "plugin", "string", "-", "required", "this plugin's name");
-	if (p->caps & HLB_CAP_SOURCE)
-		printf(ROW, "interval", "duration", "1m", "source",
-		       "time between polls (10% jitter)");
-	if (p->caps & HLB_CAP_SINK)
-		printf(ROW, "batch", "int", "100", "sink", "records per delivery");
+	/* the keys the host reads, once each, for every role the plugin has */
+	print_host_options(p->caps);
 	for (const hlb_option *o = p->options; o && o->key; o++)
 		print_option(o);
 	return 0;

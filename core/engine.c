@@ -10,10 +10,8 @@
 
 #include "log.h"
 #include "record.h"
+#include "retry.h"
 
-#define RETRY_LIMIT 5
-#define RETRY_BASE_MS 1000
-#define RETRY_CAP_MS 30000
 #define ROOM_MIN 256 /* records a sink may hold before its sources pause */
 
 enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK };
@@ -172,13 +170,23 @@ const hlb_record *hc_job_batch_record(const hlb_job *j, size_t i)
 	return j && j->kind == JOB_DELIVER && i < j->n ? j->batch[i] : NULL;
 }
 
-void hc_job_verdict(hlb_job *j, size_t i, hlb_verdict v, const char *reason)
+void hc_job_verdict_http(hlb_job *j, size_t i, hlb_verdict v, const char *reason,
+			 long http_status, int64_t retry_after_ms)
 {
 	if (!j || j->kind != JOB_DELIVER || i >= j->n || j->finished)
 		return;
+	if (v != HLB_DONE && v != HLB_RETRY && v != HLB_FAILED)
+		v = HLB_RETRY;
 	j->verdicts[i] = (signed char)v;
 	free(j->reasons[i]);
 	j->reasons[i] = reason ? strdup(reason) : NULL;
+	j->batch[i]->last_status = http_status;
+	j->batch[i]->retry_after_ms = retry_after_ms > 0 ? retry_after_ms : 0;
+}
+
+void hc_job_verdict(hlb_job *j, size_t i, hlb_verdict v, const char *reason)
+{
+	hc_job_verdict_http(j, i, v, reason, 0, 0);
 }
 
 /* ---- routing ------------------------------------------------------------ */
@@ -406,23 +414,28 @@ static void release_retries(void *arg)
 			pp = &r->next;
 		}
 	}
-	if (next >= 0)
+	if (next >= 0) {
+		sink->retry_due = next;
 		sink->retry_timer = hc_timer_start(sink->engine->loop, next - now, 0, release_retries, sink);
+	}
 }
 
 static void park_for_retry(struct hlb_instance *sink, hlb_record *r)
 {
-	int64_t delay = RETRY_BASE_MS << (r->attempts > 5 ? 5 : r->attempts - 1);
+	int64_t now = hc_now_ms();
+	int64_t delay = hc_retry_delay_ms(&sink->retry, r->attempts, rnd(sink->engine), r->retry_after_ms);
 
-	if (delay > RETRY_CAP_MS)
-		delay = RETRY_CAP_MS;
-	r->due_ms = hc_now_ms() + delay;
+	r->due_ms = now + delay;
 	r->next = sink->wait_head;
 	sink->wait_head = r;
 	sink->wait_len++;
 	sink->retried++;
-	if (!sink->retry_timer)
-		sink->retry_timer = hc_timer_start(sink->engine->loop, delay, 0, release_retries, sink);
+	/* One timer per sink, set for the earliest record waiting. */
+	if (sink->retry_timer && sink->retry_due <= r->due_ms)
+		return;
+	hc_timer_stop(sink->retry_timer);
+	sink->retry_due = r->due_ms;
+	sink->retry_timer = hc_timer_start(sink->engine->loop, delay, 0, release_retries, sink);
 }
 
 static void deliver_finished(hlb_job *j)
@@ -442,17 +455,20 @@ static void deliver_finished(hlb_job *j)
 			continue;
 		}
 		r->attempts++;
-		if (v == HLB_FAILED || r->attempts >= RETRY_LIMIT) {
+		if (v == HLB_FAILED || r->attempts > (unsigned)sink->retry.limit) {
 			sink->failed++;
 			e->record_failures++;
-			hc_log(sink->sec->label, HLB_LOG_ERROR, "record %s failed after %u attempt%s: %s",
+			hc_log(sink->sec->label, HLB_LOG_ERROR, "record %s failed after %u attempt%s%s: %s",
 			       r->key, r->attempts, r->attempts == 1 ? "" : "s",
+			       v == HLB_FAILED ? "" : " (retry_limit reached)",
 			       *why ? why : (v < 0 ? "no verdict from the sink" : "rejected"));
 			hc_record_free(r);
 			continue;
 		}
-		hc_log(sink->sec->label, HLB_LOG_WARN, "record %s will be retried (attempt %u): %s",
-		       r->key, r->attempts, *why ? why : hc_host_table()->strerror(j->rc));
+		hc_log(sink->sec->label, HLB_LOG_WARN, "record %s will be retried (attempt %u of %lld)%s: %s",
+		       r->key, r->attempts + 1, (long long)sink->retry.limit + 1,
+		       r->retry_after_ms ? " as the destination asked (Retry-After)" : "",
+		       *why ? why : hc_host_table()->strerror(j->rc));
 		park_for_retry(sink, r);
 	}
 	if (sink->q_len)

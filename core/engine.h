@@ -29,6 +29,8 @@ int hc_job_emit(hlb_job *job, hlb_record *rec);
 size_t hc_job_batch_size(const hlb_job *job);
 const hlb_record *hc_job_batch_record(const hlb_job *job, size_t i);
 void hc_job_verdict(hlb_job *job, size_t i, hlb_verdict v, const char *reason);
+void hc_job_verdict_http(hlb_job *job, size_t i, hlb_verdict v, const char *reason,
+			 long http_status, int64_t retry_after_ms);
 void hc_job_finish(hlb_job *job, int rc, const char *message);
 hc_loop *hc_engine_loop(const hc_engine *e);
 hc_http *hc_engine_http(const hc_engine *e);

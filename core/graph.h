@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "loader.h"
+#include "retry.h"
 
 struct hc_engine;
 struct hc_route;
@@ -35,6 +36,8 @@ struct hlb_instance {
 
 	/* sink */
 	size_t batch;
+	hc_retry_policy retry;
+	int64_t retry_due;           /* when retry_timer fires */
 	hlb_record *q_head, *q_tail; /* ready to deliver */
 	size_t q_len;
 	hlb_record *wait_head;       /* waiting for a retry */
@@ -77,6 +80,9 @@ typedef struct hc_graph {
 hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_plugin_dir,
 			 hc_diag *diag);
 void hc_graph_free(hc_graph *g);
+
+/* The keys the host itself reads in a section of this role. */
+const hlb_option *hc_host_options(uint32_t role);
 
 /* Option lookup with declared defaults (used by the host table). */
 const hlb_option *hc_find_option(const hlb_plugin *p, const char *key);

@@ -12,6 +12,7 @@
 #include "jpath.h"
 #include "log.h"
 #include "record.h"
+#include "retry.h"
 #include "value.h"
 
 #ifndef PACKAGE_VERSION
@@ -158,6 +159,11 @@ static hlb_http *host_http_request(hlb_instance *inst, const hlb_http_request *r
 	return hc_http_request(hc_engine_http(inst->engine), inst->sec->label, req, cb, arg);
 }
 
+static int64_t host_retry_after_ms(const char *value)
+{
+	return hc_retry_after_ms(value, hc_wall_ms() / 1000);
+}
+
 static const hlb_host table = {
 	.size = sizeof(hlb_host),
 	.abi_major = HLB_ABI_MAJOR,
@@ -205,6 +211,8 @@ static const hlb_host table = {
 	.http_header = hc_http_header,
 	.http_body = hc_http_body,
 	.http_error = hc_http_error,
+	.verdict_http = hc_job_verdict_http,
+	.retry_after_ms = host_retry_after_ms,
 };
 
 const hlb_host *hc_host_table(void)

@@ -16,7 +16,7 @@
 /* Keys the host itself reads in instance sections. */
 static const hlb_option host_source_opts[] = {
 	{ "plugin", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED, "the plugin this instance runs", NULL },
-	{ "interval", HLB_OPT_DURATION, DEFAULT_INTERVAL, 0, "time between polls (with 10% jitter)", NULL },
+	{ "interval", HLB_OPT_DURATION, DEFAULT_INTERVAL, 0, "source: time between polls (with 10% jitter)", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 static const hlb_option host_transform_opts[] = {
@@ -25,7 +25,10 @@ static const hlb_option host_transform_opts[] = {
 };
 static const hlb_option host_sink_opts[] = {
 	{ "plugin", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED, "the plugin this instance runs", NULL },
-	{ "batch", HLB_OPT_INT, DEFAULT_BATCH, 0, "records per delivery (1-10000)", NULL },
+	{ "batch", HLB_OPT_INT, DEFAULT_BATCH, 0, "sink: records per delivery (1-10000)", NULL },
+	{ "retry_base", HLB_OPT_DURATION, "1s", 0, "sink: the first retry waits up to this long (full jitter)", NULL },
+	{ "retry_max", HLB_OPT_DURATION, "5m", 0, "sink: no retry waits longer, unless Retry-After says so", NULL },
+	{ "retry_limit", HLB_OPT_INT, "10", 0, "sink: retries before a record fails (0-1000)", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 static const hlb_option service_opts[] = {
@@ -45,6 +48,11 @@ static const hlb_option *host_opts(uint32_t role)
 {
 	return role == HLB_CAP_SOURCE ? host_source_opts
 	       : role == HLB_CAP_SINK ? host_sink_opts : host_transform_opts;
+}
+
+const hlb_option *hc_host_options(uint32_t role)
+{
+	return host_opts(role);
 }
 
 const hlb_option *hc_find_option(const hlb_plugin *p, const char *key)
@@ -228,6 +236,27 @@ static const char *role_name(uint32_t role)
 	return role == HLB_CAP_SOURCE ? "source" : role == HLB_CAP_SINK ? "sink" : "transform";
 }
 
+/* A sink's retry policy; values that do not parse were reported already. */
+static void check_retry(hc_diag *d, const char *file, struct hlb_instance *inst)
+{
+	hc_retry_policy *p = &inst->retry;
+	hc_kv *kv;
+
+	hc_parse_duration_ms(hc_instance_option(inst, "retry_base"), &p->base_ms);
+	hc_parse_duration_ms(hc_instance_option(inst, "retry_max"), &p->max_ms);
+	if (hc_parse_int(hc_instance_option(inst, "retry_limit"), &p->limit) == 0 &&
+	    (p->limit < 0 || p->limit > 1000)) {
+		kv = hc_section_get(inst->sec, "retry_limit");
+		hc_diag_error(d, file, kv ? kv->line : inst->sec->line, "[%s] retry_limit must be 0 to 1000",
+			      inst->sec->label);
+	}
+	if (p->max_ms < p->base_ms) {
+		kv = hc_section_get(inst->sec, "retry_max");
+		hc_diag_error(d, file, kv ? kv->line : inst->sec->line,
+			      "[%s] retry_max must not be shorter than retry_base", inst->sec->label);
+	}
+}
+
 static struct hlb_instance *check_instance(hc_graph *g, hc_section *sec, hc_loader *loader, hc_diag *d)
 {
 	const char *file = g->cfg->file;
@@ -296,6 +325,7 @@ static struct hlb_instance *check_instance(hc_graph *g, hc_section *sec, hc_load
 			b = 1;
 		}
 		inst->batch = (size_t)b;
+		check_retry(d, file, inst);
 	}
 	return inst;
 }

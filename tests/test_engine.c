@@ -566,11 +566,10 @@ END_TEST
 
 START_TEST(test_sink_retry)
 {
-	int64_t start = hc_now_ms();
 	struct hlb_instance *sink;
 
 	rig_start("[source:src]\nplugin = probe\ncount = 3\n"
-		  "[sink:out]\nplugin = probe\nretry_times = 1\nout = %s/out.txt\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 1\nretry_base = 20ms\nout = %s/out.txt\n"
 		  "[route:r]\nfrom = src\nto = out\n", dir);
 	ck_assert_int_eq(rig_run(1), 0);
 	sink = inst("out");
@@ -591,8 +590,42 @@ START_TEST(test_sink_retry)
 		}
 		free(got);
 	}
-	/* --once waited for the backoff instead of ending with records parked */
-	ck_assert_int_ge(hc_now_ms() - start, 900);
+}
+END_TEST
+
+/* A wait the destination asks for replaces the backoff: with a 1 ms base,
+ * only the 400 ms Retry-After explains the time the run takes. */
+START_TEST(test_sink_retry_after)
+{
+	int64_t start = hc_now_ms();
+	struct hlb_instance *sink;
+
+	rig_start("[source:src]\nplugin = probe\ncount = 2\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 1\nretry_after = 400ms\n"
+		  "retry_base = 1ms\nretry_max = 1ms\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	sink = inst("out");
+	ck_assert_uint_eq(sink->retried, 2);
+	ck_assert_uint_eq(sink->delivered, 2);
+	ck_assert_int_ge(hc_now_ms() - start, 400);
+}
+END_TEST
+
+/* retry_limit counts retries after the first attempt. */
+START_TEST(test_sink_retry_limit)
+{
+	struct hlb_instance *sink;
+
+	rig_start("[source:src]\nplugin = probe\ncount = 2\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 5\nretry_limit = 2\nretry_base = 1ms\n"
+		  "out = %s/out.txt\n[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 1);
+	sink = inst("out");
+	ck_assert_uint_eq(sink->retried, 4);   /* two retries each */
+	ck_assert_uint_eq(sink->failed, 2);
+	ck_assert_uint_eq(sink->delivered, 0);
+	ck_assert_uint_eq(count_lines("out.txt"), 0);
 }
 END_TEST
 
@@ -1084,6 +1117,8 @@ static Suite *test_suite(void)
 	tcase_add_test(transform, test_transform_chain);
 	suite_add_tcase(s, transform);
 	tcase_add_test(verdicts, test_sink_retry);
+	tcase_add_test(verdicts, test_sink_retry_after);
+	tcase_add_test(verdicts, test_sink_retry_limit);
 	tcase_add_test(verdicts, test_sink_failure);
 	tcase_add_test(verdicts, test_async_sink);
 	suite_add_tcase(s, verdicts);

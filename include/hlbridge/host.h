@@ -138,6 +138,16 @@ typedef struct hlb_host {
 	const char *(*http_body)(const hlb_http_response *resp, size_t *len);
 	const char *(*http_error)(const hlb_http_response *resp); /* text or "" */
 
+	/* Like verdict, with what a sink learned over HTTP: the status (0 if
+	 * none) and how long the destination asked to wait before a retry
+	 * (its Retry-After, in ms; 0 if it did not say). The host waits that
+	 * long instead of its own backoff, and keeps status and reason for
+	 * the record's last error. */
+	void (*verdict_http)(hlb_job *job, size_t i, hlb_verdict v, const char *reason,
+			     long http_status, int64_t retry_after_ms);
+	/* Parses a Retry-After value (delay-seconds or an HTTP date) into
+	 * milliseconds from now; -1 when it is neither. */
+	int64_t (*retry_after_ms)(const char *value);
 } hlb_host;
 
 /* True when the host's table contains `member` (added in a later minor). */

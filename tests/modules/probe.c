@@ -17,6 +17,7 @@ static const hlb_option options[] = {
 	{ "fail_key", HLB_OPT_STRING, NULL, 0, "sink: this key always fails", NULL },
 	{ "retry_times", HLB_OPT_INT, "0", 0, "sink: answer retry this many times per record first", NULL },
 	{ "async", HLB_OPT_BOOL, "off", 0, "sink: give verdicts from a timer, not inside deliver", NULL },
+	{ "retry_after", HLB_OPT_DURATION, "0", 0, "sink: with a retry, ask for this wait (as Retry-After would)", NULL },
 	{ "dup", HLB_OPT_BOOL, "off", 0, "transform: emit each record twice", NULL },
 	{ "drop_odd", HLB_OPT_BOOL, "off", 0, "transform: drop records whose n is odd", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
@@ -26,7 +27,7 @@ struct probe {
 	const hlb_host *host;
 	hlb_instance *inst;
 	uint32_t role;
-	int64_t count, per_poll, next, retry_times;
+	int64_t count, per_poll, next, retry_times, retry_after;
 	const char *url, *out, *fail_key;
 	int async, dup, drop_odd;
 	hlb_job *pending;
@@ -48,6 +49,7 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	p->count = host->option_int(inst, "count", 10);
 	p->per_poll = host->option_int(inst, "per_poll", 3);
 	p->retry_times = host->option_int(inst, "retry_times", 0);
+	p->retry_after = host->option_ms(inst, "retry_after", 0);
 	p->url = host->option(inst, "http_url");
 	p->out = host->option(inst, "out");
 	p->fail_key = host->option(inst, "fail_key");
@@ -176,7 +178,7 @@ static void give_verdicts(struct probe *p, hlb_job *job)
 		if (p->fail_key && strcmp(key, p->fail_key) == 0) {
 			p->host->verdict(job, i, HLB_FAILED, "probe refuses this key");
 		} else if (tries && (*tries)++ < p->retry_times) {
-			p->host->verdict(job, i, HLB_RETRY, "probe asks for a retry");
+			p->host->verdict_http(job, i, HLB_RETRY, "probe asks for a retry", 503, p->retry_after);
 		} else {
 			if (f)
 				fprintf(f, "%s\n", key);
