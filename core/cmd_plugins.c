@@ -70,7 +70,7 @@ static int show_plugin(const hc_module *m)
 	printf(ROW, "OPTION", "TYPE", "DEFAULT", "FLAGS", "HELP");
 	/* the keys the host reads, once each, for every role the plugin has */
 	print_host_options(p->caps);
-	for (const hlb_option *o = p->options; o && o->key; o++)
+	for (const hlb_option *o = m->options; o->key; o++)
 		print_option(o);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* hlbridge run and hlbridge check: both load and validate the whole
- * configuration first, so that `check` says exactly what `run` would. */
+ * configuration first, so that `check` says exactly what `run` would.
+ * The state commands (dlq, state) load it through the same hc_cli_load. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
@@ -13,30 +14,27 @@
 #include "graph.h"
 #include "loader.h"
 #include "log.h"
+#include "store.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
 #endif
 
 struct setup {
-	hc_diag diag;
-	hc_loader loader;
-	hc_config *cfg;
-	hc_graph *graph;
+	hc_loaded conf;
 	hc_loop *loop;
 	hc_http *http;
+	hc_store *store;
 	hc_engine *engine;
 };
 
 static void teardown(struct setup *s)
 {
 	hc_engine_free(s->engine);
+	hc_store_close(s->store);
 	hc_http_free(s->http);
 	hc_loop_free(s->loop);
-	hc_graph_free(s->graph);
-	hc_config_free(s->cfg);
-	hc_loader_fini(&s->loader);
-	hc_diag_clear(&s->diag);
+	hc_cli_unload(&s->conf);
 }
 
 static int have_config(const hc_cli *cli)
@@ -47,19 +45,18 @@ static int have_config(const hc_cli *cli)
 	return 0;
 }
 
-/* Returns 0 when the configuration is valid and every instance started. */
-static int setup(struct setup *s, const hc_cli *cli)
+int hc_cli_load(hc_loaded *l, const hc_cli *cli)
 {
-	memset(s, 0, sizeof(*s));
-	if (hc_loader_init(&s->loader) < 0) {
+	memset(l, 0, sizeof(*l));
+	if (hc_loader_init(&l->loader) < 0) {
 		fprintf(stderr, "hlbridge: cannot start the module loader (libltdl)\n");
 		return -1;
 	}
 	for (size_t i = 0; i < cli->nplugin_dirs; i++)
-		hc_loader_add_dir(&s->loader, cli->plugin_dirs[i]);
-	s->cfg = hc_config_load(cli->config, &s->diag);
-	if (s->cfg)
-		s->graph = hc_graph_build(s->cfg, &s->loader, hc_default_plugin_dir(), &s->diag);
+		hc_loader_add_dir(&l->loader, cli->plugin_dirs[i]);
+	l->cfg = hc_config_load(cli->config, &l->diag);
+	if (l->cfg)
+		l->graph = hc_graph_build(l->cfg, &l->loader, hc_default_plugin_dir(), &l->diag);
 	if (cli->log_level) {
 		/* the command line wins over [service] log_level */
 		hlb_log_level lvl;
@@ -67,25 +64,56 @@ static int setup(struct setup *s, const hc_cli *cli)
 		if (hc_log_parse_level(cli->log_level, &lvl) == 0)
 			hc_log_set_level(lvl);
 	}
-	if (!s->graph || s->diag.errors) {
-		hc_diag_print(&s->diag);
-		if (s->diag.errors)
-			fprintf(stderr, "%s: %u error%s, %u warning%s\n", cli->config, s->diag.errors,
-				s->diag.errors == 1 ? "" : "s", s->diag.warnings, s->diag.warnings == 1 ? "" : "s");
+	if (!l->graph || l->diag.errors) {
+		hc_diag_print(&l->diag);
+		if (l->diag.errors)
+			fprintf(stderr, "%s: %u error%s, %u warning%s\n", cli->config, l->diag.errors,
+				l->diag.errors == 1 ? "" : "s", l->diag.warnings, l->diag.warnings == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
+}
+
+void hc_cli_unload(hc_loaded *l)
+{
+	hc_graph_free(l->graph);
+	hc_config_free(l->cfg);
+	hc_loader_fini(&l->loader);
+	hc_diag_clear(&l->diag);
+}
+
+const char *hc_state_dir(const hc_graph *g)
+{
+	return g->state_dir ? g->state_dir : hc_default_state_dir();
+}
+
+/* Returns 0 when the configuration is valid and every instance started.
+ * `check` opens no state store: validating must not create one. */
+static int setup(struct setup *s, const hc_cli *cli, int with_store)
+{
+	char err[1024];
+
+	memset(s, 0, sizeof(*s));
+	if (hc_cli_load(&s->conf, cli) < 0)
+		return -1;
+	const char *dir = hc_state_dir(s->conf.graph);
+	if (hc_store_open(with_store ? dir : ":memory:", &s->store, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", cli->config, err);
 		return -1;
 	}
 	s->loop = hc_loop_new();
 	s->http = s->loop ? hc_http_new(s->loop, PACKAGE_VERSION) : NULL;
-	s->engine = s->http ? hc_engine_new(s->graph, s->loop, s->http) : NULL;
+	s->engine = s->http ? hc_engine_new(s->conf.graph, s->loop, s->http, s->store) : NULL;
 	if (!s->engine) {
 		fprintf(stderr, "hlbridge: out of memory\n");
 		return -1;
 	}
-	int rc = hc_engine_init(s->engine, &s->diag);
-	hc_diag_print(&s->diag);
-	if (rc < 0 || s->diag.errors) {
-		fprintf(stderr, "%s: %u error%s, %u warning%s\n", cli->config, s->diag.errors,
-			s->diag.errors == 1 ? "" : "s", s->diag.warnings, s->diag.warnings == 1 ? "" : "s");
+	int rc = hc_engine_init(s->engine, &s->conf.diag);
+	hc_diag_print(&s->conf.diag);
+	if (rc < 0 || s->conf.diag.errors) {
+		fprintf(stderr, "%s: %u error%s, %u warning%s\n", cli->config, s->conf.diag.errors,
+			s->conf.diag.errors == 1 ? "" : "s", s->conf.diag.warnings,
+			s->conf.diag.warnings == 1 ? "" : "s");
 		return -1;
 	}
 	return 0;
@@ -98,7 +126,7 @@ int hc_cmd_run(const hc_cli *cli)
 
 	if (!have_config(cli))
 		return 2;
-	if (setup(&s, cli) < 0) {
+	if (setup(&s, cli, 1) < 0) {
 		teardown(&s);
 		return 2;
 	}
@@ -114,7 +142,7 @@ int hc_cmd_check(const hc_cli *cli)
 
 	if (!have_config(cli))
 		return 2;
-	if (setup(&s, cli) < 0) {
+	if (setup(&s, cli, 0) < 0) {
 		teardown(&s);
 		return 1;
 	}
@@ -122,7 +150,8 @@ int hc_cmd_check(const hc_cli *cli)
 	if (failed)
 		fprintf(stderr, "%s: %d plugin check%s failed\n", cli->config, failed, failed == 1 ? "" : "s");
 	else
-		printf("%s: OK (%zu instances, %zu routes)\n", cli->config, s.graph->ninst, s.graph->nroutes);
+		printf("%s: OK (%zu instances, %zu routes)\n", cli->config, s.conf.graph->ninst,
+		       s.conf.graph->nroutes);
 	teardown(&s);
 	return failed ? 1 : 0;
 }

@@ -1,3 +1,6 @@
+#ifdef HAVE_CONFIG_H
+#include "build_config.h" /* _GNU_SOURCE for asprintf */
+#endif
 #include "diag.h"
 
 #include <stdarg.h>
@@ -13,27 +16,33 @@ static void add(hc_diag *d, const char *kind, const char *file, unsigned line,
 static void add(hc_diag *d, const char *kind, const char *file, unsigned line,
 		const char *fmt, va_list ap)
 {
-	char body[1024], full[1400];
+	char *body = NULL, *full = NULL;
+	int n;
 
-	vsnprintf(body, sizeof(body), fmt, ap);
+	/* Whole, not cut: the logger masks secrets before it cuts a line. */
+	if (vasprintf(&body, fmt, ap) < 0)
+		return;
 	if (file && line)
-		snprintf(full, sizeof(full), "%s:%u: %s: %s", file, line, kind, body);
+		n = asprintf(&full, "%s:%u: %s: %s", file, line, kind, body);
 	else if (file)
-		snprintf(full, sizeof(full), "%s: %s: %s", file, kind, body);
+		n = asprintf(&full, "%s: %s: %s", file, kind, body);
 	else
-		snprintf(full, sizeof(full), "%s: %s", kind, body);
+		n = asprintf(&full, "%s: %s", kind, body);
+	free(body);
+	if (n < 0)
+		return;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
 		char **m = realloc(d->msg, cap * sizeof(*m));
 
-		if (!m)
+		if (!m) {
+			free(full);
 			return;
+		}
 		d->msg = m;
 		d->cap = cap;
 	}
-	d->msg[d->n] = strdup(full);
-	if (d->msg[d->n])
-		d->n++;
+	d->msg[d->n++] = full;
 }
 
 void hc_diag_error(hc_diag *d, const char *file, unsigned line, const char *fmt, ...)

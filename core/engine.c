@@ -8,11 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "durable.h"
 #include "log.h"
 #include "record.h"
 #include "retry.h"
+#include "store.h"
 
 #define ROOM_MIN 256 /* records a sink may hold before its sources pause */
+#define BACKLOG_CHECK_MS 5000 /* how often a running daemon looks for replayed records */
 
 enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK };
 
@@ -31,6 +36,8 @@ struct hlb_job {
 	size_t n;
 	signed char *verdicts; /* -1: none given */
 	char **reasons;
+	/* poll: what it produced, queued when it finishes */
+	hc_batch *pending;
 	/* every job not yet freed, so hc_engine_free can reclaim the ones a
 	 * plugin never finished (a drain that timed out, a check that hung) */
 	struct hlb_job *live_prev, *live_next;
@@ -47,6 +54,10 @@ struct hc_engine {
 	uint32_t rng;
 	hlb_job *live;
 	int signals_caught;
+	hc_store *store;
+	hc_batch *collect;      /* the poll whose records are being routed */
+	hlb_timer *backlog_timer;
+	int store_failed;
 };
 
 static void schedule_flush(struct hlb_instance *sink);
@@ -72,7 +83,7 @@ static uint32_t rnd(hc_engine *e)
 	return e->rng;
 }
 
-hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http)
+hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *store)
 {
 	hc_engine *e = calloc(1, sizeof(*e));
 
@@ -81,6 +92,7 @@ hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http)
 	e->g = g;
 	e->loop = loop;
 	e->http = http;
+	e->store = store;
 	e->rng = (uint32_t)hc_wall_ms() | 1u;
 	for (size_t i = 0; i < g->ninst; i++)
 		g->inst[i]->engine = e;
@@ -148,6 +160,7 @@ static void job_free(hlb_job *j)
 	free(j->verdicts);
 	free(j->batch);
 	free(j->out);
+	hc_batch_free(j->pending);
 	free(j);
 }
 
@@ -205,8 +218,36 @@ static void enqueue(struct hlb_instance *sink, hlb_record *rec)
 
 static void run_route(hc_engine *e, hc_route *r, size_t step, hlb_record *rec);
 
+/* Records routed during a poll wait in its batch, to be queued durably in
+ * one transaction when the poll finishes. */
+static void to_sink(hc_engine *e, struct hlb_instance *sink, hlb_record *rec)
+{
+	if (!e->collect) {
+		enqueue(sink, rec);
+		return;
+	}
+	if (hc_batch_add(e->collect, sink, rec) < 0) {
+		hc_log(sink->sec->label, HLB_LOG_ERROR, "out of memory holding a record");
+		e->record_failures++;
+	}
+}
+
 /* Hands a record that passed all of a route's transforms to its sinks and
  * to the routes chained from it; every receiver but the last gets a copy. */
+/* Receiver i of n gets its own copy; the last one gets the record itself,
+ * so the common single receiver costs no copy. NULL (logged) when a copy
+ * cannot be made. */
+static hlb_record *copy_for(hc_engine *e, hlb_record *rec, size_t i, size_t n, const char *who)
+{
+	hlb_record *mine = (i + 1 == n) ? rec : hc_record_clone(rec);
+
+	if (!mine) {
+		hc_log(who, HLB_LOG_ERROR, "out of memory copying record %s", rec->key);
+		e->record_failures++;
+	}
+	return mine;
+}
+
 static void fan_out(hc_engine *e, hc_route *r, hlb_record *rec)
 {
 	size_t n = r->nto + r->nchildren;
@@ -216,15 +257,12 @@ static void fan_out(hc_engine *e, hc_route *r, hlb_record *rec)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		hlb_record *mine = (i + 1 == n) ? rec : hc_record_clone(rec);
+		hlb_record *mine = copy_for(e, rec, i, n, r->sec->label);
 
-		if (!mine) {
-			hc_log(r->sec->label, HLB_LOG_ERROR, "out of memory copying record %s", rec->key);
-			e->record_failures++;
+		if (!mine)
 			continue;
-		}
 		if (i < r->nto)
-			enqueue(r->to[i], mine);
+			to_sink(e, r->to[i], mine);
 		else
 			run_route(e, r->children[i - r->nto], 0, mine);
 	}
@@ -267,15 +305,10 @@ static void dispatch(hc_engine *e, struct hlb_instance *src, hlb_record *rec)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		hlb_record *mine = (i + 1 == n) ? rec : hc_record_clone(rec);
+		hlb_record *mine = copy_for(e, rec, i, n, src->routes[i]->sec->label);
 
-		if (!mine) {
-			hc_log(src->routes[i]->sec->label, HLB_LOG_ERROR, "out of memory copying record %s",
-			       rec->key);
-			e->record_failures++;
-			continue;
-		}
-		run_route(e, src->routes[i], 0, mine);
+		if (mine)
+			run_route(e, src->routes[i], 0, mine);
 	}
 }
 
@@ -284,7 +317,9 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 	if (!j || !rec)
 		return HLB_EINVAL;
 	if (j->kind == JOB_POLL && !j->finished) {
+		j->e->collect = j->pending;
 		dispatch(j->e, j->inst, rec);
+		j->e->collect = NULL;
 		return HLB_OK;
 	}
 	if (j->kind == JOB_PROCESS) {
@@ -308,13 +343,17 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 
 /* ---- sources ------------------------------------------------------------ */
 
+static size_t sink_room(const struct hlb_instance *s)
+{
+	return s->batch * 4 > ROOM_MIN ? s->batch * 4 : ROOM_MIN;
+}
+
 static int has_room(const struct hlb_instance *src)
 {
 	for (size_t i = 0; i < src->nreach; i++) {
 		const struct hlb_instance *s = src->reach[i];
-		size_t room = s->batch * 4 > ROOM_MIN ? s->batch * 4 : ROOM_MIN;
 
-		if (s->q_len + s->wait_len >= room)
+		if (s->q_len + s->wait_len >= sink_room(s) || s->backlog)
 			return 0;
 	}
 	return 1;
@@ -327,6 +366,16 @@ static void poll_finished(hlb_job *j)
 
 	src->polling = 0;
 	src->polls++;
+	if (hc_batch_commit(e->store, src, j->pending, enqueue) < 0) {
+		/* The source has moved past records that are not queued: only a
+		 * restart, from the last checkpoint, reads them again. */
+		hc_log(NULL, HLB_LOG_ERROR, "the state store failed; stopping so that a restart "
+		       "resumes from the last checkpoint");
+		e->store_failed = 1;
+		e->stopping = 1;
+		hc_loop_stop(e->loop);
+		return;
+	}
 	if (j->rc < 0) {
 		e->poll_errors++;
 		hc_log(src->sec->label, HLB_LOG_ERROR, "poll failed: %s", hc_host_table()->strerror(j->rc));
@@ -362,6 +411,11 @@ static void start_poll(void *arg)
 	if (e->stopping || src->polling)
 		return;
 	j = job_new(e, JOB_POLL, src);
+	if (j && !(j->pending = hc_batch_new())) {
+		j->refs = 1;
+		job_unref(j);
+		j = NULL;
+	}
 	if (!j) {
 		schedule_poll(src, 1000);
 		return;
@@ -420,12 +474,9 @@ static void release_retries(void *arg)
 	}
 }
 
-static void park_for_retry(struct hlb_instance *sink, hlb_record *r)
+static void park(struct hlb_instance *sink, hlb_record *r, int64_t delay)
 {
-	int64_t now = hc_now_ms();
-	int64_t delay = hc_retry_delay_ms(&sink->retry, r->attempts, rnd(sink->engine), r->retry_after_ms);
-
-	r->due_ms = now + delay;
+	r->due_ms = hc_now_ms() + delay;
 	r->next = sink->wait_head;
 	sink->wait_head = r;
 	sink->wait_len++;
@@ -438,10 +489,75 @@ static void park_for_retry(struct hlb_instance *sink, hlb_record *r)
 	sink->retry_timer = hc_timer_start(sink->engine->loop, delay, 0, release_retries, sink);
 }
 
+/* Parks a record after a retry verdict; returns the wall-clock time it is
+ * due, for the store. */
+static int64_t park_for_retry(struct hlb_instance *sink, hlb_record *r)
+{
+	int64_t delay = hc_retry_delay_ms(&sink->retry, r->attempts, rnd(sink->engine), r->retry_after_ms);
+
+	park(sink, r, delay);
+	return hc_wall_ms() + delay;
+}
+
+static void load_row(const hc_qrow *row, void *arg)
+{
+	struct hlb_instance *sink = arg;
+	hlb_record *r = row->rec;
+	int64_t wait = row->due_ms - hc_wall_ms();
+
+	r->row_id = row->id;
+	r->attempts = row->attempts;
+	r->last_status = row->last_status;
+	hc_durable_adopt(sink, r);
+	if (row->id > sink->cursor)
+		sink->cursor = row->id;
+	if (wait > 0 && !sink->engine->stopping)
+		park(sink, r, wait);
+	else
+		enqueue(sink, r);
+}
+
+/* Reads queued records of a sink from the store while it has room: those
+ * left by an earlier run, and those replayed from the dead-letter queue. */
+static void load_backlog(struct hlb_instance *sink)
+{
+	hc_engine *e = sink->engine;
+	size_t room = sink_room(sink), held = sink->q_len + sink->wait_len;
+
+	if (!sink->backlog || held >= room / 2)
+		return;
+	int n = hc_store_load(e->store, sink->sec->name, sink->cursor, room - held, load_row, sink);
+	if (n < 0) {
+		hc_log(sink->sec->label, HLB_LOG_ERROR, "cannot read queued records: %s", hc_store_error(e->store));
+		sink->backlog = 0; /* tried again at the next backlog check */
+		return;
+	}
+	if ((size_t)n < room - held)
+		sink->backlog = 0;
+	if (n)
+		hc_log(sink->sec->label, HLB_LOG_DEBUG, "%d queued record%s read from the store", n, n == 1 ? "" : "s");
+}
+
+/* Writes a delivery's outcome for one record; a record that reached a final
+ * state may complete its source's checkpoint. */
+static int store_outcome(hc_engine *e, hlb_record *r, int v, int64_t due_wall, const char *why)
+{
+	if (r->row_id <= 0)
+		return 0;
+	if (v == HLB_RETRY)
+		return hc_store_retry(e->store, r->row_id, r->attempts, due_wall, r->last_status, why);
+	if ((v == HLB_DONE ? hc_store_ack(e->store, r->row_id)
+			   : hc_store_bury(e->store, r->row_id, r->attempts, r->last_status, why)) < 0)
+		return -1;
+	return hc_durable_final(e->store, r);
+}
+
 static void deliver_finished(hlb_job *j)
 {
 	struct hlb_instance *sink = j->inst;
 	hc_engine *e = j->e;
+
+	int stored = hc_store_begin_lazy(e->store) == 0;
 
 	sink->delivering = 0;
 	for (size_t i = 0; i < j->n; i++) {
@@ -451,26 +567,40 @@ static void deliver_finished(hlb_job *j)
 
 		if (v == HLB_DONE) {
 			sink->delivered++;
+			if (stored && store_outcome(e, r, HLB_DONE, 0, NULL) < 0)
+				stored = 0;
 			hc_record_free(r);
 			continue;
 		}
 		r->attempts++;
+		if (!*why)
+			why = v < 0 ? "no verdict from the sink" : hc_host_table()->strerror(j->rc);
 		if (v == HLB_FAILED || r->attempts > (unsigned)sink->retry.limit) {
 			sink->failed++;
 			e->record_failures++;
-			hc_log(sink->sec->label, HLB_LOG_ERROR, "record %s failed after %u attempt%s%s: %s",
+			hc_log(sink->sec->label, HLB_LOG_ERROR,
+			       "record %s failed after %u attempt%s%s: %s; it is in the dead-letter queue",
 			       r->key, r->attempts, r->attempts == 1 ? "" : "s",
-			       v == HLB_FAILED ? "" : " (retry_limit reached)",
-			       *why ? why : (v < 0 ? "no verdict from the sink" : "rejected"));
+			       v == HLB_FAILED ? "" : " (retry_limit reached)", why);
+			if (stored && store_outcome(e, r, HLB_FAILED, 0, why) < 0)
+				stored = 0;
 			hc_record_free(r);
 			continue;
 		}
 		hc_log(sink->sec->label, HLB_LOG_WARN, "record %s will be retried (attempt %u of %lld)%s: %s",
 		       r->key, r->attempts + 1, (long long)sink->retry.limit + 1,
-		       r->retry_after_ms ? " as the destination asked (Retry-After)" : "",
-		       *why ? why : hc_host_table()->strerror(j->rc));
-		park_for_retry(sink, r);
+		       r->retry_after_ms ? " as the destination asked (Retry-After)" : "", why);
+		int64_t due = park_for_retry(sink, r);
+		if (stored && store_outcome(e, r, HLB_RETRY, due, why) < 0)
+			stored = 0;
 	}
+	/* A lost outcome only means a redelivery after a restart. */
+	if (!stored || hc_store_commit(e->store) < 0) {
+		hc_log(sink->sec->label, HLB_LOG_ERROR, "cannot record delivery outcomes: %s; "
+		       "those records will be delivered again after a restart", hc_store_error(e->store));
+		hc_store_rollback(e->store);
+	}
+	load_backlog(sink);
 	if (sink->q_len)
 		schedule_flush(sink);
 	wake_sources(e);
@@ -528,6 +658,33 @@ static void schedule_flush(struct hlb_instance *sink)
 		sink->flush_timer = hc_timer_start(sink->engine->loop, 0, 0, flush, sink);
 }
 
+/* ---- plugin state ------------------------------------------------------- */
+
+struct json_object *hc_engine_state_get(hlb_instance *inst, const char *key)
+{
+	if (!inst || !inst->engine || !key)
+		return NULL;
+	return hc_state_latest(inst->engine->store, inst, key);
+}
+
+int hc_engine_state_put(hlb_instance *inst, hlb_job *job, const char *key, struct json_object *value)
+{
+	const char *json;
+	int rc;
+
+	if (!inst || !inst->engine || !key) {
+		json_object_put(value);
+		return HLB_EINVAL;
+	}
+	json = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN);
+	if (job && job->kind == JOB_POLL && !job->finished && job->inst == inst)
+		rc = hc_state_stage(job->pending, inst, key, json);
+	else
+		rc = hc_state_put_now(inst->engine->store, inst, key, json);
+	json_object_put(value);
+	return rc < 0 ? HLB_EIO : HLB_OK;
+}
+
 /* ---- completion --------------------------------------------------------- */
 
 static void check_finished(hlb_job *j, const char *message)
@@ -565,7 +722,7 @@ void hc_job_finish(hlb_job *j, int rc, const char *message)
 
 static int sink_idle(const struct hlb_instance *s)
 {
-	return !s->delivering && s->q_len == 0 && s->wait_len == 0;
+	return !s->delivering && s->q_len == 0 && s->wait_len == 0 && !s->backlog;
 }
 
 static int all_idle(hc_engine *e)
@@ -587,6 +744,21 @@ static void maybe_done(hc_engine *e)
 {
 	if ((e->once || e->stopping) && all_idle(e))
 		hc_loop_stop(e->loop);
+}
+
+/* Records replayed from the dead-letter queue while running land in the
+ * store only; look for them now and then. */
+static void check_backlogs(void *arg)
+{
+	hc_engine *e = arg;
+
+	if (e->stopping)
+		return;
+	for (size_t i = 0; i < e->g->ninst; i++)
+		if (e->g->inst[i]->role == HLB_CAP_SINK) {
+			e->g->inst[i]->backlog = 1;
+			load_backlog(e->g->inst[i]);
+		}
 }
 
 static void drain_expired(void *arg)
@@ -661,6 +833,14 @@ int hc_engine_run(hc_engine *e, int once)
 	e->once = once;
 	if (hc_loop_catch_signals(e->loop, on_signal, e) == 0)
 		e->signals_caught = 1;
+	/* What an earlier run left queued goes first. */
+	for (size_t i = 0; i < e->g->ninst; i++)
+		if (e->g->inst[i]->role == HLB_CAP_SINK) {
+			e->g->inst[i]->backlog = 1;
+			load_backlog(e->g->inst[i]);
+		}
+	if (!once)
+		e->backlog_timer = hc_timer_start(e->loop, BACKLOG_CHECK_MS, BACKLOG_CHECK_MS, check_backlogs, e);
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		struct hlb_instance *inst = e->g->inst[i];
 
@@ -676,12 +856,16 @@ int hc_engine_run(hc_engine *e, int once)
 		hc_timer_stop(e->drain_timer);
 		e->drain_timer = NULL;
 	}
+	hc_timer_stop(e->backlog_timer);
+	e->backlog_timer = NULL;
 	summary(e);
 	if (e->poll_errors || e->record_failures)
 		hc_log(NULL, HLB_LOG_WARN, "%u poll error%s, %u failed record%s", e->poll_errors,
 		       e->poll_errors == 1 ? "" : "s", e->record_failures, e->record_failures == 1 ? "" : "s");
 	/* A daemon stopped by a signal has done its job; --once reports
 	 * whether everything it read got through. */
+	if (e->store_failed)
+		return 1;
 	return once && (e->poll_errors || e->record_failures) ? 1 : 0;
 }
 
@@ -690,8 +874,9 @@ static void check_timeout(void *arg)
 	hc_engine *e = arg;
 
 	e->check_timer = NULL;
-	hc_log(NULL, HLB_LOG_ERROR, "%d check%s did not finish in time", e->checks_pending,
-	       e->checks_pending == 1 ? "" : "s");
+	for (hlb_job *j = e->live; j; j = j->live_next)
+		if (j->kind == JOB_CHECK && !j->finished)
+			hc_log(j->inst->sec->label, HLB_LOG_ERROR, "check did not finish in time");
 	e->checks_failed += e->checks_pending;
 	e->checks_pending = 0;
 	hc_loop_stop(e->loop);
@@ -786,9 +971,12 @@ void hc_engine_free(hc_engine *e)
 		inst->q_head = inst->q_tail = inst->wait_head = NULL;
 		inst->q_len = inst->wait_len = 0;
 		inst->delivering = inst->polling = inst->waiting_room = 0;
+		hc_durable_forget(inst);
+		hc_state_forget(inst);
 	}
 	hc_timer_stop(e->drain_timer);
 	hc_timer_stop(e->check_timer);
+	hc_timer_stop(e->backlog_timer);
 	if (e->signals_caught)
 		hc_loop_catch_signals(e->loop, NULL, NULL);
 	free(e);

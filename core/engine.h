@@ -6,10 +6,11 @@
 #include "graph.h"
 #include "http.h"
 #include "loop.h"
+#include "store.h"
 
 typedef struct hc_engine hc_engine;
 
-hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http);
+hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *store);
 /* Calls every instance's init(); problems found by plugins land in diag.
  * Returns 0 when all instances started. */
 int hc_engine_init(hc_engine *e, hc_diag *diag);
@@ -32,6 +33,8 @@ void hc_job_verdict(hlb_job *job, size_t i, hlb_verdict v, const char *reason);
 void hc_job_verdict_http(hlb_job *job, size_t i, hlb_verdict v, const char *reason,
 			 long http_status, int64_t retry_after_ms);
 void hc_job_finish(hlb_job *job, int rc, const char *message);
+struct json_object *hc_engine_state_get(hlb_instance *inst, const char *key);
+int hc_engine_state_put(hlb_instance *inst, hlb_job *job, const char *key, struct json_object *value);
 hc_loop *hc_engine_loop(const hc_engine *e);
 hc_http *hc_engine_http(const hc_engine *e);
 

@@ -33,6 +33,8 @@ struct hlb_instance {
 	int polling, wants_more, waiting_room, exhausted;
 	hlb_timer *poll_timer;
 	uint64_t polls, emitted;
+	struct hc_cp *cp_head, *cp_tail;  /* checkpoints waiting for records */
+	struct hc_latest *latest;         /* state as last put (any role) */
 
 	/* sink */
 	size_t batch;
@@ -43,6 +45,9 @@ struct hlb_instance {
 	hlb_record *wait_head;       /* waiting for a retry */
 	size_t wait_len;
 	hlb_timer *retry_timer, *flush_timer;
+	int backlog;                 /* the store may hold records not in memory */
+	struct hc_orphans *orphans;  /* checkpoints waiting for those records */
+	int64_t cursor;              /* highest queue row id held or done */
 	int delivering;
 	uint64_t delivered, failed, retried;
 
@@ -71,6 +76,7 @@ typedef struct hc_graph {
 	size_t nroutes;
 	/* [service] */
 	int64_t drain_timeout_ms;
+	const char *state_dir;          /* NULL: the caller's default */
 } hc_graph;
 
 /* Checks the configuration against the plugins, reporting every problem
@@ -85,7 +91,7 @@ void hc_graph_free(hc_graph *g);
 const hlb_option *hc_host_options(uint32_t role);
 
 /* Option lookup with declared defaults (used by the host table). */
-const hlb_option *hc_find_option(const hlb_plugin *p, const char *key);
+const hlb_option *hc_find_option(const hlb_option *table, const char *key);
 const char *hc_instance_option(struct hlb_instance *inst, const char *key);
 
 #endif

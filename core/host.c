@@ -213,6 +213,8 @@ static const hlb_host table = {
 	.http_error = hc_http_error,
 	.verdict_http = hc_job_verdict_http,
 	.retry_after_ms = host_retry_after_ms,
+	.state_get = hc_engine_state_get,
+	.state_put = hc_engine_state_put,
 };
 
 const hlb_host *hc_host_table(void)

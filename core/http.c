@@ -30,6 +30,7 @@ struct hlb_http {
 	struct buf body, head;
 	char errbuf[CURL_ERROR_SIZE];
 	struct hlb_http *prev, *next;
+	int in_callback;   /* its callback runs: cancel must not free it */
 };
 
 struct hlb_http_response {
@@ -148,6 +149,7 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	else
 		resp.error = "";
 	unlink_transfer(t);
+	t->in_callback = 1;
 	if (t->cb)
 		t->cb(t->arg, &resp);
 	free_transfer(t);
@@ -253,7 +255,9 @@ fail:
 
 void hc_http_cancel(hlb_http *t)
 {
-	if (!t)
+	/* From inside its own callback the transfer is over and is freed when
+	 * the callback returns. */
+	if (!t || t->in_callback)
 		return;
 	curl_multi_remove_handle(hc_loop_curl(t->svc->loop), t->easy);
 	unlink_transfer(t);

@@ -243,7 +243,9 @@ int hc_jpath_set(const hlb_path *path, json_object *root, json_object *value)
 		size_t len = json_object_array_length(parent);
 		long i = last->index < 0 ? resolve_index(last->index, len) : last->index;
 
-		if (i >= 0)
+		/* Replace or append; a far index would pad the array with nulls,
+		 * an allocation as large as the number asks for. */
+		if (i >= 0 && (size_t)i <= len)
 			return json_object_array_put_idx(parent, (size_t)i, value) == 0 ? HLB_OK : HLB_ENOMEM;
 	}
 	json_object_put(value);

@@ -65,6 +65,8 @@ static int exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static const hlb_option *option_at(const hlb_plugin *d, size_t i);
+
 static int check_descriptor(const char *path, const char *name, const hlb_plugin *d,
 			    char *err, size_t errlen)
 {
@@ -82,7 +84,8 @@ static int check_descriptor(const char *path, const char *name, const hlb_plugin
 			 path, d->abi_major, d->abi_minor, HLB_ABI_MAJOR, HLB_ABI_MINOR);
 		return -1;
 	}
-	if (d->size < offsetof(hlb_plugin, fini) + sizeof(d->fini)) {
+	if (d->size < offsetof(hlb_plugin, fini) + sizeof(d->fini) ||
+	    (d->options && d->option_size < offsetof(hlb_option, choices) + sizeof(const char *))) {
 		snprintf(err, errlen, "%s: descriptor is %u bytes, too small for ABI %u.%u: rebuild the plugin",
 			 path, d->size, d->abi_major, d->abi_minor);
 		return -1;
@@ -104,12 +107,38 @@ static int check_descriptor(const char *path, const char *name, const hlb_plugin
 			 "transform needs process, sink needs deliver)", path);
 		return -1;
 	}
-	for (const hlb_option *o = d->options; o && o->key; o++)
+	for (size_t i = 0; d->options && option_at(d, i)->key; i++) {
+		const hlb_option *o = option_at(d, i);
+
 		if ((unsigned)o->type > HLB_OPT_JSONPATH) {
 			snprintf(err, errlen, "%s: option '%s' has an unknown type %d", path, o->key, (int)o->type);
 			return -1;
 		}
+	}
 	return 0;
+}
+
+/* Entry i of a module's option table, whose entries are option_size bytes
+ * (larger than this host's when the module's SDK added fields). */
+static const hlb_option *option_at(const hlb_plugin *d, size_t i)
+{
+	return (const hlb_option *)(const void *)((const char *)d->options + i * d->option_size);
+}
+
+/* The table in this host's layout, ending with a NULL key. */
+static hlb_option *copy_options(const hlb_plugin *d)
+{
+	size_t n = 0;
+	hlb_option *copy;
+
+	while (d->options && option_at(d, n)->key)
+		n++;
+	copy = calloc(n + 1, sizeof(*copy));
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		memcpy(&copy[i], option_at(d, i), sizeof(*copy));
+	return copy;
 }
 
 int hc_loader_check_file(const char *path, const char *name, char *err, size_t errlen,
@@ -163,9 +192,11 @@ static const hc_module *remember(hc_loader *l, const char *name, const char *pat
 	m->path = strdup(path);
 	m->handle = handle;
 	m->desc = d;
-	if (!m->name || !m->path) {
+	m->options = copy_options(d);
+	if (!m->name || !m->path || !m->options) {
 		free(m->name);
 		free(m->path);
+		free(m->options);
 		free(m);
 		return NULL;
 	}
@@ -177,7 +208,7 @@ const hc_module *hc_loader_get(hc_loader *l, const char *name, char *err, size_t
 {
 	const hlb_plugin *d;
 	void *h;
-	char path[4096];
+	char path[4400];
 
 	for (size_t i = 0; i < l->nmods; i++)
 		if (strcmp(l->mods[i]->name, name) == 0)
@@ -198,27 +229,20 @@ const hc_module *hc_loader_get(hc_loader *l, const char *name, char *err, size_t
 		return m;
 	}
 	for (size_t i = 0; i < l->ndirs; i++) {
-		static const char *const exts[] = { ".la", ".so" };
-
+		/* Only shared objects inside the plugin directory are opened: a
+		 * libtool .la could name one anywhere, so it is never followed;
+		 * the build tree's .libs beside it is looked at instead. */
 		for (int e = 0; e < 2; e++) {
-			snprintf(path, sizeof(path), "%s/%s%s", l->dirs[i], name, exts[e]);
+			char dir[4110];
+
+			snprintf(dir, sizeof(dir), "%s%s", l->dirs[i], e ? "/.libs" : "");
+			snprintf(path, sizeof(path), "%s/%s.so", dir, name);
 			if (!exists(path))
 				continue;
-			if (world_writable(l->dirs[i], err, errlen, "directory") ||
+			if (world_writable(dir, err, errlen, "directory") ||
+			    (e && world_writable(l->dirs[i], err, errlen, "directory")) ||
 			    world_writable(path, err, errlen, "file"))
 				return NULL;
-			if (e == 0) {
-				/* The .la names a shared object beside it (installed) or
-				 * in .libs (build tree); that file counts too. */
-				char so[4200];
-
-				snprintf(so, sizeof(so), "%s/%s.so", l->dirs[i], name);
-				if (world_writable(so, err, errlen, "file"))
-					return NULL;
-				snprintf(so, sizeof(so), "%s/.libs/%s.so", l->dirs[i], name);
-				if (world_writable(so, err, errlen, "file"))
-					return NULL;
-			}
 			if (hc_loader_check_file(path, name, err, errlen, &d, &h) < 0)
 				return NULL;
 			const hc_module *m = remember(l, name, path, h, d);
@@ -233,8 +257,8 @@ const hc_module *hc_loader_get(hc_loader *l, const char *name, char *err, size_t
 		snprintf(err, errlen, "unknown plugin '%s': no plugin directory is set "
 			 "([service] plugin_dir or --plugin-dir)", name);
 	else
-		snprintf(err, errlen, "unknown plugin '%s': no %s.so or %s.la in %s%s (see 'hlbridge plugins')",
-			 name, name, name, l->dirs[0], l->ndirs > 1 ? " or the other plugin directories" : "");
+		snprintf(err, errlen, "unknown plugin '%s': no %s.so in %s%s (see 'hlbridge plugins')",
+			 name, name, l->dirs[0], l->ndirs > 1 ? " or the other plugin directories" : "");
 	return NULL;
 }
 
@@ -323,6 +347,7 @@ void hc_loader_fini(hc_loader *l)
 			lt_dlclose(l->mods[i]->handle);
 		free(l->mods[i]->name);
 		free(l->mods[i]->path);
+		free(l->mods[i]->options);
 		free(l->mods[i]);
 	}
 	free(l->mods);

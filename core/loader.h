@@ -10,6 +10,10 @@ typedef struct hc_module {
 	char *path;              /* file it came from, or "(built in)" */
 	void *handle;            /* lt_dlhandle */
 	const hlb_plugin *desc;
+	/* desc->options in this host's layout (the module's entries may be
+	 * larger, from a newer SDK); ends with a NULL key. Use this, never
+	 * desc->options. */
+	hlb_option *options;
 } hc_module;
 
 typedef struct hc_loader {
@@ -30,7 +34,7 @@ const hc_module *hc_loader_get(hc_loader *l, const char *name, char *err, size_t
  * without duplicates. Free with hc_loader_free_names. */
 char **hc_loader_names(hc_loader *l, size_t *n);
 void hc_loader_free_names(char **names, size_t n);
-/* Loads one module file by path, for `hlbridge plugins FILE` checks and tests. */
+/* Loads one module file by path and checks its descriptor. */
 int hc_loader_check_file(const char *path, const char *name, char *err, size_t errlen,
 			 const hlb_plugin **desc_out, void **handle_out);
 void hc_loader_fini(hc_loader *l);

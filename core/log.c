@@ -1,3 +1,6 @@
+#ifdef HAVE_CONFIG_H
+#include "build_config.h" /* _GNU_SOURCE for asprintf */
+#endif
 #include "log.h"
 
 #include <stdio.h>
@@ -48,9 +51,17 @@ void hc_log_add_secret(const char *value)
 	if (!s)
 		return;
 	secrets = s;
-	secrets[nsecrets] = strdup(value);
-	if (secrets[nsecrets])
-		nsecrets++;
+	char *copy = strdup(value);
+	if (!copy)
+		return;
+	/* Longest first: a secret that starts with a shorter one must be
+	 * masked whole, not after the shorter one's "***". */
+	size_t at = 0, len = strlen(copy);
+	while (at < nsecrets && strlen(secrets[at]) >= len)
+		at++;
+	memmove(&secrets[at + 1], &secrets[at], (nsecrets - at) * sizeof(*secrets));
+	secrets[at] = copy;
+	nsecrets++;
 }
 
 void hc_log_clear_secrets(void)
@@ -101,20 +112,25 @@ void hc_log_raw(const char *line)
 
 void hc_logv(const char *who, hlb_log_level level, const char *fmt, va_list ap)
 {
-	char msg[1536], line[1800];
+	char *msg = NULL, *line = NULL;
 	struct timeval tv;
 	struct tm tm;
 
 	if (level > current)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Formatted whole and masked before any cut, so that no secret can
+	 * escape the mask by straddling the cut. */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s%s%s%s",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (long)(tv.tv_usec / 1000), level_names[level],
-		 who ? "[" : "", who ? who : "", who ? "] " : "", msg);
-	hc_log_raw(line);
+	if (asprintf(&line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s%s%s%s",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     (long)(tv.tv_usec / 1000), level_names[level],
+		     who ? "[" : "", who ? who : "", who ? "] " : "", msg) >= 0)
+		hc_log_raw(line);
+	free(line);
+	free(msg);
 }
 
 void hc_log(const char *who, hlb_log_level level, const char *fmt, ...)

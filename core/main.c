@@ -18,10 +18,18 @@
 #ifndef HLB_PLUGIN_DIR
 #define HLB_PLUGIN_DIR "/usr/local/lib/hlbridge"
 #endif
+#ifndef HLB_STATE_DIR
+#define HLB_STATE_DIR "/usr/local/var/lib/hlbridge"
+#endif
 
 const char *hc_default_plugin_dir(void)
 {
 	return HLB_PLUGIN_DIR;
+}
+
+const char *hc_default_state_dir(void)
+{
+	return HLB_STATE_DIR;
 }
 
 static const char usage[] =
@@ -33,6 +41,8 @@ static const char usage[] =
 	"  run -c FILE [--once]   run the pipelines of a configuration file\n"
 	"  check -c FILE          validate a configuration and run the plugins' checks\n"
 	"  plugins [NAME]         list the plugins, or show one plugin's options\n"
+	"  dlq SUBCOMMAND [ID]... list, show, replay or drop dead records\n"
+	"  state -c FILE          print each source's checkpoint and each sink's backlog\n"
 	"  help [COMMAND]         show this help, or a command's help\n"
 	"  version                print the version and the plugin ABI version\n"
 	"\n"
@@ -40,10 +50,13 @@ static const char usage[] =
 	"  -c, --config FILE      the configuration file (INI)\n"
 	"  --plugin-dir DIR       load plugins from DIR first (repeatable)\n"
 	"  --log-level LEVEL      error, warn, info (default) or debug\n"
+	"  --sink NAME            dlq list, replay: only the dead records of sink NAME\n"
+	"  --all                  dlq replay: every dead record\n"
 	"  -h, --help             show help\n"
 	"  -V, --version          same as the version command\n"
 	"\n"
 	"Default plugin directory: " HLB_PLUGIN_DIR "\n"
+	"Default state directory:  " HLB_STATE_DIR "\n"
 	"See hlbridge(1), hlbridge.ini(5) and hlbridge-plugin(3).\n";
 
 static const struct {
@@ -76,6 +89,36 @@ static const struct {
 	  "cannot be loaded are reported with the reason. With NAME, prints that\n"
 	  "plugin's options: key, type, default, flags and help.\n"
 	  "Exits 1 when no plugin was found or a module could not be loaded.\n" },
+	{ "dlq",
+	  "Usage: hlbridge dlq list -c FILE [--sink NAME]\n"
+	  "       hlbridge dlq show ID [-c FILE]\n"
+	  "       hlbridge dlq replay -c FILE (ID... | --all) [--sink NAME]\n"
+	  "       hlbridge dlq drop ID... [-c FILE]\n"
+	  "\n"
+	  "The dead-letter queue holds the records a sink refused, or that still\n"
+	  "failed after retry_limit retries, in the state database of FILE's\n"
+	  "[service] state_dir (without -c, of the default state directory).\n"
+	  "FILE is validated first, its plugins found as 'run' finds them (give the\n"
+	  "same --plugin-dir options).\n"
+	  "\n"
+	  "  list     one line per dead record: id, sink, key, attempts, last HTTP\n"
+	  "           status, when it failed (UTC) and the error\n"
+	  "  show     every field of one record, and its body\n"
+	  "  replay   puts the records back in their sink's queue: a running\n"
+	  "           hlbridge delivers them within seconds, a stopped one when it\n"
+	  "           next starts; --all replays every dead record (of --sink NAME)\n"
+	  "  drop     deletes the records for good\n"
+	  "\n"
+	  "Exits 0 on success, 1 when an id, a sink or the state database does not\n"
+	  "exist or the configuration is invalid, 2 on a usage error.\n" },
+	{ "state",
+	  "Usage: hlbridge state -c FILE [--plugin-dir DIR]...\n"
+	  "\n"
+	  "Prints, from the state database of FILE's [service] state_dir, the saved\n"
+	  "state of each source (its checkpoint, such as a file position) and the\n"
+	  "backlog of each sink: records pending (never tried), retrying, and dead.\n"
+	  "Exits 0 on success, 1 when the configuration is invalid or has no state\n"
+	  "database yet, 2 on a usage error.\n" },
 	{ "version", "Usage: hlbridge version\n\nPrints the hlbridge version and its plugin ABI version.\n" },
 	{ "help", "Usage: hlbridge help [COMMAND]\n" },
 };
@@ -93,6 +136,26 @@ static int show_help(const char *command)
 		}
 	fprintf(stderr, "hlbridge: unknown command '%s' (see 'hlbridge --help')\n", command);
 	return 2;
+}
+
+static int is_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++)
+		if (strcmp(name, command_help[i].name) == 0)
+			return 1;
+	return 0;
+}
+
+/* An option of another command is refused rather than ignored, so that
+ * `hlbridge state --sink x` cannot look as if it had filtered anything. */
+static int options_fit(const hc_cli *cli)
+{
+	if ((cli->sink || cli->all) && strcmp(cli->command, "dlq") != 0) {
+		fprintf(stderr, "hlbridge %s: %s is an option of 'hlbridge dlq' only\n", cli->command,
+			cli->sink ? "--sink" : "--all");
+		return 0;
+	}
+	return 1;
 }
 
 static int version(void)
@@ -145,6 +208,18 @@ int main(int argc, char **argv)
 			cli.log_level = argv[++i];
 		} else if (strncmp(a, "--log-level=", 12) == 0) {
 			cli.log_level = a + 12;
+		} else if (strcmp(a, "--sink") == 0) {
+			if (!need_value(argc, argv, i))
+				goto usage_error;
+			cli.sink = argv[++i];
+		} else if (strncmp(a, "--sink=", 7) == 0) {
+			if (!a[7]) {
+				fprintf(stderr, "hlbridge: --sink needs a value (see 'hlbridge dlq --help')\n");
+				goto usage_error;
+			}
+			cli.sink = a + 7;
+		} else if (strcmp(a, "--all") == 0) {
+			cli.all = 1;
 		} else if (strcmp(a, "--once") == 0) {
 			cli.once = 1;
 		} else if (a[0] == '-' && a[1]) {
@@ -152,6 +227,8 @@ int main(int argc, char **argv)
 			goto usage_error;
 		} else if (!cli.command) {
 			cli.command = a;
+		} else if (!cli.subcommand && strcmp(cli.command, "dlq") == 0) {
+			cli.subcommand = a;
 		} else {
 			cli.args[cli.nargs++] = a;
 		}
@@ -170,8 +247,10 @@ int main(int argc, char **argv)
 		rc = cli.help ? show_help(NULL) : (fputs(usage, stderr), 2);
 	else if (strcmp(cli.command, "help") == 0)
 		rc = show_help(cli.nargs ? cli.args[0] : NULL);
-	else if (cli.help)
+	else if (cli.help || !is_command(cli.command))
 		rc = show_help(cli.command);
+	else if (!options_fit(&cli))
+		rc = 2;
 	else if (strcmp(cli.command, "version") == 0)
 		rc = version();
 	else if (strcmp(cli.command, "run") == 0)
@@ -180,6 +259,10 @@ int main(int argc, char **argv)
 		rc = hc_cmd_check(&cli);
 	else if (strcmp(cli.command, "plugins") == 0)
 		rc = hc_cmd_plugins(&cli);
+	else if (strcmp(cli.command, "dlq") == 0)
+		rc = hc_cmd_dlq(&cli);
+	else if (strcmp(cli.command, "state") == 0)
+		rc = hc_cmd_state(&cli);
 	else
 		rc = show_help(cli.command);
 	curl_global_cleanup();

@@ -20,6 +20,8 @@ struct hlb_record {
 	int64_t due_ms;
 	long last_status;         /* HTTP status of the last delivery, 0 if none */
 	int64_t retry_after_ms;   /* what the destination asked for, 0 if nothing */
+	int64_t row_id;           /* its row in the store's queue */
+	struct hc_cp *cp;         /* the checkpoint waiting for it, if any */
 };
 
 hlb_record *hc_record_new(const char *stream, const char *key, hlb_op op, int64_t time_ms,

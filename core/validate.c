@@ -12,6 +12,7 @@
 
 #define DEFAULT_INTERVAL "1m"
 #define DEFAULT_BATCH "100"
+#define MIN_INTERVAL_MS 100
 
 /* Keys the host itself reads in instance sections. */
 static const hlb_option host_source_opts[] = {
@@ -35,6 +36,8 @@ static const hlb_option service_opts[] = {
 	{ "plugin_dir", HLB_OPT_LIST, NULL, 0, "directories to load plugins from", NULL },
 	{ "log_level", HLB_OPT_ENUM, "info", 0, "error, warn, info or debug", "error|warn|info|debug" },
 	{ "drain_timeout", HLB_OPT_DURATION, "10s", 0, "how long a stop waits for in-flight records", NULL },
+	{ "state_dir", HLB_OPT_PATH, NULL, 0,
+	  "directory of the state database (queues, checkpoints, dead letters); :memory: keeps none", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 static const hlb_option route_opts[] = {
@@ -55,9 +58,9 @@ const hlb_option *hc_host_options(uint32_t role)
 	return host_opts(role);
 }
 
-const hlb_option *hc_find_option(const hlb_plugin *p, const char *key)
+const hlb_option *hc_find_option(const hlb_option *table, const char *key)
 {
-	for (const hlb_option *o = p ? p->options : NULL; o && o->key; o++) {
+	for (const hlb_option *o = table; o && o->key; o++) {
 		if (o->flags & HLB_OPT_PREFIX) {
 			size_t n = strlen(o->key);
 
@@ -86,7 +89,7 @@ const char *hc_instance_option(struct hlb_instance *inst, const char *key)
 	if (v)
 		return v;
 	/* A plugin's own default wins over the host's for shared keys. */
-	o = hc_find_option(inst->mod ? inst->mod->desc : NULL, key);
+	o = hc_find_option(inst->mod ? inst->mod->options : NULL, key);
 	if (o && !(o->flags & HLB_OPT_PREFIX))
 		return o->default_value;
 	o = find_in(host_opts(inst->role), key);
@@ -211,6 +214,7 @@ static void check_service(hc_graph *g, hc_section *sec, hc_diag *d)
 		}
 		check_value(d, file, sec, kv, o);
 	}
+	g->state_dir = hc_section_value(sec, "state_dir");
 	const char *v = hc_section_value(sec, "drain_timeout");
 	if (v)
 		hc_parse_duration_ms(v, &g->drain_timeout_ms);
@@ -292,7 +296,7 @@ static struct hlb_instance *check_instance(hc_graph *g, hc_section *sec, hc_load
 	}
 	for (size_t i = 0; i < sec->nkv; i++) {
 		hc_kv *kv = &sec->kv[i];
-		const hlb_option *o = hc_find_option(p, kv->key);
+		const hlb_option *o = hc_find_option(inst->mod->options, kv->key);
 
 		if (!o)
 			o = find_in(host_opts(role), kv->key);
@@ -300,18 +304,25 @@ static struct hlb_instance *check_instance(hc_graph *g, hc_section *sec, hc_load
 			char owner[96];
 
 			snprintf(owner, sizeof(owner), "plugin %s", p->name);
-			unknown_key(d, file, sec, kv, p->options, host_opts(role), owner, p->name);
+			unknown_key(d, file, sec, kv, inst->mod->options, host_opts(role), owner, p->name);
 			continue;
 		}
 		check_value(d, file, sec, kv, o);
 	}
-	for (const hlb_option *o = p->options; o && o->key; o++)
+	for (const hlb_option *o = inst->mod->options; o->key; o++)
 		if ((o->flags & HLB_OPT_REQUIRED) && !(o->flags & HLB_OPT_PREFIX) &&
 		    !hc_section_get(sec, o->key))
 			hc_diag_error(d, file, sec->line, "[%s] plugin %s needs '%s' (%s)",
 				      sec->label, p->name, o->key, o->help ? o->help : "required");
-	if (role == HLB_CAP_SOURCE)
-		hc_parse_duration_ms(hc_instance_option(inst, "interval"), &inst->interval_ms);
+	if (role == HLB_CAP_SOURCE &&
+	    hc_parse_duration_ms(hc_instance_option(inst, "interval"), &inst->interval_ms) == 0 &&
+	    inst->interval_ms < MIN_INTERVAL_MS) {
+		hc_kv *kv = hc_section_get(sec, "interval");
+
+		/* polling in a tight loop helps nobody and burns API quota */
+		hc_diag_error(d, file, kv ? kv->line : sec->line, "[%s] interval must be at least 100ms",
+			      sec->label);
+	}
 	if (role == HLB_CAP_SINK) {
 		int64_t b = 0;
 
@@ -488,13 +499,6 @@ static void check_cycles(hc_graph *g, hc_diag *d)
 	}
 }
 
-static hc_route *root_of(hc_route *r)
-{
-	while (r->from_route)
-		r = r->from_route;
-	return r;
-}
-
 static void check_unused(hc_graph *g, hc_diag *d)
 {
 	for (size_t i = 0; i < g->ninst; i++) {
@@ -553,7 +557,6 @@ static void wire_sources(hc_graph *g)
 		src->routes[src->nroutes++] = r;
 		collect_reach(src, r, 0);
 	}
-	(void)root_of;
 }
 
 hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_plugin_dir, hc_diag *d)

@@ -641,7 +641,7 @@ START_TEST(test_unknown_key_hints)
 	run_build(&r, "[service]\nworkers = 4\n" PIPE "[route:r2]\nfrom = in\nto = out\npriority = 1\n");
 	expect_counts(&r.diag, 2, 0);
 	expect_error(&r, 2, "[service] unknown option 'workers' for [service] "
-		     "(known: plugin_dir, log_level, drain_timeout)");
+		     "(known: plugin_dir, log_level, drain_timeout, state_dir)");
 	expect_error(&r, 15, "[route:r2] unknown option 'priority' for routes (known: from, via, to)");
 	run_free(&r);
 }

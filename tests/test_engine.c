@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "log.h"
 #include "loop.h"
+#include "store.h"
 
 #define GUARD_MS 30000 /* a run that takes longer has hung */
 
@@ -33,6 +34,7 @@ struct rig {
 	hc_graph *g;
 	hc_loop *loop;
 	hc_http *http;
+	hc_store *store;
 	hc_engine *e;
 	int guard_fired;
 };
@@ -57,6 +59,7 @@ static void teardown(void)
 	char path[512];
 
 	hc_engine_free(rig.e);
+	hc_store_close(rig.store);
 	hc_http_free(rig.http);
 	hc_loop_free(rig.loop);
 	hc_graph_free(rig.g);
@@ -114,7 +117,12 @@ static void rig_build(const char *fmt, va_list ap)
 	ck_assert_ptr_nonnull(rig.loop);
 	rig.http = hc_http_new(rig.loop, "test");
 	ck_assert_ptr_nonnull(rig.http);
-	rig.e = hc_engine_new(rig.g, rig.loop, rig.http);
+	{
+		char err[256];
+
+		ck_assert_msg(hc_store_open(":memory:", &rig.store, err, sizeof(err)) == 0, "%s", err);
+	}
+	rig.e = hc_engine_new(rig.g, rig.loop, rig.http, rig.store);
 	ck_assert_ptr_nonnull(rig.e);
 }
 
@@ -910,14 +918,60 @@ START_TEST(test_sigterm_drains)
 }
 END_TEST
 
+/* ---- checkpoints -------------------------------------------------------- */
+
+static char *seen_position;
+static int64_t seen_retrying;
+
+static void look_at_store(void *arg)
+{
+	int64_t pending, dead;
+
+	(void)arg;
+	seen_position = hc_store_state_get(rig.store, "src", "position");
+	hc_store_counts(rig.store, "out", &pending, &seen_retrying, &dead);
+	raise(SIGTERM);
+}
+
+/* A source's position is committed only once the records read before it
+ * have reached a final state: while they wait for a retry it is not. */
+START_TEST(test_checkpoint_waits_for_delivery)
+{
+	char path[512], *pos;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/in.jsonl", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 5; i++)
+		fprintf(f, "{\"id\":\"r%d\"}\n", i);
+	fclose(f);
+	seen_position = NULL;
+	rig_start("[source:src]\nplugin = jsonl\npath = %s\nkey = $.id\ninterval = 1h\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 1\nretry_after = 10s\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", path, dir);
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 300, 0, look_at_store, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	/* at 300 ms all five waited for their retry, and nothing was committed */
+	ck_assert_int_eq(seen_retrying, 5);
+	ck_assert_ptr_null(seen_position);
+	/* the stop gave them their last try; now the position is in */
+	ck_assert_uint_eq(inst("out")->delivered, 5);
+	pos = hc_store_state_get(rig.store, "src", "position");
+	ck_assert_ptr_nonnull(pos);
+	ck_assert_str_eq(pos, "{\"offset\":60,\"line\":5}"); /* 5 lines of 12 bytes */
+	free(pos);
+}
+END_TEST
+
 START_TEST(test_sigterm_releases_retries)
 {
 	int64_t start = hc_now_ms();
 	struct hlb_instance *sink;
 
-	/* Records waiting for their 1 s backoff get their last try at once. */
+	/* Records waiting 10 s for a retry get their last try at once. */
 	rig_start("[source:src]\nplugin = probe\ncount = 5\nper_poll = 5\ninterval = 1h\n"
-		  "[sink:out]\nplugin = probe\nretry_times = 1\nout = %s/out.txt\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 1\nretry_after = 10s\nout = %s/out.txt\n"
 		  "[route:r]\nfrom = src\nto = out\n", dir);
 	signals_to_send = 1;
 	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 100, 0, send_sigterm, NULL));
@@ -1033,7 +1087,7 @@ START_TEST(test_free_leaves_no_timers)
 	/* Stopped by a second signal with records parked for a retry: freeing
 	 * the engine takes its timers out of the loop, which outlives it. */
 	rig_start("[source:src]\nplugin = probe\ncount = 3\nper_poll = 3\ninterval = 1h\n"
-		  "[sink:out]\nplugin = probe\nretry_times = 4\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 4\nretry_after = 10s\n"
 		  "[route:r]\nfrom = src\nto = out\n");
 	signals_to_send = 1;
 	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 100, 0, send_sigterm, NULL));
@@ -1131,6 +1185,7 @@ static Suite *test_suite(void)
 	suite_add_tcase(s, errors);
 	tcase_add_test(sig, test_sigterm_drains);
 	tcase_add_test(sig, test_sigterm_releases_retries);
+	tcase_add_test(sig, test_checkpoint_waits_for_delivery);
 	tcase_add_test(sig, test_drain_timeout);
 	tcase_add_test(sig, test_second_signal);
 	tcase_add_test(sig, test_drain_timeout_delivery);

@@ -140,7 +140,7 @@ static void check_plugin(const char *name, uint32_t caps)
 	const hc_module *m = get_ok(name);
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/%s.la", env_dir("PLUGIN_DIR"), name);
+	snprintf(path, sizeof(path), "%s/%s.so", env_dir("PLUGIN_DIR"), name);
 	ck_assert_str_eq(m->name, name);
 	ck_assert_str_eq(m->path, path);
 	ck_assert_ptr_nonnull(m->handle);
@@ -223,7 +223,7 @@ END_TEST
 
 static const char *test_module(const char *name, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s.la: ", env_dir("TEST_PLUGIN_DIR"), name);
+	snprintf(buf, len, "%s/%s.so: ", env_dir("TEST_PLUGIN_DIR"), name);
 	return buf;
 }
 
@@ -301,7 +301,7 @@ START_TEST(test_unknown_plugin)
 	get_bad("nosuch", PARTS("unknown plugin 'nosuch': no plugin directory is set"));
 
 	add_dir(env_dir("PLUGIN_DIR"));
-	snprintf(want, sizeof(want), "unknown plugin 'nosuch': no nosuch.so or nosuch.la in %s (",
+	snprintf(want, sizeof(want), "unknown plugin 'nosuch': no nosuch.so in %s (",
 		 env_dir("PLUGIN_DIR"));
 	get_bad("nosuch", PARTS(want));
 

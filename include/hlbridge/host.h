@@ -116,7 +116,8 @@ typedef struct hlb_host {
 	/* JSON paths: $ (the body), .name, ["quoted name"], [N] (N < 0 counts
 	 * from the end). path_get returns a borrowed pointer or NULL when the
 	 * path does not resolve. path_set takes ownership of `value` and
-	 * creates missing objects on the way. */
+	 * creates missing objects on the way; an array index may replace an
+	 * element or append one (index == length), nothing farther. */
 	hlb_path *(*path_compile)(const char *text, char *err, size_t errlen);
 	struct json_object *(*path_get)(const hlb_path *path, struct json_object *root);
 	/* Like path_get, but tells a JSON null (returns 1, *value = NULL) from
@@ -128,7 +129,9 @@ typedef struct hlb_host {
 	void (*path_free)(hlb_path *path);
 
 	/* Asynchronous HTTP on the host's curl multi handle. The callback runs
-	 * exactly once unless the transfer is cancelled first. */
+	 * exactly once unless the transfer is cancelled first; the handle is
+	 * invalid once the callback has returned (cancelling it from inside
+	 * the callback does nothing). */
 	hlb_http *(*http_request)(hlb_instance *inst, const hlb_http_request *req,
 				  hlb_http_cb cb, void *arg);
 	void (*http_cancel)(hlb_http *http);
@@ -148,6 +151,17 @@ typedef struct hlb_host {
 	/* Parses a Retry-After value (delay-seconds or an HTTP date) into
 	 * milliseconds from now; -1 when it is neither. */
 	int64_t (*retry_after_ms)(const char *value);
+
+	/* Plugin state: small JSON values per instance (cursors, snapshots),
+	 * kept in the state store across restarts. state_get returns a new
+	 * reference (json_object_put it) or NULL, and always sees the value
+	 * last put. state_put takes ownership of `value`; given the running
+	 * poll job, the value is committed only with that poll's checkpoint,
+	 * when every record the poll emitted has been delivered or parked in
+	 * the dead-letter queue, so a crash re-reads rather than skips. With
+	 * job NULL it is written at once. */
+	struct json_object *(*state_get)(hlb_instance *inst, const char *key);
+	int (*state_put)(hlb_instance *inst, hlb_job *job, const char *key, struct json_object *value);
 } hlb_host;
 
 /* True when the host's table contains `member` (added in a later minor). */

@@ -41,6 +41,8 @@ typedef struct hlb_plugin {
 	const char *version;
 	const char *summary; /* one line */
 	const hlb_option *options;
+	uint32_t option_size; /* sizeof(hlb_option) in the module's SDK, so the
+			       * option entry can grow too; HLB_PLUGIN_HEADER sets it */
 
 	/* Called once per configured instance. `role` is the one capability
 	 * this instance is used as. Store per-instance data in *state.
@@ -60,7 +62,8 @@ typedef struct hlb_plugin {
 } hlb_plugin;
 
 #define HLB_PLUGIN_HEADER \
-	.abi_major = HLB_ABI_MAJOR, .abi_minor = HLB_ABI_MINOR, .size = sizeof(hlb_plugin)
+	.abi_major = HLB_ABI_MAJOR, .abi_minor = HLB_ABI_MINOR, .size = sizeof(hlb_plugin), \
+	.option_size = sizeof(hlb_option)
 
 #define HLB_PLUGIN_SYMBOL "hlb_plugin"
 #define HLB_PLUGIN_EXPORT_(name) name##_LTX_hlb_plugin

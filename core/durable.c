@@ -1,0 +1,374 @@
+#include "durable.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "record.h"
+
+struct staged {
+	char *key, *json;
+};
+
+struct hc_cp {
+	size_t remaining;        /* queued records not yet final */
+	struct staged *st;
+	size_t nst;
+	struct hlb_instance *src;
+	struct hc_cp *next;
+};
+
+struct pending {
+	struct hlb_instance *sink;
+	hlb_record *rec;
+};
+
+struct hc_batch {
+	struct pending *p;
+	size_t n, cap;
+	struct staged *st;
+	size_t nst, capst;
+};
+
+/* Records queued only in the store (their sink was reading a backlog) and
+ * the checkpoints waiting for them, in row order: when the sink loads the
+ * row, the loaded record takes the checkpoint over. */
+struct hc_orphans {
+	struct orphan {
+		int64_t id;
+		hc_cp *cp;
+	} *o;
+	size_t head, n, cap;
+};
+
+static int orphan_push(struct hlb_instance *sink, int64_t id, hc_cp *cp)
+{
+	struct hc_orphans *q = sink->orphans;
+
+	if (!q && !(q = sink->orphans = calloc(1, sizeof(*q))))
+		return -1;
+	if (q->head && q->head == q->n)
+		q->head = q->n = 0;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct orphan *o = realloc(q->o, cap * sizeof(*o));
+
+		if (!o)
+			return -1;
+		q->o = o;
+		q->cap = cap;
+	}
+	q->o[q->n].id = id;
+	q->o[q->n].cp = cp;
+	q->n++;
+	return 0;
+}
+
+void hc_durable_adopt(struct hlb_instance *sink, hlb_record *rec)
+{
+	struct hc_orphans *q = sink->orphans;
+
+	/* rows go to the store and come back in the same, increasing order */
+	while (q && q->head < q->n && q->o[q->head].id < rec->row_id)
+		q->head++;
+	if (q && q->head < q->n && q->o[q->head].id == rec->row_id)
+		rec->cp = q->o[q->head++].cp;
+}
+
+/* The newest value an instance put, so a poll sees its own cursor before
+ * the checkpoint holding it is committed. */
+struct hc_latest {
+	char *key, *json;
+	struct hc_latest *next;
+};
+
+hc_batch *hc_batch_new(void)
+{
+	return calloc(1, sizeof(hc_batch));
+}
+
+static void free_staged(struct staged *st, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(st[i].key);
+		free(st[i].json);
+	}
+	free(st);
+}
+
+void hc_batch_free(hc_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		hc_record_free(b->p[i].rec);
+	free(b->p);
+	free_staged(b->st, b->nst);
+	free(b);
+}
+
+int hc_batch_add(hc_batch *b, struct hlb_instance *sink, hlb_record *rec)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct pending *p = realloc(b->p, cap * sizeof(*p));
+
+		if (!p) {
+			hc_record_free(rec);
+			return -1;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	b->p[b->n].sink = sink;
+	b->p[b->n].rec = rec;
+	b->n++;
+	return 0;
+}
+
+size_t hc_batch_records(const hc_batch *b)
+{
+	return b->n;
+}
+
+static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *key, const char *json)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*st)[i].key, key) == 0) {
+			char *j = strdup(json);
+
+			if (!j)
+				return -1;
+			free((*st)[i].json);
+			(*st)[i].json = j;
+			return 0;
+		}
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 4;
+		struct staged *s = realloc(*st, c * sizeof(*s));
+
+		if (!s)
+			return -1;
+		*st = s;
+		*cap = c;
+	}
+	(*st)[*n].key = strdup(key);
+	(*st)[*n].json = strdup(json);
+	if (!(*st)[*n].key || !(*st)[*n].json) {
+		free((*st)[*n].key);
+		free((*st)[*n].json);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int write_cp(hc_store *store, hc_cp *cp)
+{
+	for (size_t i = 0; i < cp->nst; i++)
+		if (hc_store_state_put(store, cp->src->sec->name, cp->st[i].key, cp->st[i].json) < 0)
+			return -1;
+	return 0;
+}
+
+static void free_cp(hc_cp *cp)
+{
+	free_staged(cp->st, cp->nst);
+	free(cp);
+}
+
+/* Commits the complete checkpoints at the head of a source's list: they
+ * go in order, so a later one never overtakes an earlier one. */
+static int advance(hc_store *store, struct hlb_instance *src)
+{
+	while (src->cp_head && src->cp_head->remaining == 0) {
+		hc_cp *cp = src->cp_head;
+
+		if (write_cp(store, cp) < 0)
+			return -1;
+		src->cp_head = cp->next;
+		if (!src->cp_head)
+			src->cp_tail = NULL;
+		free_cp(cp);
+	}
+	return 0;
+}
+
+int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
+		    void (*accept)(struct hlb_instance *sink, hlb_record *rec))
+{
+	hc_cp *cp = NULL;
+	int written = 0;
+
+	if (b->nst) {
+		cp = calloc(1, sizeof(*cp));
+		if (!cp)
+			goto fail;
+		cp->src = src;
+		cp->st = b->st;
+		cp->nst = b->nst;
+		b->st = NULL;
+		b->nst = b->capst = 0;
+	}
+	if (hc_store_begin(store) < 0)
+		goto fail;
+	for (size_t i = 0; i < b->n; i++) {
+		int64_t id = hc_store_enqueue(store, b->p[i].sink->sec->name, b->p[i].rec);
+
+		if (id < 0)
+			goto fail;
+		b->p[i].rec->row_id = id;
+		if (cp && id > 0) {
+			b->p[i].rec->cp = cp;
+			cp->remaining++;
+		}
+	}
+	/* nothing to wait for, and no older checkpoint to wait behind */
+	if (cp && cp->remaining == 0 && !src->cp_head) {
+		if (write_cp(store, cp) < 0)
+			goto fail;
+		written = 1;
+	}
+	if (hc_store_commit(store) < 0)
+		goto fail;
+	if (written) {
+		free_cp(cp);
+	} else if (cp) {
+		if (src->cp_tail)
+			src->cp_tail->next = cp;
+		else
+			src->cp_head = cp;
+		src->cp_tail = cp;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct pending *p = &b->p[i];
+
+		if (p->rec->row_id > 0 && !p->sink->backlog) {
+			if (p->rec->row_id > p->sink->cursor)
+				p->sink->cursor = p->rec->row_id;
+			accept(p->sink, p->rec);
+		} else {
+			if (p->rec->cp && orphan_push(p->sink, p->rec->row_id, p->rec->cp) < 0)
+				hc_log(p->sink->sec->label, HLB_LOG_ERROR, "out of memory: a checkpoint "
+				       "will wait until the next start");
+			hc_record_free(p->rec);
+		}
+		p->rec = NULL;
+	}
+	b->n = 0;
+	return 0;
+fail:
+	hc_log(src->sec->label, HLB_LOG_ERROR, "cannot queue %zu records: %s; they will be read again",
+	       b->n, hc_store_error(store));
+	hc_store_rollback(store);
+	if (cp)
+		free_cp(cp);
+	for (size_t i = 0; i < b->n; i++) {
+		hc_record_free(b->p[i].rec);
+		b->p[i].rec = NULL;
+	}
+	b->n = 0;
+	return -1;
+}
+
+int hc_durable_final(hc_store *store, hlb_record *rec)
+{
+	hc_cp *cp = rec->cp;
+
+	rec->cp = NULL;
+	if (!cp)
+		return 0;
+	if (cp->remaining)
+		cp->remaining--;
+	return cp->remaining ? 0 : advance(store, cp->src);
+}
+
+void hc_durable_forget(struct hlb_instance *src)
+{
+	if (src->orphans) {
+		free(src->orphans->o);
+		free(src->orphans);
+		src->orphans = NULL;
+	}
+	while (src->cp_head) {
+		hc_cp *cp = src->cp_head;
+
+		src->cp_head = cp->next;
+		free_cp(cp);
+	}
+	src->cp_tail = NULL;
+}
+
+static struct hc_latest *find_latest(struct hlb_instance *inst, const char *key)
+{
+	for (struct hc_latest *l = inst->latest; l; l = l->next)
+		if (strcmp(l->key, key) == 0)
+			return l;
+	return NULL;
+}
+
+static int remember(struct hlb_instance *inst, const char *key, const char *json)
+{
+	struct hc_latest *l = find_latest(inst, key);
+	char *copy = strdup(json);
+
+	if (!copy)
+		return -1;
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l || !(l->key = strdup(key))) {
+			free(l);
+			free(copy);
+			return -1;
+		}
+		l->next = inst->latest;
+		inst->latest = l;
+	}
+	free(l->json);
+	l->json = copy;
+	return 0;
+}
+
+struct json_object *hc_state_latest(hc_store *store, struct hlb_instance *inst, const char *key)
+{
+	struct hc_latest *l = find_latest(inst, key);
+	char *stored = NULL;
+	struct json_object *v;
+
+	if (!l) {
+		stored = hc_store_state_get(store, inst->sec->name, key);
+		if (!stored)
+			return NULL;
+	}
+	v = json_tokener_parse(l ? l->json : stored);
+	free(stored);
+	return v;
+}
+
+int hc_state_put_now(hc_store *store, struct hlb_instance *inst, const char *key, const char *json)
+{
+	if (remember(inst, key, json) < 0)
+		return -1;
+	return hc_store_state_put(store, inst->sec->name, key, json);
+}
+
+int hc_state_stage(hc_batch *b, struct hlb_instance *inst, const char *key, const char *json)
+{
+	if (remember(inst, key, json) < 0)
+		return -1;
+	return set_staged(&b->st, &b->nst, &b->capst, key, json);
+}
+
+void hc_state_forget(struct hlb_instance *inst)
+{
+	while (inst->latest) {
+		struct hc_latest *l = inst->latest;
+
+		inst->latest = l->next;
+		free(l->key);
+		free(l->json);
+		free(l);
+	}
+}

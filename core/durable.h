@@ -1,0 +1,54 @@
+/* What makes delivery at-least-once: the records one poll produced are
+ * queued for their sinks in one transaction, and the plugin state the poll
+ * staged (its cursor) is committed as a checkpoint only once every record
+ * emitted up to it has reached a final state (delivered or dead) in every
+ * sink. A crash in between re-reads from the last checkpoint; the store
+ * drops re-read records still queued, and sinks get idempotency keys. */
+#ifndef HC_DURABLE_H
+#define HC_DURABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h"
+#include "store.h"
+
+typedef struct hc_batch hc_batch;
+
+/* A checkpoint waiting for its records (kept per source, in order). */
+typedef struct hc_cp hc_cp;
+
+hc_batch *hc_batch_new(void);
+void hc_batch_free(hc_batch *b);
+/* A record on its way to a sink; the batch owns it until committed. */
+int hc_batch_add(hc_batch *b, struct hlb_instance *sink, hlb_record *rec);
+/* State a poll put (JSON text): seen at once by hc_state_latest, written
+ * with the batch's checkpoint. */
+int hc_state_stage(hc_batch *b, struct hlb_instance *inst, const char *key, const char *json);
+size_t hc_batch_records(const hc_batch *b);
+
+/* Queues the batch's records and opens its checkpoint, in one
+ * transaction. Then hands each newly queued record to `accept` (the sink's
+ * memory queue) unless the sink reads its backlog from the store, in which
+ * case it is freed. Records the store already held are freed. Returns 0,
+ * or -1 (nothing queued, everything freed; the error is logged). */
+int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
+		    void (*accept)(struct hlb_instance *sink, hlb_record *rec));
+
+/* A record reached a final state; call inside the transaction that records
+ * that state. Commits every checkpoint now complete. */
+int hc_durable_final(hc_store *store, hlb_record *rec);
+/* A record a sink loaded from the store: if a checkpoint waits for it,
+ * the record carries it from now on. */
+void hc_durable_adopt(struct hlb_instance *sink, hlb_record *rec);
+/* Frees the checkpoints of a source that were never completed. */
+void hc_durable_forget(struct hlb_instance *src);
+
+/* Latest state of an instance as the plugin last put it, committed or not
+ * (a new reference), or NULL. */
+struct json_object *hc_state_latest(hc_store *store, struct hlb_instance *inst, const char *key);
+/* Remembers a value put outside a poll and writes it at once. */
+int hc_state_put_now(hc_store *store, struct hlb_instance *inst, const char *key, const char *json);
+void hc_state_forget(struct hlb_instance *inst);
+
+#endif

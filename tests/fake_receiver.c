@@ -1,0 +1,721 @@
+/* fake_receiver: a stand-in for the services the http sink delivers to.
+ *
+ * It listens on 127.0.0.1 with a port the kernel picks, prints PORT=<n> as
+ * its first line of output, and accepts POST, PUT and PATCH on any path with
+ * a JSON object (one record) or a JSON array (a batch) as the body. Every key
+ * of an accepted request is appended to the --keys file, and a key seen
+ * before is counted as a duplicate, so a test can prove at-least-once
+ * delivery without double application. Fault modes (--mode, or POST
+ * /_control at run time) make it answer 429, 500, 400, hang, reset the
+ * connection, answer slowly, or fail every Nth request. On SIGTERM or SIGINT
+ * (or after --max-seconds) it prints one summary line to stderr and exits.
+ *
+ * Which keys a request carries:
+ *  - an object: its Idempotency-Key header, else its "id" field;
+ *  - an array: the X-Idempotency-Keys header (k1,k2,...) when it names one
+ *    key per element, else each element's "id", else Idempotency-Key#index.
+ *
+ * One thread per connection (libmicrohttpd's own mode), so a hanging or slow
+ * answer holds only its connection and the others are served meanwhile. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#define BODY_CAP (1u << 20)      /* larger bodies are answered 413 */
+#define CONNECTION_LIMIT 400     /* enough for a batch of concurrent records */
+#define KEY_CAP 1024             /* longer keys are cut when recorded */
+
+enum mode { M_OK, M_429, M_500, M_400, M_HANG, M_RESET, M_SLOW, M_FLAKY };
+
+static const char *const mode_names[] = { "ok", "429", "500", "400", "hang", "reset", "slow", "flaky", NULL };
+
+/* What the fake does; changed by POST /_control, read under `mu`. */
+struct behaviour {
+	enum mode mode;
+	long retry_after;   /* seconds, for 429 */
+	int retry_date;     /* send Retry-After as an HTTP date */
+	long hang_ms;
+	long delay_ms;
+	long every;         /* flaky: every Nth request fails */
+	long times;         /* the fault answers this many requests, then ok; 0: forever */
+};
+
+/* Every key accepted so far, for duplicate counting: open addressing. */
+struct keyset {
+	char **slot;
+	size_t cap, len;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;  /* wakes hanging and slow answers at shutdown */
+	int stopping;
+	struct behaviour b;
+	long faults;        /* requests answered by the fault mode since it was set */
+	char *require_name, *require_value;
+	FILE *keys;
+	struct keyset seen;
+	/* counters for the summary */
+	unsigned long accepted, duplicates, requests, s429, s5xx, s4xx, s2xx, resets;
+} fk = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+/* One request: its body, gathered across the upload calls. */
+struct req {
+	char *body;
+	size_t len, cap;
+	int too_big;
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fake_receiver: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static int parse_mode(const char *s, enum mode *out)
+{
+	for (int i = 0; mode_names[i]; i++)
+		if (strcmp(s, mode_names[i]) == 0) {
+			*out = (enum mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int parse_long(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static size_t hash(const char *s)
+{
+	size_t h = 14695981039346656037ull & (size_t)-1;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= (size_t)1099511628211ull;
+	}
+	return h;
+}
+
+/* Adds `key` to the set; 1 if it was there already, 0 if new, -1 on ENOMEM. */
+static int keyset_add(struct keyset *ks, const char *key)
+{
+	size_t i;
+
+	if ((ks->len + 1) * 2 > ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 1024;
+		char **slot = calloc(cap, sizeof(*slot));
+
+		if (!slot)
+			return -1;
+		for (size_t j = 0; j < ks->cap; j++) {
+			if (!ks->slot[j])
+				continue;
+			for (i = hash(ks->slot[j]) & (cap - 1); slot[i]; i = (i + 1) & (cap - 1))
+				;
+			slot[i] = ks->slot[j];
+		}
+		free(ks->slot);
+		ks->slot = slot;
+		ks->cap = cap;
+	}
+	for (i = hash(key) & (ks->cap - 1); ks->slot[i]; i = (i + 1) & (ks->cap - 1))
+		if (strcmp(ks->slot[i], key) == 0)
+			return 1;
+	ks->slot[i] = strdup(key);
+	if (!ks->slot[i])
+		return -1;
+	ks->len++;
+	return 0;
+}
+
+static void keyset_free(struct keyset *ks)
+{
+	for (size_t i = 0; i < ks->cap; i++)
+		free(ks->slot[i]);
+	free(ks->slot);
+}
+
+/* Records one accepted key; the caller holds fk.mu. Control characters are
+ * replaced so that one key stays one line of the file. */
+static void accept_key(const char *key, size_t len)
+{
+	char k[KEY_CAP + 1];
+
+	if (len > KEY_CAP)
+		len = KEY_CAP;
+	for (size_t i = 0; i < len; i++)
+		k[i] = (unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i];
+	k[len] = 0;
+	fk.accepted++;
+	if (keyset_add(&fk.seen, k) == 1)
+		fk.duplicates++;
+	if (fk.keys)
+		fprintf(fk.keys, "%s\n", k);
+}
+
+/* The "id" field of an element as text, or NULL. */
+static const char *element_id(struct json_object *o)
+{
+	struct json_object *id;
+
+	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "id", &id))
+		return NULL;
+	if (json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int))
+		return json_object_get_string(id);
+	return NULL;
+}
+
+static size_t count_list(const char *list)
+{
+	size_t n = 1;
+
+	for (; *list; list++)
+		n += *list == ',';
+	return n;
+}
+
+/* Records the keys of an accepted body; the caller holds fk.mu. */
+static void accept_body(struct json_object *body, const char *idem, const char *list)
+{
+	if (!json_object_is_type(body, json_type_array)) {
+		const char *key = idem ? idem : element_id(body);
+
+		if (key)
+			accept_key(key, strlen(key));
+		else
+			accept_key("-", 1);
+		goto flush;
+	}
+	size_t n = json_object_array_length(body);
+
+	if (list && n && count_list(list) == n) {
+		for (const char *p = list;;) {
+			const char *comma = strchr(p, ',');
+			size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+			accept_key(p, len);
+			if (!comma)
+				break;
+			p = comma + 1;
+		}
+		goto flush;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *id = element_id(json_object_array_get_idx(body, i));
+		char k[KEY_CAP];
+
+		if (!id) {
+			snprintf(k, sizeof(k), "%s#%zu", idem ? idem : "-", i);
+			id = k;
+		}
+		accept_key(id, strlen(id));
+	}
+flush:
+	if (fk.keys)
+		fflush(fk.keys);
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, const char *body,
+				  const char *hname, const char *hvalue)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+								 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	if (hname)
+		MHD_add_response_header(r, hname, hvalue);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* Answers a delivery and counts the status; /_control and /_stats use
+ * send_reply so that they do not show up in the counts. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
+			     const char *hname, const char *hvalue)
+{
+	pthread_mutex_lock(&fk.mu);
+	if (status == 429)
+		fk.s429++;
+	else if (status >= 500)
+		fk.s5xx++;
+	else if (status >= 400)
+		fk.s4xx++;
+	else if (status >= 200 && status < 300)
+		fk.s2xx++;
+	pthread_mutex_unlock(&fk.mu);
+	return send_reply(c, status, body, hname, hvalue);
+}
+
+/* Waits `ms`, or less when the fake is stopping; 0 if the wait ran out. */
+static int wait_ms(long ms)
+{
+	struct timespec until;
+	int stopping;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&fk.mu);
+	while (!fk.stopping)
+		if (pthread_cond_timedwait(&fk.cv, &fk.mu, &until) == ETIMEDOUT)
+			break;
+	stopping = fk.stopping;
+	pthread_mutex_unlock(&fk.mu);
+	return stopping;
+}
+
+static void summary_line(char *out, size_t outlen)
+{
+	pthread_mutex_lock(&fk.mu);
+	snprintf(out, outlen,
+		 "accepted=%lu duplicates=%lu requests=%lu status_429=%lu status_5xx=%lu status_4xx=%lu "
+		 "status_2xx=%lu resets=%lu",
+		 fk.accepted, fk.duplicates, fk.requests, fk.s429, fk.s5xx, fk.s4xx, fk.s2xx, fk.resets);
+	pthread_mutex_unlock(&fk.mu);
+}
+
+/* POST /_control {"mode":"429","retry_after":"2",...}: numbers may be given
+ * as JSON numbers or strings. The fault count starts again from zero. */
+static enum MHD_Result control(struct MHD_Connection *c, const struct req *rq)
+{
+	struct json_object *o = json_tokener_parse(rq->body ? rq->body : "");
+	struct behaviour b;
+	struct json_object *v;
+	static const struct { const char *name; size_t off; } nums[] = {
+		{ "retry_after", offsetof(struct behaviour, retry_after) },
+		{ "hang_ms", offsetof(struct behaviour, hang_ms) },
+		{ "delay_ms", offsetof(struct behaviour, delay_ms) },
+		{ "every", offsetof(struct behaviour, every) },
+		{ "times", offsetof(struct behaviour, times) },
+	};
+
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return send_reply(c, 400, "{\"error\":\"control body must be a JSON object\"}", NULL, NULL);
+	}
+	pthread_mutex_lock(&fk.mu);
+	b = fk.b;
+	pthread_mutex_unlock(&fk.mu);
+	if (json_object_object_get_ex(o, "mode", &v) && parse_mode(json_object_get_string(v), &b.mode) < 0) {
+		json_object_put(o);
+		return send_reply(c, 400, "{\"error\":\"unknown mode\"}", NULL, NULL);
+	}
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (!json_object_object_get_ex(o, nums[i].name, &v))
+			continue;
+		if (parse_long(json_object_get_string(v), (long *)((char *)&b + nums[i].off)) < 0) {
+			json_object_put(o);
+			return send_reply(c, 400, "{\"error\":\"numbers must be whole and not negative\"}", NULL, NULL);
+		}
+	}
+	if (json_object_object_get_ex(o, "retry_after_date", &v))
+		b.retry_date = json_object_get_boolean(v);
+	json_object_put(o);
+	if (b.every < 1)
+		b.every = 1;
+	pthread_mutex_lock(&fk.mu);
+	fk.b = b;
+	fk.faults = 0;
+	pthread_mutex_unlock(&fk.mu);
+	return send_reply(c, 200, "{\"ok\":true}", NULL, NULL);
+}
+
+static int valid_json(const struct req *rq, struct json_object **out)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	int ok;
+
+	if (!tok)
+		return 0;
+	o = json_tokener_parse_ex(tok, rq->body ? rq->body : "", (int)rq->len);
+	ok = json_tokener_get_error(tok) == json_tokener_success &&
+	     json_tokener_get_parse_end(tok) == rq->len &&
+	     (json_object_is_type(o, json_type_object) || json_object_is_type(o, json_type_array));
+	json_tokener_free(tok);
+	if (!ok) {
+		json_object_put(o);
+		return 0;
+	}
+	*out = o;
+	return 1;
+}
+
+static enum MHD_Result accept_request(struct MHD_Connection *c, const struct req *rq)
+{
+	const char *idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+	const char *list = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Idempotency-Keys");
+	struct json_object *body;
+
+	if (!valid_json(rq, &body))
+		return reply(c, 400, "{\"error\":\"body is not a JSON object or array\"}", NULL, NULL);
+	pthread_mutex_lock(&fk.mu);
+	accept_body(body, idem, list);
+	pthread_mutex_unlock(&fk.mu);
+	json_object_put(body);
+	return reply(c, 200, "{\"ok\":true}", NULL, NULL);
+}
+
+static enum MHD_Result too_many(struct MHD_Connection *c, const struct behaviour *b)
+{
+	char value[64];
+
+	if (b->retry_date) {
+		time_t when = time(NULL) + b->retry_after;
+		struct tm tm;
+
+		gmtime_r(&when, &tm);
+		strftime(value, sizeof(value), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	} else {
+		snprintf(value, sizeof(value), "%ld", b->retry_after);
+	}
+	return reply(c, 429, "{\"error\":\"too many requests\"}", "Retry-After", value);
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const char *method,
+			      const struct req *rq)
+{
+	struct behaviour b;
+	unsigned long n;
+	enum mode mode;
+
+	if (strcmp(url, "/_control") == 0 && strcmp(method, "POST") == 0)
+		return control(c, rq);
+	if (strcmp(url, "/_stats") == 0 && strcmp(method, "GET") == 0) {
+		char line[512];
+
+		summary_line(line, sizeof(line));
+		return send_reply(c, 200, line, NULL, NULL);
+	}
+	if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "PATCH") != 0)
+		return reply(c, 405, "{\"error\":\"use POST, PUT or PATCH\"}", "Allow", "POST, PUT, PATCH");
+
+	pthread_mutex_lock(&fk.mu);
+	n = ++fk.requests;
+	b = fk.b;
+	mode = b.mode;
+	if (mode != M_OK && b.times && fk.faults >= b.times)
+		mode = M_OK;
+	else if (mode != M_OK)
+		fk.faults++;
+	pthread_mutex_unlock(&fk.mu);
+
+	if (fk.require_name) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, fk.require_name);
+
+		if (!v || strcmp(v, fk.require_value) != 0)
+			return reply(c, 401, "{\"error\":\"missing or wrong credentials\"}", NULL, NULL);
+	}
+	if (rq->too_big)
+		return reply(c, 413, "{\"error\":\"body larger than 1 MiB\"}", NULL, NULL);
+
+	switch (mode) {
+	case M_OK:
+		break;
+	case M_429:
+		return too_many(c, &b);
+	case M_500:
+		return reply(c, 500, "{\"error\":\"internal error\"}", NULL, NULL);
+	case M_400:
+		return reply(c, 400, "{\"error\":\"rejected by the fake\"}", NULL, NULL);
+	case M_HANG:
+		if (wait_ms(b.hang_ms))
+			return MHD_NO;
+		break;
+	case M_RESET:
+		pthread_mutex_lock(&fk.mu);
+		fk.resets++;
+		pthread_mutex_unlock(&fk.mu);
+		return MHD_NO; /* libmicrohttpd closes the connection unanswered */
+	case M_SLOW:
+		if (wait_ms(b.delay_ms))
+			return MHD_NO;
+		break;
+	case M_FLAKY:
+		if (n % (unsigned long)b.every == 0)
+			return reply(c, 500, "{\"error\":\"flaky\"}", NULL, NULL);
+		break;
+	}
+	return accept_request(c, rq);
+}
+
+static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			     const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (!rq) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		/* Refused before reading a byte when the length is announced. */
+		if (cl && strtoull(cl, NULL, 10) > BODY_CAP)
+			rq->too_big = 1;
+		return MHD_YES;
+	}
+	if (*data_size) {
+		size_t n = *data_size;
+
+		*data_size = 0;
+		if (rq->too_big || rq->len + n > BODY_CAP) {
+			rq->too_big = 1;
+			return MHD_YES;
+		}
+		if (rq->len + n + 1 > rq->cap) {
+			size_t cap = rq->cap ? rq->cap : 4096;
+			char *b;
+
+			while (cap < rq->len + n + 1)
+				cap *= 2;
+			b = realloc(rq->body, cap);
+			if (!b)
+				return MHD_NO;
+			rq->body = b;
+			rq->cap = cap;
+		}
+		memcpy(rq->body + rq->len, data, n);
+		rq->len += n;
+		rq->body[rq->len] = 0;
+		return MHD_YES;
+	}
+	return answer(c, url, method, rq);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+/* Closing a connection unanswered is what the reset and hang modes are
+ * for: libmicrohttpd's complaint about it would only be noise. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Application reported internal error"))
+		return;
+	fprintf(stderr, "fake_receiver: libmicrohttpd: %s", msg);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(void)
+{
+	fputs("usage: fake_receiver [--mode ok|429|500|400|hang|reset|slow|flaky] [--keys FILE]\n"
+	      "         [--retry-after SECONDS] [--retry-after-date] [--hang-ms MS] [--delay-ms MS]\n"
+	      "         [--every N] [--times N] [--require-header 'Name: value'] [--max-seconds N]\n"
+	      "Prints PORT=<n>, serves until SIGTERM or SIGINT, then prints a summary to stderr.\n"
+	      "--times N: the fault mode answers the first N requests, then the fake answers ok.\n"
+	      "POST /_control with {\"mode\":...,\"retry_after\":...,\"times\":...} changes the mode;\n"
+	      "GET /_stats returns the summary line.\n", stderr);
+}
+
+static void parse_args(int argc, char **argv, long *max_seconds)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "retry-after", required_argument, NULL, 'r' },
+		{ "retry-after-date", no_argument, NULL, 'D' },
+		{ "hang-ms", required_argument, NULL, 'H' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "every", required_argument, NULL, 'e' },
+		{ "times", required_argument, NULL, 't' },
+		{ "require-header", required_argument, NULL, 'R' },
+		{ "max-seconds", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, idx = 0;
+
+	fk.b.retry_after = 1;
+	fk.b.hang_ms = 10000;
+	fk.b.delay_ms = 200;
+	fk.b.every = 3;
+	while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		long *num = NULL;
+
+		switch (ch) {
+		case 'm':
+			if (parse_mode(optarg, &fk.b.mode) < 0)
+				die("unknown mode '%s'", optarg);
+			break;
+		case 'k':
+			fk.keys = fopen(optarg, "w");
+			if (!fk.keys)
+				die("cannot write %s: %s", optarg, strerror(errno));
+			break;
+		case 'D': fk.b.retry_date = 1; break;
+		case 'r': num = &fk.b.retry_after; break;
+		case 'H': num = &fk.b.hang_ms; break;
+		case 'd': num = &fk.b.delay_ms; break;
+		case 'e': num = &fk.b.every; break;
+		case 't': num = &fk.b.times; break;
+		case 'S': num = max_seconds; break;
+		case 'R': {
+			const char *colon = strchr(optarg, ':');
+			const char *v;
+
+			if (!colon || colon == optarg)
+				die("--require-header takes 'Name: value'");
+			v = colon + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			fk.require_name = strndup(optarg, (size_t)(colon - optarg));
+			fk.require_value = strdup(v);
+			if (!fk.require_name || !fk.require_value)
+				die("out of memory");
+			break;
+		}
+		case 'h':
+			usage();
+			exit(0);
+		default:
+			usage();
+			exit(2);
+		}
+		if (num && parse_long(optarg, num) < 0)
+			die("--%s takes a whole number that is not negative, not '%s'", opts[idx].name, optarg);
+	}
+	if (optind < argc) {
+		usage();
+		exit(2);
+	}
+	if (fk.b.every < 1)
+		die("--every must be at least 1");
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
+	sigset_t sigs;
+	long max_seconds = 0;
+	time_t deadline;
+	char line[512];
+
+	parse_args(argc, argv, &max_seconds);
+	/* Blocked here, so every server thread inherits the mask and the
+	 * signals reach only sigtimedwait below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = 0;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+			     0, NULL, NULL, serve, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			     MHD_OPTION_END);
+	if (!d)
+		die("cannot start the HTTP server on 127.0.0.1");
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (!info || !info->port)
+		die("cannot tell which port the server is bound to");
+	printf("PORT=%u\n", (unsigned)info->port);
+	fflush(stdout);
+
+	deadline = max_seconds ? time(NULL) + max_seconds : 0;
+	for (;;) {
+		struct timespec tick = { 1, 0 };
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (deadline && time(NULL) >= deadline) {
+			fprintf(stderr, "fake_receiver: --max-seconds %ld reached; stopping\n", max_seconds);
+			break;
+		}
+	}
+	/* Wake hanging and slow answers first: stopping the daemon joins
+	 * every connection thread. */
+	pthread_mutex_lock(&fk.mu);
+	fk.stopping = 1;
+	pthread_cond_broadcast(&fk.cv);
+	pthread_mutex_unlock(&fk.mu);
+	MHD_stop_daemon(d);
+
+	summary_line(line, sizeof(line));
+	fprintf(stderr, "%s\n", line);
+	if (fk.keys)
+		fclose(fk.keys);
+	keyset_free(&fk.seen);
+	free(fk.require_name);
+	free(fk.require_value);
+	return 0;
+}
