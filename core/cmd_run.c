@@ -45,7 +45,9 @@ static int have_config(const hc_cli *cli)
 	return 0;
 }
 
-int hc_cli_load(hc_loaded *l, const hc_cli *cli)
+/* Parses and validates without printing; returns the error count, or -1
+ * when nothing could be built. */
+static int parse(hc_loaded *l, const hc_cli *cli)
 {
 	memset(l, 0, sizeof(*l));
 	if (hc_loader_init(&l->loader) < 0) {
@@ -64,14 +66,24 @@ int hc_cli_load(hc_loaded *l, const hc_cli *cli)
 		if (hc_log_parse_level(cli->log_level, &lvl) == 0)
 			hc_log_set_level(lvl);
 	}
-	if (!l->graph || l->diag.errors) {
-		hc_diag_print(&l->diag);
-		if (l->diag.errors)
-			fprintf(stderr, "%s: %u error%s, %u warning%s\n", cli->config, l->diag.errors,
-				l->diag.errors == 1 ? "" : "s", l->diag.warnings, l->diag.warnings == 1 ? "" : "s");
-		return -1;
-	}
-	return 0;
+	return l->graph ? (int)l->diag.errors : -1;
+}
+
+/* Prints every message, and a count line when there are errors. */
+static void report(const hc_loaded *l, const hc_cli *cli)
+{
+	hc_diag_print(&l->diag);
+	if (l->diag.errors)
+		fprintf(stderr, "%s: %u error%s, %u warning%s\n", cli->config, l->diag.errors,
+			l->diag.errors == 1 ? "" : "s", l->diag.warnings, l->diag.warnings == 1 ? "" : "s");
+}
+
+int hc_cli_load(hc_loaded *l, const hc_cli *cli)
+{
+	if (parse(l, cli) == 0)
+		return 0;
+	report(l, cli);
+	return -1;
 }
 
 void hc_cli_unload(hc_loaded *l)
@@ -92,11 +104,18 @@ const char *hc_state_dir(const hc_graph *g)
 static int setup(struct setup *s, const hc_cli *cli, int with_store)
 {
 	char err[1024];
+	int errors;
 
 	memset(s, 0, sizeof(*s));
-	if (hc_cli_load(&s->conf, cli) < 0)
+	errors = parse(&s->conf, cli);
+	if (errors < 0) {
+		report(&s->conf, cli);
 		return -1;
-	const char *dir = hc_state_dir(s->conf.graph);
+	}
+	/* With errors in the file, the instances that are fine still start
+	 * (on a store in memory), so that what their plugins find is
+	 * reported in this run too, not after the first fixes. */
+	const char *dir = errors ? ":memory:" : hc_state_dir(s->conf.graph);
 	if (hc_store_open(with_store ? dir : ":memory:", &s->store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", cli->config, err);
 		return -1;
@@ -109,19 +128,71 @@ static int setup(struct setup *s, const hc_cli *cli, int with_store)
 		return -1;
 	}
 	int rc = hc_engine_init(s->engine, &s->conf.diag);
-	hc_diag_print(&s->conf.diag);
-	if (rc < 0 || s->conf.diag.errors) {
-		fprintf(stderr, "%s: %u error%s, %u warning%s\n", cli->config, s->conf.diag.errors,
-			s->conf.diag.errors == 1 ? "" : "s", s->conf.diag.warnings,
-			s->conf.diag.warnings == 1 ? "" : "s");
+	report(&s->conf, cli);
+	return rc < 0 || s->conf.diag.errors ? -1 : 0;
+}
+
+/* SIGHUP: the next configuration, loaded and started beside the running
+ * one, on the same loop; it takes over when the running one has ended the
+ * deliveries under way. */
+struct reload {
+	const hc_cli *cli;
+	struct setup *cur;
+	struct setup next;
+	int ready;
+	int own_store;   /* the next one opened another state_dir */
+};
+
+static void drop_next(struct reload *r)
+{
+	hc_engine_free(r->next.engine);
+	if (r->own_store)
+		hc_store_close(r->next.store);
+	hc_cli_unload(&r->next.conf);
+	memset(&r->next, 0, sizeof(r->next));
+	r->ready = 0;
+}
+
+static int prepare_reload(void *arg)
+{
+	struct reload *r = arg;
+	struct setup *n = &r->next;
+	char err[1024];
+	const char *dir;
+
+	if (r->ready)
+		drop_next(r);
+	memset(n, 0, sizeof(*n));
+	if (parse(&n->conf, r->cli) != 0) {
+		report(&n->conf, r->cli);
+		hc_cli_unload(&n->conf);
 		return -1;
 	}
+	dir = hc_state_dir(n->conf.graph);
+	r->own_store = strcmp(dir, hc_state_dir(r->cur->conf.graph)) != 0;
+	n->store = r->cur->store;
+	if (r->own_store && hc_store_open(dir, &n->store, err, sizeof(err)) < 0) {
+		hc_log(NULL, HLB_LOG_ERROR, "%s: %s", r->cli->config, err);
+		r->own_store = 0;
+		n->store = NULL;
+		hc_cli_unload(&n->conf);
+		return -1;
+	}
+	n->engine = hc_engine_new(n->conf.graph, r->cur->loop, r->cur->http, n->store);
+	if (!n->engine || hc_engine_init(n->engine, &n->conf.diag) < 0 || n->conf.diag.errors) {
+		report(&n->conf, r->cli);
+		drop_next(r);
+		return -1;
+	}
+	report(&n->conf, r->cli); /* warnings */
+	r->ready = 1;
 	return 0;
 }
 
 int hc_cmd_run(const hc_cli *cli)
 {
 	struct setup s;
+	struct reload r;
 	int rc;
 
 	if (!have_config(cli))
@@ -130,7 +201,28 @@ int hc_cmd_run(const hc_cli *cli)
 		teardown(&s);
 		return 2;
 	}
-	rc = hc_engine_run(s.engine, cli->once);
+	memset(&r, 0, sizeof(r));
+	r.cli = cli;
+	r.cur = &s;
+	for (;;) {
+		hc_engine_on_reload(s.engine, prepare_reload, &r);
+		rc = hc_engine_run(s.engine, cli->once);
+		if (!hc_engine_reloading(s.engine) || !r.ready || rc != 0)
+			break;
+		hc_engine_free(s.engine);
+		if (r.own_store) {
+			hc_store_close(s.store);
+			s.store = r.next.store;
+		}
+		hc_cli_unload(&s.conf);
+		s.conf = r.next.conf;
+		s.engine = r.next.engine;
+		memset(&r.next, 0, sizeof(r.next));
+		r.ready = 0;
+		hc_log(NULL, HLB_LOG_INFO, "configuration reloaded from %s", cli->config);
+	}
+	if (r.ready)
+		drop_next(&r);
 	teardown(&s);
 	return rc;
 }

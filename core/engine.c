@@ -58,6 +58,10 @@ struct hc_engine {
 	hc_batch *collect;      /* the poll whose records are being routed */
 	hlb_timer *backlog_timer;
 	int store_failed;
+	/* SIGHUP: asks the command whether a new configuration is ready */
+	int (*reload)(void *arg);
+	void *reload_arg;
+	int reloading;
 };
 
 static void schedule_flush(struct hlb_instance *sink);
@@ -107,9 +111,14 @@ int hc_engine_init(hc_engine *e, hc_diag *diag)
 	e->inited = 1;
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		struct hlb_instance *inst = e->g->inst[i];
-		const hlb_plugin *p = inst->mod->desc;
+		const hlb_plugin *p;
 		int rc = HLB_OK;
 
+		if (inst->invalid) {
+			failed++;
+			continue;
+		}
+		p = inst->mod->desc;
 		inst->diag = diag;
 		if (p->init)
 			rc = p->init(host, inst, inst->role, &inst->state);
@@ -615,7 +624,7 @@ static void flush(void *arg)
 	hlb_job *j;
 
 	sink->flush_timer = NULL;
-	if (sink->delivering || n == 0)
+	if (sink->delivering || n == 0 || e->reloading)
 		return;
 	j = job_new(e, JOB_DELIVER, sink);
 	if (j) {
@@ -734,7 +743,9 @@ static int all_idle(hc_engine *e)
 		if (inst->role == HLB_CAP_SOURCE && inst->nroutes &&
 		    (inst->polling || (e->once && !e->stopping && !inst->exhausted)))
 			return 0;
-		if (inst->role == HLB_CAP_SINK && !sink_idle(inst))
+		/* A reload hands queued records over through the store: only the
+		 * deliveries under way must end. */
+		if (inst->role == HLB_CAP_SINK && (e->reloading ? inst->delivering : !sink_idle(inst)))
 			return 0;
 	}
 	return 1;
@@ -770,14 +781,29 @@ static void drain_expired(void *arg)
 	hc_loop_stop(e->loop);
 }
 
+static void begin_stop(hc_engine *e);
+
 static void on_signal(int sig, void *arg)
 {
 	hc_engine *e = arg;
 
 	if (sig == SIGHUP) {
-		/* A daemon must not die of a terminal hang-up or a reload habit. */
-		hc_log(NULL, HLB_LOG_WARN, "SIGHUP: configuration reload is not supported yet; "
-		       "restart hlbridge to apply a changed configuration");
+		/* The new configuration is loaded and started beside this one; only
+		 * when it is good does this one drain and hand over. Queues live in
+		 * the store by sink name, so unchanged routes keep theirs. */
+		if (e->stopping || e->once || !e->reload) {
+			hc_log(NULL, HLB_LOG_WARN, "SIGHUP ignored (%s)",
+			       e->stopping ? "stopping" : e->once ? "--once" : "no configuration file to reload");
+			return;
+		}
+		hc_log(NULL, HLB_LOG_INFO, "SIGHUP: reloading the configuration");
+		if (e->reload(e->reload_arg) != 0) {
+			hc_log(NULL, HLB_LOG_ERROR, "the new configuration is not valid (see above); "
+			       "the running one stays");
+			return;
+		}
+		e->reloading = 1;
+		begin_stop(e);
 		return;
 	}
 	if (e->stopping) {
@@ -785,8 +811,27 @@ static void on_signal(int sig, void *arg)
 		hc_loop_stop(e->loop);
 		return;
 	}
+	e->reloading = 0;
 	hc_log(NULL, HLB_LOG_INFO, "signal %d: no new polls; draining in-flight records (up to %lld ms)",
 	       sig, (long long)e->g->drain_timeout_ms);
+	begin_stop(e);
+}
+
+void hc_engine_on_reload(hc_engine *e, int (*fn)(void *arg), void *arg)
+{
+	e->reload = fn;
+	e->reload_arg = arg;
+}
+
+int hc_engine_reloading(const hc_engine *e)
+{
+	return e->reloading;
+}
+
+/* Stops polling and drains: records in flight get delivered (retries get
+ * one last try) until every sink is idle or drain_timeout passes. */
+static void begin_stop(hc_engine *e)
+{
 	e->stopping = 1;
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		struct hlb_instance *inst = e->g->inst[i];
@@ -796,8 +841,9 @@ static void on_signal(int sig, void *arg)
 			inst->poll_timer = NULL;
 		}
 		inst->waiting_room = 0;
-		/* Records waiting for a retry get one last try now. */
-		if (inst->retry_timer) {
+		/* Records waiting for a retry get one last try now, unless the
+		 * next configuration takes them over from the store. */
+		if (inst->retry_timer && !e->reloading) {
 			hc_timer_stop(inst->retry_timer);
 			release_retries(inst);
 		}

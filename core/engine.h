@@ -19,6 +19,12 @@ int hc_engine_check(hc_engine *e, int64_t timeout_ms);
 /* Runs until a signal (or, with once, until every source was polled once
  * and everything was delivered). Returns the process exit status. */
 int hc_engine_run(hc_engine *e, int once);
+/* SIGHUP calls fn, which loads and starts the new configuration beside the
+ * running one and returns 0 when it is ready; the engine then ends its
+ * deliveries under way and hc_engine_run returns with hc_engine_reloading
+ * true (the queues stay in the store for the new engine). */
+void hc_engine_on_reload(hc_engine *e, int (*fn)(void *arg), void *arg);
+int hc_engine_reloading(const hc_engine *e);
 /* Calls fini() and frees queued records. */
 void hc_engine_free(hc_engine *e);
 

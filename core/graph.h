@@ -20,6 +20,7 @@ struct hlb_instance {
 	uint32_t role;            /* HLB_CAP_SOURCE, _TRANSFORM or _SINK */
 	void *state;
 	int inited;
+	int invalid;              /* its section has errors: never started */
 	int config_errors;        /* option_error calls during init */
 	hc_diag *diag;            /* where option_error reports (init time) */
 	struct hc_engine *engine;

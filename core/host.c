@@ -159,6 +159,13 @@ static hlb_http *host_http_request(hlb_instance *inst, const hlb_http_request *r
 	return hc_http_request(hc_engine_http(inst->engine), inst->sec->label, req, cb, arg);
 }
 
+static int host_pace_configure(hlb_instance *inst, const char *key, uint32_t max_requests, int64_t interval_ms)
+{
+	if (!inst || !inst->engine)
+		return HLB_EINVAL;
+	return hc_http_pace_configure(hc_engine_http(inst->engine), key, max_requests, interval_ms);
+}
+
 static int64_t host_retry_after_ms(const char *value)
 {
 	return hc_retry_after_ms(value, hc_wall_ms() / 1000);
@@ -215,6 +222,7 @@ static const hlb_host table = {
 	.retry_after_ms = host_retry_after_ms,
 	.state_get = hc_engine_state_get,
 	.state_put = hc_engine_state_put,
+	.pace_configure = host_pace_configure,
 };
 
 const hlb_host *hc_host_table(void)

@@ -1,18 +1,30 @@
 /* The asynchronous HTTP service plugins reach through hlb_host. Bodies and
  * headers from the network are held in buffers with a cap, like curl's own
- * dynbuf: a server cannot make hlbridge allocate without bound. */
+ * dynbuf: a server cannot make hlbridge allocate without bound.
+ *
+ * Quota pacing: a request with a pace key spends a token of that key's
+ * bucket (pace.c) before curl sees it. Without a token it waits in the
+ * bucket's queue, first come first served, and one loop timer per bucket
+ * lets it go when the next token is due. Every response to a paced request
+ * corrects its bucket from the X-RateLimit-* headers and 429s. */
 #include "http.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "log.h"
+#include "pace.h"
+#include "record.h"
+#include "retry.h"
 
 #define HEADER_CAP (64 * 1024)
 #define DEFAULT_BODY_CAP (8u << 20)
 #define DEFAULT_TIMEOUT_MS 30000
+#define PACE_KEY_CAP 512     /* longer pace keys are cut */
+#define SWEEP_MIN 4096       /* buckets kept before idle ones are dropped */
 
 struct buf {
 	char *data;
@@ -31,6 +43,24 @@ struct hlb_http {
 	char errbuf[CURL_ERROR_SIZE];
 	struct hlb_http *prev, *next;
 	int in_callback;   /* its callback runs: cancel must not free it */
+	struct bucket *bucket;         /* NULL: not paced */
+	int waiting;                   /* in its bucket's queue, not in curl */
+	struct hlb_http *wnext, *wprev; /* the bucket's queue */
+};
+
+/* A pacing key: its bucket and the transfers waiting for a token. */
+struct bucket {
+	hc_http *svc;
+	char *key;
+	hc_pace *pace;
+	struct hlb_http *whead, *wtail;
+	hlb_timer *timer;  /* due when the queue's head may go */
+	int64_t timer_due;
+	size_t inflight;   /* handed to curl, not answered yet */
+	int pinned;        /* in use up the stack: the sweep must keep it */
+	int pumping;       /* pump() runs: it sets the timer when done */
+	uint64_t waited;   /* requests that had to queue */
+	struct bucket *next; /* hash chain */
 };
 
 struct hlb_http_response {
@@ -44,6 +74,10 @@ struct hc_http {
 	hc_loop *loop;
 	struct hlb_http *active;
 	char user_agent[64];
+	size_t inflight, peak_inflight; /* transfers handed to curl */
+	struct bucket **table;          /* pacing buckets by key */
+	size_t nbuckets, tsize, sweep_at;
+	hc_http_pace_totals gone;       /* of buckets dropped while idle */
 };
 
 static int buf_add(struct buf *b, const char *data, size_t n)
@@ -127,32 +161,359 @@ static int map_result(CURLcode rc, const struct hlb_http *t)
 	return HLB_EHTTP;
 }
 
-static void on_done(CURL *easy, CURLcode rc, void *arg)
+/* ---- pacing buckets ----------------------------------------------------- */
+
+static size_t key_hash(const char *k)
 {
-	hc_http *svc = arg;
-	struct hlb_http *t = NULL;
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *k; k++) {
+		h ^= (unsigned char)*k;
+		h *= 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+/* Keys longer than PACE_KEY_CAP are cut, the same way for every lookup. */
+static const char *cut_key(const char *key, char *buf)
+{
+	size_t len = strlen(key);
+
+	if (len <= PACE_KEY_CAP)
+		return key;
+	memcpy(buf, key, PACE_KEY_CAP);
+	buf[PACE_KEY_CAP] = 0;
+	return buf;
+}
+
+static struct bucket *bucket_find(const hc_http *svc, const char *key)
+{
+	if (!svc->tsize)
+		return NULL;
+	for (struct bucket *b = svc->table[key_hash(key) & (svc->tsize - 1)]; b; b = b->next)
+		if (strcmp(b->key, key) == 0)
+			return b;
+	return NULL;
+}
+
+static int table_grow(hc_http *svc)
+{
+	size_t size = svc->tsize ? svc->tsize * 2 : 64;
+	struct bucket **t = calloc(size, sizeof(*t));
+
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < svc->tsize; i++)
+		for (struct bucket *b = svc->table[i], *next; b; b = next) {
+			size_t slot = key_hash(b->key) & (size - 1);
+
+			next = b->next;
+			b->next = t[slot];
+			t[slot] = b;
+		}
+	free(svc->table);
+	svc->table = t;
+	svc->tsize = size;
+	return 0;
+}
+
+static void add_totals(hc_http_pace_totals *to, const struct bucket *b)
+{
+	const hc_pace_stats *st = hc_pace_get_stats(b->pace);
+
+	to->keys++;
+	to->taken += st->taken;
+	to->waited += b->waited;
+	to->s429 += st->s429;
+	to->s429_daily += st->s429_daily;
+	to->corrected += st->corrected;
+	for (const struct hlb_http *t = b->whead; t; t = t->wnext)
+		to->waiting++;
+}
+
+static void bucket_free(struct bucket *b)
+{
+	hc_timer_stop(b->timer);
+	hc_pace_free(b->pace);
+	free(b->key);
+	free(b);
+}
+
+/* A bucket with nothing out, queued or blocked is what pace_configure or
+ * the next response would make again: with keys taken from records (one
+ * per location, say) the table would otherwise only ever grow. */
+static void sweep(hc_http *svc)
+{
+	int64_t now = hc_now_ms();
+
+	for (size_t i = 0; i < svc->tsize; i++)
+		for (struct bucket **pp = &svc->table[i]; *pp;) {
+			struct bucket *b = *pp;
+
+			if (b->whead || b->inflight || b->pinned || !hc_pace_idle(b->pace, now)) {
+				pp = &b->next;
+				continue;
+			}
+			add_totals(&svc->gone, b);
+			*pp = b->next;
+			bucket_free(b);
+			svc->nbuckets--;
+		}
+	svc->sweep_at = svc->nbuckets * 2 > SWEEP_MIN ? svc->nbuckets * 2 : SWEEP_MIN;
+}
+
+static struct bucket *bucket_get(hc_http *svc, const char *key)
+{
+	char buf[PACE_KEY_CAP + 1];
+	struct bucket *b;
+	size_t slot;
+
+	key = cut_key(key, buf);
+	if ((b = bucket_find(svc, key)))
+		return b;
+	if (svc->nbuckets >= svc->sweep_at)
+		sweep(svc);
+	/* A table that cannot grow still works, with longer chains. */
+	if (svc->nbuckets >= svc->tsize && table_grow(svc) < 0 && !svc->tsize)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b || !(b->key = strdup(key)) || !(b->pace = hc_pace_new())) {
+		if (b)
+			free(b->key);
+		free(b);
+		return NULL;
+	}
+	b->svc = svc;
+	slot = key_hash(key) & (svc->tsize - 1);
+	b->next = svc->table[slot];
+	svc->table[slot] = b;
+	svc->nbuckets++;
+	return b;
+}
+
+static void wait_push(struct bucket *b, struct hlb_http *t)
+{
+	t->waiting = 1;
+	t->wnext = NULL;
+	t->wprev = b->wtail;
+	if (b->wtail)
+		b->wtail->wnext = t;
+	else
+		b->whead = t;
+	b->wtail = t;
+}
+
+static void wait_unlink(struct hlb_http *t)
+{
+	struct bucket *b = t->bucket;
+
+	if (t->wprev)
+		t->wprev->wnext = t->wnext;
+	else
+		b->whead = t->wnext;
+	if (t->wnext)
+		t->wnext->wprev = t->wprev;
+	else
+		b->wtail = t->wprev;
+	t->waiting = 0;
+	t->wnext = t->wprev = NULL;
+}
+
+static void on_pace_timer(void *arg);
+
+/* Arms the bucket's timer `wait` ms from now, unless it is due then anyway.
+ * -1 when no timer can be had. */
+static int arm(struct bucket *b, int64_t wait)
+{
+	int64_t due = hc_now_ms() + wait;
+
+	if (b->timer && b->timer_due == due)
+		return 0;
+	hc_timer_stop(b->timer);
+	b->timer = hc_timer_start(b->svc->loop, wait, 0, on_pace_timer, b);
+	b->timer_due = due;
+	return b->timer ? 0 : -1;
+}
+
+static int64_t header_num(const hlb_http_response *r, const char *name)
+{
+	const char *v = hc_http_header(r, name);
+	int64_t n = 0;
+
+	if (!v || !isdigit((unsigned char)*v))
+		return -1;
+	for (; isdigit((unsigned char)*v); v++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*v - '0');
+	}
+	return *v ? -1 : n;
+}
+
+/* Corrects the transfer's bucket from its response, and says so in the log
+ * once per episode rather than once per response. */
+static void observe(struct bucket *b, const struct hlb_http *t, const hlb_http_response *r)
+{
+	hc_pace_obs o = HC_PACE_OBS_NONE;
+	int64_t now = hc_now_ms();
+	unsigned ev;
+
+	o.status = r->status;
+	o.max = header_num(r, "X-RateLimit-Max");
+	o.interval_ms = header_num(r, "X-RateLimit-Interval-Milliseconds");
+	o.remaining = header_num(r, "X-RateLimit-Remaining");
+	o.daily_remaining = header_num(r, "X-RateLimit-Daily-Remaining");
+	if (r->status == 429 || o.daily_remaining == 0) {
+		const char *ra = hc_http_header(r, "Retry-After");
+
+		o.retry_after_ms = ra ? hc_retry_after_ms(ra, hc_wall_ms() / 1000) : -1;
+	}
+	{
+		hc_pace_stats before = *hc_pace_get_stats(b->pace);
+		uint32_t av = hc_pace_available(b->pace, now);
+	ev = hc_pace_observe(b->pace, now, &o);
+	if (hc_pace_get_stats(b->pace)->corrected != before.corrected)
+		hc_log(t->who, HLB_LOG_INFO, "DEBUG %s remaining %lld avail-before %u corrected %llu", b->key, (long long)o.remaining, av, (unsigned long long)(hc_pace_get_stats(b->pace)->corrected - before.corrected));
+	}
+	if (ev & HC_PACE_RESIZED)
+		hc_log(t->who, HLB_LOG_INFO, "pacing %s: the server allows %" PRIu32 " requests per %" PRId64 " ms",
+		       b->key, hc_pace_max(b->pace), hc_pace_interval(b->pace));
+	if (ev & HC_PACE_DAILY)
+		hc_log(t->who, HLB_LOG_WARN, "pacing %s: %sthe daily quota is spent; requests with this key wait %" PRId64
+		       " s%s", b->key, r->status == 429 ? "HTTP 429: " : "",
+		       (hc_pace_blocked_until(b->pace) - now + 999) / 1000,
+		       o.retry_after_ms >= 0 ? " (Retry-After)" : " before asking again");
+	if (ev & HC_PACE_BURST_429)
+		hc_log(t->who, HLB_LOG_WARN, "pacing %s: HTTP 429, the burst quota%s is spent; requests with this key "
+		       "wait %" PRId64 " ms%s", b->key, hc_pace_max(b->pace) ? "" : " (of unknown size)",
+		       hc_pace_blocked_until(b->pace) - now, o.retry_after_ms >= 0 ? " (Retry-After)" : "");
+}
+
+/* ---- transfers ---------------------------------------------------------- */
+
+static void started(struct hlb_http *t)
+{
+	hc_http *svc = t->svc;
+
+	if (++svc->inflight > svc->peak_inflight)
+		svc->peak_inflight = svc->inflight;
+	if (t->bucket)
+		t->bucket->inflight++;
+}
+
+static void link_transfer(struct hlb_http *t)
+{
+	hc_http *svc = t->svc;
+
+	t->prev = NULL;
+	t->next = svc->active;
+	if (t->next)
+		t->next->prev = t;
+	svc->active = t;
+}
+
+static void pump(struct bucket *b);
+
+/* Ends a transfer: corrects its bucket, runs the callback, frees it. */
+static void complete(struct hlb_http *t, int result, long status, const char *error)
+{
+	struct bucket *b = t->bucket;
 	struct hlb_http_response resp;
 
-	(void)svc;
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-	if (!t)
-		return;
 	memset(&resp, 0, sizeof(resp));
-	resp.result = map_result(rc, t);
+	resp.result = result;
+	resp.status = status;
 	resp.t = t;
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp.status);
-	if (resp.result == HLB_ETOOBIG)
-		resp.error = t->body.overflow ? "response body exceeds the configured limit"
-					      : "response headers exceed 64 KiB";
-	else if (rc != CURLE_OK)
-		resp.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
-	else
-		resp.error = "";
+	resp.error = error;
 	unlink_transfer(t);
+	if (b)
+		b->pinned++; /* the callback may ask for buckets: never this one gone */
+	if (b && status > 0)
+		observe(b, t, &resp);
 	t->in_callback = 1;
 	if (t->cb)
 		t->cb(t->arg, &resp);
 	free_transfer(t);
+	if (b) {
+		b->pinned--;
+		/* A correction may let the queue go sooner, or later. */
+		if (b->whead && !b->pumping)
+			pump(b);
+	}
+}
+
+/* Hands a transfer that waited for its token to curl. */
+static void launch(struct hlb_http *t)
+{
+	if (curl_multi_add_handle(hc_loop_curl(t->svc->loop), t->easy) != CURLM_OK) {
+		complete(t, HLB_ECONN, 0, "the transfer could not be started");
+		return;
+	}
+	started(t);
+}
+
+/* Lets queued transfers go while their bucket has tokens, then sets the
+ * timer for the next token. */
+static void pump(struct bucket *b)
+{
+	b->pumping = 1;
+	b->pinned++;
+	while (b->whead) {
+		int64_t wait = hc_pace_take(b->pace, hc_now_ms());
+		struct hlb_http *t = b->whead;
+
+		if (wait > 0) {
+			if (arm(b, wait) == 0)
+				break;
+			/* Without a timer nothing would wake the queue: fail
+			 * it now, and its owners will try again. */
+			wait_unlink(t);
+			complete(t, HLB_ENOMEM, 0, "out of memory while waiting for a quota token");
+			continue;
+		}
+		wait_unlink(t);
+		launch(t);
+	}
+	if (!b->whead && b->timer) {
+		hc_timer_stop(b->timer);
+		b->timer = NULL;
+	}
+	b->pinned--;
+	b->pumping = 0;
+}
+
+static void on_pace_timer(void *arg)
+{
+	struct bucket *b = arg;
+
+	b->timer = NULL; /* one-shot: freed by the loop after this call */
+	pump(b);
+}
+
+static void on_done(CURL *easy, CURLcode rc, void *arg)
+{
+	hc_http *svc = arg;
+	struct hlb_http *t = NULL;
+	long status = 0;
+	int result;
+	const char *error;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+	if (!t)
+		return;
+	svc->inflight--;
+	if (t->bucket)
+		t->bucket->inflight--;
+	result = map_result(rc, t);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (result == HLB_ETOOBIG)
+		error = t->body.overflow ? "response body exceeds the configured limit"
+					 : "response headers exceed 64 KiB";
+	else if (rc != CURLE_OK)
+		error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+	else
+		error = "";
+	complete(t, result, status, error);
 }
 
 hc_http *hc_http_new(hc_loop *loop, const char *version)
@@ -162,6 +523,7 @@ hc_http *hc_http_new(hc_loop *loop, const char *version)
 	if (!svc)
 		return NULL;
 	svc->loop = loop;
+	svc->sweep_at = SWEEP_MIN;
 	snprintf(svc->user_agent, sizeof(svc->user_agent), "hlbridge/%s", version);
 	hc_loop_on_transfer(loop, on_done, svc);
 	return svc;
@@ -169,10 +531,26 @@ hc_http *hc_http_new(hc_loop *loop, const char *version)
 
 void hc_http_free(hc_http *svc)
 {
+	hc_http_pace_totals all;
+
 	if (!svc)
 		return;
 	while (svc->active)
 		hc_http_cancel(svc->active);
+	hc_http_pace_get(svc, NULL, &all);
+	/* What pacing did over the run, for operators and bench/quota. */
+	if (all.keys)
+		hc_log(NULL, HLB_LOG_INFO, "pacing: %zu key%s, %" PRIu64 " requests, %" PRIu64 " waited for a token, %"
+		       PRIu64 " answered 429 (%" PRIu64 " daily quota), %" PRIu64
+		       " tokens spent on the server's count; at most %zu transfers in flight",
+		       all.keys, all.keys == 1 ? "" : "s", all.taken, all.waited, all.s429, all.s429_daily,
+		       all.corrected, svc->peak_inflight);
+	for (size_t i = 0; i < svc->tsize; i++)
+		for (struct bucket *b = svc->table[i], *next; b; b = next) {
+			next = b->next;
+			bucket_free(b);
+		}
+	free(svc->table);
 	free(svc);
 }
 
@@ -185,15 +563,61 @@ size_t hc_http_active(const hc_http *svc)
 	return n;
 }
 
+size_t hc_http_peak_inflight(const hc_http *svc)
+{
+	return svc->peak_inflight;
+}
+
+int hc_http_pace_configure(hc_http *svc, const char *key, uint32_t max_requests, int64_t interval_ms)
+{
+	struct bucket *b;
+
+	if (!svc || !key || !*key || max_requests < 1 || max_requests > HC_PACE_MAX_REQUESTS ||
+	    interval_ms < 1 || interval_ms > HC_PACE_MAX_INTERVAL_MS)
+		return HLB_EINVAL;
+	b = bucket_get(svc, key);
+	if (!b)
+		return HLB_ENOMEM;
+	if (hc_pace_configure(b->pace, max_requests, interval_ms) > 0 && b->whead && !b->pumping)
+		pump(b);
+	return HLB_OK;
+}
+
+int hc_http_pace_get(const hc_http *svc, const char *key, hc_http_pace_totals *out)
+{
+	char buf[PACE_KEY_CAP + 1];
+	const struct bucket *b;
+
+	memset(out, 0, sizeof(*out));
+	if (!key) {
+		*out = svc->gone;
+		for (size_t i = 0; i < svc->tsize; i++)
+			for (b = svc->table[i]; b; b = b->next)
+				add_totals(out, b);
+		return 0;
+	}
+	b = bucket_find(svc, cut_key(key, buf));
+	if (!b)
+		return -1;
+	add_totals(out, b);
+	out->max = hc_pace_max(b->pace);
+	out->interval_ms = hc_pace_interval(b->pace);
+	out->available = hc_pace_available(b->pace, hc_now_ms());
+	return 0;
+}
+
 hlb_http *hc_http_request(hc_http *svc, const char *who, const hlb_http_request *req,
 			  hlb_http_cb cb, void *arg)
 {
 	struct hlb_http *t;
-	const char *method;
+	const char *method, *pace_key = NULL;
 
 	if (!req || req->size < offsetof(hlb_http_request, max_response) + sizeof(req->max_response) ||
 	    !req->url)
 		return NULL;
+	/* A plugin built before pace_key existed passes a shorter struct. */
+	if (req->size >= offsetof(hlb_http_request, pace_key) + sizeof(req->pace_key))
+		pace_key = req->pace_key;
 	t = calloc(1, sizeof(*t));
 	if (!t || !(t->easy = curl_easy_init())) {
 		free(t);
@@ -241,12 +665,30 @@ hlb_http *hc_http_request(hc_http *svc, const char *who, const hlb_http_request 
 		goto fail;
 	t->headers = l;
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+	if (pace_key && *pace_key) {
+		struct bucket *b = bucket_get(svc, pace_key);
+		int64_t wait;
+
+		if (!b)
+			goto fail;
+		t->bucket = b;
+		/* First come, first served: with others queued, queue too. */
+		wait = b->whead ? 0 : hc_pace_take(b->pace, hc_now_ms());
+		if (b->whead || wait > 0) {
+			/* With others queued the timer is set already; alone,
+			 * this one sets it, replacing any left from before. */
+			if (!b->pumping && (!b->whead || !b->timer) && arm(b, wait > 0 ? wait : 1) < 0)
+				goto fail;
+			wait_push(b, t);
+			b->waited++;
+			link_transfer(t);
+			return t;
+		}
+	}
 	if (curl_multi_add_handle(hc_loop_curl(svc->loop), e) != CURLM_OK)
 		goto fail;
-	t->next = svc->active;
-	if (t->next)
-		t->next->prev = t;
-	svc->active = t;
+	started(t);
+	link_transfer(t);
 	return t;
 fail:
 	free_transfer(t);
@@ -259,7 +701,21 @@ void hc_http_cancel(hlb_http *t)
 	 * the callback returns. */
 	if (!t || t->in_callback)
 		return;
-	curl_multi_remove_handle(hc_loop_curl(t->svc->loop), t->easy);
+	if (t->waiting) {
+		struct bucket *b = t->bucket;
+
+		/* Its token was never spent. */
+		wait_unlink(t);
+		if (!b->whead && !b->pumping) {
+			hc_timer_stop(b->timer);
+			b->timer = NULL;
+		}
+	} else {
+		curl_multi_remove_handle(hc_loop_curl(t->svc->loop), t->easy);
+		t->svc->inflight--;
+		if (t->bucket)
+			t->bucket->inflight--;
+	}
 	unlink_transfer(t);
 	free_transfer(t);
 }

@@ -261,7 +261,21 @@ static void check_retry(hc_diag *d, const char *file, struct hlb_instance *inst)
 	}
 }
 
+static struct hlb_instance *check_section(hc_graph *g, hc_section *sec, hc_loader *loader, hc_diag *d);
+
+/* An instance whose own section has errors is not started; the others are,
+ * so that the errors their plugins find are reported in the same run. */
 static struct hlb_instance *check_instance(hc_graph *g, hc_section *sec, hc_loader *loader, hc_diag *d)
+{
+	unsigned before = d->errors;
+	struct hlb_instance *inst = check_section(g, sec, loader, d);
+
+	if (inst)
+		inst->invalid = d->errors > before || !inst->mod;
+	return inst;
+}
+
+static struct hlb_instance *check_section(hc_graph *g, hc_section *sec, hc_loader *loader, hc_diag *d)
 {
 	const char *file = g->cfg->file;
 	struct hlb_instance *inst = calloc(1, sizeof(*inst));

@@ -15,6 +15,17 @@
  *  - an array: the X-Idempotency-Keys header (k1,k2,...) when it names one
  *    key per element, else each element's "id", else Idempotency-Key#index.
  *
+ * Quota mode (--quota N/INTERVAL_MS) plays an API with GHL-style rate
+ * limits: each location key (the X-Location header, else the body's
+ * "locationId", else the last segment of the URL path) may make N requests
+ * in any INTERVAL_MS (--quota-window sliding, the default) or N per window
+ * opened by the first request after the last one ended (--quota-window
+ * fixed); one more is answered 429 with Retry-After. Every answer carries
+ * X-RateLimit-Max, X-RateLimit-Remaining, X-RateLimit-Interval-Milliseconds
+ * and the daily pair (--daily N per key, 200000 by default). --latency-ms
+ * delays every answer; the summary counts 429s, the most requests open at
+ * once, and the time from the first accepted request to the last.
+ *
  * One thread per connection (libmicrohttpd's own mode), so a hanging or slow
  * answer holds only its connection and the others are served meanwhile. */
 #ifdef HAVE_CONFIG_H
@@ -42,6 +53,7 @@
 #define BODY_CAP (1u << 20)      /* larger bodies are answered 413 */
 #define CONNECTION_LIMIT 400     /* enough for a batch of concurrent records */
 #define KEY_CAP 1024             /* longer keys are cut when recorded */
+#define THREAD_STACK (512u << 10) /* a thread per connection: keep each small */
 
 enum mode { M_OK, M_429, M_500, M_400, M_HANG, M_RESET, M_SLOW, M_FLAKY };
 
@@ -75,14 +87,45 @@ static struct {
 	struct keyset seen;
 	/* counters for the summary */
 	unsigned long accepted, duplicates, requests, s429, s5xx, s4xx, s2xx, resets;
+	long open, peak_open;       /* requests being served at once */
+	int64_t first_ms, last_ms;  /* first and last accepted delivery */
 } fk = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+/* What quota mode decided for one request, sent back as headers. */
+struct quota_view {
+	int on;
+	int over;          /* answered 429 */
+	long remaining, daily_remaining;
+	long retry_after;  /* seconds, when over */
+};
 
 /* One request: its body, gathered across the upload calls. */
 struct req {
 	char *body;
 	size_t len, cap;
 	int too_big;
+	struct quota_view q;
 };
+
+/* Quota mode: one per location key, under fk.mu. */
+struct qkey {
+	char *key;
+	int64_t *ring;     /* sliding: arrival times of the requests counted */
+	size_t head, len;
+	int64_t start;     /* fixed: when the window opened */
+	long count;        /* fixed: requests in it */
+	long daily;        /* requests counted today */
+};
+
+static struct {
+	long max;
+	int64_t interval_ms;
+	int fixed;
+	long daily;
+	long latency_ms;
+	struct qkey **slot;  /* open addressing by key */
+	size_t cap, len;
+} qt;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -171,6 +214,151 @@ static void keyset_free(struct keyset *ks)
 	for (size_t i = 0; i < ks->cap; i++)
 		free(ks->slot[i]);
 	free(ks->slot);
+}
+
+/* ---- quota mode --------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The key's counters, made on first sight; the caller holds fk.mu. NULL
+ * when out of memory. */
+static struct qkey *qkey_get(const char *key)
+{
+	struct qkey *k;
+	size_t i;
+
+	if ((qt.len + 1) * 2 > qt.cap) {
+		size_t cap = qt.cap ? qt.cap * 2 : 256;
+		struct qkey **slot = calloc(cap, sizeof(*slot));
+
+		if (!slot)
+			return NULL;
+		for (size_t j = 0; j < qt.cap; j++) {
+			if (!qt.slot[j])
+				continue;
+			for (i = hash(qt.slot[j]->key) & (cap - 1); slot[i]; i = (i + 1) & (cap - 1))
+				;
+			slot[i] = qt.slot[j];
+		}
+		free(qt.slot);
+		qt.slot = slot;
+		qt.cap = cap;
+	}
+	for (i = hash(key) & (qt.cap - 1); qt.slot[i]; i = (i + 1) & (qt.cap - 1))
+		if (strcmp(qt.slot[i]->key, key) == 0)
+			return qt.slot[i];
+	k = calloc(1, sizeof(*k));
+	if (!k || !(k->key = strdup(key)) || (!qt.fixed && !(k->ring = calloc((size_t)qt.max, sizeof(*k->ring))))) {
+		if (k)
+			free(k->key);
+		free(k);
+		return NULL;
+	}
+	qt.slot[i] = k;
+	qt.len++;
+	return k;
+}
+
+static long ceil_seconds(int64_t ms)
+{
+	return ms <= 1000 ? 1 : (long)((ms + 999) / 1000);
+}
+
+/* Counts a request of `key` arriving now, or refuses it; the caller holds
+ * fk.mu. Refused requests do not count, as with the usual limiters. */
+static void quota_decide(const char *key, struct quota_view *q)
+{
+	int64_t now = mono_ms();
+	struct qkey *k = qkey_get(key);
+
+	q->on = 1;
+	q->retry_after = -1;
+	if (!k) {
+		/* Out of memory: let it through rather than invent a 429. */
+		q->remaining = 0;
+		q->daily_remaining = 0;
+		return;
+	}
+	if (k->daily >= qt.daily) {
+		/* The daily quota: no Retry-After, like the API. */
+		q->over = 1;
+		q->remaining = 0;
+		q->daily_remaining = 0;
+		return;
+	}
+	if (qt.fixed) {
+		if (!k->count || now >= k->start + qt.interval_ms) {
+			k->start = now;
+			k->count = 0;
+		}
+		if (k->count >= qt.max) {
+			q->over = 1;
+			q->retry_after = ceil_seconds(k->start + qt.interval_ms - now);
+		} else {
+			k->count++;
+		}
+		q->remaining = qt.max - k->count;
+	} else {
+		while (k->len && k->ring[k->head] <= now - qt.interval_ms) {
+			k->head = (k->head + 1) % (size_t)qt.max;
+			k->len--;
+		}
+		if (k->len >= (size_t)qt.max) {
+			q->over = 1;
+			q->retry_after = ceil_seconds(k->ring[k->head] + qt.interval_ms - now);
+		} else {
+			k->ring[(k->head + k->len) % (size_t)qt.max] = now;
+			k->len++;
+		}
+		q->remaining = qt.max - (long)k->len;
+	}
+	if (!q->over)
+		k->daily++;
+	q->daily_remaining = qt.daily - k->daily;
+}
+
+/* The location a request counts against: X-Location, else the body's
+ * "locationId", else the last segment of the URL path. */
+static void location_key(struct MHD_Connection *c, const char *url, const struct req *rq, char *out, size_t outlen)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Location");
+	const char *seg;
+
+	if (h && *h) {
+		snprintf(out, outlen, "%s", h);
+		return;
+	}
+	if (rq->body) {
+		struct json_object *o = json_tokener_parse(rq->body);
+		struct json_object *v;
+
+		if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "locationId", &v) &&
+		    (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int))) {
+			snprintf(out, outlen, "%s", json_object_get_string(v));
+			json_object_put(o);
+			return;
+		}
+		json_object_put(o);
+	}
+	seg = strrchr(url, '/');
+	snprintf(out, outlen, "%s", seg && seg[1] ? seg + 1 : "-");
+}
+
+static void quota_free(void)
+{
+	for (size_t i = 0; i < qt.cap; i++)
+		if (qt.slot[i]) {
+			free(qt.slot[i]->key);
+			free(qt.slot[i]->ring);
+			free(qt.slot[i]);
+		}
+	free(qt.slot);
 }
 
 /* Records one accepted key; the caller holds fk.mu. Control characters are
@@ -273,10 +461,46 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, con
 }
 
 /* Answers a delivery and counts the status; /_control and /_stats use
- * send_reply so that they do not show up in the counts. */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
+ * send_reply so that they do not show up in the counts. In quota mode the
+ * answer carries the rate limit headers. */
+static enum MHD_Result reply(struct MHD_Connection *c, const struct req *rq, unsigned status, const char *body,
 			     const char *hname, const char *hvalue)
 {
+	if (rq && rq->q.on) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+									 MHD_RESPMEM_MUST_COPY);
+		char v[5][32];
+		enum MHD_Result rc;
+
+		if (!r)
+			return MHD_NO;
+		snprintf(v[0], sizeof(v[0]), "%ld", qt.max);
+		snprintf(v[1], sizeof(v[1]), "%ld", rq->q.remaining);
+		snprintf(v[2], sizeof(v[2]), "%lld", (long long)qt.interval_ms);
+		snprintf(v[3], sizeof(v[3]), "%ld", qt.daily);
+		snprintf(v[4], sizeof(v[4]), "%ld", rq->q.daily_remaining);
+		MHD_add_response_header(r, "Content-Type", "application/json");
+		MHD_add_response_header(r, "X-RateLimit-Max", v[0]);
+		MHD_add_response_header(r, "X-RateLimit-Remaining", v[1]);
+		MHD_add_response_header(r, "X-RateLimit-Interval-Milliseconds", v[2]);
+		MHD_add_response_header(r, "X-RateLimit-Limit-Daily", v[3]);
+		MHD_add_response_header(r, "X-RateLimit-Daily-Remaining", v[4]);
+		if (hname)
+			MHD_add_response_header(r, hname, hvalue);
+		pthread_mutex_lock(&fk.mu);
+		if (status == 429)
+			fk.s429++;
+		else if (status >= 500)
+			fk.s5xx++;
+		else if (status >= 400)
+			fk.s4xx++;
+		else if (status >= 200 && status < 300)
+			fk.s2xx++;
+		pthread_mutex_unlock(&fk.mu);
+		rc = MHD_queue_response(c, status, r);
+		MHD_destroy_response(r);
+		return rc;
+	}
 	pthread_mutex_lock(&fk.mu);
 	if (status == 429)
 		fk.s429++;
@@ -317,8 +541,9 @@ static void summary_line(char *out, size_t outlen)
 	pthread_mutex_lock(&fk.mu);
 	snprintf(out, outlen,
 		 "accepted=%lu duplicates=%lu requests=%lu status_429=%lu status_5xx=%lu status_4xx=%lu "
-		 "status_2xx=%lu resets=%lu",
-		 fk.accepted, fk.duplicates, fk.requests, fk.s429, fk.s5xx, fk.s4xx, fk.s2xx, fk.resets);
+		 "status_2xx=%lu resets=%lu peak_open=%ld span_ms=%lld quota_keys=%zu",
+		 fk.accepted, fk.duplicates, fk.requests, fk.s429, fk.s5xx, fk.s4xx, fk.s2xx, fk.resets,
+		 fk.peak_open, (long long)(fk.last_ms - fk.first_ms), qt.len);
 	pthread_mutex_unlock(&fk.mu);
 }
 
@@ -396,15 +621,18 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, const struct req
 	struct json_object *body;
 
 	if (!valid_json(rq, &body))
-		return reply(c, 400, "{\"error\":\"body is not a JSON object or array\"}", NULL, NULL);
+		return reply(c, rq, 400, "{\"error\":\"body is not a JSON object or array\"}", NULL, NULL);
 	pthread_mutex_lock(&fk.mu);
 	accept_body(body, idem, list);
+	fk.last_ms = mono_ms();
+	if (!fk.first_ms)
+		fk.first_ms = fk.last_ms;
 	pthread_mutex_unlock(&fk.mu);
 	json_object_put(body);
-	return reply(c, 200, "{\"ok\":true}", NULL, NULL);
+	return reply(c, rq, 200, "{\"ok\":true}", NULL, NULL);
 }
 
-static enum MHD_Result too_many(struct MHD_Connection *c, const struct behaviour *b)
+static enum MHD_Result too_many(struct MHD_Connection *c, const struct req *rq, const struct behaviour *b)
 {
 	char value[64];
 
@@ -417,11 +645,11 @@ static enum MHD_Result too_many(struct MHD_Connection *c, const struct behaviour
 	} else {
 		snprintf(value, sizeof(value), "%ld", b->retry_after);
 	}
-	return reply(c, 429, "{\"error\":\"too many requests\"}", "Retry-After", value);
+	return reply(c, rq, 429, "{\"error\":\"too many requests\"}", "Retry-After", value);
 }
 
 static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const char *method,
-			      const struct req *rq)
+			      struct req *rq)
 {
 	struct behaviour b;
 	unsigned long n;
@@ -436,8 +664,20 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const c
 		return send_reply(c, 200, line, NULL, NULL);
 	}
 	if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "PATCH") != 0)
-		return reply(c, 405, "{\"error\":\"use POST, PUT or PATCH\"}", "Allow", "POST, PUT, PATCH");
+		return reply(c, rq, 405, "{\"error\":\"use POST, PUT or PATCH\"}", "Allow", "POST, PUT, PATCH");
 
+	if (qt.max) {
+		char key[KEY_CAP];
+
+		location_key(c, url, rq, key, sizeof(key));
+		pthread_mutex_lock(&fk.mu);
+		quota_decide(key, &rq->q);
+		pthread_mutex_unlock(&fk.mu);
+	}
+	/* The quota counted the request when it arrived; the answer comes
+	 * after the latency, as from a server that does the work first. */
+	if (qt.latency_ms && wait_ms(qt.latency_ms))
+		return MHD_NO;
 	pthread_mutex_lock(&fk.mu);
 	n = ++fk.requests;
 	b = fk.b;
@@ -447,25 +687,32 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const c
 	else if (mode != M_OK)
 		fk.faults++;
 	pthread_mutex_unlock(&fk.mu);
+	if (rq->q.over) {
+		char ra[32];
+
+		snprintf(ra, sizeof(ra), "%ld", rq->q.retry_after);
+		return reply(c, rq, 429, "{\"error\":\"rate limit exceeded\"}", rq->q.retry_after >= 0 ? "Retry-After" : NULL,
+			     ra);
+	}
 
 	if (fk.require_name) {
 		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, fk.require_name);
 
 		if (!v || strcmp(v, fk.require_value) != 0)
-			return reply(c, 401, "{\"error\":\"missing or wrong credentials\"}", NULL, NULL);
+			return reply(c, rq, 401, "{\"error\":\"missing or wrong credentials\"}", NULL, NULL);
 	}
 	if (rq->too_big)
-		return reply(c, 413, "{\"error\":\"body larger than 1 MiB\"}", NULL, NULL);
+		return reply(c, rq, 413, "{\"error\":\"body larger than 1 MiB\"}", NULL, NULL);
 
 	switch (mode) {
 	case M_OK:
 		break;
 	case M_429:
-		return too_many(c, &b);
+		return too_many(c, rq, &b);
 	case M_500:
-		return reply(c, 500, "{\"error\":\"internal error\"}", NULL, NULL);
+		return reply(c, rq, 500, "{\"error\":\"internal error\"}", NULL, NULL);
 	case M_400:
-		return reply(c, 400, "{\"error\":\"rejected by the fake\"}", NULL, NULL);
+		return reply(c, rq, 400, "{\"error\":\"rejected by the fake\"}", NULL, NULL);
 	case M_HANG:
 		if (wait_ms(b.hang_ms))
 			return MHD_NO;
@@ -481,7 +728,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const c
 		break;
 	case M_FLAKY:
 		if (n % (unsigned long)b.every == 0)
-			return reply(c, 500, "{\"error\":\"flaky\"}", NULL, NULL);
+			return reply(c, rq, 500, "{\"error\":\"flaky\"}", NULL, NULL);
 		break;
 	}
 	return accept_request(c, rq);
@@ -501,6 +748,10 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		pthread_mutex_lock(&fk.mu);
+		if (++fk.open > fk.peak_open)
+			fk.peak_open = fk.open;
+		pthread_mutex_unlock(&fk.mu);
 		/* Refused before reading a byte when the length is announced. */
 		if (cl && strtoull(cl, NULL, 10) > BODY_CAP)
 			rq->too_big = 1;
@@ -542,6 +793,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	(void)c;
 	(void)toe;
 	if (rq) {
+		pthread_mutex_lock(&fk.mu);
+		fk.open--;
+		pthread_mutex_unlock(&fk.mu);
 		free(rq->body);
 		free(rq);
 		*con_cls = NULL;
@@ -570,10 +824,14 @@ static void usage(void)
 	fputs("usage: fake_receiver [--mode ok|429|500|400|hang|reset|slow|flaky] [--keys FILE]\n"
 	      "         [--retry-after SECONDS] [--retry-after-date] [--hang-ms MS] [--delay-ms MS]\n"
 	      "         [--every N] [--times N] [--require-header 'Name: value'] [--max-seconds N]\n"
+	      "         [--quota N/INTERVAL_MS] [--quota-window sliding|fixed] [--daily N] [--latency-ms MS]\n"
 	      "Prints PORT=<n>, serves until SIGTERM or SIGINT, then prints a summary to stderr.\n"
 	      "--times N: the fault mode answers the first N requests, then the fake answers ok.\n"
 	      "POST /_control with {\"mode\":...,\"retry_after\":...,\"times\":...} changes the mode;\n"
-	      "GET /_stats returns the summary line.\n", stderr);
+	      "GET /_stats returns the summary line.\n"
+	      "--quota: N requests per INTERVAL_MS per location (X-Location, the body's locationId, or\n"
+	      "the URL's last segment), with GHL-style X-RateLimit-* headers and 429 beyond;\n"
+	      "--latency-ms delays every answer.\n", stderr);
 }
 
 static void parse_args(int argc, char **argv, long *max_seconds)
@@ -589,6 +847,10 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		{ "times", required_argument, NULL, 't' },
 		{ "require-header", required_argument, NULL, 'R' },
 		{ "max-seconds", required_argument, NULL, 'S' },
+		{ "quota", required_argument, NULL, 'Q' },
+		{ "quota-window", required_argument, NULL, 'W' },
+		{ "daily", required_argument, NULL, 'Y' },
+		{ "latency-ms", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -618,6 +880,28 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		case 'e': num = &fk.b.every; break;
 		case 't': num = &fk.b.times; break;
 		case 'S': num = max_seconds; break;
+		case 'Y': num = &qt.daily; break;
+		case 'L': num = &qt.latency_ms; break;
+		case 'W':
+			if (strcmp(optarg, "fixed") == 0)
+				qt.fixed = 1;
+			else if (strcmp(optarg, "sliding") != 0)
+				die("--quota-window takes sliding or fixed");
+			break;
+		case 'Q': {
+			char *end;
+			long long iv;
+
+			errno = 0;
+			qt.max = strtol(optarg, &end, 10);
+			if (errno || qt.max < 1 || qt.max > 1000000 || *end != '/')
+				die("--quota takes N/INTERVAL_MS, such as 100/10000");
+			iv = strtoll(end + 1, &end, 10);
+			if (errno || iv < 1 || *end)
+				die("--quota takes N/INTERVAL_MS, such as 100/10000");
+			qt.interval_ms = iv;
+			break;
+		}
 		case 'R': {
 			const char *colon = strchr(optarg, ':');
 			const char *v;
@@ -649,6 +933,8 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 	}
 	if (fk.b.every < 1)
 		die("--every must be at least 1");
+	if (qt.daily < 1)
+		qt.daily = 200000;
 }
 
 int main(int argc, char **argv)
@@ -680,6 +966,7 @@ int main(int argc, char **argv)
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 			     MHD_OPTION_END);
 	if (!d)
@@ -715,6 +1002,7 @@ int main(int argc, char **argv)
 	if (fk.keys)
 		fclose(fk.keys);
 	keyset_free(&fk.seen);
+	quota_free();
 	free(fk.require_name);
 	free(fk.require_value);
 	return 0;

@@ -162,6 +162,19 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 		wait_for_release();
 		return reply(c, 200, "late", 4, NULL);
 	}
+	if (strcmp(url, "/limited") == 0) {
+		static const char *const h[] = { "X-RateLimit-Max", "2", "X-RateLimit-Interval-Milliseconds", "500",
+						 "X-RateLimit-Remaining", "1", NULL };
+
+		return reply(c, 200, "ok", 2, h);
+	}
+	if (strcmp(url, "/throttle") == 0) {
+		static const char *const h[] = { "Retry-After", "1", "X-RateLimit-Max", "100",
+						 "X-RateLimit-Interval-Milliseconds", "10000",
+						 "X-RateLimit-Remaining", "0", NULL };
+
+		return reply(c, 429, "slow down", 9, h);
+	}
 	if (strcmp(url, "/busy") == 0) {
 		static const char *const h[] = { "Retry-After", "7", NULL };
 
@@ -687,6 +700,173 @@ START_TEST(test_bad_requests)
 }
 END_TEST
 
+/* ---- quota pacing ------------------------------------------------------- */
+
+static hlb_http *paced(const char *path, const char *key, struct result *r)
+{
+	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+	char u[128];
+	hlb_http *h;
+
+	url(u, sizeof(u), path);
+	req.url = u;
+	req.pace_key = key;
+	h = hc_http_request(svc, "test", &req, on_response, r);
+	ck_assert_msg(h != NULL, "request for %s refused", u);
+	return h;
+}
+
+START_TEST(test_pace_queue)
+{
+	enum { N = 7 };
+	hc_http_pace_totals pt;
+	char path[32], want_body[32];
+	int64_t start = hc_now_ms();
+
+	ck_assert_int_eq(hc_http_pace_configure(svc, "k", 3, 400), HLB_OK);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/id?i=%d", i);
+		paced(path, "k", &results[i]);
+	}
+	/* three go at once, the others queue for tokens */
+	ck_assert_uint_eq(hc_http_active(svc), N);
+	ck_assert_int_eq(hc_http_pace_get(svc, "k", &pt), 0);
+	ck_assert_uint_eq(pt.waiting, 4);
+	ck_assert_uint_eq(pt.available, 0);
+	ck_assert_uint_eq(pt.max, 3);
+	ck_assert_int_eq(pt.interval_ms, 400);
+	run_until(N, 10000);
+	for (int i = 0; i < N; i++) {
+		int64_t at = results[i].at_ms - start;
+
+		snprintf(want_body, sizeof(want_body), "id-%d", i);
+		ck_assert_str_eq(results[i].body, want_body);
+		/* tokens come back 400 ms + a 40 ms margin after they were spent */
+		if (i < 3)
+			ck_assert_int_lt(at, 400);
+		else if (i < 6)
+			ck_assert_int_ge(at, 440);
+		else
+			ck_assert_int_ge(at, 880);
+	}
+	ck_assert_int_lt(results[N - 1].at_ms - start, 3000);
+	/* first come, first served */
+	for (int i = 3; i < N; i++)
+		ck_assert_int_le(results[i - 1].at_ms - (i == 3 ? 440 : 0), results[i].at_ms);
+	ck_assert_int_eq(hc_http_pace_get(svc, "k", &pt), 0);
+	ck_assert_uint_eq(pt.taken, N);
+	ck_assert_uint_eq(pt.waited, 4);
+	ck_assert_uint_eq(pt.waiting, 0);
+	ck_assert_uint_eq(hc_http_active(svc), 0);
+	ck_assert_uint_le(hc_http_peak_inflight(svc), 3);
+	/* other keys, and requests without a key, do not wait */
+	paced("/echo", "other", &results[N]);
+	get("/echo", 0, 0, &results[N + 1]);
+	run_until(N + 2, 10000);
+	ck_assert_int_eq(hc_http_pace_get(svc, "other", &pt), 0);
+	ck_assert_uint_eq(pt.waited, 0);
+	ck_assert_int_eq(hc_http_pace_get(svc, "nobody", &pt), -1);
+	ck_assert_int_eq(hc_http_pace_get(svc, NULL, &pt), 0);
+	ck_assert_uint_eq(pt.keys, 2);
+	ck_assert_uint_eq(pt.taken, N + 1);
+}
+END_TEST
+
+START_TEST(test_pace_cancel)
+{
+	hlb_http *h[4];
+
+	ck_assert_int_eq(hc_http_pace_configure(svc, "k", 1, 300), HLB_OK);
+	for (int i = 0; i < 4; i++)
+		h[i] = paced("/echo", "k", &results[i]);
+	/* a queued transfer leaves without a callback; the rest keep order */
+	hc_http_cancel(h[1]);
+	ck_assert_uint_eq(hc_http_active(svc), 3);
+	run_until(2, 10000);
+	ck_assert_int_eq(results[0].calls, 1);
+	ck_assert_int_eq(results[1].calls, 0);
+	ck_assert_int_eq(results[2].calls, 1);
+	ck_assert_int_eq(results[3].calls, 0);
+	/* freeing the service drops what still waits, without callbacks */
+	hc_http_free(svc);
+	svc = hc_http_new(loop, "9.8.7");
+	ck_assert_ptr_nonnull(svc);
+	run_for(500);
+	ck_assert_int_eq(results[3].calls, 0);
+	ck_assert_uint_eq(hc_loop_timer_count(loop), 0);
+}
+END_TEST
+
+START_TEST(test_pace_learns)
+{
+	hc_http_pace_totals pt;
+	int64_t start;
+
+	/* an undeclared key is not limited until the server says so */
+	paced("/limited", "learn", &results[0]);
+	run_until(1, 10000);
+	ck_assert_int_eq(hc_http_pace_get(svc, "learn", &pt), 0);
+	ck_assert_uint_eq(pt.max, 2);
+	ck_assert_int_eq(pt.interval_ms, 500);
+	ck_assert_uint_eq(pt.available, 1);
+	start = hc_now_ms();
+	paced("/limited", "learn", &results[1]);
+	paced("/limited", "learn", &results[2]);
+	run_until(3, 10000);
+	ck_assert_int_lt(results[1].at_ms - start, 400);
+	ck_assert_int_ge(results[2].at_ms - start, 300);
+	ck_assert_int_eq(results[2].status, 200);
+}
+END_TEST
+
+START_TEST(test_pace_429)
+{
+	hc_http_pace_totals pt;
+	int64_t start = hc_now_ms();
+
+	ck_assert_int_eq(hc_http_pace_configure(svc, "t", 100, 10000), HLB_OK);
+	paced("/throttle", "t", &results[0]);
+	run_until(1, 10000);
+	ck_assert_int_eq(results[0].status, 429);
+	/* Retry-After: 1 holds the key for a second; others go on */
+	paced("/echo", "t", &results[1]);
+	paced("/echo", "u", &results[2]);
+	run_until(2, 10000);
+	ck_assert_int_eq(results[2].calls, 1);
+	ck_assert_int_eq(results[1].calls, 0);
+	run_until(3, 10000);
+	ck_assert_int_ge(results[1].at_ms - start, 1000);
+	ck_assert_int_eq(results[1].status, 200);
+	ck_assert_int_eq(hc_http_pace_get(svc, "t", &pt), 0);
+	ck_assert_uint_eq(pt.s429, 1);
+	ck_assert_uint_eq(pt.s429_daily, 0);
+}
+END_TEST
+
+START_TEST(test_pace_bad)
+{
+	hlb_http_request old = HLB_HTTP_REQUEST_INIT;
+	char u[128];
+
+	ck_assert_int_eq(hc_http_pace_configure(svc, "", 1, 1000), HLB_EINVAL);
+	ck_assert_int_eq(hc_http_pace_configure(svc, NULL, 1, 1000), HLB_EINVAL);
+	ck_assert_int_eq(hc_http_pace_configure(svc, "k", 0, 1000), HLB_EINVAL);
+	ck_assert_int_eq(hc_http_pace_configure(svc, "k", 1, 0), HLB_EINVAL);
+	/* a plugin built before pace_key: the field is not read */
+	ck_assert_int_eq(hc_http_pace_configure(svc, "k", 1, 60000), HLB_OK);
+	url(u, sizeof(u), "/echo");
+	old.url = u;
+	old.pace_key = "k";
+	old.size = (uint32_t)offsetof(hlb_http_request, pace_key);
+	for (int i = 0; i < 3; i++)
+		ck_assert_ptr_nonnull(hc_http_request(svc, "test", &old, on_response, &results[i]));
+	run_until(3, 10000);
+	/* an empty key is no key */
+	paced("/echo", "", &results[3]);
+	run_until(4, 10000);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -707,6 +887,11 @@ static Suite *test_suite(void)
 	tcase_add_test(tc, test_free_in_flight);
 	tcase_add_test(tc, test_status_is_data);
 	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_pace_queue);
+	tcase_add_test(tc, test_pace_cancel);
+	tcase_add_test(tc, test_pace_learns);
+	tcase_add_test(tc, test_pace_429);
+	tcase_add_test(tc, test_pace_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }

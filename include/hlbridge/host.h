@@ -42,9 +42,13 @@ typedef struct hlb_http_request {
 	size_t body_len;
 	int64_t timeout_ms;          /* whole transfer; 0 means 30 s */
 	size_t max_response;         /* body cap in bytes; 0 means 8 MiB */
+	/* Appended later: a host reads it only when `size` covers it. The
+	 * quota this request spends from, such as "ghl:<client>:<location>";
+	 * NULL: not paced. See pace_configure. */
+	const char *pace_key;
 } hlb_http_request;
 
-#define HLB_HTTP_REQUEST_INIT { sizeof(hlb_http_request), NULL, NULL, NULL, NULL, 0, 0, 0 }
+#define HLB_HTTP_REQUEST_INIT { sizeof(hlb_http_request), NULL, NULL, NULL, NULL, 0, 0, 0, NULL }
 
 /* Called on the event loop when a transfer ends, successfully or not. The
  * response is valid only during the call. */
@@ -162,6 +166,15 @@ typedef struct hlb_host {
 	 * job NULL it is written at once. */
 	struct json_object *(*state_get)(hlb_instance *inst, const char *key);
 	int (*state_put)(hlb_instance *inst, hlb_job *job, const char *key, struct json_object *value);
+
+	/* Quota pacing. Declares that requests with this pace_key share a
+	 * quota of max_requests per interval_ms (GHL: 100 per 10000 per app
+	 * and location). A paced request waits, without blocking anything
+	 * else, until the quota has room; the host also follows the server's
+	 * X-RateLimit-* headers and holds the key after a 429 until its
+	 * Retry-After. Declaring the same quota again is cheap and changes
+	 * nothing. HLB_OK, or HLB_EINVAL for an empty key or a zero value. */
+	int (*pace_configure)(hlb_instance *inst, const char *key, uint32_t max_requests, int64_t interval_ms);
 } hlb_host;
 
 /* True when the host's table contains `member` (added in a later minor). */

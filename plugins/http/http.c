@@ -9,10 +9,18 @@
  *
  * Verdicts: 2xx done; 408, 429, 5xx, timeouts and connection errors retry,
  * with the destination's Retry-After when it gives one; other 4xx and 3xx
- * fail. Header values are often credentials: they are never logged. */
+ * fail. Header values are often credentials: they are never logged.
+ *
+ * Quota pacing: with pace_key (and usually rate) every request spends from
+ * the host's bucket for its key, and waits there for a token rather than
+ * being answered 429. A pace_key may end in a $.path, read from each record
+ * (pace_key = ghl:${CLIENT_ID}:$.locationId), so that one sink paces each
+ * location on its own. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +39,8 @@
 #define KEYS_HEADER_CAP 8192  /* X-Idempotency-Keys is left out above this */
 #define BODY_EXCERPT 200      /* bytes of a response body quoted in a reason */
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define RATE_MAX_REQUESTS 1000000            /* as the host's pacing accepts */
+#define RATE_MAX_MS (7LL * 24 * 3600 * 1000)
 
 static const hlb_option options[] = {
 	{ "url", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED,
@@ -44,6 +54,12 @@ static const hlb_option options[] = {
 	{ "timeout", HLB_OPT_DURATION, "30s", 0, "longest time one request may take before it is retried", NULL },
 	{ "max_response", HLB_OPT_INT, "65536", 0,
 	  "bytes of a response body read (used only in error messages; 1-8388608)", NULL },
+	{ "pace_key", HLB_OPT_STRING, NULL, 0,
+	  "quota the requests spend from; may end in a $.path read from each record "
+	  "(ghl:${CLIENT_ID}:$.locationId paces each location on its own)", NULL },
+	{ "rate", HLB_OPT_STRING, NULL, 0,
+	  "quota per pace key as COUNT/DURATION, such as 100/10s; the server's X-RateLimit-* headers correct it",
+	  NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
@@ -70,6 +86,12 @@ struct sink {
 	size_t nown;
 	const char **hdrs;
 	struct delivery *active; /* batches in flight, so fini can cancel them */
+	/* Pacing: the key, or its text before the record's path. */
+	int paced;
+	char *pace_prefix;
+	hlb_path *pace_path;
+	uint32_t rate_max;       /* 0: no rate declared */
+	int64_t rate_ms;
 };
 
 struct xfer {
@@ -222,6 +244,104 @@ static int load_headers(struct sink *s)
 	return HLB_OK;
 }
 
+/* "100/10s", "20/1s", "5/s", "1000/1h": a count, '/', and a duration
+ * whose number may be left out (ms, s, m, h or d). */
+static int parse_rate(const char *text, uint32_t *max, int64_t *ms)
+{
+	static const struct { const char *name; int64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }
+	};
+	unsigned long long n;
+	long long per = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)*text))
+		return -1;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno || n < 1 || n > RATE_MAX_REQUESTS || *end != '/')
+		return -1;
+	text = end + 1;
+	if (isdigit((unsigned char)*text)) {
+		per = strtoll(text, &end, 10);
+		if (errno || per < 1 || per > RATE_MAX_MS)
+			return -1;
+		text = end;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(text, units[i].name) == 0) {
+			if (per > RATE_MAX_MS / units[i].ms)
+				return -1;
+			*max = (uint32_t)n;
+			*ms = per * units[i].ms;
+			return 0;
+		}
+	return -1;
+}
+
+/* Reads pace_key and rate; reports what is wrong with them. */
+static int load_pacing(struct sink *s, int *bad)
+{
+	const hlb_host *host = s->host;
+	const char *key = host->option(s->inst, "pace_key");
+	const char *rate = host->option(s->inst, "rate");
+	const char *path = NULL;
+	char err[256];
+
+	if (rate && parse_rate(rate, &s->rate_max, &s->rate_ms) < 0) {
+		host->option_error(s->inst, "rate", "expected COUNT/DURATION such as 100/10s, with COUNT from 1 to "
+				   "1000000 and DURATION at most 7d");
+		(*bad)++;
+	}
+	if (!key && !rate)
+		return HLB_OK;
+	if (!HLB_HOST_HAS(host, pace_configure) || !host->pace_configure) {
+		host->option_error(s->inst, key ? "pace_key" : "rate", "this hlbridge cannot pace requests");
+		(*bad)++;
+		return HLB_OK;
+	}
+	s->paced = 1;
+	if (key && !*key) {
+		host->option_error(s->inst, "pace_key", "must not be empty");
+		(*bad)++;
+		return HLB_OK;
+	}
+	/* ${VAR} is expanded already: a '$' left is the start of a path. */
+	for (const char *d = key; d && (d = strchr(d, '$')); d++)
+		if (d[1] == '.' || d[1] == '[') {
+			path = d;
+			break;
+		}
+	if (path) {
+		s->pace_path = host->path_compile(path, err, sizeof(err));
+		if (!s->pace_path) {
+			host->option_error(s->inst, "pace_key", "%s", err);
+			(*bad)++;
+			return HLB_OK;
+		}
+		if (s->array_mode) {
+			host->option_error(s->inst, "pace_key", "a key read from each record needs mode = record");
+			(*bad)++;
+			return HLB_OK;
+		}
+		s->pace_prefix = strndup(key, (size_t)(path - key));
+	} else if (key) {
+		s->pace_prefix = strdup(key);
+	} else {
+		/* A rate without a key: the URL is the quota. */
+		size_t len = strlen(s->shown) + 5;
+
+		s->pace_prefix = malloc(len);
+		if (s->pace_prefix)
+			snprintf(s->pace_prefix, len, "url:%s", s->shown);
+	}
+	if (!s->pace_prefix)
+		return HLB_ENOMEM;
+	if (!s->pace_path && s->rate_max && !*bad)
+		return host->pace_configure(s->inst, s->pace_prefix, s->rate_max, s->rate_ms);
+	return HLB_OK;
+}
+
 static void sink_free(struct sink *s)
 {
 	for (size_t i = 0; i < s->nown; i++)
@@ -229,6 +349,9 @@ static void sink_free(struct sink *s)
 	free(s->own);
 	free(s->hdrs);
 	free(s->url);
+	free(s->pace_prefix);
+	if (s->pace_path)
+		s->host->path_free(s->pace_path);
 	free(s);
 }
 
@@ -265,6 +388,11 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 		bad++;
 	}
 	rc = load_headers(s);
+	if (url)
+		hsink_url_display(url, s->shown, sizeof(s->shown));
+	s->array_mode = mode && strcmp(mode, "array") == 0;
+	if (rc == HLB_OK)
+		rc = load_pacing(s, &bad);
 	if (rc == HLB_OK && bad)
 		rc = HLB_EINVAL;
 	if (rc == HLB_OK && !(s->url = strdup(url)))
@@ -273,14 +401,12 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 		sink_free(s);
 		return rc;
 	}
-	hsink_url_display(url, s->shown, sizeof(s->shown));
 	/* The host validated the choice; a literal outlives the option text. */
 	s->method = "POST";
 	if (method && strcmp(method, "PUT") == 0)
 		s->method = "PUT";
 	else if (method && strcmp(method, "PATCH") == 0)
 		s->method = "PATCH";
-	s->array_mode = mode && strcmp(mode, "array") == 0;
 	s->max_response = (size_t)max_response;
 	s->has_verdict_http = HLB_HOST_HAS(host, verdict_http) && host->verdict_http;
 	s->has_retry_after = HLB_HOST_HAS(host, retry_after_ms) && host->retry_after_ms;
@@ -312,8 +438,8 @@ static void give(struct sink *s, hlb_job *job, size_t i, hlb_verdict v, const ch
 		s->host->verdict(job, i, v, why);
 }
 
-/* Writes the reason for a verdict other than done; also says how long the
- * destination asked to wait. */
+/* Writes the reason for a verdict other than done: method, URL, then the
+ * status and the start of the body, or the transfer error. */
 static void explain(struct sink *s, const hlb_http_response *resp, int result, long status, char *why,
 		    size_t whylen)
 {
@@ -370,7 +496,11 @@ static void on_response(void *arg, const hlb_http_response *resp)
 
 	x->http = NULL;
 	x->done = 1;
-	if (v == HLB_RETRY && hsink_status_counts(result, status) && s->has_retry_after) {
+	/* A status from a response that did not arrive whole is no answer. */
+	if (!hsink_status_counts(result, status))
+		status = 0;
+	if (v == HLB_RETRY && status && s->has_retry_after) {
+		/* http_header's value lives only until the next call: use it now */
 		const char *ra = s->host->http_header(resp, "Retry-After");
 
 		wait = ra ? s->host->retry_after_ms(ra) : 0;
@@ -378,9 +508,7 @@ static void on_response(void *arg, const hlb_http_response *resp)
 			wait = 0;
 	}
 	if (v != HLB_DONE)
-		explain(s, resp, result, hsink_status_counts(result, status) ? status : 0, why, sizeof(why));
-	if (!hsink_status_counts(result, status))
-		status = 0;
+		explain(s, resp, result, status, why, sizeof(why));
 	if (s->array_mode) {
 		for (size_t i = 0; i < d->n; i++)
 			give(s, d->job, i, v, v == HLB_DONE ? NULL : why, status, wait);
@@ -391,7 +519,7 @@ static void on_response(void *arg, const hlb_http_response *resp)
 }
 
 /* Starts one transfer; a transfer that cannot start is retried later. */
-static void start(struct delivery *d, struct xfer *x, const char *body, size_t len)
+static void start(struct delivery *d, struct xfer *x, const char *body, size_t len, const char *pace_key)
 {
 	struct sink *s = d->s;
 	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
@@ -404,6 +532,7 @@ static void start(struct delivery *d, struct xfer *x, const char *body, size_t l
 	req.body_len = len;
 	req.timeout_ms = s->timeout_ms;
 	req.max_response = s->max_response;
+	req.pace_key = pace_key;
 	h = s->host->http_request(s->inst, &req, on_response, x);
 	if (!h) {
 		char why[700];
@@ -423,21 +552,50 @@ static void start(struct delivery *d, struct xfer *x, const char *body, size_t l
 		x->http = h;
 }
 
+/* The pace key of a record: the prefix and the text of the value at the
+ * path; a record without that value is paced under the prefix alone (or
+ * "-"). The host's bucket for a new key gets the declared rate. */
+static const char *record_pace_key(struct sink *s, const hlb_record *r, struct text *key)
+{
+	struct json_object *v;
+	const char *text;
+
+	if (!s->paced)
+		return NULL;
+	if (!s->pace_path)
+		return s->pace_prefix;
+	key->len = 0;
+	text_add(key, s->pace_prefix, strlen(s->pace_prefix));
+	v = s->host->path_get(s->pace_path, s->host->record_body(r));
+	text = v ? json_object_get_string(v) : NULL;
+	if (text)
+		text_add(key, text, strlen(text));
+	if (key->oom)
+		return NULL;
+	if (!key->len)
+		text_add(key, "-", 1);
+	if (s->rate_max)
+		s->host->pace_configure(s->inst, key->p, s->rate_max, s->rate_ms);
+	return key->p;
+}
+
 static void deliver_records(struct delivery *d)
 {
 	struct sink *s = d->s;
 	const hlb_host *host = s->host;
-	struct text idem = { 0 };
+	struct text idem = { 0 }, key = { 0 };
 
 	for (size_t i = 0; i < d->n; i++) {
 		const hlb_record *r = host->batch_record(d->job, i);
 		const char *body = json_object_to_json_string_ext(host->record_body(r), JSON_FLAGS);
+		const char *pace_key;
 
 		idem.len = 0;
 		text_add(&idem, "Idempotency-Key: ", 17);
 		text_key(&idem, host->record_key(r), 0);
 		d->x[i].index = i;
-		if (idem.oom) {
+		pace_key = record_pace_key(s, r, &key);
+		if (idem.oom || (s->paced && !pace_key)) {
 			/* Without its key the request could be applied twice. */
 			d->x[i].done = 1;
 			give(s, d->job, i, HLB_RETRY, "out of memory", 0, 0);
@@ -446,9 +604,10 @@ static void deliver_records(struct delivery *d)
 		}
 		s->hdrs[s->nown] = idem.p;
 		s->hdrs[s->nown + 1] = NULL;
-		start(d, &d->x[i], body, strlen(body));
+		start(d, &d->x[i], body, strlen(body), pace_key);
 	}
 	free(idem.p);
+	free(key.p);
 }
 
 static void deliver_array(struct delivery *d)
@@ -490,7 +649,7 @@ static void deliver_array(struct delivery *d)
 		s->hdrs[s->nown] = idem.p;
 		s->hdrs[s->nown + 1] = list.oom || list.len > KEYS_HEADER_CAP ? NULL : list.p;
 		s->hdrs[s->nown + 2] = NULL;
-		start(d, &d->x[0], body.p, body.len);
+		start(d, &d->x[0], body.p, body.len, s->paced ? s->pace_prefix : NULL);
 	}
 	free(body.p);
 	free(idem.p);

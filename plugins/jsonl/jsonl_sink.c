@@ -150,8 +150,8 @@ static int write_all(int fd, const char *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* A terminal shared with a non-blocking standard input is
-			 * non-blocking too: wait, as a blocking write would. */
+			/* Standard output may have been made non-blocking by a
+			 * program that shares it: wait, as a blocking write would. */
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
 			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
@@ -193,7 +193,7 @@ int jsonl_sink_deliver(void *state, hlb_job *job)
 		const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
 								   JSON_C_TO_STRING_NOSLASHESCAPE);
 
-		if (add_line(s, &len, text) < 0)
+		if (!text || add_line(s, &len, text) < 0)
 			err = ENOMEM;
 	}
 	if (!err && s->regular) {

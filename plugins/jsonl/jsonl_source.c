@@ -6,14 +6,15 @@
  * after the last line whose records all reached their sinks.
  *
  * The event loop must never wait for input: a pipe, FIFO or terminal is
- * read without blocking, and a poll that finds it empty waits on a host
- * timer rather than in read(). */
+ * read only when it has data, and a poll that finds it empty waits on a
+ * host timer rather than in read(). */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ struct src {
 	int fd;
 	int is_stdin;
 	int regular;            /* a regular file: it may grow, and has positions */
-	int saved_flags;        /* the descriptor's flags before O_NONBLOCK, or -1 */
+	int ask_first;          /* read only when poll(2) says it will not wait */
 	char *stream;
 	hlb_path *key;
 	size_t max_line;
@@ -83,7 +84,6 @@ int jsonl_source_init(const hlb_host *host, hlb_instance *inst, void **state)
 	s->host = host;
 	s->inst = inst;
 	s->fd = -1;
-	s->saved_flags = -1;
 	s->max_line = (size_t)host->option_int(inst, "max_line", 1 << 20);
 	if (s->max_line < 2 || s->max_line > (256u << 20)) {
 		host->option_error(inst, "max_line", "must be between 2 and 268435456");
@@ -131,18 +131,22 @@ int jsonl_source_init(const hlb_host *host, hlb_instance *inst, void **state)
 		return HLB_EINVAL;
 	}
 	s->regular = S_ISREG(st.st_mode);
-	if (!s->regular) {
-		/* read() on a pipe waits for a writer; the event loop must not. */
+	/* read() on an empty pipe waits for the writer; the event loop must
+	 * not. A descriptor of our own is made non-blocking. Standard input's
+	 * flags are shared with whoever started hlbridge (and, on a terminal,
+	 * with its standard output and error), so it is left as it is and
+	 * read only once poll(2) says there is something to read. */
+	if (!s->regular && s->is_stdin) {
+		s->ask_first = 1;
+	} else if (!s->regular) {
 		int fl = fcntl(s->fd, F_GETFL);
 
-		if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+		if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 			host->log(inst, HLB_LOG_ERROR, "%s: cannot make reading non-blocking: %s", path,
 				  strerror(errno));
 			jsonl_source_fini(s);
 			return HLB_EIO;
 		}
-		if (!(fl & O_NONBLOCK))
-			s->saved_flags = fl;
 	}
 	s->restore_pending = 1;
 	return HLB_OK;
@@ -250,6 +254,19 @@ static int at_end(struct src *s, const char **out, size_t *outlen)
 	return take_rest(s, out, outlen);
 }
 
+/* Whether a read of standard input would return at once. */
+static int ready(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int n;
+
+	do
+		n = poll(&pfd, 1, 0);
+	while (n < 0 && errno == EINTR);
+	/* an error or a hang-up is for read() to report */
+	return n != 0;
+}
+
 /* Next line into *out and *outlen (not NUL-terminated; *outlen is -1 for a
  * line longer than max_line). LINE_OK: a line; LINE_END: no more input for
  * now; LINE_WAIT: a pipe is empty but still open; LINE_ERROR: see errno. */
@@ -259,6 +276,8 @@ static int next_line(struct src *s, const char **out, size_t *outlen)
 		if (s->pos == s->end) {
 			ssize_t n;
 
+			if (s->ask_first && !ready(s->fd))
+				return LINE_WAIT;
 			do
 				n = read(s->fd, s->rbuf, READ_BUF);
 			while (n < 0 && errno == EINTR);
@@ -533,9 +552,6 @@ void jsonl_source_fini(void *state)
 	if (s->bad_lines)
 		s->host->log(s->inst, HLB_LOG_WARN, "%s: %" PRIu64 " bad line%s skipped", s->path,
 			     s->bad_lines, s->bad_lines == 1 ? "" : "s");
-	/* Standard input is shared with whoever started hlbridge. */
-	if (s->saved_flags >= 0)
-		fcntl(s->fd, F_SETFL, s->saved_flags);
 	if (s->fd >= 0 && !s->is_stdin)
 		close(s->fd);
 	if (s->key)
