@@ -197,7 +197,7 @@ static int advance(hc_store *store, struct hlb_instance *src)
 }
 
 int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
-		    void (*accept)(struct hlb_instance *sink, hlb_record *rec))
+		    int (*accept)(struct hlb_instance *sink, hlb_record *rec))
 {
 	hc_cp *cp = NULL;
 	int written = 0;
@@ -245,10 +245,11 @@ int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 	for (size_t i = 0; i < b->n; i++) {
 		struct pending *p = &b->p[i];
 
-		if (p->rec->row_id > 0 && !p->sink->backlog) {
-			if (p->rec->row_id > p->sink->cursor)
-				p->sink->cursor = p->rec->row_id;
-			accept(p->sink, p->rec);
+		int64_t id = p->rec->row_id;
+
+		if (id > 0 && !p->sink->backlog && accept(p->sink, p->rec)) {
+			if (id > p->sink->cursor)
+				p->sink->cursor = id;
 		} else {
 			if (p->rec->cp && orphan_push(p->sink, p->rec->row_id, p->rec->cp) < 0)
 				hc_log(p->sink->sec->label, HLB_LOG_ERROR, "out of memory: a checkpoint "

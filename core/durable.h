@@ -29,11 +29,12 @@ size_t hc_batch_records(const hc_batch *b);
 
 /* Queues the batch's records and opens its checkpoint, in one
  * transaction. Then hands each newly queued record to `accept` (the sink's
- * memory queue) unless the sink reads its backlog from the store, in which
- * case it is freed. Records the store already held are freed. Returns 0,
- * or -1 (nothing queued, everything freed; the error is logged). */
+ * memory queue), which returns 0 when the sink is full: such a record, and
+ * any for a sink that reads its backlog from the store, is freed and read
+ * back later. Records the store already held are freed. Returns 0, or -1
+ * (nothing queued, everything freed; the error is logged). */
 int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
-		    void (*accept)(struct hlb_instance *sink, hlb_record *rec));
+		    int (*accept)(struct hlb_instance *sink, hlb_record *rec));
 
 /* A record reached a final state; call inside the transaction that records
  * that state. Commits every checkpoint now complete. */

@@ -55,6 +55,7 @@ struct hc_engine {
 	hlb_job *live;
 	int signals_caught;
 	hc_store *store;
+	int durable;            /* the store keeps queues (not :memory:) */
 	hc_batch *collect;      /* the poll whose records are being routed */
 	hlb_timer *backlog_timer;
 	int store_failed;
@@ -97,6 +98,7 @@ hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *st
 	e->loop = loop;
 	e->http = http;
 	e->store = store;
+	e->durable = store && strcmp(hc_store_path(store), ":memory:") != 0;
 	e->rng = (uint32_t)hc_wall_ms() | 1u;
 	for (size_t i = 0; i < g->ninst; i++)
 		g->inst[i]->engine = e;
@@ -357,14 +359,35 @@ static size_t sink_room(const struct hlb_instance *s)
 	return s->batch * 4 > ROOM_MIN ? s->batch * 4 : ROOM_MIN;
 }
 
+static int sink_full(const struct hlb_instance *s)
+{
+	return s->q_len + s->wait_len >= sink_room(s) || s->backlog;
+}
+
+/* With a durable queue a full sink takes its records into the store only,
+ * so a source waits only when every sink it feeds is full: one slow sink
+ * does not hold up the others. Without one (state_dir = :memory:) memory
+ * is the queue, and the slowest sink sets the pace. */
 static int has_room(const struct hlb_instance *src)
 {
-	for (size_t i = 0; i < src->nreach; i++) {
-		const struct hlb_instance *s = src->reach[i];
+	size_t full = 0;
 
-		if (s->q_len + s->wait_len >= sink_room(s) || s->backlog)
-			return 0;
+	for (size_t i = 0; i < src->nreach; i++)
+		full += sink_full(src->reach[i]);
+	if (src->engine->durable)
+		return full < src->nreach || src->nreach == 0;
+	return full == 0;
+}
+
+/* The memory queue takes a record just queued in the store, unless the sink
+ * is full and the store can hold it until there is room. */
+static int accept_queued(struct hlb_instance *sink, hlb_record *rec)
+{
+	if (sink->engine->durable && sink_full(sink)) {
+		sink->backlog = 1;
+		return 0;
 	}
+	enqueue(sink, rec);
 	return 1;
 }
 
@@ -375,7 +398,7 @@ static void poll_finished(hlb_job *j)
 
 	src->polling = 0;
 	src->polls++;
-	if (hc_batch_commit(e->store, src, j->pending, enqueue) < 0) {
+	if (hc_batch_commit(e->store, src, j->pending, accept_queued) < 0) {
 		/* The source has moved past records that are not queued: only a
 		 * restart, from the last checkpoint, reads them again. */
 		hc_log(NULL, HLB_LOG_ERROR, "the state store failed; stopping so that a restart "

@@ -44,6 +44,7 @@ struct hlb_http {
 	struct hlb_http *prev, *next;
 	int in_callback;   /* its callback runs: cancel must not free it */
 	struct bucket *bucket;         /* NULL: not paced */
+	hc_pace_ticket ticket;         /* the bucket when it took its token */
 	int waiting;                   /* in its bucket's queue, not in curl */
 	struct hlb_http *wnext, *wprev; /* the bucket's queue */
 };
@@ -368,13 +369,7 @@ static void observe(struct bucket *b, const struct hlb_http *t, const hlb_http_r
 
 		o.retry_after_ms = ra ? hc_retry_after_ms(ra, hc_wall_ms() / 1000) : -1;
 	}
-	{
-		hc_pace_stats before = *hc_pace_get_stats(b->pace);
-		uint32_t av = hc_pace_available(b->pace, now);
-	ev = hc_pace_observe(b->pace, now, &o);
-	if (hc_pace_get_stats(b->pace)->corrected != before.corrected)
-		hc_log(t->who, HLB_LOG_INFO, "DEBUG %s remaining %lld avail-before %u corrected %llu", b->key, (long long)o.remaining, av, (unsigned long long)(hc_pace_get_stats(b->pace)->corrected - before.corrected));
-	}
+	ev = hc_pace_observe(b->pace, now, &o, &t->ticket);
 	if (ev & HC_PACE_RESIZED)
 		hc_log(t->who, HLB_LOG_INFO, "pacing %s: the server allows %" PRIu32 " requests per %" PRId64 " ms",
 		       b->key, hc_pace_max(b->pace), hc_pace_interval(b->pace));
@@ -414,8 +409,9 @@ static void link_transfer(struct hlb_http *t)
 
 static void pump(struct bucket *b);
 
-/* Ends a transfer: corrects its bucket, runs the callback, frees it. */
-static void complete(struct hlb_http *t, int result, long status, const char *error)
+/* Ends a transfer: corrects its bucket, runs the callback, frees it.
+ * `sent_at` is when the request went out, or 0 if it never did. */
+static void complete(struct hlb_http *t, int result, long status, const char *error, int64_t sent_at)
 {
 	struct bucket *b = t->bucket;
 	struct hlb_http_response resp;
@@ -428,6 +424,8 @@ static void complete(struct hlb_http *t, int result, long status, const char *er
 	unlink_transfer(t);
 	if (b)
 		b->pinned++; /* the callback may ask for buckets: never this one gone */
+	if (b && sent_at)
+		hc_pace_sent(b->pace, &t->ticket, sent_at);
 	if (b && status > 0)
 		observe(b, t, &resp);
 	t->in_callback = 1;
@@ -446,7 +444,7 @@ static void complete(struct hlb_http *t, int result, long status, const char *er
 static void launch(struct hlb_http *t)
 {
 	if (curl_multi_add_handle(hc_loop_curl(t->svc->loop), t->easy) != CURLM_OK) {
-		complete(t, HLB_ECONN, 0, "the transfer could not be started");
+		complete(t, HLB_ECONN, 0, "the transfer could not be started", 0);
 		return;
 	}
 	started(t);
@@ -459,8 +457,8 @@ static void pump(struct bucket *b)
 	b->pumping = 1;
 	b->pinned++;
 	while (b->whead) {
-		int64_t wait = hc_pace_take(b->pace, hc_now_ms());
 		struct hlb_http *t = b->whead;
+		int64_t wait = hc_pace_take(b->pace, hc_now_ms(), &t->ticket);
 
 		if (wait > 0) {
 			if (arm(b, wait) == 0)
@@ -468,7 +466,7 @@ static void pump(struct bucket *b)
 			/* Without a timer nothing would wake the queue: fail
 			 * it now, and its owners will try again. */
 			wait_unlink(t);
-			complete(t, HLB_ENOMEM, 0, "out of memory while waiting for a quota token");
+			complete(t, HLB_ENOMEM, 0, "out of memory while waiting for a quota token", 0);
 			continue;
 		}
 		wait_unlink(t);
@@ -497,6 +495,8 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	long status = 0;
 	int result;
 	const char *error;
+	curl_off_t total = 0, pre = 0;
+	int64_t sent_at = 0;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
 	if (!t)
@@ -506,6 +506,11 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 		t->bucket->inflight--;
 	result = map_result(rc, t);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	/* When the request went out: the loop may have had other work
+	 * between the token and curl's turn. */
+	if (t->bucket && curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK &&
+	    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre > 0 && total >= pre)
+		sent_at = hc_now_ms() - (int64_t)(total - pre) / 1000;
 	if (result == HLB_ETOOBIG)
 		error = t->body.overflow ? "response body exceeds the configured limit"
 					 : "response headers exceed 64 KiB";
@@ -513,7 +518,7 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 		error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
 	else
 		error = "";
-	complete(t, result, status, error);
+	complete(t, result, status, error, sent_at);
 }
 
 hc_http *hc_http_new(hc_loop *loop, const char *version)
@@ -673,7 +678,7 @@ hlb_http *hc_http_request(hc_http *svc, const char *who, const hlb_http_request 
 			goto fail;
 		t->bucket = b;
 		/* First come, first served: with others queued, queue too. */
-		wait = b->whead ? 0 : hc_pace_take(b->pace, hc_now_ms());
+		wait = b->whead ? 0 : hc_pace_take(b->pace, hc_now_ms(), &t->ticket);
 		if (b->whead || wait > 0) {
 			/* With others queued the timer is set already; alone,
 			 * this one sets it, replacing any left from before. */

@@ -54,6 +54,9 @@ hc_loop *hc_loop_new(void)
 		free(loop);
 		return NULL;
 	}
+	/* Transfers beyond this wait inside curl: a sink handing thousands of
+	 * records to one host must not open thousands of connections. */
+	curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
 	return loop;
 }
 

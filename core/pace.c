@@ -21,6 +21,7 @@ struct hc_pace {
 	struct slot *ring;     /* spent tokens, oldest first */
 	size_t cap, head, len; /* cap is a power of two */
 	uint64_t used;         /* sum of the ring's counts */
+	uint64_t spent;        /* every token ever put in the ring */
 	int64_t blocked_until;
 	int throttled;         /* in a 429 episode, already reported */
 	int parked;            /* the daily quota ran out, already reported */
@@ -106,11 +107,11 @@ static void expire(hc_pace *p, int64_t now)
 		p->head = 0;
 }
 
-/* Records n tokens spent, back at `due`. The last slot takes them when it
- * started no more than a merge step earlier: merged tokens come back with
- * the latest of them, at most one step late, which errs on the side of
- * the quota. */
-static void spend(hc_pace *p, int64_t due, uint64_t n)
+/* Puts n tokens out until `due`. The last slot takes them when it started
+ * no more than a merge step earlier: merged tokens come back with the
+ * latest of them, at most one step late, which errs on the side of the
+ * quota. */
+static void push(hc_pace *p, int64_t due, uint64_t n)
 {
 	if (p->len) {
 		struct slot *last = slot_at(p, p->len - 1);
@@ -126,6 +127,12 @@ static void spend(hc_pace *p, int64_t due, uint64_t n)
 	*slot_at(p, p->len) = (struct slot){ due, due, n };
 	p->len++;
 	p->used += n;
+}
+
+static void spend(hc_pace *p, int64_t due, uint64_t n)
+{
+	push(p, due, n);
+	p->spent += n;
 }
 
 static void block(hc_pace *p, int64_t until)
@@ -150,20 +157,27 @@ int hc_pace_configure(hc_pace *p, uint32_t max, int64_t interval_ms)
 	return changed;
 }
 
-int64_t hc_pace_take(hc_pace *p, int64_t now)
+int64_t hc_pace_take(hc_pace *p, int64_t now, hc_pace_ticket *ticket)
 {
 	uint64_t need, back = 0;
 
 	if (now < p->blocked_until)
 		return p->blocked_until - now;
-	if (!p->max) {
+	if (p->max)
+		expire(p, now);
+	if (!p->max || p->used < p->max) {
+		int64_t due = p->max ? now + p->interval + margin(p->interval) : 0;
+
+		/* Without a limit nothing is recorded: once a response tells
+		 * the limit, the server's count says what was spent. */
+		if (p->max)
+			spend(p, due, 1);
 		p->st.taken++;
-		return 0;
-	}
-	expire(p, now);
-	if (p->used < p->max) {
-		spend(p, now + p->interval + margin(p->interval), 1);
-		p->st.taken++;
+		if (ticket) {
+			ticket->used = p->used;
+			ticket->spent = p->spent;
+			ticket->due = due;
+		}
 		return 0;
 	}
 	/* After a shrink or a correction more may be out than the limit:
@@ -179,6 +193,32 @@ int64_t hc_pace_take(hc_pace *p, int64_t now)
 	return 1; /* unreachable: the ring holds `used` tokens */
 }
 
+void hc_pace_sent(hc_pace *p, const hc_pace_ticket *ticket, int64_t sent_at)
+{
+	int64_t due;
+
+	if (!p->max || !ticket->due)
+		return;
+	due = sent_at + p->interval + margin(p->interval);
+	if (due <= ticket->due)
+		return;
+	/* Slots cover disjoint spans of due times: the one whose span holds
+	 * the token's due holds the token (or one just like it). A token
+	 * already back, or lost to a drain, is left alone. */
+	for (size_t i = 0; i < p->len; i++) {
+		struct slot *s = slot_at(p, i);
+
+		if (s->first > ticket->due)
+			break;
+		if (ticket->due <= s->due && s->n) {
+			s->n--;
+			p->used--;
+			push(p, due, 1);
+			return;
+		}
+	}
+}
+
 /* After a 429 the server holds the window full: nothing is free now, and
  * tokens come back evenly over the next interval from the end of the
  * block, as a drained bucket would refill. */
@@ -191,7 +231,7 @@ static void drain(hc_pace *p, int64_t from)
 		spend(p, from + (int64_t)((double)p->interval * i / p->max), 1);
 }
 
-unsigned hc_pace_observe(hc_pace *p, int64_t now, const hc_pace_obs *o)
+unsigned hc_pace_observe(hc_pace *p, int64_t now, const hc_pace_obs *o, const hc_pace_ticket *ticket)
 {
 	unsigned ev = 0;
 
@@ -240,16 +280,21 @@ unsigned hc_pace_observe(hc_pace *p, int64_t now, const hc_pace_obs *o)
 	p->throttled = 0;
 
 	/* The server counted more requests in its window than this bucket
-	 * has tokens out (its count cannot include ours still on the way,
-	 * while ours includes them): someone else spends from the same
-	 * quota, or a restart forgot what was spent. The difference counts
-	 * as spent now. */
+	 * could have had out when it counted: someone else spends from the
+	 * same quota, or a restart forgot what was spent. The difference
+	 * counts as spent now. The server counted at some time between the
+	 * request's token and now, so the most it can have seen of ours is
+	 * what was out at the token plus what was spent since; tokens back
+	 * in the bucket meanwhile (the answer took its time) are no sign of
+	 * anyone else. */
 	if (p->max && o->remaining >= 0) {
 		uint64_t server_used = (uint64_t)o->remaining < p->max ? p->max - (uint64_t)o->remaining : 0;
+		uint64_t ours;
 
 		expire(p, now);
-		if (server_used > p->used) {
-			uint64_t extra = server_used - p->used;
+		ours = ticket ? ticket->used + (p->spent - ticket->spent) : p->used;
+		if (server_used > ours) {
+			uint64_t extra = server_used - ours;
 
 			p->st.corrected += extra;
 			spend(p, now + p->interval + margin(p->interval), extra);

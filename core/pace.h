@@ -56,6 +56,16 @@ enum {
 	HC_PACE_DAILY = 4,     /* the daily quota ran out: the bucket is parked */
 };
 
+/* What the bucket held when a request took its token, so that the answer
+ * to that request is compared with what the server could have counted
+ * then, not with the bucket later: by the time the answer is read, tokens
+ * the server still counted may be back in the bucket. */
+typedef struct hc_pace_ticket {
+	uint64_t used;  /* tokens out just after this one was taken */
+	uint64_t spent; /* the bucket's running total of tokens spent */
+	int64_t due;    /* when the token comes back; 0: none recorded */
+} hc_pace_ticket;
+
 typedef struct hc_pace_stats {
 	uint64_t taken;      /* tokens spent (requests let through) */
 	uint64_t s429;       /* responses 429, daily ones included */
@@ -74,13 +84,21 @@ void hc_pace_free(hc_pace *p);
  * bounds, 1 when the limit changed, else 0. */
 int hc_pace_configure(hc_pace *p, uint32_t max, int64_t interval_ms);
 
-/* Spends a token: 0 when one was free (the request may go), else the
- * milliseconds until one may be (at least 1), with nothing spent. */
-int64_t hc_pace_take(hc_pace *p, int64_t now);
+/* Spends a token: 0 when one was free (the request may go; *ticket, if
+ * given, is filled in), else the milliseconds until one may be (at least
+ * 1), with nothing spent. */
+int64_t hc_pace_take(hc_pace *p, int64_t now, hc_pace_ticket *ticket);
 
-/* Corrects the bucket from a response (see hc_pace_obs); returns HC_PACE_*
- * flags for what should be logged. */
-unsigned hc_pace_observe(hc_pace *p, int64_t now, const hc_pace_obs *o);
+/* Tells when the request that took `ticket` actually went out. A request
+ * may leave well after its token (the loop had other work first); its
+ * token then comes back that much later, or the server, which counts from
+ * the arrival, would still count it when the token is spent again. */
+void hc_pace_sent(hc_pace *p, const hc_pace_ticket *ticket, int64_t sent_at);
+
+/* Corrects the bucket from a response (see hc_pace_obs) to the request
+ * that took `ticket` (NULL: compare with the bucket as it is now); returns
+ * HC_PACE_* flags for what should be logged. */
+unsigned hc_pace_observe(hc_pace *p, int64_t now, const hc_pace_obs *o, const hc_pace_ticket *ticket);
 
 /* Tokens free now (UINT32_MAX without a limit; 0 while blocked). */
 uint32_t hc_pace_available(hc_pace *p, int64_t now);

@@ -24,7 +24,8 @@
  * X-RateLimit-Max, X-RateLimit-Remaining, X-RateLimit-Interval-Milliseconds
  * and the daily pair (--daily N per key, 200000 by default). --latency-ms
  * delays every answer; the summary counts 429s, the most requests open at
- * once, and the time from the first accepted request to the last.
+ * once, and the time from the first accepted request to the last; --arrivals
+ * writes when each accepted request arrived (ms after the first).
  *
  * One thread per connection (libmicrohttpd's own mode), so a hanging or slow
  * answer holds only its connection and the others are served meanwhile. */
@@ -84,6 +85,7 @@ static struct {
 	long faults;        /* requests answered by the fault mode since it was set */
 	char *require_name, *require_value;
 	FILE *keys;
+	FILE *times;        /* --arrivals: ms since the first accepted request, one a line */
 	struct keyset seen;
 	/* counters for the summary */
 	unsigned long accepted, duplicates, requests, s429, s5xx, s4xx, s2xx, resets;
@@ -627,6 +629,8 @@ static enum MHD_Result accept_request(struct MHD_Connection *c, const struct req
 	fk.last_ms = mono_ms();
 	if (!fk.first_ms)
 		fk.first_ms = fk.last_ms;
+	if (fk.times)
+		fprintf(fk.times, "%lld\n", (long long)(fk.last_ms - fk.first_ms));
 	pthread_mutex_unlock(&fk.mu);
 	json_object_put(body);
 	return reply(c, rq, 200, "{\"ok\":true}", NULL, NULL);
@@ -825,6 +829,7 @@ static void usage(void)
 	      "         [--retry-after SECONDS] [--retry-after-date] [--hang-ms MS] [--delay-ms MS]\n"
 	      "         [--every N] [--times N] [--require-header 'Name: value'] [--max-seconds N]\n"
 	      "         [--quota N/INTERVAL_MS] [--quota-window sliding|fixed] [--daily N] [--latency-ms MS]\n"
+	      "         [--arrivals FILE]\n"
 	      "Prints PORT=<n>, serves until SIGTERM or SIGINT, then prints a summary to stderr.\n"
 	      "--times N: the fault mode answers the first N requests, then the fake answers ok.\n"
 	      "POST /_control with {\"mode\":...,\"retry_after\":...,\"times\":...} changes the mode;\n"
@@ -851,6 +856,7 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		{ "quota-window", required_argument, NULL, 'W' },
 		{ "daily", required_argument, NULL, 'Y' },
 		{ "latency-ms", required_argument, NULL, 'L' },
+		{ "arrivals", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -881,6 +887,11 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		case 't': num = &fk.b.times; break;
 		case 'S': num = max_seconds; break;
 		case 'Y': num = &qt.daily; break;
+		case 'T':
+			fk.times = fopen(optarg, "w");
+			if (!fk.times)
+				die("cannot write %s: %s", optarg, strerror(errno));
+			break;
 		case 'L': num = &qt.latency_ms; break;
 		case 'W':
 			if (strcmp(optarg, "fixed") == 0)
@@ -1001,6 +1012,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "%s\n", line);
 	if (fk.keys)
 		fclose(fk.keys);
+	if (fk.times)
+		fclose(fk.times);
 	keyset_free(&fk.seen);
 	quota_free();
 	free(fk.require_name);

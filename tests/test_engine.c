@@ -40,6 +40,7 @@ struct rig {
 };
 
 static char dir[64];    /* a fresh temporary directory per test */
+static int rig_durable; /* the next rig keeps its queues in dir/state */
 static struct rig rig;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -120,7 +121,12 @@ static void rig_build(const char *fmt, va_list ap)
 	{
 		char err[256];
 
-		ck_assert_msg(hc_store_open(":memory:", &rig.store, err, sizeof(err)) == 0, "%s", err);
+		char state[128];
+
+		/* a test that needs the durable queue asks for a directory */
+		snprintf(state, sizeof(state), "%s/state", dir);
+		ck_assert_msg(hc_store_open(rig_durable ? state : ":memory:", &rig.store, err, sizeof(err)) == 0,
+			      "%s", err);
 	}
 	rig.e = hc_engine_new(rig.g, rig.loop, rig.http, rig.store);
 	ck_assert_ptr_nonnull(rig.e);
@@ -962,6 +968,37 @@ START_TEST(test_checkpoint_waits_for_delivery)
 }
 END_TEST
 
+/* With a durable queue, a sink that takes nothing does not hold up another
+ * sink fed by the same source: its records wait in the store. */
+START_TEST(test_stuck_sink_blocks_no_other)
+{
+	struct hlb_instance *stuck, *fine;
+
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe\ncount = 3000\nper_poll = 100\ninterval = 1h\n"
+		  "[sink:stuck]\nplugin = probe\nretry_times = 1000\nretry_after = 1h\n"
+		  "[sink:fine]\nplugin = probe\nout = %s/fine.txt\n"
+		  "[route:r]\nfrom = src\nto = stuck, fine\n", dir);
+	rig_durable = 0;
+	signals_to_send = 2; /* the second one ends the drain of the stuck sink */
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 1500, 0, send_sigterm, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	stuck = inst("stuck");
+	fine = inst("fine");
+	ck_assert_uint_eq(inst("src")->emitted, 3000);
+	ck_assert_uint_eq(fine->delivered, 3000);
+	ck_assert_uint_eq(count_lines("fine.txt"), 3000);
+	ck_assert_uint_eq(stuck->delivered, 0);
+	/* the stuck sink's records are all queued in the store */
+	{
+		int64_t pending, retrying, dead;
+
+		ck_assert_int_eq(hc_store_counts(rig.store, "stuck", &pending, &retrying, &dead), 0);
+		ck_assert_int_eq(pending + retrying, 3000);
+	}
+}
+END_TEST
+
 START_TEST(test_sigterm_releases_retries)
 {
 	int64_t start = hc_now_ms();
@@ -1184,6 +1221,7 @@ static Suite *test_suite(void)
 	tcase_add_test(sig, test_sigterm_drains);
 	tcase_add_test(sig, test_sigterm_releases_retries);
 	tcase_add_test(sig, test_checkpoint_waits_for_delivery);
+	tcase_add_test(sig, test_stuck_sink_blocks_no_other);
 	tcase_add_test(sig, test_drain_timeout);
 	tcase_add_test(sig, test_second_signal);
 	tcase_add_test(sig, test_drain_timeout_delivery);

@@ -35,7 +35,7 @@ static hc_pace_obs obs(long status)
 START_TEST(test_unlimited)
 {
 	for (int i = 0; i < 10000; i++)
-		ck_assert_int_eq(hc_pace_take(p, T0), 0);
+		ck_assert_int_eq(hc_pace_take(p, T0, NULL), 0);
 	ck_assert_uint_eq(hc_pace_available(p, T0), UINT32_MAX);
 	ck_assert_uint_eq(hc_pace_max(p), 0);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->taken, 10000);
@@ -48,12 +48,12 @@ START_TEST(test_capacity)
 	ck_assert_int_eq(hc_pace_configure(p, 5, 1000), 1);
 	ck_assert_uint_eq(hc_pace_available(p, T0), 5);
 	for (int i = 0; i < 5; i++)
-		ck_assert_int_eq(hc_pace_take(p, T0), 0);
+		ck_assert_int_eq(hc_pace_take(p, T0, NULL), 0);
 	ck_assert_uint_eq(hc_pace_available(p, T0), 0);
 	/* the sixth waits until the first five are back: interval + margin */
-	ck_assert_int_eq(hc_pace_take(p, T0), 1050);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 1000), 50);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 1049), 1);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), 1050);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 1000, NULL), 50);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 1049, NULL), 1);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->taken, 5); /* refusals spend nothing */
 	ck_assert(!hc_pace_idle(p, T0 + 1049));
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1050), 5);
@@ -65,10 +65,10 @@ START_TEST(test_refill_follows_spending)
 {
 	hc_pace_configure(p, 3, 1000);
 	/* spent at 0, 300 and 600 ms: each comes back on its own */
-	ck_assert_int_eq(hc_pace_take(p, T0), 0);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 300), 0);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 600), 0);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 700), 350);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 300, NULL), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 600, NULL), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 700, NULL), 350);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1050), 1);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1349), 1);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1350), 2);
@@ -90,7 +90,7 @@ START_TEST(test_window_never_exceeded)
 
 	hc_pace_configure(p, MAX, IV);
 	while (t < T0 + RUN) {
-		int64_t wait = hc_pace_take(p, t);
+		int64_t wait = hc_pace_take(p, t, NULL);
 
 		if (wait == 0) {
 			sent[n++] = t;
@@ -122,10 +122,10 @@ START_TEST(test_configure)
 	/* the server says otherwise: its figures win ... */
 	o.max = 100;
 	o.interval_ms = 10000;
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), HC_PACE_RESIZED);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), HC_PACE_RESIZED);
 	ck_assert_uint_eq(hc_pace_max(p), 100);
 	ck_assert_int_eq(hc_pace_interval(p), 10000);
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), 0); /* said once */
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), 0); /* said once */
 	/* ... even when the connector declares the same quota again ... */
 	ck_assert_int_eq(hc_pace_configure(p, 10, 1000), 0);
 	ck_assert_uint_eq(hc_pace_max(p), 100);
@@ -144,24 +144,24 @@ START_TEST(test_headers_resize)
 	o.max = 3;
 	o.interval_ms = 1000;
 	o.remaining = 2;
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), HC_PACE_RESIZED);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), HC_PACE_RESIZED);
 	ck_assert_uint_eq(hc_pace_max(p), 3);
 	/* the server counted one request this bucket never saw */
 	ck_assert_uint_eq(hc_pace_available(p, T0), 2);
 	/* X-RateLimit-Max alone keeps the interval */
 	o = obs(200);
 	o.max = 4;
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), HC_PACE_RESIZED);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), HC_PACE_RESIZED);
 	ck_assert_int_eq(hc_pace_interval(p), 1000);
 	ck_assert_uint_eq(hc_pace_available(p, T0), 3);
 	/* absurd values are ignored */
 	o.max = (int64_t)HC_PACE_MAX_REQUESTS + 1;
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), 0);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), 0);
 	ck_assert_uint_eq(hc_pace_max(p), 4);
 	/* an interval without a max tells nothing new */
 	o = obs(200);
 	o.interval_ms = 5000;
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), 0);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), 0);
 	ck_assert_int_eq(hc_pace_interval(p), 1000);
 }
 END_TEST
@@ -171,18 +171,18 @@ START_TEST(test_remaining_caps)
 	hc_pace_obs o = obs(200);
 
 	hc_pace_configure(p, 10, 1000);
-	ck_assert_int_eq(hc_pace_take(p, T0), 0);
-	ck_assert_int_eq(hc_pace_take(p, T0), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), 0);
 	/* the server agrees (2 used) or knows of fewer: nothing changes */
 	o.remaining = 8;
-	hc_pace_observe(p, T0 + 10, &o);
+	hc_pace_observe(p, T0 + 10, &o, NULL);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 10), 8);
 	o.remaining = 9;
-	hc_pace_observe(p, T0 + 10, &o);
+	hc_pace_observe(p, T0 + 10, &o, NULL);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 10), 8);
 	/* someone else spent 5 from the same quota */
 	o.remaining = 3;
-	hc_pace_observe(p, T0 + 10, &o);
+	hc_pace_observe(p, T0 + 10, &o, NULL);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 10), 3);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->corrected, 5);
 	/* those five come back an interval (and margin) after the answer */
@@ -190,8 +190,78 @@ START_TEST(test_remaining_caps)
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1060), 10);
 	/* a remaining above the max is no correction */
 	o.remaining = 1000;
-	hc_pace_observe(p, T0 + 2000, &o);
+	hc_pace_observe(p, T0 + 2000, &o, NULL);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 2000), 10);
+}
+END_TEST
+
+/* The answer to a request is compared with what the bucket held when
+ * that request took its token: an answer read late must not mistake
+ * tokens back in the meantime for someone else's requests. */
+START_TEST(test_remaining_ticket)
+{
+	hc_pace_ticket t1, t2, t3;
+	hc_pace_obs o = obs(200);
+
+	hc_pace_configure(p, 3, 1000);
+	ck_assert_int_eq(hc_pace_take(p, T0, &t1), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0, &t2), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0, &t3), 0);
+	ck_assert_uint_eq(t3.used, 3);
+	ck_assert_uint_eq(t3.spent - t1.spent, 2);
+	/* counted at T0 + 10 (remaining 0), read after the tokens are back */
+	o.remaining = 0;
+	hc_pace_observe(p, T0 + 1060, &o, &t3);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1060), 3);
+	ck_assert_uint_eq(hc_pace_get_stats(p)->corrected, 0);
+	/* without the ticket it would have looked like three foreign requests */
+	hc_pace_observe(p, T0 + 1060, &o, NULL);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1060), 0);
+	ck_assert_uint_eq(hc_pace_get_stats(p)->corrected, 3);
+}
+END_TEST
+
+START_TEST(test_remaining_foreign)
+{
+	hc_pace_ticket t1, t2;
+	hc_pace_obs o = obs(200);
+
+	hc_pace_configure(p, 10, 1000);
+	ck_assert_int_eq(hc_pace_take(p, T0, &t1), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0, &t2), 0);
+	/* two of ours out, the server counts six: four are someone else's */
+	o.remaining = 4;
+	hc_pace_observe(p, T0 + 10, &o, &t1);
+	ck_assert_uint_eq(hc_pace_get_stats(p)->corrected, 4);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 10), 4);
+	/* the answer to the other request says the same: not counted twice */
+	hc_pace_observe(p, T0 + 20, &o, &t2);
+	ck_assert_uint_eq(hc_pace_get_stats(p)->corrected, 4);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 20), 4);
+}
+END_TEST
+
+/* A request that went out late keeps its token out that much longer. */
+START_TEST(test_sent_late)
+{
+	hc_pace_ticket t1, t2, t3;
+
+	hc_pace_configure(p, 3, 1000);
+	ck_assert_int_eq(hc_pace_take(p, T0, &t1), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0, &t2), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 500, &t3), 0);
+	ck_assert_int_eq(t1.due, T0 + 1050);
+	/* the second left 300 ms after its token, the first on time */
+	hc_pace_sent(p, &t2, T0 + 300);
+	hc_pace_sent(p, &t1, T0);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1050), 1);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1349), 1);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1350), 2);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1550), 3);
+	/* a token already back is left alone */
+	hc_pace_sent(p, &t3, T0 + 600);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1550), 3);
+	ck_assert_uint_eq(hc_pace_get_stats(p)->taken, 3);
 }
 END_TEST
 
@@ -200,13 +270,13 @@ START_TEST(test_429_blocks)
 	hc_pace_obs o = obs(429);
 
 	hc_pace_configure(p, 10, 1000);
-	ck_assert_int_eq(hc_pace_take(p, T0), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), 0);
 	o.remaining = 0;
 	o.retry_after_ms = 2000;
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), HC_PACE_BURST_429);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), HC_PACE_BURST_429);
 	ck_assert_int_eq(hc_pace_blocked_until(p), T0 + 2000);
-	ck_assert_int_eq(hc_pace_take(p, T0), 2000);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 1500), 500);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), 2000);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 1500, NULL), 500);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1999), 0);
 	/* drained: after Retry-After it refills at 10 per second, not at once */
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 2000), 0);
@@ -215,19 +285,19 @@ START_TEST(test_429_blocks)
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 3000), 10);
 	/* a second 429 in the same episode is not reported again */
 	o.retry_after_ms = -1;
-	ck_assert_uint_eq(hc_pace_observe(p, T0 + 3000, &o), 0);
+	ck_assert_uint_eq(hc_pace_observe(p, T0 + 3000, &o, NULL), 0);
 	/* no Retry-After: one interval */
 	ck_assert_int_eq(hc_pace_blocked_until(p), T0 + 4000);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->s429, 2);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->s429_daily, 0);
 	/* a success ends the episode; the next 429 is news */
 	o = obs(200);
-	ck_assert_uint_eq(hc_pace_observe(p, T0 + 5000, &o), 0);
+	ck_assert_uint_eq(hc_pace_observe(p, T0 + 5000, &o, NULL), 0);
 	o = obs(429);
-	ck_assert_uint_eq(hc_pace_observe(p, T0 + 5000, &o), HC_PACE_BURST_429);
+	ck_assert_uint_eq(hc_pace_observe(p, T0 + 5000, &o, NULL), HC_PACE_BURST_429);
 	/* a 429 never shortens a block */
 	o.retry_after_ms = 10;
-	hc_pace_observe(p, T0 + 5000, &o);
+	hc_pace_observe(p, T0 + 5000, &o, NULL);
 	ck_assert_int_eq(hc_pace_blocked_until(p), T0 + 6000);
 }
 END_TEST
@@ -237,9 +307,9 @@ START_TEST(test_429_without_limit)
 	hc_pace_obs o = obs(429);
 
 	/* nothing known about the quota: one second unless told */
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), HC_PACE_BURST_429);
-	ck_assert_int_eq(hc_pace_take(p, T0), HC_PACE_DEFAULT_BLOCK_MS);
-	ck_assert_int_eq(hc_pace_take(p, T0 + HC_PACE_DEFAULT_BLOCK_MS), 0);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), HC_PACE_BURST_429);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), HC_PACE_DEFAULT_BLOCK_MS);
+	ck_assert_int_eq(hc_pace_take(p, T0 + HC_PACE_DEFAULT_BLOCK_MS, NULL), 0);
 	ck_assert_uint_eq(hc_pace_max(p), 0);
 }
 END_TEST
@@ -252,16 +322,16 @@ START_TEST(test_daily_parking)
 	/* the last request of the day succeeded: park for an hour */
 	o.daily_remaining = 0;
 	o.remaining = 99;
-	ck_assert_uint_eq(hc_pace_observe(p, T0, &o), HC_PACE_DAILY);
+	ck_assert_uint_eq(hc_pace_observe(p, T0, &o, NULL), HC_PACE_DAILY);
 	ck_assert_int_eq(hc_pace_blocked_until(p), T0 + HC_PACE_DAILY_WAIT_MS);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 1000), HC_PACE_DAILY_WAIT_MS - 1000);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 1000, NULL), HC_PACE_DAILY_WAIT_MS - 1000);
 	/* asked again an hour later, still spent: a 429 telling when the
 	 * day starts; parked again, reported once, counted as daily */
 	o = obs(429);
 	o.daily_remaining = 0;
 	o.remaining = 100;
 	o.retry_after_ms = 5000;
-	ck_assert_uint_eq(hc_pace_observe(p, T0 + HC_PACE_DAILY_WAIT_MS, &o), 0);
+	ck_assert_uint_eq(hc_pace_observe(p, T0 + HC_PACE_DAILY_WAIT_MS, &o, NULL), 0);
 	ck_assert_int_eq(hc_pace_blocked_until(p), T0 + HC_PACE_DAILY_WAIT_MS + 5000);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->s429, 1);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->s429_daily, 1);
@@ -270,9 +340,9 @@ START_TEST(test_daily_parking)
 	/* a new day: the next time it runs out is news again */
 	o = obs(200);
 	o.daily_remaining = 199999;
-	ck_assert_uint_eq(hc_pace_observe(p, T0 + HC_PACE_DAILY_WAIT_MS + 6000, &o), 0);
+	ck_assert_uint_eq(hc_pace_observe(p, T0 + HC_PACE_DAILY_WAIT_MS + 6000, &o, NULL), 0);
 	o.daily_remaining = 0;
-	ck_assert_uint_eq(hc_pace_observe(p, T0 + HC_PACE_DAILY_WAIT_MS + 7000, &o), HC_PACE_DAILY);
+	ck_assert_uint_eq(hc_pace_observe(p, T0 + HC_PACE_DAILY_WAIT_MS + 7000, &o, NULL), HC_PACE_DAILY);
 }
 END_TEST
 
@@ -282,12 +352,12 @@ START_TEST(test_shrink)
 
 	hc_pace_configure(p, 10, 1000);
 	for (int i = 0; i < 10; i++)
-		ck_assert_int_eq(hc_pace_take(p, T0 + i * 10), 0);
+		ck_assert_int_eq(hc_pace_take(p, T0 + i * 10, NULL), 0);
 	/* the server allows only 4: 10 are out, 7 must come back first */
 	o.max = 4;
-	hc_pace_observe(p, T0 + 100, &o);
+	hc_pace_observe(p, T0 + 100, &o, NULL);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 100), 0);
-	ck_assert_int_eq(hc_pace_take(p, T0 + 100), 1050 + 60 - 100);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 100, NULL), 1050 + 60 - 100);
 }
 END_TEST
 
@@ -300,7 +370,7 @@ START_TEST(test_ring)
 
 	hc_pace_configure(p, N, 25600); /* merge step 100 ms */
 	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(hc_pace_take(p, T0 + i * 5), 0); /* 25 s of sending */
+		ck_assert_int_eq(hc_pace_take(p, T0 + i * 5, NULL), 0); /* 25 s of sending */
 	ck_assert_uint_eq(hc_pace_available(p, T0 + N * 5), 0);
 	/* the first token (spent at T0) is back no earlier than T0 + 25600 + 512 */
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 25600 + 511), 0);
@@ -310,7 +380,7 @@ START_TEST(test_ring)
 	ck_assert_uint_eq(hc_pace_available(p, T0 + N * 5 + 25600 + 512 + 100), N);
 	/* sparse spending, one slot each, grows the ring past its start */
 	for (int i = 0; i < 200; i++)
-		ck_assert_int_eq(hc_pace_take(p, T0 + 100000 + i * 101), 0);
+		ck_assert_int_eq(hc_pace_take(p, T0 + 100000 + i * 101, NULL), 0);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 100000 + 200 * 101), N - 200);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 100000 + 26112), N - 199);
 	ck_assert(!hc_pace_idle(p, T0 + 100000 + 199 * 101 + 26111));
@@ -331,6 +401,9 @@ static Suite *test_suite(void)
 	tcase_add_test(tc, test_configure);
 	tcase_add_test(tc, test_headers_resize);
 	tcase_add_test(tc, test_remaining_caps);
+	tcase_add_test(tc, test_remaining_ticket);
+	tcase_add_test(tc, test_remaining_foreign);
+	tcase_add_test(tc, test_sent_late);
 	tcase_add_test(tc, test_429_blocks);
 	tcase_add_test(tc, test_429_without_limit);
 	tcase_add_test(tc, test_daily_parking);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 1.0 is the first published ABI: everything in these headers today. */
 #define HLB_ABI_MAJOR 1
 #define HLB_ABI_MINOR 0
 

@@ -135,7 +135,11 @@ typedef struct hlb_host {
 	/* Asynchronous HTTP on the host's curl multi handle. The callback runs
 	 * exactly once unless the transfer is cancelled first; the handle is
 	 * invalid once the callback has returned (cancelling it from inside
-	 * the callback does nothing). */
+	 * the callback does nothing). Redirects are not followed (a 3xx is
+	 * the answer), only http and https are allowed, and at most 64
+	 * connections go to one host at once (more transfers wait their
+	 * turn). http_header returns the last header of that name of the
+	 * final response, valid until the next http_header call. */
 	hlb_http *(*http_request)(hlb_instance *inst, const hlb_http_request *req,
 				  hlb_http_cb cb, void *arg);
 	void (*http_cancel)(hlb_http *http);

@@ -32,7 +32,7 @@ struct probe {
 	int async, dup, drop_odd;
 	hlb_job *pending;
 	hlb_http *http;
-	struct { char key[64]; int64_t tries; } seen[256];
+	struct { char key[64]; int64_t tries; } seen[4096];
 	size_t nseen;
 };
 
@@ -159,7 +159,7 @@ static int64_t *tries_of(struct probe *p, const char *key)
 	for (size_t i = 0; i < p->nseen; i++)
 		if (strcmp(p->seen[i].key, key) == 0)
 			return &p->seen[i].tries;
-	if (p->nseen == 256)
+	if (p->nseen == sizeof(p->seen) / sizeof(p->seen[0]))
 		return NULL;
 	snprintf(p->seen[p->nseen].key, sizeof(p->seen[0].key), "%s", key);
 	p->seen[p->nseen].tries = 0;
