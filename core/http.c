@@ -374,8 +374,9 @@ static void observe(struct bucket *b, const struct hlb_http *t, const hlb_http_r
 		hc_log(t->who, HLB_LOG_INFO, "pacing %s: the server allows %" PRIu32 " requests per %" PRId64 " ms",
 		       b->key, hc_pace_max(b->pace), hc_pace_interval(b->pace));
 	if (ev & HC_PACE_DAILY)
-		hc_log(t->who, HLB_LOG_WARN, "pacing %s: %sthe daily quota is spent; requests with this key wait %" PRId64
-		       " s%s", b->key, r->status == 429 ? "HTTP 429: " : "",
+		hc_log(t->who, HLB_LOG_WARN,
+		       "pacing %s: %sthe daily quota is spent; requests with this key wait %" PRId64 " s%s",
+		       b->key, r->status == 429 ? "HTTP 429: " : "",
 		       (hc_pace_blocked_until(b->pace) - now + 999) / 1000,
 		       o.retry_after_ms >= 0 ? " (Retry-After)" : " before asking again");
 	if (ev & HC_PACE_BURST_429)
@@ -410,8 +411,8 @@ static void link_transfer(struct hlb_http *t)
 static void pump(struct bucket *b);
 
 /* Ends a transfer: corrects its bucket, runs the callback, frees it.
- * `sent_at` is when the request went out, or 0 if it never did. */
-static void complete(struct hlb_http *t, int result, long status, const char *error, int64_t sent_at)
+ * `sent` tells whether curl had it (else it never left). */
+static void complete(struct hlb_http *t, int result, long status, const char *error, int sent)
 {
 	struct bucket *b = t->bucket;
 	struct hlb_http_response resp;
@@ -424,8 +425,8 @@ static void complete(struct hlb_http *t, int result, long status, const char *er
 	unlink_transfer(t);
 	if (b)
 		b->pinned++; /* the callback may ask for buckets: never this one gone */
-	if (b && sent_at)
-		hc_pace_sent(b->pace, &t->ticket, sent_at);
+	if (b && sent)
+		hc_pace_done(b->pace, &t->ticket, hc_now_ms());
 	if (b && status > 0)
 		observe(b, t, &resp);
 	t->in_callback = 1;
@@ -495,8 +496,6 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	long status = 0;
 	int result;
 	const char *error;
-	curl_off_t total = 0, pre = 0;
-	int64_t sent_at = 0;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
 	if (!t)
@@ -506,11 +505,6 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 		t->bucket->inflight--;
 	result = map_result(rc, t);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-	/* When the request went out: the loop may have had other work
-	 * between the token and curl's turn. */
-	if (t->bucket && curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK &&
-	    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre > 0 && total >= pre)
-		sent_at = hc_now_ms() - (int64_t)(total - pre) / 1000;
 	if (result == HLB_ETOOBIG)
 		error = t->body.overflow ? "response body exceeds the configured limit"
 					 : "response headers exceed 64 KiB";
@@ -518,7 +512,7 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 		error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
 	else
 		error = "";
-	complete(t, result, status, error, sent_at);
+	complete(t, result, status, error, 1);
 }
 
 hc_http *hc_http_new(hc_loop *loop, const char *version)

@@ -129,6 +129,37 @@ static void push(hc_pace *p, int64_t due, uint64_t n)
 	p->used += n;
 }
 
+/* Puts one token out until `due`, which may be earlier than the last
+ * slot's: it goes where it belongs in the order of due times. */
+static void insert(hc_pace *p, int64_t due)
+{
+	size_t i = p->len;
+
+	while (i > 0 && slot_at(p, i - 1)->first > due)
+		i--;
+	if (i == p->len) {
+		push(p, due, 1);
+		return;
+	}
+	/* Into the slot that starts no more than a step before it, or, if
+	 * there is no room for one more slot, into the next (later) one. */
+	if ((i > 0 && slot_at(p, i - 1)->first + merge_step(p) >= due) || (p->len == p->cap && grow(p) < 0)) {
+		struct slot *s = i > 0 && slot_at(p, i - 1)->first + merge_step(p) >= due ? slot_at(p, i - 1)
+											  : slot_at(p, i);
+
+		if (due > s->due)
+			s->due = due;
+		s->n++;
+		p->used++;
+		return;
+	}
+	for (size_t j = p->len; j > i; j--)
+		*slot_at(p, j) = *slot_at(p, j - 1);
+	*slot_at(p, i) = (struct slot){ due, due, 1 };
+	p->len++;
+	p->used++;
+}
+
 static void spend(hc_pace *p, int64_t due, uint64_t n)
 {
 	push(p, due, n);
@@ -193,27 +224,28 @@ int64_t hc_pace_take(hc_pace *p, int64_t now, hc_pace_ticket *ticket)
 	return 1; /* unreachable: the ring holds `used` tokens */
 }
 
-void hc_pace_sent(hc_pace *p, const hc_pace_ticket *ticket, int64_t sent_at)
+void hc_pace_done(hc_pace *p, const hc_pace_ticket *ticket, int64_t done_at)
 {
 	int64_t due;
 
 	if (!p->max || !ticket->due)
 		return;
-	due = sent_at + p->interval + margin(p->interval);
+	due = done_at + p->interval + margin(p->interval);
 	if (due <= ticket->due)
 		return;
 	/* Slots cover disjoint spans of due times: the one whose span holds
-	 * the token's due holds the token (or one just like it). A token
-	 * already back, or lost to a drain, is left alone. */
-	for (size_t i = 0; i < p->len; i++) {
-		struct slot *s = slot_at(p, i);
+	 * the token's due holds the token (or one just like it). Recent
+	 * tokens are near the end. A token already back, or lost to a drain,
+	 * is left alone. */
+	for (size_t i = p->len; i > 0; i--) {
+		struct slot *s = slot_at(p, i - 1);
 
-		if (s->first > ticket->due)
+		if (s->due < ticket->due)
 			break;
-		if (ticket->due <= s->due && s->n) {
+		if (s->first <= ticket->due && s->n) {
 			s->n--;
 			p->used--;
-			push(p, due, 1);
+			insert(p, due);
 			return;
 		}
 	}

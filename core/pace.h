@@ -2,15 +2,18 @@
  * so that hlbridge stays inside an API's request quota instead of learning
  * it from 429s.
  *
- * A bucket holds `max` tokens. A request spends one; a spent token comes
- * back one interval (plus a small margin) after it was spent. That is a
- * token bucket whose refill follows the requests it paid for rather than
- * a clock: in steady use it refills at max per interval like any token
- * bucket, but it never lets more than `max` requests out in any window of
- * one interval. A bucket refilled continuously would allow up to 2 * max
- * in the interval after a full burst, which a server counting requests in
- * a window (GHL's X-RateLimit-Remaining is "remaining requests in the
- * current burst window") answers with 429s.
+ * A bucket holds `max` tokens. A request spends one; the token comes back
+ * one interval (plus a small margin) after the request's answer arrived:
+ * the server counted the request by then, however long it sat in queues
+ * on either side, so its window has let go of it when the token is spent
+ * again. That is a token bucket whose refill follows the requests it paid
+ * for rather than a clock: in steady use it refills at max per interval
+ * (less the time an answer takes) like any token bucket, but it never
+ * lets more than `max` requests out in any window of one interval. A
+ * bucket refilled continuously would allow up to 2 * max in the interval
+ * after a full burst, which a server counting requests in a window (GHL's
+ * X-RateLimit-Remaining is "remaining requests in the current burst
+ * window") answers with 429s.
  *
  * Spent tokens are kept as a queue of (due time, count), merged when they
  * fall due within 1/256 of an interval of each other, so a bucket's memory
@@ -89,11 +92,11 @@ int hc_pace_configure(hc_pace *p, uint32_t max, int64_t interval_ms);
  * 1), with nothing spent. */
 int64_t hc_pace_take(hc_pace *p, int64_t now, hc_pace_ticket *ticket);
 
-/* Tells when the request that took `ticket` actually went out. A request
- * may leave well after its token (the loop had other work first); its
- * token then comes back that much later, or the server, which counts from
- * the arrival, would still count it when the token is spent again. */
-void hc_pace_sent(hc_pace *p, const hc_pace_ticket *ticket, int64_t sent_at);
+/* Tells that the request that took `ticket` got its answer (or gave up)
+ * at `done_at`: its token comes back one interval and the margin after
+ * that rather than after the take. Until then it is due one interval and
+ * the margin after the take, in case no answer ever comes. */
+void hc_pace_done(hc_pace *p, const hc_pace_ticket *ticket, int64_t done_at);
 
 /* Corrects the bucket from a response (see hc_pace_obs) to the request
  * that took `ticket` (NULL: compare with the bucket as it is now); returns

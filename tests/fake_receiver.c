@@ -695,8 +695,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const c
 		char ra[32];
 
 		snprintf(ra, sizeof(ra), "%ld", rq->q.retry_after);
-		return reply(c, rq, 429, "{\"error\":\"rate limit exceeded\"}", rq->q.retry_after >= 0 ? "Retry-After" : NULL,
-			     ra);
+		return reply(c, rq, 429, "{\"error\":\"rate limit exceeded\"}",
+			     rq->q.retry_after >= 0 ? "Retry-After" : NULL, ra);
 	}
 
 	if (fk.require_name) {

@@ -241,8 +241,9 @@ START_TEST(test_remaining_foreign)
 }
 END_TEST
 
-/* A request that went out late keeps its token out that much longer. */
-START_TEST(test_sent_late)
+/* A token comes back one interval (and the margin) after its request's
+ * answer, which the server can only have counted before it answered. */
+START_TEST(test_done)
 {
 	hc_pace_ticket t1, t2, t3;
 
@@ -251,17 +252,25 @@ START_TEST(test_sent_late)
 	ck_assert_int_eq(hc_pace_take(p, T0, &t2), 0);
 	ck_assert_int_eq(hc_pace_take(p, T0 + 500, &t3), 0);
 	ck_assert_int_eq(t1.due, T0 + 1050);
-	/* the second left 300 ms after its token, the first on time */
-	hc_pace_sent(p, &t2, T0 + 300);
-	hc_pace_sent(p, &t1, T0);
+	/* the second was answered after 300 ms; the first answer's time
+	 * changes nothing (0 ms) */
+	hc_pace_done(p, &t2, T0 + 300);
+	hc_pace_done(p, &t1, T0);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1050), 1);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1349), 1);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1350), 2);
 	ck_assert_uint_eq(hc_pace_available(p, T0 + 1550), 3);
-	/* a token already back is left alone */
-	hc_pace_sent(p, &t3, T0 + 600);
-	ck_assert_uint_eq(hc_pace_available(p, T0 + 1550), 3);
+	/* an answer slower than the interval: its token is back already */
+	hc_pace_done(p, &t3, T0 + 1600);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 1600), 3);
 	ck_assert_uint_eq(hc_pace_get_stats(p)->taken, 3);
+	/* one answered late among many merged into one slot */
+	hc_pace_configure(p, 100, 25600); /* merge step 100 ms, margin 512 */
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(hc_pace_take(p, T0 + 10000 + i, i == 4 ? &t1 : NULL), 0);
+	hc_pace_done(p, &t1, T0 + 10000 + 2000);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 10009 + 26112), 99);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 12000 + 26112), 100);
 }
 END_TEST
 
@@ -403,7 +412,7 @@ static Suite *test_suite(void)
 	tcase_add_test(tc, test_remaining_caps);
 	tcase_add_test(tc, test_remaining_ticket);
 	tcase_add_test(tc, test_remaining_foreign);
-	tcase_add_test(tc, test_sent_late);
+	tcase_add_test(tc, test_done);
 	tcase_add_test(tc, test_429_blocks);
 	tcase_add_test(tc, test_429_without_limit);
 	tcase_add_test(tc, test_daily_parking);

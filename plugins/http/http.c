@@ -419,10 +419,17 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 static int check(void *state, hlb_job *job)
 {
 	struct sink *s = state;
-	char msg[700];
+	char msg[1400], pace[700] = "";
 
-	snprintf(msg, sizeof(msg), "%s %s, one request per %s (the URL is well-formed; it was not contacted)",
-		 s->method, s->shown, s->array_mode ? "batch" : "record");
+	if (s->paced && s->rate_max)
+		snprintf(pace, sizeof(pace), ", at most %" PRIu32 " per %" PRId64 " ms per pace key %s%s%s",
+			 s->rate_max, s->rate_ms, s->pace_prefix, s->pace_path ? s->host->path_text(s->pace_path) : "",
+			 s->pace_path ? " (one key per value)" : "");
+	else if (s->paced)
+		snprintf(pace, sizeof(pace), ", paced per key %s%s as the server's X-RateLimit-* headers say",
+			 s->pace_prefix, s->pace_path ? s->host->path_text(s->pace_path) : "");
+	snprintf(msg, sizeof(msg), "%s %s, one request per %s%s (the URL is well-formed; it was not contacted)",
+		 s->method, s->shown, s->array_mode ? "batch" : "record", pace);
 	s->host->finish(job, HLB_OK, msg);
 	return HLB_OK;
 }

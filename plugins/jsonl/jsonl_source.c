@@ -26,7 +26,7 @@
 #include "jsonl.h"
 
 #define READ_BUF (64 * 1024)
-#define LINES_PER_POLL 256
+#define LINES_PER_POLL 1024
 /* An empty pipe is tried again this often, within one poll... */
 #define WAIT_MS 50
 /* ...for at most this long: a running poll holds up a stop (SIGTERM waits
