@@ -56,7 +56,7 @@ hc_loop *hc_loop_new(void)
 	}
 	/* Transfers beyond this wait inside curl: a sink handing thousands of
 	 * records to one host must not open thousands of connections. */
-	curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+	curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 512L);
 	return loop;
 }
 

@@ -136,7 +136,7 @@ typedef struct hlb_host {
 	 * exactly once unless the transfer is cancelled first; the handle is
 	 * invalid once the callback has returned (cancelling it from inside
 	 * the callback does nothing). Redirects are not followed (a 3xx is
-	 * the answer), only http and https are allowed, and at most 64
+	 * the answer), only http and https are allowed, and at most 512
 	 * connections go to one host at once (more transfers wait their
 	 * turn). http_header returns the last header of that name of the
 	 * final response, valid until the next http_header call. */

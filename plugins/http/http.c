@@ -58,8 +58,8 @@ static const hlb_option options[] = {
 	  "quota the requests spend from; may end in a $.path read from each record "
 	  "(ghl:${CLIENT_ID}:$.locationId paces each location on its own)", NULL },
 	{ "rate", HLB_OPT_STRING, NULL, 0,
-	  "quota per pace key as COUNT/DURATION, such as 100/10s; the server's X-RateLimit-* headers correct it",
-	  NULL },
+	  "quota per pace key (without pace_key: for the url) as COUNT/DURATION, such as 100/10s; "
+	  "the server's X-RateLimit-* headers correct it", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
