@@ -750,9 +750,11 @@ START_TEST(test_pace_queue)
 			ck_assert_int_ge(at, 880);
 	}
 	ck_assert_int_lt(results[N - 1].at_ms - start, 3000);
-	/* first come, first served */
+	/* first come, first served: a later request never finishes a wave
+	 * (440 ms) before an earlier one; within a wave, transfers released
+	 * together may end in any order by a few milliseconds */
 	for (int i = 3; i < N; i++)
-		ck_assert_int_le(results[i - 1].at_ms - (i == 3 ? 440 : 0), results[i].at_ms);
+		ck_assert_int_le(results[i - 1].at_ms - (i == 3 ? 440 : 0), results[i].at_ms + 100);
 	ck_assert_int_eq(hc_http_pace_get(svc, "k", &pt), 0);
 	ck_assert_uint_eq(pt.taken, N);
 	ck_assert_uint_eq(pt.waited, 4);
