@@ -309,7 +309,11 @@ int hc_store_open(const char *dir, hc_store **out, char *err, size_t errlen)
 		s->kill_at_commit = atol(getenv("HLB_FAULT_KILL_AT_COMMIT"));
 	if (check_integrity(s) < 0 ||
 	    (!memory && exec(s, "PRAGMA journal_mode = WAL") < 0) ||
-	    exec(s, "PRAGMA synchronous = FULL") < 0 || migrate(s) < 0)
+	    exec(s, "PRAGMA synchronous = FULL") < 0 ||
+	    /* Fewer, larger checkpoints of the WAL into the database (each one
+	     * syncs the disk), and the queue's hot pages kept in memory. */
+	    (!memory && exec(s, "PRAGMA wal_autocheckpoint = 8192") < 0) ||
+	    exec(s, "PRAGMA cache_size = -8192") < 0 || migrate(s) < 0)
 		goto fail;
 	for (int i = 0; i < S_COUNT; i++)
 		if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
