@@ -15,7 +15,6 @@ typedef struct hc_cli {
 	const char *config;      /* -c FILE */
 	const char **plugin_dirs; /* --plugin-dir, in order */
 	size_t nplugin_dirs;
-	const char *format;      /* --format */
 	const char *log_level;
 	const char *sink;        /* --sink NAME (dlq) */
 	int all;                 /* --all (dlq replay) */
