@@ -18,6 +18,9 @@ typedef struct hc_cli {
 	const char *log_level;
 	const char *sink;        /* --sink NAME (dlq) */
 	int all;                 /* --all (dlq replay) */
+	const char *location;    /* --location ID (history) */
+	const char *tag;         /* --tag ID (history) */
+	const char *limit;       /* --limit N (history) */
 	int once;
 	int help;
 	const char **args;       /* positional arguments after the (sub-)command */
@@ -29,6 +32,8 @@ int hc_cmd_check(const hc_cli *cli);
 int hc_cmd_plugins(const hc_cli *cli);
 int hc_cmd_dlq(const hc_cli *cli);
 int hc_cmd_state(const hc_cli *cli);
+int hc_cmd_auth(const hc_cli *cli);
+int hc_cmd_history(const hc_cli *cli);
 
 /* Shared by the commands: the built-in default directories. */
 const char *hc_default_plugin_dir(void);
@@ -55,6 +60,9 @@ const char *hc_state_dir(const hc_graph *g);
  * the default state directory without -c. Never creates one. Prints why
  * on failure and returns -1. */
 int hc_cli_open_store(const hc_cli *cli, hc_loaded *l, hc_store **out);
+/* Whether `dir` holds a state database; when not and `who` is set, says
+ * why on stderr (with_config: the directory came from -c FILE). */
+int hc_cli_store_exists(const char *who, const char *dir, int with_config);
 /* Closes what hc_cli_open_store opened, whether it succeeded or not. */
 void hc_cli_close_store(const hc_cli *cli, hc_loaded *l, hc_store *s);
 /* A malloc'ed copy of text from the database fit for one output line:
@@ -64,5 +72,7 @@ char *hc_cli_clean(const char *in, size_t max);
 /* Flushes standard output: returns 1 when writing it failed or `failed`
  * is set, else 0. */
 int hc_cli_flush(const char *who, int failed);
+/* "2026-11-30T12:00:00Z" (with_ms: "…:00.123Z"), UTC. */
+void hc_cli_iso_time(int64_t ms, int with_ms, char *buf, size_t len);
 
 #endif

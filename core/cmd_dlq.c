@@ -53,7 +53,7 @@ static int64_t *parse_ids(const hc_cli *cli)
 	return ids;
 }
 
-static void iso_time(int64_t ms, int with_ms, char *buf, size_t len)
+void hc_cli_iso_time(int64_t ms, int with_ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -111,7 +111,7 @@ static void list_row(const hc_dead *d, void *arg)
 	snprintf(id, sizeof(id), "%" PRId64, d->id);
 	snprintf(attempts, sizeof(attempts), "%u", d->attempts);
 	status_text(d->last_status, status, sizeof(status));
-	iso_time(d->failed_ms, 0, when, sizeof(when));
+	hc_cli_iso_time(d->failed_ms, 0, when, sizeof(when));
 	printf(LIST_ROW, id, sink ? sink : "?", key ? key : "?", attempts, status, when,
 	       error ? error : "?");
 	free(sink);
@@ -159,7 +159,7 @@ static void show_row(const hc_dead *d, void *arg)
 
 	(void)arg;
 	status_text(d->last_status, status, sizeof(status));
-	iso_time(d->failed_ms, 1, when, sizeof(when));
+	hc_cli_iso_time(d->failed_ms, 1, when, sizeof(when));
 	printf("id:          %" PRId64 "\n", d->id);
 	printf("sink:        %s\n", sink ? sink : "?");
 	printf("key:         %s\n", key ? key : "?");

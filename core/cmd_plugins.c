@@ -36,11 +36,11 @@ static void print_option(const hlb_option *o)
 
 static void print_host_options(uint32_t caps)
 {
-	static const uint32_t roles[] = { HLB_CAP_SOURCE, HLB_CAP_TRANSFORM, HLB_CAP_SINK };
+	static const uint32_t roles[] = { HLB_CAP_SOURCE, HLB_CAP_TRANSFORM, HLB_CAP_SINK, HLB_CAP_AUTH };
 	const char *seen[32];
 	size_t nseen = 0;
 
-	for (size_t r = 0; r < 3; r++) {
+	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
 		if (!(caps & roles[r]))
 			continue;
 		for (const hlb_option *o = hc_host_options(roles[r]); o->key; o++) {

@@ -100,7 +100,7 @@ const char *hc_state_dir(const hc_graph *g)
 }
 
 /* Returns 0 when the configuration is valid and every instance started.
- * `check` opens no state store: validating must not create one. */
+ * `check` opens no state store it would have to create. */
 static int setup(struct setup *s, const hc_cli *cli, int with_store)
 {
 	char err[1024];
@@ -116,7 +116,11 @@ static int setup(struct setup *s, const hc_cli *cli, int with_store)
 	 * (on a store in memory), so that what their plugins find is
 	 * reported in this run too, not after the first fixes. */
 	const char *dir = errors ? ":memory:" : hc_state_dir(s->conf.graph);
-	if (hc_store_open(with_store ? dir : ":memory:", &s->store, err, sizeof(err)) < 0) {
+	/* `check` uses a database that exists (credentials keep their tokens
+	 * there), and never creates one */
+	if (!with_store && !hc_cli_store_exists(NULL, dir, 1))
+		dir = ":memory:";
+	if (hc_store_open(dir, &s->store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", cli->config, err);
 		return -1;
 	}

@@ -12,17 +12,22 @@
 
 /* Inspecting must never create anything: hc_store_open would create the
  * directory and an empty database, so the file is looked for first. */
-static int database_exists(const char *who, const char *dir, int with_config)
+int hc_cli_store_exists(const char *who, const char *dir, int with_config)
 {
 	char path[4096];
 	struct stat st;
 
+	if (strcmp(dir, ":memory:") == 0)
+		return 0;
 	if (snprintf(path, sizeof(path), "%s/hlbridge.db", dir) >= (int)sizeof(path)) {
-		fprintf(stderr, "%s: state_dir is too long\n", who);
+		if (who)
+			fprintf(stderr, "%s: state_dir is too long\n", who);
 		return 0;
 	}
 	if (stat(path, &st) == 0)
 		return 1;
+	if (!who)
+		return 0;
 	if (errno != ENOENT)
 		fprintf(stderr, "%s: cannot use the state database %s: %s\n", who, path, strerror(errno));
 	else if (with_config)
@@ -51,7 +56,7 @@ int hc_cli_open_store(const hc_cli *cli, hc_loaded *l, hc_store **out)
 		fprintf(stderr, "%s: the configuration keeps no state (state_dir = :memory:)\n", who);
 		return -1;
 	}
-	if (!database_exists(who, dir, cli->config != NULL))
+	if (!hc_cli_store_exists(who, dir, cli->config != NULL))
 		return -1;
 	if (hc_store_open(dir, out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", who, err);
@@ -193,6 +198,11 @@ static void print_leftovers(struct state_rows *r, const char *file)
 
 		if (r->row[i].shown)
 			continue;
+		/* credentials hold tokens: never printed, even when left over */
+		if (strncmp(r->row[i].instance, "auth:", 5) == 0) {
+			r->row[i].shown = 1;
+			continue;
+		}
 		name = hc_cli_clean(r->row[i].instance, 0);
 		printf("[%s] (not in %s)\n", name ? name : "?", file);
 		free(name);
@@ -222,6 +232,10 @@ static int print_state(const hc_cli *cli, hc_graph *g, hc_store *s)
 			if (!has_state(&r, inst->sec->name))
 				printf("  (no checkpoint yet)\n");
 			print_state_of(&r, inst->sec->name);
+		} else if (inst->role == HLB_CAP_AUTH) {
+			/* tokens: what may be shown of them is auth status's job */
+			printf("[%s]\n  (credentials: see 'hlbridge auth status -c %s')\n", inst->sec->label,
+			       cli->config);
 		} else if (has_state(&r, inst->sec->name)) {
 			/* a transform may keep state too */
 			printf("[%s]\n", inst->sec->label);

@@ -8,8 +8,14 @@
 #include "log.h"
 #include "record.h"
 
+/* State a poll put, or (hist set) a history row it added: both are
+ * written with the poll's checkpoint. A history row's key is its scope,
+ * and object, change and time come along. */
 struct staged {
 	char *key, *json;
+	int hist;
+	char *object, *change;
+	int64_t time_ms;
 };
 
 struct hc_cp {
@@ -94,6 +100,8 @@ static void free_staged(struct staged *st, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(st[i].key);
 		free(st[i].json);
+		free(st[i].object);
+		free(st[i].change);
 	}
 	free(st);
 }
@@ -133,18 +141,8 @@ size_t hc_batch_records(const hc_batch *b)
 	return b->n;
 }
 
-static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *key, const char *json)
+static int grow_staged(struct staged **st, size_t *n, size_t *cap)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*st)[i].key, key) == 0) {
-			char *j = strdup(json);
-
-			if (!j)
-				return -1;
-			free((*st)[i].json);
-			(*st)[i].json = j;
-			return 0;
-		}
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 4;
 		struct staged *s = realloc(*st, c * sizeof(*s));
@@ -154,6 +152,24 @@ static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *ke
 		*st = s;
 		*cap = c;
 	}
+	memset(&(*st)[*n], 0, sizeof(**st));
+	return 0;
+}
+
+static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *key, const char *json)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!(*st)[i].hist && strcmp((*st)[i].key, key) == 0) {
+			char *j = strdup(json);
+
+			if (!j)
+				return -1;
+			free((*st)[i].json);
+			(*st)[i].json = j;
+			return 0;
+		}
+	if (grow_staged(st, n, cap) < 0)
+		return -1;
 	(*st)[*n].key = strdup(key);
 	(*st)[*n].json = strdup(json);
 	if (!(*st)[*n].key || !(*st)[*n].json) {
@@ -167,9 +183,15 @@ static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *ke
 
 static int write_cp(hc_store *store, hc_cp *cp)
 {
-	for (size_t i = 0; i < cp->nst; i++)
-		if (hc_store_state_put(store, cp->src->sec->name, cp->st[i].key, cp->st[i].json) < 0)
+	for (size_t i = 0; i < cp->nst; i++) {
+		struct staged *st = &cp->st[i];
+		int rc = st->hist ? hc_store_history_add(store, cp->src->state_name, st->key, st->object,
+							 st->change, st->time_ms, st->json)
+				  : hc_store_state_put(store, cp->src->state_name, st->key, st->json);
+
+		if (rc < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -334,12 +356,15 @@ static int remember(struct hlb_instance *inst, const char *key, const char *json
 
 struct json_object *hc_state_latest(hc_store *store, struct hlb_instance *inst, const char *key)
 {
-	struct hc_latest *l = find_latest(inst, key);
+	/* A credential's tokens are written at once and may be rotated by
+	 * another process (hlbridge auth login, a second daemon): always
+	 * read what the store holds. */
+	struct hc_latest *l = inst->role == HLB_CAP_AUTH ? NULL : find_latest(inst, key);
 	char *stored = NULL;
 	struct json_object *v;
 
 	if (!l) {
-		stored = hc_store_state_get(store, inst->sec->name, key);
+		stored = hc_store_state_get(store, inst->state_name, key);
 		if (!stored)
 			return NULL;
 	}
@@ -350,9 +375,34 @@ struct json_object *hc_state_latest(hc_store *store, struct hlb_instance *inst, 
 
 int hc_state_put_now(hc_store *store, struct hlb_instance *inst, const char *key, const char *json)
 {
-	if (remember(inst, key, json) < 0)
+	if (inst->role != HLB_CAP_AUTH && remember(inst, key, json) < 0)
 		return -1;
-	return hc_store_state_put(store, inst->sec->name, key, json);
+	return hc_store_state_put(store, inst->state_name, key, json);
+}
+
+int hc_history_stage(hc_batch *b, const char *scope, const char *object, const char *change,
+		     int64_t time_ms, const char *json)
+{
+	struct staged *st;
+
+	if (grow_staged(&b->st, &b->nst, &b->capst) < 0)
+		return -1;
+	st = &b->st[b->nst];
+	st->hist = 1;
+	st->time_ms = time_ms;
+	st->key = strdup(scope);
+	st->object = strdup(object);
+	st->change = strdup(change);
+	st->json = strdup(json);
+	if (!st->key || !st->object || !st->change || !st->json) {
+		free(st->key);
+		free(st->object);
+		free(st->change);
+		free(st->json);
+		return -1;
+	}
+	b->nst++;
+	return 0;
 }
 
 int hc_state_stage(hc_batch *b, struct hlb_instance *inst, const char *key, const char *json)

@@ -26,6 +26,9 @@ int hc_batch_add(hc_batch *b, struct hlb_instance *sink, hlb_record *rec);
  * with the batch's checkpoint. */
 int hc_state_stage(hc_batch *b, struct hlb_instance *inst, const char *key, const char *json);
 size_t hc_batch_records(const hc_batch *b);
+/* A history row a poll added: written with the batch's checkpoint. */
+int hc_history_stage(hc_batch *b, const char *scope, const char *object, const char *change,
+		     int64_t time_ms, const char *json);
 
 /* Queues the batch's records and opens its checkpoint, in one
  * transaction. Then hands each newly queued record to `accept` (the sink's

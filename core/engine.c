@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "auth.h"
 #include "durable.h"
 #include "log.h"
 #include "record.h"
@@ -19,7 +20,7 @@
 #define ROOM_MIN 256 /* records a sink may hold before its sources pause */
 #define BACKLOG_CHECK_MS 5000 /* how often a running daemon looks for replayed records */
 
-enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK };
+enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK, JOB_AUTH };
 
 struct hlb_job {
 	enum job_kind kind;
@@ -63,7 +64,21 @@ struct hc_engine {
 	int (*reload)(void *arg);
 	void *reload_arg;
 	int reloading;
+	hlb_auth_call *auth_calls; /* token calls not yet delivered (auth.c) */
+	/* hlbridge auth login: how the provider's exchange ended */
+	int auth_rc;
+	char *auth_message;
 };
+
+hlb_auth_call **hc_engine_auth_calls(hc_engine *e)
+{
+	return &e->auth_calls;
+}
+
+hc_graph *hc_engine_graph(const hc_engine *e)
+{
+	return e->g;
+}
 
 static void schedule_flush(struct hlb_instance *sink);
 static void schedule_poll(struct hlb_instance *src, int64_t delay_ms);
@@ -105,36 +120,51 @@ hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *st
 	return e;
 }
 
-int hc_engine_init(hc_engine *e, hc_diag *diag)
+static int init_one(hc_engine *e, struct hlb_instance *inst, hc_diag *diag)
 {
 	const hlb_host *host = hc_host_table();
+	const hlb_plugin *p;
+	int rc = HLB_OK;
+
+	if (inst->invalid)
+		return -1;
+	p = inst->mod->desc;
+	inst->diag = diag;
+	if (p->init)
+		rc = p->init(host, inst, inst->role, &inst->state);
+	inst->diag = NULL;
+	if (rc != HLB_OK) {
+		if (!inst->config_errors)
+			hc_diag_error(diag, inst->file, inst->sec->line, "[%s] plugin %s failed to start: %s",
+				      inst->sec->label, p->name, host->strerror(rc));
+		return -1;
+	}
+	inst->inited = 1;
+	(void)e;
+	return 0;
+}
+
+int hc_engine_init_roles(hc_engine *e, hc_diag *diag, uint32_t roles)
+{
 	int failed = 0;
 
 	e->inited = 1;
-	for (size_t i = 0; i < e->g->ninst; i++) {
-		struct hlb_instance *inst = e->g->inst[i];
-		const hlb_plugin *p;
-		int rc = HLB_OK;
+	/* credentials first: the others may ask them for tokens from init() */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < e->g->ninst; i++) {
+			struct hlb_instance *inst = e->g->inst[i];
 
-		if (inst->invalid) {
-			failed++;
-			continue;
+			if (!(inst->role & roles) || (inst->role == HLB_CAP_AUTH) != (pass == 0))
+				continue;
+			if (init_one(e, inst, diag) < 0)
+				failed++;
 		}
-		p = inst->mod->desc;
-		inst->diag = diag;
-		if (p->init)
-			rc = p->init(host, inst, inst->role, &inst->state);
-		inst->diag = NULL;
-		if (rc != HLB_OK) {
-			if (!inst->config_errors)
-				hc_diag_error(diag, inst->file, inst->sec->line, "[%s] plugin %s failed to start: %s",
-					      inst->sec->label, p->name, host->strerror(rc));
-			failed++;
-			continue;
-		}
-		inst->inited = 1;
-	}
 	return failed ? -1 : 0;
+}
+
+int hc_engine_init(hc_engine *e, hc_diag *diag)
+{
+	return hc_engine_init_roles(e, diag, ~0u);
 }
 
 /* ---- jobs --------------------------------------------------------------- */
@@ -741,12 +771,18 @@ void hc_job_finish(hlb_job *j, int rc, const char *message)
 		return;
 	j->finished = 1;
 	j->rc = rc;
-	if (message && j->kind != JOB_CHECK)
+	if (message && j->kind != JOB_CHECK && j->kind != JOB_AUTH)
 		hc_log(j->inst->sec->label, rc < 0 ? HLB_LOG_ERROR : HLB_LOG_DEBUG, "%s", message);
 	switch (j->kind) {
 	case JOB_POLL: poll_finished(j); break;
 	case JOB_DELIVER: deliver_finished(j); break;
 	case JOB_CHECK: check_finished(j, message); break;
+	case JOB_AUTH:
+		j->e->auth_rc = rc;
+		free(j->e->auth_message);
+		j->e->auth_message = message ? strdup(message) : NULL;
+		hc_loop_stop(j->e->loop);
+		break;
 	case JOB_PROCESS: break;
 	}
 	job_unref(j);
@@ -1010,13 +1046,18 @@ void hc_engine_free(hc_engine *e)
 	/* A plugin that finishes its pending job from fini() must not start
 	 * new polls or deliveries. */
 	e->stopping = 1;
-	for (size_t i = 0; i < e->g->ninst; i++) {
-		struct hlb_instance *inst = e->g->inst[i];
+	/* credentials last: the others cancel their token calls in fini() */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < e->g->ninst; i++) {
+			struct hlb_instance *inst = e->g->inst[i];
 
-		if (inst->inited && inst->mod->desc->fini)
-			inst->mod->desc->fini(inst->state);
-		inst->inited = 0;
-	}
+			if ((inst->role == HLB_CAP_AUTH) != (pass == 1))
+				continue;
+			if (inst->inited && inst->mod->desc->fini)
+				inst->mod->desc->fini(inst->state);
+			inst->inited = 0;
+		}
+	hc_auth_free_all(e);
 	/* Jobs the plugins never finished: a delivery still owns its batch. */
 	while (e->live) {
 		hlb_job *j = e->live;
@@ -1048,5 +1089,51 @@ void hc_engine_free(hc_engine *e)
 	hc_timer_stop(e->backlog_timer);
 	if (e->signals_caught)
 		hc_loop_catch_signals(e->loop, NULL, NULL);
+	free(e->auth_message);
 	free(e);
+}
+
+int hc_engine_auth_exchange(hc_engine *e, struct hlb_instance *inst, const char *code,
+			    const char *redirect_uri, const char **message)
+{
+	hlb_job *j;
+	int rc;
+
+	*message = NULL;
+	if (!inst->inited || !inst->mod->desc->auth_exchange)
+		return HLB_EUNSUPPORTED;
+	j = job_new(e, JOB_AUTH, inst);
+	if (!j)
+		return HLB_ENOMEM;
+	e->auth_rc = HLB_EFAIL;
+	j->refs++; /* the plugin may finish it before the call returns */
+	rc = inst->mod->desc->auth_exchange(inst->state, j, code, redirect_uri);
+	if (rc < 0 && !j->finished)
+		hc_job_finish(j, rc, NULL);
+	if (!j->finished)
+		hc_loop_run(e->loop);
+	rc = j->finished ? e->auth_rc : HLB_ECANCELED;
+	job_unref(j);
+	*message = e->auth_message;
+	return rc;
+}
+
+int hc_engine_history_add(hlb_instance *inst, hlb_job *job, const char *scope, const char *object,
+			  const char *change, int64_t time_ms, struct json_object *row)
+{
+	const char *json;
+	int rc;
+
+	if (!inst || !inst->engine || !scope || !object || !change) {
+		json_object_put(row);
+		return HLB_EINVAL;
+	}
+	json = row ? json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN) : "{}";
+	if (job && job->kind == JOB_POLL && !job->finished && job->inst == inst)
+		rc = hc_history_stage(job->pending, scope, object, change, time_ms, json);
+	else
+		rc = hc_store_history_add(inst->engine->store, inst->state_name, scope, object, change,
+					  time_ms, json);
+	json_object_put(row);
+	return rc < 0 ? HLB_EIO : HLB_OK;
 }

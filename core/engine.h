@@ -14,6 +14,14 @@ hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *st
 /* Calls every instance's init(); problems found by plugins land in diag.
  * Returns 0 when all instances started. */
 int hc_engine_init(hc_engine *e, hc_diag *diag);
+/* The same for the instances of some roles only (HLB_CAP_* bits), such as
+ * the credentials alone for `hlbridge auth`. */
+int hc_engine_init_roles(hc_engine *e, hc_diag *diag, uint32_t roles);
+/* hlbridge auth login: runs the provider's exchange of an authorization
+ * code on the loop until it finishes. *message (owned by the engine) is
+ * what the provider said. */
+int hc_engine_auth_exchange(hc_engine *e, struct hlb_instance *inst, const char *code,
+			    const char *redirect_uri, const char **message);
 /* Runs the plugins' check callbacks; returns the number that failed. */
 int hc_engine_check(hc_engine *e, int64_t timeout_ms);
 /* Runs until a signal (or, with once, until every source was polled once
@@ -42,6 +50,10 @@ void hc_job_finish(hlb_job *job, int rc, const char *message);
 struct json_object *hc_engine_state_get(hlb_instance *inst, const char *key);
 int hc_engine_state_put(hlb_instance *inst, hlb_job *job, const char *key, struct json_object *value);
 hc_loop *hc_engine_loop(const hc_engine *e);
+hc_graph *hc_engine_graph(const hc_engine *e);
+hlb_auth_call **hc_engine_auth_calls(hc_engine *e);
+int hc_engine_history_add(hlb_instance *inst, hlb_job *job, const char *scope, const char *object,
+			  const char *change, int64_t time_ms, struct json_object *row);
 hc_http *hc_engine_http(const hc_engine *e);
 
 #endif

@@ -17,10 +17,13 @@ struct hlb_instance {
 	hc_section *sec;
 	const char *file;         /* configuration file, for option_error */
 	const hc_module *mod;
-	uint32_t role;            /* HLB_CAP_SOURCE, _TRANSFORM or _SINK */
+	uint32_t role;            /* HLB_CAP_SOURCE, _TRANSFORM, _SINK or _AUTH */
+	const char *state_name;   /* its rows in the state store: the section
+				   * name, "auth:NAME" for credentials */
 	void *state;
 	int inited;
 	int invalid;              /* its section has errors: never started */
+	int referenced;           /* a credential some instance uses */
 	int config_errors;        /* option_error calls during init */
 	hc_diag *diag;            /* where option_error reports (init time) */
 	struct hc_engine *engine;

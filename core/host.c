@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "engine.h"
 #include "graph.h"
@@ -223,6 +224,12 @@ static const hlb_host table = {
 	.state_get = hc_engine_state_get,
 	.state_put = hc_engine_state_put,
 	.pace_configure = host_pace_configure,
+	.auth_token = hc_auth_token,
+	.auth_cancel = hc_auth_cancel,
+	.auth_reject = hc_auth_reject,
+	.auth_subject = hc_auth_subject,
+	.auth_done = hc_auth_done,
+	.history_add = hc_engine_history_add,
 };
 
 const hlb_host *hc_host_table(void)

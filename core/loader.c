@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <ltdl.h>
 #include <stdio.h>
@@ -96,8 +97,16 @@ static int check_descriptor(const char *path, const char *name, const hlb_plugin
 			 "or fix the descriptor's name", path, d->name ? d->name : "(none)", name);
 		return -1;
 	}
-	if (!d->caps || (d->caps & ~(uint32_t)(HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK))) {
-		snprintf(err, errlen, "%s: descriptor declares no valid capability (source, transform, sink)", path);
+	if (!d->caps || (d->caps & ~(uint32_t)(HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK |
+						HLB_CAP_AUTH))) {
+		snprintf(err, errlen, "%s: descriptor declares no valid capability (source, transform, sink, auth)",
+			 path);
+		return -1;
+	}
+	if ((d->caps & HLB_CAP_AUTH) &&
+	    (d->size < offsetof(hlb_plugin, auth_status) + sizeof(d->auth_status) || !d->auth_token)) {
+		snprintf(err, errlen, "%s: descriptor declares the auth capability without auth_token (ABI 1.1)",
+			 path);
 		return -1;
 	}
 	if (((d->caps & HLB_CAP_SOURCE) && !d->poll) || ((d->caps & HLB_CAP_TRANSFORM) && !d->process) ||
@@ -110,7 +119,7 @@ static int check_descriptor(const char *path, const char *name, const hlb_plugin
 	for (size_t i = 0; d->options && option_at(d, i)->key; i++) {
 		const hlb_option *o = option_at(d, i);
 
-		if ((unsigned)o->type > HLB_OPT_JSONPATH) {
+		if ((unsigned)o->type > HLB_OPT_AUTH) {
 			snprintf(err, errlen, "%s: option '%s' has an unknown type %d", path, o->key, (int)o->type);
 			return -1;
 		}
@@ -146,8 +155,21 @@ int hc_loader_check_file(const char *path, const char *name, char *err, size_t e
 {
 	lt_dlhandle h;
 	const hlb_plugin *d;
+	void *bound;
 
+	/* libltdl binds lazily: a module with a symbol nothing defines would
+	 * load, then end the process at its first call. Binding everything
+	 * once first refuses such a module, naming the symbol. */
+	bound = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!bound) {
+		const char *why = dlerror();
+
+		snprintf(err, errlen, "%s: not a loadable plugin module (%s): rebuild it against this hlbridge, "
+			 "or install the libraries it needs", path, why ? why : "unknown error");
+		return -1;
+	}
 	h = lt_dlopen(path);
+	dlclose(bound);
 	if (!h) {
 		const char *why = lt_dlerror();
 
@@ -191,7 +213,10 @@ static const hc_module *remember(hc_loader *l, const char *name, const char *pat
 	m->name = strdup(name);
 	m->path = strdup(path);
 	m->handle = handle;
-	m->desc = d;
+	/* A module built for an older minor has a shorter descriptor: the
+	 * fields it lacks read as NULL from this copy. */
+	memcpy(&m->desc_copy, d, d->size < sizeof(m->desc_copy) ? d->size : sizeof(m->desc_copy));
+	m->desc = &m->desc_copy;
 	m->options = copy_options(d);
 	if (!m->name || !m->path || !m->options) {
 		free(m->name);
@@ -360,10 +385,15 @@ void hc_loader_fini(hc_loader *l)
 
 void hc_caps_text(uint32_t caps, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s%s",
-		 (caps & HLB_CAP_SOURCE) ? "source" : "",
-		 (caps & HLB_CAP_SOURCE) && (caps & (HLB_CAP_TRANSFORM | HLB_CAP_SINK)) ? ", " : "",
-		 (caps & HLB_CAP_TRANSFORM) ? "transform" : "",
-		 (caps & HLB_CAP_TRANSFORM) && (caps & HLB_CAP_SINK) ? ", " : "",
-		 (caps & HLB_CAP_SINK) ? "sink" : "");
+	static const struct {
+		uint32_t cap;
+		const char *name;
+	} names[] = { { HLB_CAP_SOURCE, "source" }, { HLB_CAP_TRANSFORM, "transform" },
+		      { HLB_CAP_SINK, "sink" }, { HLB_CAP_AUTH, "auth" } };
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && n < len; i++)
+		if (caps & names[i].cap)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", names[i].name);
 }

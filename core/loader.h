@@ -9,7 +9,8 @@ typedef struct hc_module {
 	char *name;
 	char *path;              /* file it came from, or "(built in)" */
 	void *handle;            /* lt_dlhandle */
-	const hlb_plugin *desc;
+	const hlb_plugin *desc;  /* points at desc_copy */
+	hlb_plugin desc_copy;     /* the module's descriptor in this host's size */
 	/* desc->options in this host's layout (the module's entries may be
 	 * larger, from a newer SDK); ends with a NULL key. Use this, never
 	 * desc->options. */

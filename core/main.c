@@ -43,6 +43,9 @@ static const char usage[] =
 	"  plugins [NAME]         list the plugins, or show one plugin's options\n"
 	"  dlq SUBCOMMAND [ID]... list, show, replay or drop dead records\n"
 	"  state -c FILE          print each source's checkpoint and each sink's backlog\n"
+	"  auth login NAME -c FILE  authorize the credential [auth:NAME] (OAuth)\n"
+	"  auth status -c FILE    show each credential's expiry and whether it needs a login\n"
+	"  history -c FILE        print the change history sources keep (tag changes)\n"
 	"  help [COMMAND]         show this help, or a command's help\n"
 	"  version                print the version and the plugin ABI version\n"
 	"\n"
@@ -52,6 +55,9 @@ static const char usage[] =
 	"  --log-level LEVEL      error, warn, info (default) or debug\n"
 	"  --sink NAME            dlq list, replay: only the dead records of sink NAME\n"
 	"  --all                  dlq replay: every dead record\n"
+	"  --location ID          history: only the rows of this location\n"
+	"  --tag ID               history: only the rows of this tag\n"
+	"  --limit N              history: the newest N rows (default 1000)\n"
 	"  -h, --help             show help\n"
 	"  -V, --version          same as the version command\n"
 	"\n"
@@ -119,6 +125,32 @@ static const struct {
 	  "backlog of each sink: records pending (never tried), retrying, and dead.\n"
 	  "Exits 0 on success, 1 when the configuration is invalid or has no state\n"
 	  "database yet, 2 on a usage error.\n" },
+	{ "auth",
+	  "Usage: hlbridge auth login NAME -c FILE [--plugin-dir DIR]...\n"
+	  "       hlbridge auth status -c FILE [--plugin-dir DIR]...\n"
+	  "\n"
+	  "Credentials are [auth:NAME] sections; their tokens live in the state\n"
+	  "database of FILE's [service] state_dir, never in FILE.\n"
+	  "\n"
+	  "  login    runs the OAuth authorization-code flow of [auth:NAME]: prints\n"
+	  "           the URL to open and approve the app, listens on the section's\n"
+	  "           redirect_uri (a loopback http:// URL) for the code, exchanges\n"
+	  "           it for tokens and stores them. Gives up after 10 minutes.\n"
+	  "  status   prints each credential's type, expiry and whether it must be\n"
+	  "           authorized again; never a token\n"
+	  "\n"
+	  "Exits 0 on success; 1 when the login failed, or (status) when a\n"
+	  "credential did not start or needs a login; 2 on a usage error.\n" },
+	{ "history",
+	  "Usage: hlbridge history -c FILE [--location ID] [--tag ID] [--limit N]\n"
+	  "\n"
+	  "Prints the change history the sources of FILE keep in its state\n"
+	  "database, oldest first: ghl_tags adds a row for every tag created,\n"
+	  "renamed or deleted. Columns: time (UTC), source, location, object\n"
+	  "(the tag id), change and details. --limit N shows the newest N rows\n"
+	  "(default 1000).\n"
+	  "Exits 0 on success, 1 when the configuration is invalid or has no state\n"
+	  "database yet, 2 on a usage error.\n" },
 	{ "version", "Usage: hlbridge version\n\nPrints the hlbridge version and its plugin ABI version.\n" },
 	{ "help", "Usage: hlbridge help [COMMAND]\n" },
 };
@@ -153,6 +185,11 @@ static int options_fit(const hc_cli *cli)
 	if ((cli->sink || cli->all) && strcmp(cli->command, "dlq") != 0) {
 		fprintf(stderr, "hlbridge %s: %s is an option of 'hlbridge dlq' only\n", cli->command,
 			cli->sink ? "--sink" : "--all");
+		return 0;
+	}
+	if ((cli->location || cli->tag || cli->limit) && strcmp(cli->command, "history") != 0) {
+		fprintf(stderr, "hlbridge %s: %s is an option of 'hlbridge history' only\n", cli->command,
+			cli->location ? "--location" : cli->tag ? "--tag" : "--limit");
 		return 0;
 	}
 	return 1;
@@ -218,6 +255,15 @@ int main(int argc, char **argv)
 				goto usage_error;
 			}
 			cli.sink = a + 7;
+		} else if (strcmp(a, "--location") == 0 || strcmp(a, "--tag") == 0 || strcmp(a, "--limit") == 0) {
+			if (!need_value(argc, argv, i))
+				goto usage_error;
+			if (strcmp(a, "--location") == 0)
+				cli.location = argv[++i];
+			else if (strcmp(a, "--tag") == 0)
+				cli.tag = argv[++i];
+			else
+				cli.limit = argv[++i];
 		} else if (strcmp(a, "--all") == 0) {
 			cli.all = 1;
 		} else if (strcmp(a, "--once") == 0) {
@@ -263,6 +309,10 @@ int main(int argc, char **argv)
 		rc = hc_cmd_dlq(&cli);
 	else if (strcmp(cli.command, "state") == 0)
 		rc = hc_cmd_state(&cli);
+	else if (strcmp(cli.command, "auth") == 0)
+		rc = hc_cmd_auth(&cli);
+	else if (strcmp(cli.command, "history") == 0)
+		rc = hc_cmd_history(&cli);
 	else
 		rc = show_help(cli.command);
 	curl_global_cleanup();

@@ -86,4 +86,17 @@ int hc_store_dead_get(hc_store *s, int64_t id, void (*fn)(const hc_dead *d, void
 int64_t hc_store_dead_replay(hc_store *s, int64_t id, const char *sink);
 int64_t hc_store_dead_drop(hc_store *s, int64_t id);
 
+/* Change history rows that sources keep (host->history_add). */
+typedef struct hc_history {
+	int64_t id;
+	const char *instance, *scope, *object, *change, *row;
+	int64_t time_ms;
+} hc_history;
+int hc_store_history_add(hc_store *s, const char *instance, const char *scope, const char *object,
+			 const char *change, int64_t time_ms, const char *row);
+/* The newest `limit` rows (0: all) matching the filters (NULL: any), oldest
+ * first. Returns the number of rows, or -1. */
+int hc_store_history_each(hc_store *s, const char *instance, const char *scope, const char *object,
+			  int64_t limit, void (*fn)(const hc_history *h, void *arg), void *arg);
+
 #endif

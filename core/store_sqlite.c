@@ -53,13 +53,24 @@ static const char *const migrations[] = {
 	"  key TEXT NOT NULL,"
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY (instance, key));",
+	/* 2: change history kept by sources (hlbridge history) */
+	"CREATE TABLE history ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  instance TEXT NOT NULL,"
+	"  scope TEXT NOT NULL,"
+	"  object TEXT NOT NULL,"
+	"  change TEXT NOT NULL,"
+	"  time_ms INTEGER NOT NULL,"
+	"  row TEXT NOT NULL);"
+	"CREATE INDEX history_scope ON history (scope, object, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 enum stmt {
 	S_ENQUEUE, S_ACK, S_RETRY, S_BURY_COPY, S_LOAD, S_COUNT_PENDING, S_COUNT_RETRY, S_COUNT_DEAD,
 	S_STATE_GET, S_STATE_PUT, S_STATE_EACH, S_DEAD_EACH, S_DEAD_EACH_SINK, S_DEAD_GET,
-	S_REPLAY_ONE, S_REPLAY_ALL, S_REPLAY_SINK, S_DROP_ONE, S_DROP_ALL, S_DROP_SINK, S_COUNT
+	S_REPLAY_ONE, S_REPLAY_ALL, S_REPLAY_SINK, S_DROP_ONE, S_DROP_ALL, S_DROP_SINK,
+	S_HISTORY_ADD, S_HISTORY_EACH, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
@@ -93,6 +104,12 @@ static const char *const sql[S_COUNT] = {
 	[S_DROP_ONE] = "DELETE FROM dead WHERE id = ?",
 	[S_DROP_ALL] = "DELETE FROM dead",
 	[S_DROP_SINK] = "DELETE FROM dead WHERE sink = ?",
+	[S_HISTORY_ADD] = "INSERT INTO history (instance, scope, object, change, time_ms, row) VALUES (?,?,?,?,?,?)",
+	/* NULL filters match everything; the newest `limit` rows, oldest first */
+	[S_HISTORY_EACH] = "SELECT id, instance, scope, object, change, time_ms, row FROM ("
+			   "SELECT * FROM history WHERE (?1 IS NULL OR instance = ?1) AND "
+			   "(?2 IS NULL OR scope = ?2) AND (?3 IS NULL OR object = ?3) "
+			   "ORDER BY id DESC LIMIT ?4) ORDER BY id",
 };
 
 struct hc_store {
@@ -530,6 +547,52 @@ int hc_store_state_each(hc_store *s, void (*fn)(const char *, const char *, cons
 		fn(col_text(st, 0), col_text(st, 1), col_text(st, 2), arg);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "cannot read plugin state");
+}
+
+int hc_store_history_add(hc_store *s, const char *instance, const char *scope, const char *object,
+			 const char *change, int64_t time_ms, const char *row)
+{
+	sqlite3_stmt *st = s->st[S_HISTORY_ADD];
+
+	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, object, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, change, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, time_ms);
+	sqlite3_bind_text(st, 6, row, -1, SQLITE_STATIC);
+	return run(s, S_HISTORY_ADD, "cannot save a history row");
+}
+
+int hc_store_history_each(hc_store *s, const char *instance, const char *scope, const char *object,
+			  int64_t limit, void (*fn)(const hc_history *h, void *arg), void *arg)
+{
+	sqlite3_stmt *st = s->st[S_HISTORY_EACH];
+	int rc, n = 0;
+
+	if (instance)
+		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+	if (object)
+		sqlite3_bind_text(st, 3, object, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, limit > 0 ? limit : INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hc_history h = {
+			.id = sqlite3_column_int64(st, 0),
+			.instance = col_text(st, 1),
+			.scope = col_text(st, 2),
+			.object = col_text(st, 3),
+			.change = col_text(st, 4),
+			.time_ms = sqlite3_column_int64(st, 5),
+			.row = col_text(st, 6),
+		};
+
+		fn(&h, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? n : fail(s, "cannot read the history");
 }
 
 static int dead_rows(hc_store *s, sqlite3_stmt *st, void (*fn)(const hc_dead *, void *), void *arg)

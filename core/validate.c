@@ -32,6 +32,12 @@ static const hlb_option host_sink_opts[] = {
 	{ "retry_limit", HLB_OPT_INT, "10", 0, "sink: retries before a record fails (0-1000)", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
+static const hlb_option host_auth_opts[] = {
+	{ "type", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED, "the credential provider (a plugin, e.g. ghl_oauth)", NULL },
+	{ "redirect_uri", HLB_OPT_STRING, "http://127.0.0.1:8976/callback", 0,
+	  "auth: where 'hlbridge auth login' receives the authorization code (loopback)", NULL },
+	{ NULL, 0, NULL, 0, NULL, NULL }
+};
 static const hlb_option service_opts[] = {
 	{ "plugin_dir", HLB_OPT_LIST, NULL, 0, "directories to load plugins from", NULL },
 	{ "log_level", HLB_OPT_ENUM, "info", 0, "error, warn, info or debug", "error|warn|info|debug" },
@@ -50,7 +56,8 @@ static const hlb_option route_opts[] = {
 static const hlb_option *host_opts(uint32_t role)
 {
 	return role == HLB_CAP_SOURCE ? host_source_opts
-	       : role == HLB_CAP_SINK ? host_sink_opts : host_transform_opts;
+	       : role == HLB_CAP_SINK ? host_sink_opts
+	       : role == HLB_CAP_AUTH ? host_auth_opts : host_transform_opts;
 }
 
 const hlb_option *hc_host_options(uint32_t role)
@@ -237,7 +244,8 @@ static void add_dir(const char *item, size_t len, void *arg)
 
 static const char *role_name(uint32_t role)
 {
-	return role == HLB_CAP_SOURCE ? "source" : role == HLB_CAP_SINK ? "sink" : "transform";
+	return role == HLB_CAP_SOURCE ? "source" : role == HLB_CAP_SINK ? "sink"
+	       : role == HLB_CAP_AUTH ? "auth" : "transform";
 }
 
 /* A sink's retry policy; values that do not parse were reported already. */
@@ -280,8 +288,11 @@ static struct hlb_instance *check_section(hc_graph *g, hc_section *sec, hc_loade
 	const char *file = g->cfg->file;
 	struct hlb_instance *inst = calloc(1, sizeof(*inst));
 	uint32_t role = sec->kind == HC_SOURCE ? HLB_CAP_SOURCE
-			: sec->kind == HC_SINK ? HLB_CAP_SINK : HLB_CAP_TRANSFORM;
-	hc_kv *pk = hc_section_get(sec, "plugin");
+			: sec->kind == HC_SINK ? HLB_CAP_SINK
+			: sec->kind == HC_AUTH ? HLB_CAP_AUTH : HLB_CAP_TRANSFORM;
+	/* a credential names its provider with `type`, an instance its plugin */
+	const char *pkey = role == HLB_CAP_AUTH ? "type" : "plugin";
+	hc_kv *pk = hc_section_get(sec, pkey);
 	char err[1024];
 
 	if (!inst)
@@ -289,9 +300,11 @@ static struct hlb_instance *check_section(hc_graph *g, hc_section *sec, hc_loade
 	inst->sec = sec;
 	inst->file = file;
 	inst->role = role;
+	inst->state_name = role == HLB_CAP_AUTH ? sec->label : sec->name;
 	inst->diag = d;
 	if (!pk) {
-		hc_diag_error(d, file, sec->line, "[%s] has no 'plugin = NAME' (see 'hlbridge plugins')", sec->label);
+		hc_diag_error(d, file, sec->line, "[%s] has no '%s = NAME' (see 'hlbridge plugins')",
+			      sec->label, pkey);
 		return inst;
 	}
 	inst->mod = hc_loader_get(loader, pk->value, err, sizeof(err));
@@ -304,8 +317,12 @@ static struct hlb_instance *check_section(hc_graph *g, hc_section *sec, hc_loade
 		char caps[64];
 
 		hc_caps_text(p->caps, caps, sizeof(caps));
-		hc_diag_error(d, file, pk->line, "[%s] plugin '%s' cannot be a %s (it is: %s)",
-			      sec->label, p->name, role_name(role), caps);
+		if (role == HLB_CAP_AUTH)
+			hc_diag_error(d, file, pk->line, "[%s] type: plugin '%s' is no credential provider (it is: %s)",
+				      sec->label, p->name, caps);
+		else
+			hc_diag_error(d, file, pk->line, "[%s] plugin '%s' cannot be a %s (it is: %s)",
+				      sec->label, p->name, role_name(role), caps);
 		return inst;
 	}
 	for (size_t i = 0; i < sec->nkv; i++) {
@@ -513,11 +530,42 @@ static void check_cycles(hc_graph *g, hc_diag *d)
 	}
 }
 
+/* "auth = NAME" options: the section must exist and be of a type the
+ * option accepts (its `choices`). */
+static void check_auth_refs(hc_graph *g, hc_diag *d)
+{
+	for (size_t i = 0; i < g->ninst; i++) {
+		struct hlb_instance *inst = g->inst[i];
+
+		if (!inst->mod || inst->role == HLB_CAP_AUTH)
+			continue;
+		for (const hlb_option *o = inst->mod->options; o->key; o++) {
+			hc_kv *kv = o->type == HLB_OPT_AUTH ? hc_section_get(inst->sec, o->key) : NULL;
+			struct hlb_instance *a;
+
+			if (!kv)
+				continue;
+			a = find_instance(g, kv->value, HLB_CAP_AUTH);
+			if (!a) {
+				hc_diag_error(d, g->cfg->file, kv->line, "[%s] %s: no [auth:%s] section",
+					      inst->sec->label, kv->key, kv->value);
+				continue;
+			}
+			a->referenced = 1;
+			if (a->mod && o->choices && !hc_in_choices(o->choices, a->mod->desc->name))
+				hc_diag_error(d, g->cfg->file, kv->line,
+					      "[%s] %s: [auth:%s] is of type %s, but plugin %s needs one of %s",
+					      inst->sec->label, kv->key, kv->value, a->mod->desc->name,
+					      inst->mod->desc->name, o->choices);
+		}
+	}
+}
+
 static void check_unused(hc_graph *g, hc_diag *d)
 {
 	for (size_t i = 0; i < g->ninst; i++) {
 		struct hlb_instance *inst = g->inst[i];
-		int used = 0;
+		int used = inst->referenced;
 
 		for (size_t j = 0; j < g->nroutes && !used; j++) {
 			hc_route *r = &g->routes[j];
@@ -529,8 +577,9 @@ static void check_unused(hc_graph *g, hc_diag *d)
 				used = r->to[k] == inst;
 		}
 		if (!used)
-			hc_diag_warn(d, g->cfg->file, inst->sec->line, "[%s] is not used by any route",
-				     inst->sec->label);
+			hc_diag_warn(d, g->cfg->file, inst->sec->line,
+				     inst->role == HLB_CAP_AUTH ? "[%s] is not used by any instance"
+				     : "[%s] is not used by any route", inst->sec->label);
 	}
 }
 
@@ -603,7 +652,8 @@ hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_
 	for (size_t i = 0; i < cfg->nsec; i++) {
 		hc_section *sec = &cfg->sec[i];
 
-		if (sec->kind == HC_SOURCE || sec->kind == HC_TRANSFORM || sec->kind == HC_SINK) {
+		if (sec->kind == HC_SOURCE || sec->kind == HC_TRANSFORM || sec->kind == HC_SINK ||
+		    sec->kind == HC_AUTH) {
 			struct hlb_instance *inst = check_instance(g, sec, loader, d);
 
 			if (inst)
@@ -617,6 +667,7 @@ hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_
 	for (size_t i = 0; i < g->nroutes; i++)
 		check_route(g, &g->routes[i], d);
 	check_cycles(g, d);
+	check_auth_refs(g, d);
 	check_unused(g, d);
 	if (g->nroutes == 0)
 		hc_diag_error(d, cfg->file, 0, "no [route:NAME] section: nothing would run");

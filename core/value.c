@@ -76,7 +76,7 @@ int hc_parse_duration_ms(const char *s, int64_t *out)
 	return -1;
 }
 
-static int in_choices(const char *choices, const char *value)
+int hc_in_choices(const char *choices, const char *value)
 {
 	size_t n = strlen(value);
 
@@ -113,15 +113,17 @@ int hc_check_value(const hlb_option *opt, const char *value, char *err, size_t e
 		snprintf(err, errlen, "expected a duration such as 250ms, 30s, 5m, 2h or 1d");
 		return -1;
 	case HLB_OPT_ENUM:
-		if (in_choices(opt->choices, value))
+		if (hc_in_choices(opt->choices, value))
 			return 0;
 		snprintf(err, errlen, "expected one of %s", opt->choices ? opt->choices : "(none)");
 		return -1;
 	case HLB_OPT_PATH:
 	case HLB_OPT_JSONPATH:
+	case HLB_OPT_AUTH:
 		if (*value)
 			return 0;
-		snprintf(err, errlen, "expected a %s", opt->type == HLB_OPT_PATH ? "file name" : "$.path");
+		snprintf(err, errlen, "expected a %s", opt->type == HLB_OPT_PATH ? "file name"
+			 : opt->type == HLB_OPT_AUTH ? "name of an [auth:NAME] section" : "$.path");
 		return -1;
 	case HLB_OPT_STRING:
 	case HLB_OPT_LIST:
@@ -158,7 +160,7 @@ size_t hc_list_each(const char *list, void (*fn)(const char *item, size_t len, v
 const char *hc_opt_type_name(hlb_opt_type type)
 {
 	static const char *const names[] = {
-		"string", "int", "bool", "duration", "list", "enum", "path", "jsonpath"
+		"string", "int", "bool", "duration", "list", "enum", "path", "jsonpath", "auth"
 	};
 
 	return (unsigned)type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";

@@ -13,6 +13,8 @@ int hc_parse_bool(const char *s, int *out);
 int hc_parse_duration_ms(const char *s, int64_t *out);
 /* Checks `value` against an option's type; on failure writes what is
  * expected into err (never the value itself: it may be secret). */
+/* True when value is one of the "|"-separated words of choices. */
+int hc_in_choices(const char *choices, const char *value);
 int hc_check_value(const hlb_option *opt, const char *value, char *err, size_t errlen);
 /* Splits a comma list in place-independent fashion: calls fn for each
  * trimmed, non-empty item. Returns the number of items. */

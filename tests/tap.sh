@@ -25,5 +25,10 @@ t_done() {
 hlb() {
 	${HLB_WRAP:-} "$HLBRIDGE" "$@"
 }
+# The same in the background, so that $! is hlbridge itself (a function
+# sent to the background is a subshell: killing it would leave hlbridge).
+hlb_bg() {
+	${HLB_WRAP:-} "$HLBRIDGE" "$@" &
+}
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hlbtest.XXXXXX")
 trap 'rm -rf "$T_TMP"' EXIT

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1182,6 +1183,107 @@ START_TEST(test_secret_masked)
 }
 END_TEST
 
+/* ---- credentials and history (ABI 1.1) ----------------------------------- */
+
+static void history_row(const hc_history *h, void *arg)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 1024 - len, "%s %s %s %s %lld %s\n", h->instance, h->scope, h->object, h->change,
+		 (long long)h->time_ms, h->row);
+}
+
+START_TEST(test_auth_broker)
+{
+	char *out;
+
+	/* the probe provider answers inside auth_token; the source must
+	 * still get its answer later, from the loop */
+	rig_start("[auth:cred]\ntype = probe\ntoken_base = T\n"
+		  "[source:src]\nplugin = probe\ncount = 2\nper_poll = 2\nauth = cred\nsubject = loc1\n"
+		  "[sink:out]\nplugin = jsonl\npath = %s/out.jsonl\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	out = slurp("out.jsonl");
+	ck_assert_msg(strstr(out, "\"token\":\"T-0-loc1 quota=probe-app\""), "got %s", out);
+	free(out);
+	/* a rejected token is replaced: the provider hears of it */
+	hc_host_table()->auth_reject(inst("src"), "cred", "loc1", "T-0-loc1");
+	struct hlb_instance *cred = inst("cred");
+	struct json_object *st = cred->mod->desc->auth_status(cred->state);
+	ck_assert_str_eq(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+			 "{\"generation\":1,\"needs_login\":false}");
+	json_object_put(st);
+}
+END_TEST
+
+START_TEST(test_auth_refused)
+{
+	/* a provider's refusal reaches the poll as an error, with its message */
+	rig_start("[auth:cred]\ntype = probe\n"
+		  "[source:src]\nplugin = probe\ncount = 2\nauth = cred\nsubject = refused\n"
+		  "[sink:out]\nplugin = probe\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 1);
+	ck_assert_uint_eq(inst("out")->delivered, 0);
+}
+END_TEST
+
+START_TEST(test_auth_config_errors)
+{
+	hc_config *cfg;
+	hc_graph *g;
+
+	ck_assert_int_eq(hc_loader_init(&rig.loader), 0);
+	hc_loader_add_dir(&rig.loader, env_dir("PLUGIN_DIR"));
+	hc_loader_add_dir(&rig.loader, env_dir("TEST_PLUGIN_DIR"));
+	cfg = hc_config_parse("a.ini",
+			      "[auth:cred]\ntype = jsonl\n"
+			      "[auth:spare]\ntype = probe\n"
+			      "[source:s1]\nplugin = probe\nauth = nosuch\n"
+			      "[source:s2]\nplugin = probe\nauth = cred\n"
+			      "[sink:out]\nplugin = probe\n"
+			      "[route:r1]\nfrom = s1\nto = out\n[route:r2]\nfrom = s2\nto = out\n", &rig.diag);
+	ck_assert_ptr_nonnull(cfg);
+	g = hc_graph_build(cfg, &rig.loader, NULL, &rig.diag);
+	ck_assert_ptr_nonnull(g);
+	char all[4096] = "";
+	for (size_t i = 0; i < rig.diag.n; i++)
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\n", rig.diag.msg[i]);
+	/* jsonl is no credential provider; s1 names no section; spare is unused */
+	ck_assert_msg(strstr(all, "a.ini:2: error: [auth:cred] type: plugin 'jsonl' is no credential provider"),
+		      "%s", all);
+	ck_assert_msg(strstr(all, "a.ini:7: error: [source:s1] auth: no [auth:nosuch] section"), "%s", all);
+	ck_assert_msg(strstr(all, "[auth:spare] is not used by any instance"), "%s", all);
+	hc_graph_free(g);
+	hc_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_history_with_checkpoint)
+{
+	char rows[1024] = "";
+
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe\ncount = 3\nper_poll = 3\nhistory = on\n"
+		  "[sink:out]\nplugin = probe\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	rig_durable = 0;
+	ck_assert_int_eq(rig_run(1), 0);
+	/* written with the poll's checkpoint, once every record was delivered */
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, "scope-a", NULL, 0, history_row, rows), 3);
+	ck_assert_str_eq(rows, "src scope-a probe-0 created 0 {\"n\":0}\n"
+			       "src scope-a probe-1 updated 1000 {\"n\":1}\n"
+			       "src scope-a probe-2 updated 2000 {\"n\":2}\n");
+	rows[0] = 0;
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, NULL, "probe-1", 0, history_row, rows), 1);
+	rows[0] = 0;
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, NULL, NULL, 1, history_row, rows), 1);
+	ck_assert_msg(strstr(rows, "probe-2"), "the newest row: %s", rows);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1238,6 +1340,10 @@ static Suite *test_suite(void)
 	tcase_add_test(sig, test_free_leaves_no_timers);
 	suite_add_tcase(s, sig);
 	tcase_add_test(secret, test_secret_masked);
+	tcase_add_test(errors, test_auth_broker);
+	tcase_add_test(errors, test_auth_refused);
+	tcase_add_test(errors, test_auth_config_errors);
+	tcase_add_test(errors, test_history_with_checkpoint);
 	suite_add_tcase(s, secret);
 	return s;
 }

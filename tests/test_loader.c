@@ -186,7 +186,7 @@ START_TEST(test_load_once)
 	ck_assert_ptr_eq(a, b);
 	ck_assert_ptr_eq(a->handle, b->handle);
 	ck_assert_uint_eq(L.nmods, 2);
-	ck_assert_uint_eq(get_ok("probe")->desc->caps, HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK);
+	ck_assert_uint_eq(get_ok("probe")->desc->caps, HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH);
 }
 END_TEST
 
@@ -216,6 +216,8 @@ START_TEST(test_caps_text)
 	ck_assert_str_eq(buf, "source, transform, sink");
 	hc_caps_text(HLB_CAP_TRANSFORM | HLB_CAP_SINK, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "transform, sink");
+	hc_caps_text(HLB_CAP_SOURCE | HLB_CAP_AUTH, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "source, auth");
 }
 END_TEST
 
@@ -427,7 +429,8 @@ END_TEST
 START_TEST(test_names_real)
 {
 	static const char *const want[] = {
-		"abi_major", "abi_minor", "filter", "jsonl", "map", "no_descriptor", "probe", "wrong_name"
+		"abi_major", "abi_minor", "filter", "jsonl", "map", "no_descriptor", "probe", "undefined_symbol",
+		"wrong_name"
 	};
 	char **names;
 	size_t n;

@@ -13,9 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1.0 is the first published ABI: everything in these headers today. */
+/* 1.0 was the first published ABI. 1.1 appended credential providers
+ * (HLB_CAP_AUTH, the auth_* callbacks and host services, HLB_OPT_AUTH) and
+ * history_add. */
 #define HLB_ABI_MAJOR 1
-#define HLB_ABI_MINOR 0
+#define HLB_ABI_MINOR 1
 
 /* Result codes: 0 is success, negative values are errors (as in libuv), and
  * the few positive values are non-error outcomes. The host turns any of them
@@ -41,6 +43,8 @@ typedef enum hlb_rc {
 #define HLB_CAP_SOURCE    (1u << 0)
 #define HLB_CAP_TRANSFORM (1u << 1)
 #define HLB_CAP_SINK      (1u << 2)
+/* 1.1: a credential provider, the `type` of an [auth:NAME] section. */
+#define HLB_CAP_AUTH      (1u << 3)
 
 /* Types of declared options. The host validates every configured value
  * against its type before any plugin code runs. */
@@ -52,7 +56,10 @@ typedef enum hlb_opt_type {
 	HLB_OPT_LIST = 4,     /* comma-separated list of words */
 	HLB_OPT_ENUM = 5,     /* one of the '|'-separated words in `choices` */
 	HLB_OPT_PATH = 6,     /* a file name, or "-" for stdin/stdout */
-	HLB_OPT_JSONPATH = 7  /* $.a.b[0] style path into a record body */
+	HLB_OPT_JSONPATH = 7, /* $.a.b[0] style path into a record body */
+	/* 1.1: the NAME of an [auth:NAME] section; `choices` lists the
+	 * provider types accepted ("ghl_token|ghl_oauth"), NULL any. */
+	HLB_OPT_AUTH = 8
 } hlb_opt_type;
 
 /* Option flags. */

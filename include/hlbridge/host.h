@@ -23,6 +23,7 @@ typedef struct hlb_timer hlb_timer;
 typedef struct hlb_path hlb_path;         /* a compiled $.a.b[0] path */
 typedef struct hlb_http hlb_http;         /* an HTTP transfer in flight */
 typedef struct hlb_http_response hlb_http_response;
+typedef struct hlb_auth_call hlb_auth_call; /* a token request (1.1) */
 
 #if defined(__GNUC__)
 #define HLB_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -49,6 +50,25 @@ typedef struct hlb_http_request {
 } hlb_http_request;
 
 #define HLB_HTTP_REQUEST_INIT { sizeof(hlb_http_request), NULL, NULL, NULL, NULL, 0, 0, 0, NULL }
+
+/* 1.1: what a credential provider answers to a token request. Pointers
+ * are valid only during the callback that receives it. */
+typedef struct hlb_auth_result {
+	uint32_t size;             /* sizeof(hlb_auth_result) */
+	int rc;                    /* HLB_OK, or why there is no token */
+	const char *token;         /* the bearer access token when HLB_OK */
+	const char *quota_id;      /* who the API counts the requests against
+				    * (an app's client id, a token's own id) */
+	struct json_object *info;  /* provider facts (GHL: userType, companyId,
+				    * locationId); NULL when none */
+	const char *message;       /* why not (never a secret); NULL when HLB_OK */
+	int needs_login;           /* the credential must be authorized again
+				    * with `hlbridge auth login` */
+} hlb_auth_result;
+
+#define HLB_AUTH_RESULT_INIT { sizeof(hlb_auth_result), 0, NULL, NULL, NULL, NULL, 0 }
+
+typedef void (*hlb_auth_cb)(void *arg, const hlb_auth_result *res);
 
 /* Called on the event loop when a transfer ends, successfully or not. The
  * response is valid only during the call. */
@@ -179,6 +199,37 @@ typedef struct hlb_host {
 	 * Retry-After. Declaring the same quota again is cheap and changes
 	 * nothing. HLB_OK, or HLB_EINVAL for an empty key or a zero value. */
 	int (*pace_configure)(hlb_instance *inst, const char *key, uint32_t max_requests, int64_t interval_ms);
+
+	/* ---- 1.1 ---- */
+
+	/* Credentials. auth_token asks the provider of [auth:NAME] (an option
+	 * of type HLB_OPT_AUTH names it) for an access token for `subject`:
+	 * NULL for the credential's own, or, say, a location id that an
+	 * agency credential mints a token for. cb runs exactly once, always
+	 * later from the event loop (never inside auth_token), unless the
+	 * call is cancelled first. NULL when out of memory or no such [auth:]
+	 * section. A plugin cancels its calls still pending in fini(). */
+	hlb_auth_call *(*auth_token)(hlb_instance *inst, const char *auth, const char *subject,
+				     hlb_auth_cb cb, void *arg);
+	void (*auth_cancel)(hlb_auth_call *call);
+	/* The API refused `token` (401): the provider drops it, so that the
+	 * next auth_token gets a fresh one (a refresh), not the same again. */
+	void (*auth_reject)(hlb_instance *inst, const char *auth, const char *subject, const char *token);
+	/* For providers: the subject of a call (NULL for the credential's own),
+	 * and its answer. A provider calls auth_done exactly once per call it
+	 * was handed, now or later; the result is copied. */
+	const char *(*auth_subject)(const hlb_auth_call *call);
+	void (*auth_done)(hlb_auth_call *call, const hlb_auth_result *res);
+
+	/* History: appends a row to the change history that `hlbridge history`
+	 * prints. `scope` and `object` are what rows are selected by (GHL tags:
+	 * the location and the tag id), `change` one word (created, updated,
+	 * deleted), `row` the details (ownership passes; NULL: none). Given the
+	 * running poll job, the row is committed with that poll's checkpoint,
+	 * like state_put, so a replayed poll does not write it twice; with job
+	 * NULL at once. */
+	int (*history_add)(hlb_instance *inst, hlb_job *job, const char *scope, const char *object,
+			   const char *change, int64_t time_ms, struct json_object *row);
 } hlb_host;
 
 /* True when the host's table contains `member` (added in a later minor). */

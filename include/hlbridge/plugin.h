@@ -59,6 +59,24 @@ typedef struct hlb_plugin {
 	/* Sink: a verdict per record of the batch, then host->finish(). */
 	int (*deliver)(void *state, hlb_job *batch);
 	void (*fini)(void *state);
+
+	/* ---- 1.1: credential providers (HLB_CAP_AUTH) ----
+	 * An [auth:NAME] section with `type = MODULE` is an instance of this
+	 * module (role HLB_CAP_AUTH); its state (tokens) lives in the state
+	 * store through host->state_get/state_put. */
+	/* Answer a token request with host->auth_done(call, ...), now or later. */
+	int (*auth_token)(void *state, hlb_auth_call *call);
+	/* The API refused this token: do not hand it out again. */
+	void (*auth_reject)(void *state, const char *subject, const char *token);
+	/* Interactive authorization (hlbridge auth login), optional: the URL
+	 * the user opens, which comes back to redirect_uri with ?code= and
+	 * ?state=csrf; then exchange(code) on the event loop, ending with
+	 * host->finish(job, rc, message). NULL for credentials without it. */
+	int (*auth_url)(void *state, const char *redirect_uri, const char *csrf, char *url, size_t len);
+	int (*auth_exchange)(void *state, hlb_job *job, const char *code, const char *redirect_uri);
+	/* What `hlbridge auth status` shows: a JSON object of words and
+	 * numbers (expiry, needs_login, ...), never a secret. New reference. */
+	struct json_object *(*auth_status)(void *state);
 } hlb_plugin;
 
 #define HLB_PLUGIN_HEADER \

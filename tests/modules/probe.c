@@ -20,6 +20,10 @@ static const hlb_option options[] = {
 	{ "retry_after", HLB_OPT_DURATION, "0", 0, "sink: with a retry, ask for this wait (as Retry-After would)", NULL },
 	{ "dup", HLB_OPT_BOOL, "off", 0, "transform: emit each record twice", NULL },
 	{ "drop_odd", HLB_OPT_BOOL, "off", 0, "transform: drop records whose n is odd", NULL },
+	{ "auth", HLB_OPT_AUTH, NULL, 0, "source: ask this credential for a token each poll", "probe" },
+	{ "subject", HLB_OPT_STRING, NULL, 0, "source: the subject of the token asked for", NULL },
+	{ "history", HLB_OPT_BOOL, "off", 0, "source: add a history row per record", NULL },
+	{ "token_base", HLB_OPT_STRING, "tok", 0, "auth: tokens are BASE-GENERATION-SUBJECT", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
@@ -29,7 +33,11 @@ struct probe {
 	uint32_t role;
 	int64_t count, per_poll, next, retry_times, retry_after;
 	const char *url, *out, *fail_key;
-	int async, dup, drop_odd;
+	int async, dup, drop_odd, history;
+	const char *auth, *subject, *token_base;
+	int generation;          /* auth: grows with every rejected token */
+	hlb_auth_call *call;     /* source: the token call of the poll */
+	char token[128];         /* source: the token it got */
 	hlb_job *pending;
 	hlb_http *http;
 	struct { char key[64]; int64_t tries; } seen[4096];
@@ -56,6 +64,10 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	p->async = host->option_bool(inst, "async", 0);
 	p->dup = host->option_bool(inst, "dup", 0);
 	p->drop_odd = host->option_bool(inst, "drop_odd", 0);
+	p->history = host->option_bool(inst, "history", 0);
+	p->auth = host->option(inst, "auth");
+	p->subject = host->option(inst, "subject");
+	p->token_base = host->option(inst, "token_base");
 	if (p->per_poll < 1) {
 		host->option_error(inst, "per_poll", "must be at least 1");
 		free(p);
@@ -84,6 +96,14 @@ static void emit_n(struct probe *p, hlb_job *job, int64_t n, const char *extra)
 	json_object_object_add(body, "n", json_object_new_int64(n));
 	if (extra)
 		json_object_object_add(body, "http", json_object_new_string(extra));
+	if (p->token[0])
+		json_object_object_add(body, "token", json_object_new_string(p->token));
+	if (p->history) {
+		struct json_object *row = json_object_new_object();
+
+		json_object_object_add(row, "n", json_object_new_int64(n));
+		p->host->history_add(p->inst, job, "scope-a", key, n ? "updated" : "created", 1000 * n, row);
+	}
 	p->host->emit(job, p->host->record_new("probe", key, HLB_OP_UPSERT, 0, body));
 }
 
@@ -108,10 +128,43 @@ static void on_http(void *arg, const hlb_http_response *resp)
 	p->host->finish(job, p->next < p->count ? HLB_MORE : HLB_OK, NULL);
 }
 
+static int emit_poll(struct probe *p, hlb_job *job);
+
+/* The token a poll asked for: emitted in each record's body. */
+static void on_token(void *arg, const hlb_auth_result *res)
+{
+	struct probe *p = arg;
+	hlb_job *job = p->pending;
+
+	p->call = NULL;
+	p->pending = NULL;
+	if (res->rc != HLB_OK) {
+		p->host->finish(job, res->rc, res->message);
+		return;
+	}
+	snprintf(p->token, sizeof(p->token), "%s quota=%s", res->token, res->quota_id ? res->quota_id : "-");
+	emit_poll(p, job);
+}
+
 static int poll_cb(void *state, hlb_job *job)
 {
 	struct probe *p = state;
 
+	if (p->auth) {
+		p->pending = job;
+		p->call = p->host->auth_token(p->inst, p->auth, p->subject, on_token, p);
+		/* the answer never comes inside auth_token */
+		if (!p->call || !p->pending) {
+			p->pending = NULL;
+			return HLB_EFAIL;
+		}
+		return HLB_OK;
+	}
+	return emit_poll(p, job);
+}
+
+static int emit_poll(struct probe *p, hlb_job *job)
+{
 	if (p->url) {
 		hlb_http_request req = HLB_HTTP_REQUEST_INIT;
 		const char *headers[] = { "X-Test: probe", NULL };
@@ -218,12 +271,55 @@ static void fini(void *state)
 
 	if (p && p->http)
 		p->host->http_cancel(p->http);
+	if (p && p->call)
+		p->host->auth_cancel(p->call);
 	free(p);
+}
+
+/* auth: answers at once (the host must defer the callback), with a token
+ * that changes when one is rejected. */
+static int auth_token(void *state, hlb_auth_call *call)
+{
+	struct probe *p = state;
+	const char *subject = p->host->auth_subject(call);
+	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
+	char token[128];
+
+	if (subject && strcmp(subject, "refused") == 0) {
+		res.rc = HLB_EFAIL;
+		res.message = "refused on purpose";
+		res.needs_login = 1;
+	} else {
+		snprintf(token, sizeof(token), "%s-%d-%s", p->token_base, p->generation, subject ? subject : "own");
+		res.token = token;
+		res.quota_id = "probe-app";
+	}
+	p->host->auth_done(call, &res);
+	return HLB_OK;
+}
+
+static void auth_reject(void *state, const char *subject, const char *token)
+{
+	struct probe *p = state;
+
+	(void)subject;
+	(void)token;
+	p->generation++;
+}
+
+static struct json_object *auth_status(void *state)
+{
+	struct probe *p = state;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "generation", json_object_new_int(p->generation));
+	json_object_object_add(o, "needs_login", json_object_new_boolean(0));
+	return o;
 }
 
 const hlb_plugin HLB_PLUGIN_EXPORT(probe) = {
 	HLB_PLUGIN_HEADER,
-	.caps = HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK,
+	.caps = HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH,
 	.name = "probe",
 	.version = "1.0",
 	.summary = "test plugin: emits, copies, drops and answers on command",
@@ -234,4 +330,7 @@ const hlb_plugin HLB_PLUGIN_EXPORT(probe) = {
 	.process = process,
 	.deliver = deliver,
 	.fini = fini,
+	.auth_token = auth_token,
+	.auth_reject = auth_reject,
+	.auth_status = auth_status,
 };

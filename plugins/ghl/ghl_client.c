@@ -1,0 +1,1323 @@
+/* The shared GoHighLevel client (see ghl_client.h).
+ *
+ * A request goes through three steps, each a callback on the event loop:
+ *   1. a token from the [auth:] provider. An agency (Company) credential
+ *      calls location APIs with a location token, so the client must know
+ *      the credential's userType first: it learns it from the provider's
+ *      `info` on the first token it gets and keeps it;
+ *   2. the transfer, paced on "ghl:<quota_id>:<location or company>";
+ *   3. the answer: parsed, or classified as a failure. A 401 drops the
+ *      token (auth_reject) and starts over once; a 429, 5xx, network error
+ *      or malformed JSON is retried a few times after its Retry-After (or a
+ *      short jittered backoff) before it is reported as retryable.
+ *
+ * Everything in flight is on a list of the client, so that
+ * ghl_client_free() cancels it all and no callback runs afterwards. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "ghl_client.h"
+
+#define ERROR_LEN 512           /* one error line */
+#define TOKEN_HEADER_MAX 8192   /* "Authorization: Bearer ..." */
+#define REQUEST_TIMEOUT_MS 60000
+#define BACKOFF_BASE_MS 500
+#define DEFAULT_RETRIES 2
+#define DEFAULT_MAX_WAIT_MS 30000
+#define MAX_ID_LEN 64           /* a location id, as GHL forms them (20-24 chars) */
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct ghl_client {
+	const hlb_host *host;
+	hlb_instance *inst;
+	char *plugin, *auth, *base_url;
+	char user_agent[128];
+	json_object *info;   /* the provider's facts, a deep copy */
+	json_object *paced;  /* pace keys already configured (a set) */
+	unsigned retries;
+	int64_t max_wait_ms;
+	uint64_t rng;
+	ghl_call *calls;
+	ghl_pager *pagers;
+	ghl_resolve *resolves;
+};
+
+struct ghl_call {
+	ghl_client *c;
+	ghl_call *prev, *next;
+	char *location, *method, *version, *path;
+	char *body;
+	size_t body_len;
+	ghl_reply_cb cb;
+	void *arg;
+	hlb_auth_call *auth;
+	hlb_http *http;
+	hlb_timer *timer;
+	char *token;        /* the token the transfer carries (for auth_reject) */
+	int agency;         /* the token was asked for subject = location */
+	int rejected;       /* a 401 was answered with a new token once */
+	unsigned attempts;  /* retryable failures so far */
+	int done;           /* its callback is running or has run */
+};
+
+struct ghl_pager {
+	ghl_client *c;
+	ghl_pager *prev, *next;
+	char *location, *version, *path, *items, *count, *id_field;
+	ghl_page_state st;
+	ghl_call *call;
+	ghl_page_cb page;
+	ghl_done_cb done;
+	void *arg;
+	int finished;
+};
+
+struct ghl_resolve {
+	ghl_client *c;
+	ghl_resolve *prev, *next;
+	ghl_locations_cb cb;
+	void *arg;
+	int all;
+	char **ids;
+	size_t n;
+	json_object *seen;  /* ids already collected (a set) */
+	hlb_auth_call *auth;
+	ghl_pager *pager;
+	hlb_timer *timer;
+	int finished;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+#define LIST_ADD(head, item) do { \
+		(item)->prev = NULL; \
+		(item)->next = (head); \
+		if (head) \
+			(head)->prev = (item); \
+		(head) = (item); \
+	} while (0)
+
+#define LIST_DEL(head, item) do { \
+		if ((item)->prev) \
+			(item)->prev->next = (item)->next; \
+		else if ((head) == (item)) \
+			(head) = (item)->next; \
+		if ((item)->next) \
+			(item)->next->prev = (item)->prev; \
+		(item)->prev = (item)->next = NULL; \
+	} while (0)
+
+struct json_object *ghl_json_at(struct json_object *root, const char *dotted)
+{
+	char part[128];
+	const char *p = dotted, *dot;
+	json_object *cur = root;
+
+	if (!dotted || !*dotted)
+		return root;
+	while (cur && *p) {
+		size_t n;
+
+		dot = strchr(p, '.');
+		n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof(part) || !json_object_is_type(cur, json_type_object))
+			return NULL;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (!json_object_object_get_ex(cur, part, &cur))
+			return NULL;
+		p += n + (dot ? 1 : 0);
+	}
+	return cur;
+}
+
+const char *ghl_json_str(struct json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int ghl_url_build(ghl_buf *out, const char *base_url, const char *path_and_query)
+{
+	size_t n;
+
+	if (!base_url || !*base_url || !path_and_query)
+		return -1;
+	n = strlen(base_url);
+	while (n && base_url[n - 1] == '/')
+		n--;
+	if (ghl_buf_add(out, base_url, n) < 0)
+		return -1;
+	if (path_and_query[0] != '/' && ghl_buf_add(out, "/", 1) < 0)
+		return -1;
+	return ghl_buf_add(out, path_and_query, strlen(path_and_query));
+}
+
+void ghl_pace_key(const char *quota_id, const char *scope, char *buf, size_t len)
+{
+	snprintf(buf, len, "ghl:%s:%s", quota_id && *quota_id ? quota_id : "-",
+		 scope && *scope ? scope : "-");
+}
+
+/* GHL ids are short words of letters, digits, '_' and '-': anything else
+ * in a location id would change the URL it is put into. */
+static int valid_id(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_' && s[n] != '-')
+			return 0;
+	return n > 0 && n <= MAX_ID_LEN;
+}
+
+static uint64_t next_random(ghl_client *c)
+{
+	/* xorshift64: jitter only, no need for more. */
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	return c->rng;
+}
+
+/* ---- the client ------------------------------------------------------------ */
+
+ghl_client *ghl_client_new(const hlb_host *host, hlb_instance *inst, const char *plugin,
+			   const char *auth_name, const char *base_url)
+{
+	ghl_client *c;
+
+	if (!host || !auth_name)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->host = host;
+	c->inst = inst;
+	c->plugin = strdup(plugin ? plugin : "ghl");
+	c->auth = strdup(auth_name);
+	c->base_url = base_url && *base_url ? strdup(base_url) : NULL;
+	c->paced = json_object_new_object();
+	if (!c->plugin || !c->auth || (base_url && *base_url && !c->base_url) || !c->paced) {
+		ghl_client_free(c);
+		return NULL;
+	}
+	ghl_user_agent(host, c->plugin, c->user_agent, sizeof(c->user_agent));
+	c->retries = DEFAULT_RETRIES;
+	c->max_wait_ms = DEFAULT_MAX_WAIT_MS;
+	c->rng = (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ULL;
+	return c;
+}
+
+void ghl_client_set_retries(ghl_client *c, unsigned retries, int64_t max_wait_ms)
+{
+	c->retries = retries;
+	c->max_wait_ms = max_wait_ms;
+}
+
+struct json_object *ghl_client_info(const ghl_client *c)
+{
+	return c->info;
+}
+
+static void call_free(ghl_call *call);
+static void pager_free(ghl_pager *p);
+static void resolve_free(ghl_resolve *r);
+
+void ghl_client_free(ghl_client *c)
+{
+	if (!c)
+		return;
+	/* Outer work first: a resolution owns a pager, a pager a call. */
+	while (c->resolves)
+		ghl_resolve_cancel(c->resolves);
+	while (c->pagers)
+		ghl_pager_cancel(c->pagers);
+	while (c->calls)
+		ghl_call_cancel(c->calls);
+	json_object_put(c->info);
+	json_object_put(c->paced);
+	free(c->plugin);
+	free(c->auth);
+	free(c->base_url);
+	free(c);
+}
+
+/* Keeps the provider's facts for the next requests. */
+static void remember_info(ghl_client *c, json_object *info)
+{
+	json_object *copy = NULL;
+
+	if (!info || json_object_deep_copy(info, &copy, NULL) != 0)
+		return;
+	json_object_put(c->info);
+	c->info = copy;
+}
+
+static int is_agency(const ghl_client *c)
+{
+	const char *type = ghl_json_str(c->info, "userType");
+
+	return type && strcasecmp(type, "Company") == 0;
+}
+
+/* The OAuth endpoints (installed locations) belong to the credential's
+ * API, so they follow the [auth:] section's base_url even when the
+ * instance points its own calls elsewhere (a validating proxy per spec). */
+static const char *base_url_of(const ghl_client *c, const char *path)
+{
+	const char *b = ghl_json_str(c->info, "base_url");
+
+	if (c->base_url && strncmp(path, "/oauth/", 7) != 0)
+		return c->base_url;
+	if (b && *b)
+		return b;
+	return c->base_url ? c->base_url : GHL_BASE_URL;
+}
+
+static void configure_pace(ghl_client *c, const char *key)
+{
+	if (json_object_object_get_ex(c->paced, key, NULL))
+		return;
+	if (c->host->pace_configure(c->inst, key, GHL_BURST_MAX, GHL_BURST_INTERVAL_MS) == HLB_OK)
+		json_object_object_add(c->paced, key, NULL);
+}
+
+/* ---- one request -------------------------------------------------------------- */
+
+static void call_free(ghl_call *call)
+{
+	free(call->location);
+	free(call->method);
+	free(call->version);
+	free(call->path);
+	free(call->body);
+	if (call->token) /* not left behind in freed memory */
+		memset(call->token, 0, strlen(call->token));
+	free(call->token);
+	free(call);
+}
+
+void ghl_call_cancel(ghl_call *call)
+{
+	ghl_client *c;
+
+	if (!call || call->done)
+		return;
+	c = call->c;
+	if (call->auth)
+		c->host->auth_cancel(call->auth);
+	if (call->http)
+		c->host->http_cancel(call->http);
+	if (call->timer)
+		c->host->timer_stop(call->timer);
+	LIST_DEL(c->calls, call);
+	call_free(call);
+}
+
+/* Ends the call: unlinked before the callback, so that the callback may
+ * free the client, and freed after it. */
+static void call_reply(ghl_call *call, ghl_reply *reply)
+{
+	ghl_client *c = call->c;
+
+	LIST_DEL(c->calls, call);
+	call->done = 1;
+	reply->location = call->location;
+	if (!reply->error)
+		reply->error = "";
+	call->cb(call->arg, reply);
+	call_free(call);
+}
+
+/* Ends the call with an error line formatted from fmt. */
+static void call_error(ghl_call *call, const ghl_reply *base, const char *fmt, ...) HLB_PRINTF(3, 4);
+
+static void call_error(ghl_call *call, const ghl_reply *base, const char *fmt, ...)
+{
+	char msg[ERROR_LEN];
+	ghl_reply reply = *base;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply.error = msg;
+	call_reply(call, &reply);
+}
+
+#define call_fail(call, rc_, retryable_, needs_login_, ...) do { \
+		ghl_reply base_ = { .rc = (rc_), .retryable = (retryable_), .needs_login = (needs_login_) }; \
+		call_error((call), &base_, __VA_ARGS__); \
+	} while (0)
+
+static void restart(ghl_call *call);
+static void on_http(void *arg, const hlb_http_response *resp);
+
+static void on_retry_timer(void *arg)
+{
+	ghl_call *call = arg;
+
+	call->timer = NULL; /* a one-shot timer is freed after it fires */
+	restart(call);
+}
+
+/* " for location X", unless the path already names it: two %s. */
+#define FOR_LOCATION(call) \
+	((call)->location && !strstr((call)->path, (call)->location) ? " for location " : ""), \
+	((call)->location && !strstr((call)->path, (call)->location) ? (call)->location : "")
+
+/* A transient failure: waits and starts over while retries are left and
+ * the wait is short enough; otherwise reports it as retryable. */
+static void call_transient(ghl_call *call, int rc, long status, int64_t retry_after_ms, const char *what)
+{
+	ghl_client *c = call->c;
+	int64_t wait = retry_after_ms;
+
+	if (wait <= 0) {
+		int64_t cap = (int64_t)BACKOFF_BASE_MS << (call->attempts < 6 ? call->attempts : 6);
+
+		wait = cap / 2 + (int64_t)(next_random(c) % (uint64_t)(cap / 2 + 1));
+	}
+	if (call->attempts < c->retries && wait <= c->max_wait_ms) {
+		call->attempts++;
+		c->host->log(c->inst, HLB_LOG_WARN, "%s %s%s%s: %s; retrying in %" PRId64
+			     " ms (retry %u of %u)", call->method, call->path, FOR_LOCATION(call),
+			     what, wait, call->attempts, c->retries);
+		call->timer = c->host->timer_start(c->inst, wait, 0, on_retry_timer, call);
+		if (call->timer)
+			return;
+	}
+	{
+		ghl_reply reply = { .rc = rc, .status = status, .retryable = 1,
+				    .retry_after_ms = retry_after_ms > 0 ? retry_after_ms : 0 };
+
+		char after[48] = "";
+
+		if (call->attempts)
+			snprintf(after, sizeof(after), " (after %u retr%s)", call->attempts,
+				 call->attempts == 1 ? "y" : "ies");
+		call_error(call, &reply, "%s %s%s%s: %s%s", call->method, call->path, FOR_LOCATION(call),
+			   what, after);
+	}
+}
+
+static void send_request(ghl_call *call, const char *token, const char *quota_id)
+{
+	ghl_client *c = call->c;
+	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+	char pace[256], version[96], accept[] = "Accept: application/json";
+	char ctype[] = "Content-Type: application/json", ua[160];
+	const char *headers[7];
+	const char *scope;
+	ghl_buf url, auth;
+	size_t h = 0;
+
+	if (call->token)
+		memset(call->token, 0, strlen(call->token));
+	free(call->token);
+	call->token = strdup(token);
+	if (!call->token) {
+		call_fail(call, HLB_ENOMEM, 0, 0, "%s %s: out of memory", call->method, call->path);
+		return;
+	}
+	scope = call->location ? call->location : ghl_json_str(c->info, "companyId");
+	if (!scope)
+		scope = ghl_json_str(c->info, "locationId");
+	ghl_pace_key(quota_id, scope, pace, sizeof(pace));
+	configure_pace(c, pace);
+
+	ghl_buf_init(&url, 8192);
+	ghl_buf_init(&auth, TOKEN_HEADER_MAX);
+	if (ghl_url_build(&url, base_url_of(c, call->path), call->path) < 0 ||
+	    ghl_buf_addf(&auth, "Authorization: Bearer %s", token) < 0) {
+		ghl_buf_free(&url);
+		ghl_buf_free(&auth);
+		call_fail(call, HLB_ETOOBIG, 0, 0, "%s %s: the URL or the token is too long", call->method,
+			  call->path);
+		return;
+	}
+	snprintf(version, sizeof(version), "Version: %s", call->version);
+	snprintf(ua, sizeof(ua), "User-Agent: %s", c->user_agent);
+	headers[h++] = auth.data;
+	headers[h++] = version;
+	headers[h++] = accept;
+	if (call->body)
+		headers[h++] = ctype;
+	headers[h++] = ua;
+	headers[h] = NULL;
+
+	req.method = call->method;
+	req.url = url.data;
+	req.headers = headers;
+	req.body = call->body;
+	req.body_len = call->body_len;
+	req.timeout_ms = REQUEST_TIMEOUT_MS;
+	req.max_response = GHL_MAX_RESPONSE;
+	req.pace_key = pace;
+	call->http = c->host->http_request(c->inst, &req, on_http, call);
+	/* The host copied what it needs; the token must not linger in memory
+	 * longer than necessary either. */
+	memset(auth.data, 0, auth.len);
+	ghl_buf_free(&auth);
+	if (!call->http) {
+		call_fail(call, HLB_ENOMEM, 1, 0, "%s %s: the request could not be started", call->method,
+			  url.data);
+		ghl_buf_free(&url);
+		return;
+	}
+	ghl_buf_free(&url);
+}
+
+static void on_token(void *arg, const hlb_auth_result *res)
+{
+	ghl_call *call = arg;
+	ghl_client *c = call->c;
+
+	call->auth = NULL;
+	/* A location token's facts may describe the location rather than the
+	 * credential: only the credential's own token teaches the client. */
+	if (res->info && !call->agency)
+		remember_info(c, res->info);
+	if (res->rc != HLB_OK || !res->token || !*res->token) {
+		/* The provider's message says what to do (a login, a new
+		 * token): it is passed on as it is. */
+		call_fail(call, res->rc != HLB_OK ? res->rc : HLB_EFAIL, !res->needs_login, res->needs_login,
+			  "%s %s: no token from [auth:%s]: %s", call->method, call->path, c->auth,
+			  res->message ? res->message : c->host->strerror(res->rc));
+		return;
+	}
+	/* The first token told the client what kind of credential it is: an
+	 * agency's needs a location token for a location's APIs. */
+	if (call->location && !call->agency && is_agency(c)) {
+		call->agency = 1;
+		restart(call);
+		return;
+	}
+	send_request(call, res->token, res->quota_id);
+}
+
+/* Asks for the token the call needs. HLB_OK, or an error when the
+ * provider could not be asked at all (out of memory; a missing [auth:]
+ * section is caught at configuration time). */
+static int start_token(ghl_call *call)
+{
+	ghl_client *c = call->c;
+
+	if (call->location && c->info && is_agency(c))
+		call->agency = 1;
+	call->auth = c->host->auth_token(c->inst, c->auth, call->agency ? call->location : NULL,
+					 on_token, call);
+	return call->auth ? HLB_OK : HLB_ENOMEM;
+}
+
+/* start_token from a callback: a failure is the call's answer. */
+static void restart(ghl_call *call)
+{
+	if (start_token(call) != HLB_OK)
+		call_fail(call, HLB_ENOMEM, 1, 0, "%s %s: [auth:%s] could not be asked for a token",
+			  call->method, call->path, call->c->auth);
+}
+
+/* Parses a whole body as one JSON value; NULL when it is not one. */
+static json_object *parse_json(const char *body, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *obj;
+	size_t end;
+
+	if (!tok)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	if (obj && json_tokener_get_error(tok) == json_tokener_success) {
+		end = json_tokener_get_parse_end(tok);
+		while (end < len && isspace((unsigned char)body[end]))
+			end++;
+		if (end != len) {
+			json_object_put(obj);
+			obj = NULL;
+		}
+	} else {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static int64_t retry_after(const ghl_client *c, const hlb_http_response *resp)
+{
+	const char *v = c->host->http_header(resp, "Retry-After");
+	int64_t ms = v ? c->host->retry_after_ms(v) : -1;
+
+	return ms > 0 ? ms : 0;
+}
+
+static void on_http(void *arg, const hlb_http_response *resp)
+{
+	ghl_call *call = arg;
+	ghl_client *c = call->c;
+	int result = c->host->http_result(resp);
+	long status = c->host->http_status(resp);
+	size_t len = 0;
+	const char *body = c->host->http_body(resp, &len);
+	char what[ERROR_LEN];
+
+	call->http = NULL;
+	if (result == HLB_ETOOBIG) {
+		call_fail(call, HLB_ETOOBIG, 0, 0, "%s %s: the answer is larger than %u bytes", call->method,
+			  call->path, GHL_MAX_RESPONSE);
+		return;
+	}
+	if (result != HLB_OK || status == 0) {
+		const char *err = c->host->http_error(resp);
+
+		snprintf(what, sizeof(what), "%s", err && *err ? err : c->host->strerror(result));
+		call_transient(call, result != HLB_OK ? result : HLB_ECONN, 0, 0, what);
+		return;
+	}
+	if (status == 401 && !call->rejected) {
+		/* The provider drops the token and mints or refreshes another. */
+		call->rejected = 1;
+		c->host->auth_reject(c->inst, c->auth, call->agency ? call->location : NULL, call->token);
+		c->host->log(c->inst, HLB_LOG_INFO, "[auth:%s] %s %s: HTTP 401, asking for a new token",
+			     c->auth, call->method, call->path);
+		restart(call);
+		return;
+	}
+	if (status == 408 || status == 429 || status >= 500) {
+		ghl_error_text(status, body, len, what, sizeof(what));
+		call_transient(call, HLB_EHTTP, status, retry_after(c, resp), what);
+		return;
+	}
+	if (status < 200 || status > 299) {
+		char text[ERROR_LEN - 64];
+		ghl_reply reply = { .rc = HLB_EHTTP, .status = status };
+
+		ghl_error_text(status, body, len, text, sizeof(text));
+		call_error(call, &reply, "%s %s%s%s: %s%s", call->method, call->path, FOR_LOCATION(call), text,
+			   status == 401 ? " (a new token was refused too: check the credential and its scopes)"
+			   : "");
+		return;
+	}
+	{
+		ghl_reply reply = { .rc = HLB_OK, .status = status };
+		size_t i = 0;
+
+		while (i < len && isspace((unsigned char)body[i]))
+			i++;
+		if (i < len) {
+			reply.json = parse_json(body, len);
+			if (!reply.json) {
+				snprintf(what, sizeof(what), "HTTP %ld with a malformed or truncated JSON body "
+					 "(%zu bytes)", status, len);
+				call_transient(call, HLB_EPARSE, status, 0, what);
+				return;
+			}
+		}
+		call_reply(call, &reply);
+		json_object_put(reply.json);
+	}
+}
+
+ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, const char *version,
+		      const char *path_and_query, struct json_object *body, ghl_reply_cb cb, void *arg)
+{
+	ghl_call *call;
+
+	if (!c || !method || !version || !path_and_query || !cb)
+		return NULL;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return NULL;
+	call->c = c;
+	call->cb = cb;
+	call->arg = arg;
+	call->location = dup_or_null(location);
+	call->method = strdup(method);
+	call->version = strdup(version);
+	call->path = strdup(path_and_query);
+	if (body) {
+		const char *text = json_object_to_json_string_ext(body, JSON_FLAGS);
+
+		call->body = dup_or_null(text);
+		call->body_len = call->body ? strlen(call->body) : 0;
+	}
+	if ((location && !call->location) || !call->method || !call->version || !call->path ||
+	    (body && !call->body)) {
+		call_free(call);
+		return NULL;
+	}
+	if (start_token(call) != HLB_OK) {
+		call_free(call);
+		return NULL;
+	}
+	LIST_ADD(c->calls, call);
+	return call;
+}
+
+const char *ghl_login_hint(int needs_login, const char *message)
+{
+	if (!needs_login || (message && strstr(message, "hlbridge auth")))
+		return "";
+	return " (the credential needs attention: see hlbridge auth status -c CONFIG)";
+}
+
+/* ---- skip/limit paging ----------------------------------------------------------- */
+
+void ghl_page_init(ghl_page_state *st, unsigned limit, unsigned max_pages)
+{
+	memset(st, 0, sizeof(*st));
+	st->limit = limit ? limit : 1;
+	st->max_pages = max_pages ? max_pages : GHL_MAX_PAGES;
+}
+
+/* `count` is read as the total only when it says more than this page
+ * alone: GHL documents `count` loosely, and a count that is the page's own
+ * length would otherwise stop the paging after the first full page. */
+ghl_page_next ghl_page_step(ghl_page_state *st, size_t n, int64_t count, const char *first_id)
+{
+	uint64_t skip = st->skip;
+
+	if (n > 0 && first_id && *first_id && st->pages > 0 && strcmp(first_id, st->first_id) == 0)
+		return GHL_PAGE_REPEATED;
+	st->pages++;
+	snprintf(st->first_id, sizeof(st->first_id), "%s", first_id ? first_id : "");
+	st->skip = skip + n;
+	if (n < st->limit)
+		return GHL_PAGE_DONE;
+	if (count >= 0 && (uint64_t)count != n && (uint64_t)count >= skip + n && st->skip >= (uint64_t)count)
+		return GHL_PAGE_DONE;
+	if (st->pages >= st->max_pages)
+		return GHL_PAGE_TOO_MANY;
+	return GHL_PAGE_MORE;
+}
+
+static void pager_free(ghl_pager *p)
+{
+	free(p->location);
+	free(p->version);
+	free(p->path);
+	free(p->items);
+	free(p->count);
+	free(p->id_field);
+	free(p);
+}
+
+void ghl_pager_cancel(ghl_pager *p)
+{
+	if (!p || p->finished)
+		return;
+	ghl_call_cancel(p->call);
+	LIST_DEL(p->c->pagers, p);
+	pager_free(p);
+}
+
+static void pager_finish(ghl_pager *p, const ghl_reply *reply)
+{
+	LIST_DEL(p->c->pagers, p);
+	p->finished = 1;
+	p->done(p->arg, reply);
+	pager_free(p);
+}
+
+static void pager_fail(ghl_pager *p, int rc, const char *fmt, ...) HLB_PRINTF(3, 4);
+
+static void pager_fail(ghl_pager *p, int rc, const char *fmt, ...)
+{
+	char msg[ERROR_LEN];
+	ghl_reply reply = { .rc = rc, .error = msg, .location = p->location };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pager_finish(p, &reply);
+}
+
+static int pager_next(ghl_pager *p);
+
+static int64_t json_count(json_object *v)
+{
+	if (!v)
+		return -1;
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+		int64_t n = json_object_get_int64(v);
+
+		return n >= 0 ? n : -1;
+	}
+	if (json_object_is_type(v, json_type_string)) {
+		char *end;
+		long long n = strtoll(json_object_get_string(v), &end, 10);
+
+		return *end == '\0' && n >= 0 ? n : -1;
+	}
+	return -1;
+}
+
+static void on_page(void *arg, const ghl_reply *reply)
+{
+	ghl_pager *p = arg;
+	json_object *items, *first;
+	const char *first_id = NULL;
+	char idbuf[64];
+	ghl_page_next next;
+	size_t n;
+	uint64_t skip = p->st.skip;
+	int rc;
+
+	p->call = NULL;
+	if (reply->rc != HLB_OK) {
+		pager_finish(p, reply);
+		return;
+	}
+	items = ghl_json_at(reply->json, p->items);
+	if (!items || !json_object_is_type(items, json_type_array)) {
+		pager_fail(p, HLB_EPARSE, "GET %s (skip %" PRIu64 "): the answer has no \"%s\" array",
+			   p->path, skip, p->items);
+		return;
+	}
+	n = json_object_array_length(items);
+	first = n ? json_object_array_get_idx(items, 0) : NULL;
+	if (first && p->id_field) {
+		json_object *id;
+
+		if (json_object_object_get_ex(first, p->id_field, &id)) {
+			if (json_object_is_type(id, json_type_string)) {
+				first_id = json_object_get_string(id);
+			} else if (json_object_is_type(id, json_type_int)) {
+				snprintf(idbuf, sizeof(idbuf), "%" PRId64, json_object_get_int64(id));
+				first_id = idbuf;
+			}
+		}
+	}
+	next = ghl_page_step(&p->st, n, p->count ? json_count(ghl_json_at(reply->json, p->count)) : -1,
+			     first_id);
+	if (next == GHL_PAGE_REPEATED) {
+		pager_fail(p, HLB_EFAIL, "GET %s: the page at skip %" PRIu64 " repeats the previous page "
+			   "(first item %s): the API seems to ignore skip; stopping", p->path, skip, first_id);
+		return;
+	}
+	rc = p->page(p->arg, items, reply);
+	if (rc != HLB_OK) {
+		pager_fail(p, rc, "GET %s: stopped at skip %" PRIu64, p->path, skip);
+		return;
+	}
+	if (next == GHL_PAGE_DONE) {
+		ghl_reply ok = { .rc = HLB_OK, .status = reply->status, .error = "", .location = p->location };
+
+		pager_finish(p, &ok);
+		return;
+	}
+	if (next == GHL_PAGE_TOO_MANY) {
+		pager_fail(p, HLB_ETOOBIG, "GET %s: more than %u pages of %u items; stopping (raise the "
+			   "page size, or narrow the query)", p->path, p->st.max_pages, p->st.limit);
+		return;
+	}
+	rc = pager_next(p);
+	if (rc != HLB_OK)
+		pager_fail(p, rc, "GET %s: out of memory", p->path);
+}
+
+static int pager_next(ghl_pager *p)
+{
+	char *path;
+	int len;
+
+	len = asprintf(&path, "%s%cskip=%" PRIu64 "&limit=%u", p->path, strchr(p->path, '?') ? '&' : '?',
+		       p->st.skip, p->st.limit);
+	if (len < 0)
+		return HLB_ENOMEM;
+	p->call = ghl_request(p->c, p->location, "GET", p->version, path, NULL, on_page, p);
+	free(path);
+	return p->call ? HLB_OK : HLB_ENOMEM;
+}
+
+ghl_pager *ghl_page_skip(ghl_client *c, const ghl_page_spec *spec, ghl_page_cb page,
+			 ghl_done_cb done, void *arg)
+{
+	ghl_pager *p;
+
+	if (!c || !spec || !spec->path || !spec->items || !page || !done)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->c = c;
+	p->page = page;
+	p->done = done;
+	p->arg = arg;
+	p->location = dup_or_null(spec->location);
+	p->version = strdup(spec->version ? spec->version : GHL_VERSION);
+	p->path = strdup(spec->path);
+	p->items = strdup(spec->items);
+	p->count = dup_or_null(spec->count);
+	p->id_field = dup_or_null(spec->id_field);
+	ghl_page_init(&p->st, spec->limit, spec->max_pages);
+	if ((spec->location && !p->location) || !p->version || !p->path || !p->items ||
+	    (spec->count && !p->count) || (spec->id_field && !p->id_field)) {
+		pager_free(p);
+		return NULL;
+	}
+	LIST_ADD(c->pagers, p);
+	if (pager_next(p) != HLB_OK) {
+		LIST_DEL(c->pagers, p);
+		pager_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* ---- locations ---------------------------------------------------------------------- */
+
+void ghl_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static int ids_add(char ***ids, size_t *n, const char *id, size_t len)
+{
+	char **grown, *copy;
+
+	if (*n >= GHL_MAX_LOCATIONS)
+		return HLB_ETOOBIG;
+	copy = strndup(id, len);
+	if (!copy)
+		return HLB_ENOMEM;
+	grown = realloc(*ids, (*n + 1) * sizeof(**ids));
+	if (!grown) {
+		free(copy);
+		return HLB_ENOMEM;
+	}
+	grown[(*n)++] = copy;
+	*ids = grown;
+	return HLB_OK;
+}
+
+int ghl_locations_parse(const char *value, int *all, char ***ids, size_t *n, char *err, size_t errlen)
+{
+	const char *p = value;
+	json_object *seen;
+	int rc = HLB_OK;
+
+	*all = 0;
+	*ids = NULL;
+	*n = 0;
+	if (!value) {
+		snprintf(err, errlen, "location_id is not set: give a location id, a comma list, or *");
+		return HLB_EINVAL;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (p[0] == '*') {
+		const char *q = p + 1;
+
+		while (isspace((unsigned char)*q))
+			q++;
+		if (*q) {
+			snprintf(err, errlen, "location_id: * (every installed location) stands alone");
+			return HLB_EINVAL;
+		}
+		*all = 1;
+		return HLB_OK;
+	}
+	seen = json_object_new_object();
+	if (!seen)
+		return HLB_ENOMEM;
+	while (*p && rc == HLB_OK) {
+		const char *end = strchr(p, ',');
+		size_t len;
+		char id[MAX_ID_LEN + 2];
+
+		if (!end)
+			end = p + strlen(p);
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		len = (size_t)(end - p);
+		while (len && isspace((unsigned char)p[len - 1]))
+			len--;
+		if (len) {
+			snprintf(id, sizeof(id), "%.*s", (int)(len < sizeof(id) - 1 ? len : sizeof(id) - 1), p);
+			if (len > MAX_ID_LEN || !valid_id(id)) {
+				snprintf(err, errlen, "location_id: \"%.*s\" is not a location id (letters, digits, "
+					 "'_' and '-', at most %d)", (int)(len > 80 ? 80 : len), p, MAX_ID_LEN);
+				rc = HLB_EINVAL;
+			} else if (!json_object_object_get_ex(seen, id, NULL)) {
+				json_object_object_add(seen, id, NULL);
+				rc = ids_add(ids, n, p, len);
+				if (rc == HLB_ETOOBIG)
+					snprintf(err, errlen, "location_id: more than %d locations", GHL_MAX_LOCATIONS);
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	json_object_put(seen);
+	if (rc == HLB_OK && *n == 0) {
+		snprintf(err, errlen, "location_id is empty: give a location id, a comma list, or *");
+		rc = HLB_EINVAL;
+	}
+	if (rc != HLB_OK) {
+		if (rc == HLB_ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		ghl_ids_free(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static void resolve_free(ghl_resolve *r)
+{
+	ghl_ids_free(r->ids, r->n);
+	json_object_put(r->seen);
+	free(r);
+}
+
+void ghl_resolve_cancel(ghl_resolve *r)
+{
+	ghl_client *c;
+
+	if (!r || r->finished)
+		return;
+	c = r->c;
+	if (r->auth)
+		c->host->auth_cancel(r->auth);
+	if (r->timer)
+		c->host->timer_stop(r->timer);
+	ghl_pager_cancel(r->pager);
+	LIST_DEL(c->resolves, r);
+	resolve_free(r);
+}
+
+static void resolve_finish(ghl_resolve *r, int rc, const char *message, int needs_login)
+{
+	LIST_DEL(r->c->resolves, r);
+	r->finished = 1;
+	r->cb(r->arg, rc, message, needs_login, rc == HLB_OK ? r->ids : NULL, rc == HLB_OK ? r->n : 0);
+	resolve_free(r);
+}
+
+static void on_resolve_timer(void *arg)
+{
+	ghl_resolve *r = arg;
+
+	r->timer = NULL;
+	resolve_finish(r, HLB_OK, NULL, 0);
+}
+
+static int on_installed_page(void *arg, struct json_object *items, const ghl_reply *reply)
+{
+	ghl_resolve *r = arg;
+	ghl_client *c = r->c;
+	size_t n = json_object_array_length(items);
+
+	(void)reply;
+	for (size_t i = 0; i < n; i++) {
+		json_object *loc = json_object_array_get_idx(items, i), *inst;
+		const char *id = ghl_json_str(loc, "_id");
+		int rc;
+
+		if (json_object_object_get_ex(loc, "isInstalled", &inst) &&
+		    json_object_is_type(inst, json_type_boolean) && !json_object_get_boolean(inst))
+			continue;
+		if (!valid_id(id)) {
+			c->host->log(c->inst, HLB_LOG_WARN, "[auth:%s] GET /oauth/installedLocations: skipping "
+				     "an entry without a usable _id", c->auth);
+			continue;
+		}
+		if (json_object_object_get_ex(r->seen, id, NULL))
+			continue;
+		json_object_object_add(r->seen, id, NULL);
+		rc = ids_add(&r->ids, &r->n, id, strlen(id));
+		if (rc != HLB_OK)
+			return rc;
+	}
+	return HLB_OK;
+}
+
+static void on_installed_done(void *arg, const ghl_reply *reply)
+{
+	ghl_resolve *r = arg;
+	char msg[ERROR_LEN];
+
+	r->pager = NULL;
+	if (reply->rc != HLB_OK) {
+		snprintf(msg, sizeof(msg), "location_id = *: listing the installed locations failed: %s",
+			 reply->error);
+		resolve_finish(r, reply->rc, msg, reply->needs_login);
+		return;
+	}
+	resolve_finish(r, HLB_OK, NULL, 0);
+}
+
+static void on_resolve_token(void *arg, const hlb_auth_result *res)
+{
+	ghl_resolve *r = arg;
+	ghl_client *c = r->c;
+	const char *company, *app;
+	ghl_buf query, path;
+	ghl_page_spec spec = { 0 };
+	char msg[ERROR_LEN];
+
+	r->auth = NULL;
+	if (res->info)
+		remember_info(c, res->info);
+	if (res->rc != HLB_OK) {
+		snprintf(msg, sizeof(msg), "location_id = *: no token from [auth:%s]: %s", c->auth,
+			 res->message ? res->message : c->host->strerror(res->rc));
+		resolve_finish(r, res->rc, msg, res->needs_login);
+		return;
+	}
+	if (!is_agency(c)) {
+		snprintf(msg, sizeof(msg), "location_id = * lists the locations of an agency, but [auth:%s] "
+			 "is a Location (sub-account) credential: use an agency (Company) credential, or "
+			 "list the location ids", c->auth);
+		resolve_finish(r, HLB_EINVAL, msg, 0);
+		return;
+	}
+	company = ghl_json_str(c->info, "companyId");
+	app = ghl_json_str(c->info, "appId");
+	if (!company || !*company || !app || !*app) {
+		snprintf(msg, sizeof(msg), "location_id = *: [auth:%s] does not tell its %s (a Private "
+			 "Integration Token belongs to no app): use an OAuth app credential (ghl_oauth), or "
+			 "list the location ids", c->auth, !company || !*company ? "companyId" : "appId");
+		resolve_finish(r, HLB_EINVAL, msg, 0);
+		return;
+	}
+	ghl_buf_init(&query, 2048);
+	ghl_buf_init(&path, 4096);
+	if (ghl_form_add(&query, "companyId", company) < 0 || ghl_form_add(&query, "appId", app) < 0 ||
+	    ghl_form_add(&query, "isInstalled", "true") < 0 ||
+	    ghl_buf_addf(&path, "/oauth/installedLocations?%s", query.data) < 0) {
+		ghl_buf_free(&query);
+		ghl_buf_free(&path);
+		resolve_finish(r, HLB_ETOOBIG, "location_id = *: the companyId or appId is too long", 0);
+		return;
+	}
+	spec.version = GHL_VERSION;
+	spec.path = path.data;
+	spec.items = "locations";
+	spec.count = "count";
+	spec.id_field = "_id";
+	spec.limit = 100;
+	spec.max_pages = GHL_MAX_LOCATIONS / 100;
+	r->pager = ghl_page_skip(c, &spec, on_installed_page, on_installed_done, r);
+	ghl_buf_free(&query);
+	ghl_buf_free(&path);
+	if (!r->pager)
+		resolve_finish(r, HLB_ENOMEM, "location_id = *: out of memory", 0);
+}
+
+ghl_resolve *ghl_locations_resolve(ghl_client *c, const char *value, ghl_locations_cb cb, void *arg)
+{
+	ghl_resolve *r;
+	char err[256];
+
+	if (!c || !cb)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->c = c;
+	r->cb = cb;
+	r->arg = arg;
+	r->seen = json_object_new_object();
+	if (!r->seen || ghl_locations_parse(value, &r->all, &r->ids, &r->n, err, sizeof(err)) != HLB_OK) {
+		/* init() has checked the value: only memory can fail here. */
+		resolve_free(r);
+		return NULL;
+	}
+	LIST_ADD(c->resolves, r);
+	if (r->all)
+		r->auth = c->host->auth_token(c->inst, c->auth, NULL, on_resolve_token, r);
+	else
+		r->timer = c->host->timer_start(c->inst, 0, 0, on_resolve_timer, r);
+	if (!r->auth && !r->timer) {
+		LIST_DEL(c->resolves, r);
+		resolve_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* ---- Social Planner tags ---------------------------------------------------------------- */
+
+#define SNAP_NAME_MAX 200 /* bytes of a tag name kept for "previousName" */
+
+const char *ghl_tag_change_name(ghl_tag_change ch)
+{
+	switch (ch) {
+	case GHL_TAG_CREATED: return "created";
+	case GHL_TAG_UPDATED: return "updated";
+	case GHL_TAG_DELETED: return "deleted";
+	case GHL_TAG_SAME: break;
+	}
+	return "unchanged";
+}
+
+void ghl_tag_hash(const char *name, const char *updated_at, int deleted, char out[17])
+{
+	ghl_buf b;
+
+	/* Unit separators keep ("ab", "c") apart from ("a", "bc"). */
+	ghl_buf_init(&b, (size_t)1 << 20);
+	if (ghl_buf_addf(&b, "%s\x1f%s\x1f%d", name ? name : "", updated_at ? updated_at : "",
+			 deleted ? 1 : 0) < 0) {
+		ghl_buf_free(&b);
+		ghl_hash_hex(name ? name : "", name ? strlen(name) : 0, out);
+		return;
+	}
+	ghl_hash_hex(b.data, b.len, out);
+	ghl_buf_free(&b);
+}
+
+int ghl_tag_snap_get(struct json_object *snap, const char *tag_id, char hash[17], const char **name)
+{
+	json_object *v;
+	const char *s;
+
+	if (!snap || !json_object_object_get_ex(snap, tag_id, &v) || !json_object_is_type(v, json_type_string))
+		return 0;
+	s = json_object_get_string(v);
+	if (strlen(s) < 16)
+		return 0;
+	memcpy(hash, s, 16);
+	hash[16] = '\0';
+	if (name)
+		*name = s + 16;
+	return 1;
+}
+
+struct json_object *ghl_tag_snap_value(const char *hash, const char *name)
+{
+	char buf[16 + SNAP_NAME_MAX + 1];
+	size_t n = name ? strlen(name) : 0;
+
+	if (n > SNAP_NAME_MAX) {
+		/* Cut at a character boundary: never in the middle of UTF-8. */
+		n = SNAP_NAME_MAX;
+		while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+	}
+	snprintf(buf, sizeof(buf), "%.16s%.*s", hash, (int)n, name ? name : "");
+	return json_object_new_string(buf);
+}
+
+ghl_tag_change ghl_tag_classify(struct json_object *old_snap, const char *tag_id, const char *hash,
+				int deleted, const char **prev_name)
+{
+	char old_hash[17];
+	const char *name = NULL;
+	int known = ghl_tag_snap_get(old_snap, tag_id, old_hash, &name);
+
+	if (prev_name)
+		*prev_name = known ? name : NULL;
+	if (!known)
+		return deleted ? GHL_TAG_SAME : GHL_TAG_CREATED;
+	if (deleted)
+		return GHL_TAG_DELETED;
+	return strcmp(old_hash, hash) == 0 ? GHL_TAG_SAME : GHL_TAG_UPDATED;
+}
+
+/* ---- Social Planner statistics -------------------------------------------------------------- */
+
+#define DAY_MS 86400000LL
+#define SERIES_MAX 31 /* points read from one series */
+
+static const char *const stat_metrics[] = { "impressions", "followers", "likes", NULL };
+
+static int platform_wanted(const char *platform, char *const *platforms, size_t n)
+{
+	if (!platforms || !n)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(platforms[i], platform) == 0)
+			return 1;
+	return 0;
+}
+
+static int number_value(json_object *v)
+{
+	return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+}
+
+int ghl_stats_extract(struct json_object *answer, int64_t now_ms, char *const *platforms,
+		      size_t nplatforms, ghl_stat_cb cb, void *arg)
+{
+	json_object *results = ghl_json_at(answer, "results"), *totals;
+	int64_t today = now_ms - ((now_ms % DAY_MS) + DAY_MS) % DAY_MS;
+	int points = 0;
+
+	if (!results || !json_object_is_type(results, json_type_object))
+		return HLB_EPARSE;
+	totals = ghl_json_at(results, "platformTotals");
+	if (!totals || !json_object_is_type(totals, json_type_object))
+		return 0;
+	for (const char *const *m = stat_metrics; *m; m++) {
+		json_object *by_platform;
+
+		if (!json_object_object_get_ex(totals, *m, &by_platform) ||
+		    !json_object_is_type(by_platform, json_type_object))
+			continue;
+		json_object_object_foreach(by_platform, platform, entry) {
+			json_object *series;
+			size_t n, first;
+
+			if (!platform_wanted(platform, platforms, nplatforms) ||
+			    !json_object_is_type(entry, json_type_object) ||
+			    !json_object_object_get_ex(entry, "series", &series) ||
+			    !json_object_is_type(series, json_type_array))
+				continue;
+			/* The last point is today; older points precede it. */
+			n = json_object_array_length(series);
+			first = n > SERIES_MAX ? n - SERIES_MAX : 0;
+			for (size_t i = first; i < n; i++) {
+				json_object *v = json_object_array_get_idx(series, i);
+				int64_t day_ms = today - (int64_t)(n - 1 - i) * DAY_MS;
+				char day[32];
+
+				if (!number_value(v))
+					continue;
+				ghl_format_time(day_ms, day, sizeof(day));
+				day[10] = '\0';
+				cb(arg, platform, *m, day, day_ms, v);
+				points++;
+			}
+		}
+	}
+	return points;
+}
+
+void ghl_stat_id(const char *location, const char *platform, const char *metric, const char *day,
+		 char out[17])
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "%s|%s|%s|%s", location, platform, metric, day);
+
+	if (n < 0)
+		n = 0;
+	ghl_hash_hex(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, out);
+}

@@ -1,0 +1,1505 @@
+/* `ghl_oauth`: a credential provider ([auth:NAME] type = ghl_oauth) for a
+ * GoHighLevel Marketplace app, OAuth 2.0 authorization code.
+ *
+ * `hlbridge auth login` builds the authorize URL (auth_url) and trades the
+ * code that comes back for a token pair (auth_exchange). The pair lives in
+ * the state store under "token"; access tokens last about a day and are
+ * refreshed ahead of expiry (refresh_margin) and after a 401. A refresh
+ * token is good for one use only: the answer carries the next one, so the
+ * new pair is committed to the store BEFORE the new access token is handed
+ * out, and a pair the store could not keep is never used (the old refresh
+ * token is already spent: the app must be authorized again).
+ *
+ * One refresh at a time per credential (single flight): requests that
+ * arrive meanwhile wait in a bounded queue and get the outcome. An
+ * invalid_grant marks the credential as needing a new login, persisted,
+ * logged once, and every later request fails at once without a call to
+ * GoHighLevel. Other failures are answered with a retryable error; the
+ * next request tries again, but not within a second of the last failure.
+ *
+ * An agency (Company) token mints location tokens (POST
+ * /oauth/locationToken) for the location a request names as its subject,
+ * one mint at a time per location, cached in memory and in the store under
+ * "loc:<id>" (the ids listed under "locations"), paced on the company's
+ * quota "ghl:<client_id>:<companyId>".
+ *
+ * Tokens and the client secret are never logged or shown. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "hlbridge/hlbridge.h"
+#include "ghl_util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define TOKEN_MAX 8192          /* longest access or refresh token accepted */
+#define ID_MAX 128              /* longest location, company or client id */
+#define SCOPE_MAX 2048
+#define ANSWER_MAX 65536        /* token endpoint answers read */
+#define MAX_WAITERS 10000       /* requests queued behind refreshes and mints */
+#define MAX_LOCATIONS 10000     /* location tokens kept */
+#define FAIL_QUIET_MS 1000      /* no new refresh or mint this soon after a failure */
+#define DEFAULT_EXPIRES_S 3600  /* when an answer has no expires_in */
+#define MSG_MAX 1024
+
+static const hlb_option options[] = {
+	{ "client_id", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED,
+	  "the Marketplace app's client id (Advanced Settings > Auth)", NULL },
+	{ "client_secret", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED | HLB_OPT_SECRET,
+	  "the app's client secret, best as ${ENV_VAR}", NULL },
+	{ "user_type", HLB_OPT_ENUM, "Location", 0,
+	  "Location: a sub-account's token; Company: an agency's, which mints location tokens",
+	  "Location|Company" },
+	{ "scope", HLB_OPT_LIST, NULL, 0,
+	  "scopes asked for at login (default: the Social Planner's tags, accounts and posts; Company adds "
+	  "oauth.readonly, oauth.write)", NULL },
+	{ "base_url", HLB_OPT_STRING, GHL_BASE_URL, 0,
+	  "API base URL; tokens come from base_url/oauth/token", NULL },
+	{ "authorize_url", HLB_OPT_STRING, GHL_AUTHORIZE_URL, 0,
+	  "where 'hlbridge auth login' sends the user to choose the account", NULL },
+	{ "app_id", HLB_OPT_STRING, NULL, 0,
+	  "the app's id (default: client_id up to its first '-')", NULL },
+	{ "refresh_margin", HLB_OPT_DURATION, "5m", 0,
+	  "refresh an access token this long before it expires", NULL },
+	{ "timeout", HLB_OPT_DURATION, "30s", 0, "longest time a token request may take", NULL },
+	{ NULL, 0, NULL, 0, NULL, NULL }
+};
+
+/* The stored pair and what GoHighLevel said about it. */
+struct tok {
+	char *access, *refresh;
+	int64_t expires_at, obtained_at; /* ms since the epoch */
+	char *user_type, *company_id, *location_id, *scope;
+	int needs_login;
+	char *reason;
+};
+
+struct waiter {
+	hlb_auth_call *call;
+	struct waiter *next;
+};
+
+struct queue {
+	struct waiter *head, *tail;
+};
+
+/* What failed last, to answer at once within FAIL_QUIET_MS. */
+struct failure {
+	int64_t at;
+	int rc;
+	char msg[MSG_MAX];
+};
+
+struct oauth;
+
+struct loc {
+	struct oauth *o;
+	char *id;
+	char *access;           /* NULL until minted */
+	int64_t expires_at, obtained_at;
+	int rejected;           /* the API said 401 to it */
+	hlb_http *http;         /* mint in flight */
+	char *agency_used;      /* the agency token the mint in flight carries */
+	int awaiting_agency;    /* waits for the agency token's refresh */
+	int retried;            /* a 401 on minting was retried once */
+	struct queue waiters;
+	struct failure fail;
+	struct loc *next;
+};
+
+struct oauth {
+	const hlb_host *host;
+	hlb_instance *inst;
+	const char *name;
+	char *client_id, *client_secret, *scope, *base_url, *authorize_url, *app_id;
+	char *token_url, *loc_url;
+	int company;            /* configured user_type */
+	int64_t margin_ms, timeout_ms;
+	char user_agent[160];
+
+	struct tok tok;
+	int have;               /* a pair is stored */
+	int rejected;           /* the API said 401 to tok.access */
+	hlb_http *refresh;
+	struct queue waiters;   /* requests for the credential's own token */
+	struct failure fail;
+	int grant_logged;
+	int64_t relook_at;      /* last look for a login made elsewhere */
+
+	struct loc *locs;
+	size_t nlocs, nwaiting;
+	int paced;              /* pace_configure done for the company key */
+	char pace_key[300];
+
+	hlb_http *exchange;
+	hlb_job *exchange_job;
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A token goes into "Authorization: Bearer <token>": one word of visible
+ * ASCII, or it could split or forge a header. */
+static int token_ok(const char *t)
+{
+	if (!t || !*t || strlen(t) > TOKEN_MAX)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Ids end up in form bodies, state keys and pace keys. */
+static int id_ok(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (!n || n > ID_MAX)
+		return 0;
+	for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '/' || *c == '?' || *c == '#' || *c == '%' || *c == ':')
+			return 0;
+	return 1;
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+static int set_str(char **dst, const char *src)
+{
+	char *copy = src ? strdup(src) : NULL;
+
+	if (src && !copy)
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static void tok_clear(struct tok *t)
+{
+	free_secret(t->access);
+	free_secret(t->refresh);
+	free(t->user_type);
+	free(t->company_id);
+	free(t->location_id);
+	free(t->scope);
+	free(t->reason);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *jstr(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *obj, const char *key, int64_t dflt)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+		return dflt;
+	return json_object_get_int64(v);
+}
+
+static void add_str(json_object *o, const char *key, const char *value)
+{
+	if (value)
+		json_object_object_add(o, key, json_object_new_string(value));
+}
+
+static void iso_time(int64_t ms, char *buf, size_t len)
+{
+	ghl_format_time(ms, buf, len);
+}
+
+/* The part of the token's life kept as margin: refresh_margin, but never
+ * more than half the lifetime, so that a short-lived token is not
+ * refreshed on every request. */
+static int64_t margin_for(const struct oauth *o, int64_t obtained_at, int64_t expires_at)
+{
+	int64_t life = expires_at - obtained_at;
+
+	return life > 0 && o->margin_ms > life / 2 ? life / 2 : o->margin_ms;
+}
+
+static int own_fresh(const struct oauth *o, int64_t now)
+{
+	return o->have && !o->rejected && o->tok.access &&
+	       now + margin_for(o, o->tok.obtained_at, o->tok.expires_at) < o->tok.expires_at;
+}
+
+/* Still accepted by the API, if no longer fresh: good enough when a
+ * refresh fails for a reason that may pass. */
+static int own_usable(const struct oauth *o, int64_t now)
+{
+	return o->have && !o->rejected && o->tok.access && now < o->tok.expires_at;
+}
+
+static int loc_fresh(const struct loc *l, int64_t now)
+{
+	return l->access && !l->rejected &&
+	       now + margin_for(l->o, l->obtained_at, l->expires_at) < l->expires_at;
+}
+
+static int is_company(const struct oauth *o)
+{
+	return o->tok.user_type ? strcmp(o->tok.user_type, "Company") == 0 : o->company;
+}
+
+/* ---- the queue of waiting requests ---------------------------------------- */
+
+static int enqueue(struct oauth *o, struct queue *q, hlb_auth_call *call)
+{
+	struct waiter *w;
+
+	if (o->nwaiting >= MAX_WAITERS || !(w = calloc(1, sizeof(*w))))
+		return -1;
+	w->call = call;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	o->nwaiting++;
+	return 0;
+}
+
+/* Answers every waiter of q with res and empties it. auth_done never calls
+ * back into the provider, so the queue cannot change meanwhile. */
+static void answer_all(struct oauth *o, struct queue *q, const hlb_auth_result *res)
+{
+	struct waiter *w = q->head;
+
+	q->head = q->tail = NULL;
+	while (w) {
+		struct waiter *next = w->next;
+
+		o->host->auth_done(w->call, res);
+		o->nwaiting--;
+		free(w);
+		w = next;
+	}
+}
+
+static void fail_all(struct oauth *o, struct queue *q, int rc, const char *msg, int needs_login)
+{
+	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
+
+	res.rc = rc;
+	res.message = msg;
+	res.needs_login = needs_login;
+	answer_all(o, q, &res);
+}
+
+static void fail_one(struct oauth *o, hlb_auth_call *call, int rc, const char *msg, int needs_login)
+{
+	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
+
+	res.rc = rc;
+	res.message = msg;
+	res.needs_login = needs_login;
+	o->host->auth_done(call, &res);
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static json_object *own_info(const struct oauth *o)
+{
+	json_object *info = json_object_new_object();
+
+	if (!info)
+		return NULL;
+	add_str(info, "base_url", o->base_url);
+	add_str(info, "userType", is_company(o) ? "Company" : "Location");
+	add_str(info, "companyId", o->tok.company_id);
+	if (!is_company(o))
+		add_str(info, "locationId", o->tok.location_id);
+	add_str(info, "appId", o->app_id);
+	return info;
+}
+
+static json_object *loc_info(const struct loc *l)
+{
+	json_object *info = json_object_new_object();
+
+	if (!info)
+		return NULL;
+	add_str(info, "base_url", l->o->base_url);
+	add_str(info, "userType", "Location");
+	add_str(info, "companyId", l->o->tok.company_id);
+	add_str(info, "locationId", l->id);
+	add_str(info, "appId", l->o->app_id);
+	return info;
+}
+
+static void answer_token(struct oauth *o, struct queue *q, hlb_auth_call *one, const char *token,
+			 json_object *info)
+{
+	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
+
+	res.rc = HLB_OK;
+	res.token = token;
+	res.quota_id = o->client_id;
+	res.info = info;
+	if (one)
+		o->host->auth_done(one, &res);
+	if (q)
+		answer_all(o, q, &res);
+	json_object_put(info);
+}
+
+/* A message for the consumers starts with "[auth:NAME] "; the log line
+ * has that prefix already. */
+static const char *unprefixed(const struct oauth *o, const char *msg)
+{
+	size_t n = strlen(o->name);
+
+	if (strncmp(msg, "[auth:", 6) == 0 && strncmp(msg + 6, o->name, n) == 0 && strncmp(msg + 6 + n, "] ", 2) == 0)
+		return msg + 8 + n;
+	return msg;
+}
+
+static void login_message(const struct oauth *o, char *buf, size_t len)
+{
+	if (!o->have)
+		snprintf(buf, len, "[auth:%s] is not authorized yet: run 'hlbridge auth login %s -c CONFIG'",
+			 o->name, o->name);
+	else
+		snprintf(buf, len, "[auth:%s] must be authorized again (%s): run 'hlbridge auth login %s -c CONFIG'",
+			 o->name, o->tok.reason ? o->tok.reason : "needs login", o->name);
+}
+
+/* ---- the state store ---------------------------------------------------- */
+
+static int store_token(struct oauth *o, const struct tok *t)
+{
+	json_object *v = json_object_new_object();
+
+	if (!v)
+		return HLB_ENOMEM;
+	add_str(v, "client_id", o->client_id);
+	add_str(v, "access_token", t->access);
+	add_str(v, "refresh_token", t->refresh);
+	json_object_object_add(v, "expires_at", json_object_new_int64(t->expires_at));
+	json_object_object_add(v, "obtained_at", json_object_new_int64(t->obtained_at));
+	add_str(v, "userType", t->user_type);
+	add_str(v, "companyId", t->company_id);
+	add_str(v, "locationId", t->location_id);
+	add_str(v, "scope", t->scope);
+	json_object_object_add(v, "needs_login", json_object_new_boolean(t->needs_login));
+	add_str(v, "reason", t->reason);
+	return o->host->state_put(o->inst, NULL, "token", v);
+}
+
+/* Reads a stored pair into t. 0, or -1 with why in err. */
+static int tok_from_json(struct oauth *o, json_object *v, struct tok *t, char *err, size_t errlen)
+{
+	const char *cid = jstr(v, "client_id");
+
+	memset(t, 0, sizeof(*t));
+	if (!v || !json_object_is_type(v, json_type_object)) {
+		snprintf(err, errlen, "the stored token is not a JSON object");
+		return -1;
+	}
+	if (cid && strcmp(cid, o->client_id) != 0) {
+		snprintf(err, errlen, "the stored authorization belongs to another app (client_id %s)", cid);
+		return -1;
+	}
+	if (!token_ok(jstr(v, "access_token")) || !token_ok(jstr(v, "refresh_token"))) {
+		snprintf(err, errlen, "the stored token pair is incomplete");
+		return -1;
+	}
+	if (set_str(&t->access, jstr(v, "access_token")) || set_str(&t->refresh, jstr(v, "refresh_token")) ||
+	    set_str(&t->user_type, jstr(v, "userType")) || set_str(&t->company_id, jstr(v, "companyId")) ||
+	    set_str(&t->location_id, jstr(v, "locationId")) || set_str(&t->scope, jstr(v, "scope")) ||
+	    set_str(&t->reason, jstr(v, "reason"))) {
+		tok_clear(t);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->expires_at = jint(v, "expires_at", 0);
+	t->obtained_at = jint(v, "obtained_at", 0);
+	{
+		json_object *nl;
+
+		t->needs_login = json_object_object_get_ex(v, "needs_login", &nl) && json_object_get_boolean(nl);
+	}
+	return 0;
+}
+
+static void adopt(struct oauth *o, struct tok *t)
+{
+	tok_clear(&o->tok);
+	o->tok = *t;
+	memset(t, 0, sizeof(*t));
+	o->have = 1;
+	o->rejected = 0;
+}
+
+/* The pair as the store has it now. Returns 1 when it differs from the
+ * one in memory (another hlbridge process refreshed it) and was taken. */
+static int reload_stored(struct oauth *o)
+{
+	json_object *v = o->host->state_get(o->inst, "token");
+	char err[256];
+	struct tok t;
+	int taken = 0;
+
+	if (!v)
+		return 0;
+	if (tok_from_json(o, v, &t, err, sizeof(err)) == 0) {
+		if (!o->have || !o->tok.refresh || strcmp(t.refresh, o->tok.refresh) != 0 ||
+		    t.needs_login != o->tok.needs_login) {
+			adopt(o, &t);
+			taken = 1;
+		}
+		tok_clear(&t);
+	}
+	json_object_put(v);
+	return taken;
+}
+
+static void store_loc(struct loc *l)
+{
+	struct oauth *o = l->o;
+	json_object *v = json_object_new_object();
+	char key[ID_MAX + 8];
+	int rc;
+
+	if (!v)
+		return;
+	add_str(v, "access_token", l->access);
+	json_object_object_add(v, "expires_at", json_object_new_int64(l->expires_at));
+	json_object_object_add(v, "obtained_at", json_object_new_int64(l->obtained_at));
+	add_str(v, "companyId", o->tok.company_id);
+	snprintf(key, sizeof(key), "loc:%s", l->id);
+	rc = o->host->state_put(o->inst, NULL, key, v);
+	/* A location token can be minted again: losing it costs a request. */
+	if (rc != HLB_OK)
+		o->host->log(o->inst, HLB_LOG_WARN, "could not store the token of location %s: %s", l->id,
+			     o->host->strerror(rc));
+}
+
+static void store_loc_index(struct oauth *o)
+{
+	json_object *ids = json_object_new_array();
+	int rc;
+
+	if (!ids)
+		return;
+	for (struct loc *l = o->locs; l; l = l->next)
+		if (l->access)
+			json_object_array_add(ids, json_object_new_string(l->id));
+	rc = o->host->state_put(o->inst, NULL, "locations", ids);
+	if (rc != HLB_OK)
+		o->host->log(o->inst, HLB_LOG_WARN, "could not store the list of location tokens: %s",
+			     o->host->strerror(rc));
+}
+
+/* ---- location entries ----------------------------------------------------- */
+
+static struct loc *loc_find(struct oauth *o, const char *id)
+{
+	for (struct loc *l = o->locs; l; l = l->next)
+		if (strcmp(l->id, id) == 0)
+			return l;
+	return NULL;
+}
+
+/* A new entry, with the token the store keeps for it, if any and if it
+ * was minted for the current company. */
+static struct loc *loc_add(struct oauth *o, const char *id)
+{
+	struct loc *l;
+	json_object *v;
+	char key[ID_MAX + 8];
+
+	if (o->nlocs >= MAX_LOCATIONS || !(l = calloc(1, sizeof(*l))))
+		return NULL;
+	l->o = o;
+	if (!(l->id = strdup(id))) {
+		free(l);
+		return NULL;
+	}
+	snprintf(key, sizeof(key), "loc:%s", id);
+	v = o->host->state_get(o->inst, key);
+	if (v && token_ok(jstr(v, "access_token")) &&
+	    (!jstr(v, "companyId") || !o->tok.company_id || strcmp(jstr(v, "companyId"), o->tok.company_id) == 0)) {
+		l->access = strdup(jstr(v, "access_token"));
+		l->expires_at = jint(v, "expires_at", 0);
+		l->obtained_at = jint(v, "obtained_at", 0);
+	}
+	json_object_put(v);
+	l->next = o->locs;
+	o->locs = l;
+	o->nlocs++;
+	return l;
+}
+
+static void loc_free(struct oauth *o, struct loc *l)
+{
+	if (l->http)
+		o->host->http_cancel(l->http);
+	fail_all(o, &l->waiters, HLB_ECANCELED, "hlbridge is stopping", 0);
+	free_secret(l->access);
+	free_secret(l->agency_used);
+	free(l->id);
+	free(l);
+}
+
+static void loc_drop_all(struct oauth *o)
+{
+	while (o->locs) {
+		struct loc *l = o->locs;
+
+		o->locs = l->next;
+		loc_free(o, l);
+	}
+	o->nlocs = 0;
+}
+
+static void load_locations(struct oauth *o)
+{
+	json_object *ids = o->host->state_get(o->inst, "locations");
+	size_t n;
+
+	if (ids && json_object_is_type(ids, json_type_array)) {
+		n = json_object_array_length(ids);
+		for (size_t i = 0; i < n && i < MAX_LOCATIONS; i++) {
+			json_object *e = json_object_array_get_idx(ids, i);
+			const char *id = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+
+			if (id_ok(id) && !loc_find(o, id))
+				loc_add(o, id);
+		}
+	}
+	json_object_put(ids);
+}
+
+/* ---- HTTP to the token endpoints ---------------------------------------------- */
+
+/* Sends a form to url; bearer may be NULL. */
+static hlb_http *post_form(struct oauth *o, const char *url, const ghl_buf *form, const char *bearer,
+			   const char *pace_key, hlb_http_cb cb, void *arg)
+{
+	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+	char ua[200], auth[TOKEN_MAX + 32];
+	const char *hdrs[7];
+	size_t n = 0;
+	hlb_http *h;
+
+	snprintf(ua, sizeof(ua), "User-Agent: %s", o->user_agent);
+	hdrs[n++] = "Content-Type: application/x-www-form-urlencoded";
+	hdrs[n++] = "Accept: application/json";
+	hdrs[n++] = ua;
+	if (bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		hdrs[n++] = auth;
+		hdrs[n++] = "Version: " GHL_VERSION;
+	}
+	hdrs[n] = NULL;
+	req.method = "POST";
+	req.url = url;
+	req.headers = hdrs;
+	req.body = form->data;
+	req.body_len = form->len;
+	req.timeout_ms = o->timeout_ms;
+	req.max_response = ANSWER_MAX;
+	req.pace_key = pace_key;
+	h = o->host->http_request(o->inst, &req, cb, arg);
+	if (bearer)
+		memset(auth, 0, sizeof(auth));
+	return h;
+}
+
+/* How a failed answer is reported: rc and one line. */
+static int classify(struct oauth *o, const hlb_http_response *resp, const char *what, const char *url,
+		    char *msg, size_t len)
+{
+	const hlb_host *host = o->host;
+	int rc = host->http_result(resp);
+	long status = host->http_status(resp);
+	size_t blen = 0;
+	const char *body = host->http_body(resp, &blen);
+	char text[512];
+
+	if (status == 0) {
+		const char *e = host->http_error(resp);
+
+		snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url,
+			 e && *e ? e : host->strerror(rc));
+		return rc == HLB_ETIMEDOUT ? HLB_ETIMEDOUT : HLB_ECONN;
+	}
+	if (rc != HLB_OK) {
+		/* an answer cut short (too big, reset): worth another try */
+		const char *e = host->http_error(resp);
+
+		snprintf(msg, len, "[auth:%s] %s at %s failed: HTTP %ld, but %s", o->name, what, url, status,
+			 e && *e ? e : host->strerror(rc));
+		return HLB_EHTTP;
+	}
+	ghl_error_text(status, body, blen, text, sizeof(text));
+	snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url, text);
+	if (status >= 500 || status == 429 || status == 408)
+		return HLB_EHTTP;
+	return HLB_EFAIL;
+}
+
+/* Reads a token answer into t (a new pair). 0, or -1 with why. */
+static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int want_refresh, struct tok *t,
+			char *err, size_t errlen)
+{
+	size_t len = 0;
+	const char *body = host->http_body(resp, &len);
+	json_tokener *jt;
+	json_object *v = NULL;
+	int64_t expires_in, now = now_ms();
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (body && len && len <= ANSWER_MAX && (jt = json_tokener_new())) {
+		v = json_tokener_parse_ex(jt, body, (int)len);
+		if (v && json_tokener_get_error(jt) != json_tokener_success) {
+			json_object_put(v);
+			v = NULL;
+		}
+		json_tokener_free(jt);
+	}
+	if (!v || !json_object_is_type(v, json_type_object)) {
+		snprintf(err, errlen, "the answer is not a JSON object");
+		goto out;
+	}
+	if (!token_ok(jstr(v, "access_token"))) {
+		snprintf(err, errlen, "the answer has no valid access_token");
+		goto out;
+	}
+	if (want_refresh && !token_ok(jstr(v, "refresh_token"))) {
+		snprintf(err, errlen, "the answer has no valid refresh_token");
+		goto out;
+	}
+	if ((jstr(v, "companyId") && !id_ok(jstr(v, "companyId"))) ||
+	    (jstr(v, "locationId") && !id_ok(jstr(v, "locationId")))) {
+		snprintf(err, errlen, "the answer has a malformed companyId or locationId");
+		goto out;
+	}
+	expires_in = jint(v, "expires_in", DEFAULT_EXPIRES_S);
+	if (expires_in <= 0 || expires_in > 366LL * 86400)
+		expires_in = DEFAULT_EXPIRES_S;
+	if (set_str(&t->access, jstr(v, "access_token")) || set_str(&t->refresh, jstr(v, "refresh_token")) ||
+	    set_str(&t->user_type, jstr(v, "userType")) || set_str(&t->company_id, jstr(v, "companyId")) ||
+	    set_str(&t->location_id, jstr(v, "locationId")) || set_str(&t->scope, jstr(v, "scope"))) {
+		snprintf(err, errlen, "out of memory");
+		tok_clear(t);
+		goto out;
+	}
+	t->obtained_at = now;
+	t->expires_at = now + expires_in * 1000;
+	rc = 0;
+out:
+	json_object_put(v);
+	return rc;
+}
+
+/* ---- refresh -------------------------------------------------------------- */
+
+static void loc_mint(struct loc *l);
+static void loc_fail(struct loc *l, int rc, const char *msg, int needs_login, int remember);
+
+/* The end of a refresh (or of the wait for one): answers the credential's
+ * own waiters and moves the locations that waited for the agency token on. */
+static void refresh_done(struct oauth *o, int rc, const char *msg, int needs_login)
+{
+	int64_t now = now_ms();
+	int ok = rc == HLB_OK || own_usable(o, now);
+
+	if (ok)
+		answer_token(o, &o->waiters, NULL, o->tok.access, own_info(o));
+	else
+		fail_all(o, &o->waiters, rc, msg, needs_login);
+	for (struct loc *l = o->locs; l; l = l->next) {
+		if (!l->awaiting_agency)
+			continue;
+		l->awaiting_agency = 0;
+		if (ok)
+			loc_mint(l);
+		else
+			loc_fail(l, rc, msg, needs_login, 0);
+	}
+}
+
+static void mark_needs_login(struct oauth *o, const char *reason)
+{
+	int rc;
+
+	o->tok.needs_login = 1;
+	set_str(&o->tok.reason, reason);
+	rc = store_token(o, &o->tok);
+	if (rc != HLB_OK)
+		o->host->log(o->inst, HLB_LOG_ERROR, "could not store that the credential needs a new login: %s",
+			     o->host->strerror(rc));
+}
+
+static void on_refresh(void *arg, const hlb_http_response *resp)
+{
+	struct oauth *o = arg;
+	const hlb_host *host = o->host;
+	long status = host->http_status(resp);
+	size_t blen = 0;
+	const char *body = host->http_body(resp, &blen);
+	char msg[MSG_MAX], err[256], text[512];
+	struct tok t;
+	int rc;
+
+	o->refresh = NULL;
+	if (host->http_result(resp) == HLB_OK && status == 200) {
+		if (parse_answer(host, resp, 1, &t, err, sizeof(err)) < 0) {
+			snprintf(o->fail.msg, sizeof(o->fail.msg), "[auth:%s] refreshing the access token at %s: "
+				 "HTTP 200, but %s", o->name, o->token_url, err);
+			o->fail.rc = HLB_EHTTP;
+			o->fail.at = now_ms();
+			host->log(o->inst, HLB_LOG_ERROR, "refreshing the access token at %s: HTTP 200, but %s",
+				  o->token_url, err);
+			refresh_done(o, o->fail.rc, o->fail.msg, 0);
+			return;
+		}
+		/* A refresh answer may leave out who the token is for. */
+		if ((!t.user_type && set_str(&t.user_type, o->tok.user_type)) ||
+		    (!t.company_id && set_str(&t.company_id, o->tok.company_id)) ||
+		    (!t.location_id && set_str(&t.location_id, o->tok.location_id)) ||
+		    (!t.scope && set_str(&t.scope, o->tok.scope)))
+			rc = HLB_ENOMEM;
+		else
+			rc = store_token(o, &t);
+		if (rc != HLB_OK) {
+			/* The old refresh token is spent and the new one
+			 * would be lost with this process: never use a pair
+			 * the store could not keep. */
+			tok_clear(&t);
+			snprintf(err, sizeof(err), "the state store could not keep the refreshed token pair (%s)",
+				 host->strerror(rc));
+			host->log(o->inst, HLB_LOG_ERROR, "%s: the app must be authorized again: hlbridge auth "
+				  "login %s -c CONFIG", err, o->name);
+			o->rejected = 1;
+			mark_needs_login(o, err);
+			login_message(o, msg, sizeof(msg));
+			refresh_done(o, HLB_EFAIL, msg, 1);
+			return;
+		}
+		adopt(o, &t);
+		o->fail.at = 0;
+		iso_time(o->tok.expires_at, text, sizeof(text));
+		host->log(o->inst, HLB_LOG_INFO, "access token refreshed, expires %s", text);
+		refresh_done(o, HLB_OK, NULL, 0);
+		return;
+	}
+	if (host->http_result(resp) == HLB_OK && ghl_is_invalid_grant(status, body, blen)) {
+		ghl_error_text(status, body, blen, text, sizeof(text));
+		snprintf(err, sizeof(err), "GoHighLevel refused the refresh token (invalid_grant)");
+		if (!o->grant_logged)
+			host->log(o->inst, HLB_LOG_ERROR, "%s: the app must be authorized again: hlbridge auth "
+				  "login %s -c CONFIG (%s)", err, o->name, text);
+		o->grant_logged = 1;
+		mark_needs_login(o, err);
+		login_message(o, msg, sizeof(msg));
+		o->rejected = 1;
+		refresh_done(o, HLB_EFAIL, msg, 1);
+		return;
+	}
+	o->fail.rc = classify(o, resp, "refreshing the access token", o->token_url, o->fail.msg,
+			      sizeof(o->fail.msg));
+	o->fail.at = now_ms();
+	if (own_usable(o, o->fail.at)) {
+		iso_time(o->tok.expires_at, text, sizeof(text));
+		host->log(o->inst, HLB_LOG_WARN, "%s; the current access token is good until %s: using it",
+			  unprefixed(o, o->fail.msg), text);
+	} else {
+		host->log(o->inst, HLB_LOG_WARN, "%s", unprefixed(o, o->fail.msg));
+	}
+	refresh_done(o, o->fail.rc, o->fail.msg, 0);
+}
+
+/* Starts a refresh unless one is in flight; the waiters (own queue and
+ * locations awaiting the agency token) are answered by refresh_done. */
+static void start_refresh(struct oauth *o)
+{
+	int64_t now = now_ms();
+	char msg[MSG_MAX];
+	ghl_buf form;
+
+	if (o->refresh)
+		return;
+	/* Another hlbridge process may have refreshed (and so spent the
+	 * refresh token we hold): take the store's newer pair. */
+	if (reload_stored(o)) {
+		o->host->log(o->inst, HLB_LOG_INFO, "took the newer token pair from the state store");
+		if (own_fresh(o, now)) {
+			refresh_done(o, HLB_OK, NULL, 0);
+			return;
+		}
+	}
+	if (o->tok.needs_login) {
+		login_message(o, msg, sizeof(msg));
+		o->rejected = 1; /* own_usable must not hand it out */
+		refresh_done(o, HLB_EFAIL, msg, 1);
+		return;
+	}
+	if (o->fail.at && now - o->fail.at < FAIL_QUIET_MS && now >= o->fail.at) {
+		refresh_done(o, o->fail.rc, o->fail.msg, 0);
+		return;
+	}
+	ghl_buf_init(&form, TOKEN_MAX * 2 + 1024);
+	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
+	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 ||
+	    ghl_form_add(&form, "grant_type", "refresh_token") < 0 ||
+	    ghl_form_add(&form, "refresh_token", o->tok.refresh) < 0 ||
+	    ghl_form_add(&form, "user_type", is_company(o) ? "Company" : "Location") < 0 ||
+	    !(o->refresh = post_form(o, o->token_url, &form, NULL, NULL, on_refresh, o))) {
+		snprintf(msg, sizeof(msg), "[auth:%s] could not start the token refresh (out of memory)", o->name);
+		refresh_done(o, HLB_ENOMEM, msg, 0);
+	}
+	if (form.data)
+		memset(form.data, 0, form.len);
+	ghl_buf_free(&form);
+}
+
+/* ---- location tokens ------------------------------------------------------- */
+
+static void loc_fail(struct loc *l, int rc, const char *msg, int needs_login, int remember)
+{
+	if (remember) {
+		l->fail.at = now_ms();
+		l->fail.rc = rc;
+		snprintf(l->fail.msg, sizeof(l->fail.msg), "%s", msg);
+	}
+	fail_all(l->o, &l->waiters, rc, msg, needs_login);
+}
+
+/* Moves a location's waiters on: answer, wait, or mint. */
+static void loc_advance(struct loc *l)
+{
+	struct oauth *o = l->o;
+	int64_t now = now_ms();
+	char msg[MSG_MAX];
+
+	if (l->http || l->awaiting_agency)
+		return;
+	if (loc_fresh(l, now)) {
+		answer_token(o, &l->waiters, NULL, l->access, loc_info(l));
+		return;
+	}
+	if (!l->waiters.head)
+		return;
+	if (o->tok.needs_login || !o->have) {
+		login_message(o, msg, sizeof(msg));
+		loc_fail(l, HLB_EFAIL, msg, 1, 0);
+		return;
+	}
+	if (l->fail.at && now - l->fail.at < FAIL_QUIET_MS && now >= l->fail.at) {
+		loc_fail(l, l->fail.rc, l->fail.msg, 0, 0);
+		return;
+	}
+	if (!own_fresh(o, now)) {
+		l->awaiting_agency = 1;
+		start_refresh(o);
+		return;
+	}
+	loc_mint(l);
+}
+
+static void on_mint(void *arg, const hlb_http_response *resp)
+{
+	struct loc *l = arg;
+	struct oauth *o = l->o;
+	const hlb_host *host = o->host;
+	long status = host->http_status(resp);
+	char msg[MSG_MAX], err[256];
+	struct tok t;
+	int had = l->access != NULL;
+
+	l->http = NULL;
+	if (host->http_result(resp) == HLB_OK && status == 200) {
+		if (parse_answer(host, resp, 0, &t, err, sizeof(err)) < 0) {
+			snprintf(msg, sizeof(msg), "[auth:%s] minting a token for location %s at %s: HTTP 200, but %s",
+				 o->name, l->id, o->loc_url, err);
+			free_secret(l->agency_used);
+			l->agency_used = NULL;
+			loc_fail(l, HLB_EHTTP, msg, 0, 1);
+			return;
+		}
+		free_secret(l->access);
+		l->access = t.access;
+		t.access = NULL;
+		l->expires_at = t.expires_at;
+		l->obtained_at = t.obtained_at;
+		l->rejected = 0;
+		l->retried = 0;
+		l->fail.at = 0;
+		tok_clear(&t);
+		free_secret(l->agency_used);
+		l->agency_used = NULL;
+		store_loc(l);
+		if (!had)
+			store_loc_index(o);
+		answer_token(o, &l->waiters, NULL, l->access, loc_info(l));
+		return;
+	}
+	if (host->http_result(resp) == HLB_OK && status == 401 && !l->retried) {
+		/* The agency token was refused: drop it, refresh, mint once more. */
+		l->retried = 1;
+		if (l->agency_used && o->tok.access && strcmp(l->agency_used, o->tok.access) == 0)
+			o->rejected = 1;
+		free_secret(l->agency_used);
+		l->agency_used = NULL;
+		loc_advance(l);
+		return;
+	}
+	free_secret(l->agency_used);
+	l->agency_used = NULL;
+	snprintf(err, sizeof(err), "minting a token for location %s", l->id);
+	l->retried = 0;
+	{
+		int rc = classify(o, resp, err, o->loc_url, msg, sizeof(msg));
+
+		loc_fail(l, rc, msg, 0, 1);
+	}
+}
+
+static void loc_mint(struct loc *l)
+{
+	struct oauth *o = l->o;
+	const hlb_host *host = o->host;
+	char msg[MSG_MAX];
+	ghl_buf form;
+
+	if (l->http)
+		return;
+	if (!o->tok.company_id) {
+		snprintf(msg, sizeof(msg), "[auth:%s] the agency token names no companyId: location tokens cannot "
+			 "be minted; authorize again with hlbridge auth login %s -c CONFIG", o->name, o->name);
+		loc_fail(l, HLB_EFAIL, msg, 1, 0);
+		return;
+	}
+	/* Minting counts against the company's quota. */
+	if (!o->paced && HLB_HOST_HAS(host, pace_configure) && host->pace_configure) {
+		snprintf(o->pace_key, sizeof(o->pace_key), "ghl:%s:%s", o->client_id, o->tok.company_id);
+		o->paced = host->pace_configure(o->inst, o->pace_key, GHL_BURST_MAX, GHL_BURST_INTERVAL_MS) ==
+			   HLB_OK;
+	}
+	ghl_buf_init(&form, 1024);
+	free_secret(l->agency_used);
+	l->agency_used = strdup(o->tok.access);
+	if (!l->agency_used || ghl_form_add(&form, "companyId", o->tok.company_id) < 0 ||
+	    ghl_form_add(&form, "locationId", l->id) < 0 ||
+	    !(l->http = post_form(o, o->loc_url, &form, o->tok.access, o->paced ? o->pace_key : NULL,
+				  on_mint, l))) {
+		snprintf(msg, sizeof(msg), "[auth:%s] could not start minting a token for location %s "
+			 "(out of memory)", o->name, l->id);
+		loc_fail(l, HLB_ENOMEM, msg, 0, 0);
+	}
+	ghl_buf_free(&form);
+}
+
+static void location_token(struct oauth *o, hlb_auth_call *call, const char *id)
+{
+	struct loc *l = loc_find(o, id);
+	char msg[MSG_MAX];
+
+	if (!l && !(l = loc_add(o, id))) {
+		snprintf(msg, sizeof(msg), "[auth:%s] cannot keep a token for location %s: more than %d locations "
+			 "or out of memory", o->name, id, MAX_LOCATIONS);
+		fail_one(o, call, HLB_ETOOBIG, msg, 0);
+		return;
+	}
+	if (loc_fresh(l, now_ms())) {
+		answer_token(o, NULL, call, l->access, loc_info(l));
+		return;
+	}
+	if (enqueue(o, &l->waiters, call) < 0) {
+		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting (%d)", o->name, MAX_WAITERS);
+		fail_one(o, call, HLB_ETOOBIG, msg, 0);
+		return;
+	}
+	loc_advance(l);
+}
+
+/* ---- the descriptor's callbacks ----------------------------------------------- */
+
+/* `hlbridge auth login` may have stored a new pair from another process
+ * while this one waits for it: looked for at most once a second. */
+static int relogged(struct oauth *o)
+{
+	int64_t now = now_ms();
+
+	if (o->relook_at && now >= o->relook_at && now - o->relook_at < FAIL_QUIET_MS)
+		return 0;
+	o->relook_at = now;
+	if (!reload_stored(o) || o->tok.needs_login)
+		return 0;
+	o->host->log(o->inst, HLB_LOG_INFO, "found a new authorization in the state store: using it");
+	o->fail.at = 0;
+	o->grant_logged = 0;
+	o->paced = 0; /* the company may have changed */
+	return 1;
+}
+
+static int auth_token(void *state, hlb_auth_call *call)
+{
+	struct oauth *o = state;
+	const char *subject = o->host->auth_subject(call);
+	char msg[MSG_MAX];
+
+	if ((!o->have || o->tok.needs_login) && !relogged(o)) {
+		login_message(o, msg, sizeof(msg));
+		fail_one(o, call, HLB_EFAIL, msg, 1);
+		return HLB_OK;
+	}
+	if (subject && !(o->tok.location_id && strcmp(subject, o->tok.location_id) == 0)) {
+		if (!is_company(o)) {
+			snprintf(msg, sizeof(msg), "[auth:%s] is a Location credential for %s; it cannot act for "
+				 "location %s: use user_type = Company", o->name,
+				 o->tok.location_id ? o->tok.location_id : "another location", subject);
+			fail_one(o, call, HLB_EFAIL, msg, 0);
+			return HLB_OK;
+		}
+		if (!id_ok(subject)) {
+			snprintf(msg, sizeof(msg), "[auth:%s] '%.*s' is not a location id", o->name, ID_MAX, subject);
+			fail_one(o, call, HLB_EINVAL, msg, 0);
+			return HLB_OK;
+		}
+		location_token(o, call, subject);
+		return HLB_OK;
+	}
+	if (own_fresh(o, now_ms())) {
+		answer_token(o, NULL, call, o->tok.access, own_info(o));
+		return HLB_OK;
+	}
+	if (enqueue(o, &o->waiters, call) < 0) {
+		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting (%d)", o->name, MAX_WAITERS);
+		fail_one(o, call, HLB_ETOOBIG, msg, 0);
+		return HLB_OK;
+	}
+	start_refresh(o);
+	return HLB_OK;
+}
+
+static void auth_reject(void *state, const char *subject, const char *token)
+{
+	struct oauth *o = state;
+	struct loc *l = subject ? loc_find(o, subject) : NULL;
+
+	if (!token)
+		return;
+	if (l && l->access && strcmp(l->access, token) == 0) {
+		l->rejected = 1;
+		return;
+	}
+	/* Any other token was replaced already: nothing to do. */
+	if (o->have && o->tok.access && strcmp(o->tok.access, token) == 0)
+		o->rejected = 1;
+}
+
+static int auth_url(void *state, const char *redirect_uri, const char *csrf, char *url, size_t len)
+{
+	struct oauth *o = state;
+	ghl_buf b;
+	int rc = HLB_OK;
+
+	if (!url || !len)
+		return HLB_EINVAL;
+	ghl_buf_init(&b, len - 1);
+	if (ghl_buf_add(&b, o->authorize_url, strlen(o->authorize_url)) < 0 ||
+	    ghl_buf_add(&b, strchr(o->authorize_url, '?') ? "&" : "?", 1) < 0 ||
+	    ghl_buf_addf(&b, "response_type=code&redirect_uri=") < 0 ||
+	    ghl_buf_add_encoded(&b, redirect_uri) < 0 || ghl_buf_addf(&b, "&client_id=") < 0 ||
+	    ghl_buf_add_encoded(&b, o->client_id) < 0 || ghl_buf_addf(&b, "&scope=") < 0 ||
+	    ghl_buf_add_encoded(&b, o->scope) < 0 || ghl_buf_addf(&b, "&state=") < 0 ||
+	    ghl_buf_add_encoded(&b, csrf) < 0)
+		rc = HLB_ETOOBIG;
+	else
+		snprintf(url, len, "%s", b.data);
+	ghl_buf_free(&b);
+	return rc;
+}
+
+static void on_exchange(void *arg, const hlb_http_response *resp)
+{
+	struct oauth *o = arg;
+	const hlb_host *host = o->host;
+	hlb_job *job = o->exchange_job;
+	char msg[MSG_MAX], err[256], when[40];
+	struct tok t;
+	int rc;
+
+	o->exchange = NULL;
+	o->exchange_job = NULL;
+	if (host->http_result(resp) != HLB_OK || host->http_status(resp) != 200) {
+		rc = classify(o, resp, "exchanging the authorization code", o->token_url, msg, sizeof(msg));
+		host->finish(job, rc, msg);
+		return;
+	}
+	if (parse_answer(host, resp, 1, &t, err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "[auth:%s] exchanging the authorization code at %s: HTTP 200, but %s",
+			 o->name, o->token_url, err);
+		host->finish(job, HLB_EHTTP, msg);
+		return;
+	}
+	if (!t.user_type)
+		set_str(&t.user_type, o->company ? "Company" : "Location");
+	rc = store_token(o, &t);
+	if (rc != HLB_OK) {
+		tok_clear(&t);
+		snprintf(msg, sizeof(msg), "[auth:%s] the state store could not keep the token pair (%s): run the "
+			 "login again", o->name, host->strerror(rc));
+		host->finish(job, rc, msg);
+		return;
+	}
+	/* Location tokens of another company are of no use now. */
+	if (!o->tok.company_id || !t.company_id || strcmp(o->tok.company_id, t.company_id) != 0) {
+		loc_drop_all(o);
+		store_loc_index(o);
+		o->paced = 0;
+	}
+	adopt(o, &t);
+	o->fail.at = 0;
+	o->grant_logged = 0;
+	if ((strcmp(o->tok.user_type, "Company") == 0) != o->company)
+		host->log(o->inst, HLB_LOG_WARN, "user_type is %s, but the account chosen gave a %s token",
+			  o->company ? "Company" : "Location", o->tok.user_type);
+	iso_time(o->tok.expires_at, when, sizeof(when));
+	snprintf(msg, sizeof(msg), "authorized: %s %s, token expires %s", o->tok.user_type,
+		 strcmp(o->tok.user_type, "Company") == 0
+			 ? (o->tok.company_id ? o->tok.company_id : "?")
+			 : (o->tok.location_id ? o->tok.location_id : "?"),
+		 when);
+	host->finish(job, HLB_OK, msg);
+}
+
+static int auth_exchange(void *state, hlb_job *job, const char *code, const char *redirect_uri)
+{
+	struct oauth *o = state;
+	char msg[MSG_MAX];
+	ghl_buf form;
+
+	if (o->exchange) {
+		snprintf(msg, sizeof(msg), "[auth:%s] an authorization code is being exchanged already", o->name);
+		o->host->finish(job, HLB_EINVAL, msg);
+		return HLB_OK;
+	}
+	if (!code || !*code || strlen(code) > TOKEN_MAX) {
+		snprintf(msg, sizeof(msg), "[auth:%s] the redirect carried no usable authorization code", o->name);
+		o->host->finish(job, HLB_EINVAL, msg);
+		return HLB_OK;
+	}
+	ghl_buf_init(&form, TOKEN_MAX * 2 + 2048);
+	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
+	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 ||
+	    ghl_form_add(&form, "grant_type", "authorization_code") < 0 || ghl_form_add(&form, "code", code) < 0 ||
+	    ghl_form_add(&form, "user_type", o->company ? "Company" : "Location") < 0 ||
+	    (redirect_uri && ghl_form_add(&form, "redirect_uri", redirect_uri) < 0) ||
+	    !(o->exchange = post_form(o, o->token_url, &form, NULL, NULL, on_exchange, o))) {
+		snprintf(msg, sizeof(msg), "[auth:%s] could not send the authorization code (out of memory)",
+			 o->name);
+		o->host->finish(job, HLB_ENOMEM, msg);
+	} else {
+		o->exchange_job = job;
+	}
+	if (form.data)
+		memset(form.data, 0, form.len);
+	ghl_buf_free(&form);
+	return HLB_OK;
+}
+
+static json_object *auth_status(void *state)
+{
+	struct oauth *o = state;
+	json_object *s = json_object_new_object();
+	int64_t now = now_ms();
+	size_t nloc = 0;
+	char when[40];
+
+	if (!s)
+		return NULL;
+	add_str(s, "type", "ghl_oauth");
+	add_str(s, "client_id", o->client_id);
+	if (!o->have) {
+		add_str(s, "user_type", o->company ? "Company" : "Location");
+		json_object_object_add(s, "authorized", json_object_new_boolean(0));
+		json_object_object_add(s, "needs_login", json_object_new_boolean(1));
+		add_str(s, "reason", "not authorized yet: run hlbridge auth login");
+		return s;
+	}
+	add_str(s, "user_type", is_company(o) ? "Company" : "Location");
+	add_str(s, "companyId", o->tok.company_id);
+	add_str(s, "locationId", o->tok.location_id);
+	iso_time(o->tok.expires_at, when, sizeof(when));
+	add_str(s, "expires_at", when);
+	json_object_object_add(s, "expires_in_s",
+			       json_object_new_int64(o->tok.expires_at > now ? (o->tok.expires_at - now) / 1000 : 0));
+	if (o->tok.obtained_at > 0) {
+		iso_time(o->tok.obtained_at, when, sizeof(when));
+		add_str(s, "obtained_at", when);
+	}
+	json_object_object_add(s, "needs_login", json_object_new_boolean(o->tok.needs_login));
+	if (o->tok.reason && o->tok.needs_login)
+		add_str(s, "reason", o->tok.reason);
+	for (struct loc *l = o->locs; l; l = l->next)
+		if (l->access && l->expires_at > now)
+			nloc++;
+	json_object_object_add(s, "location_tokens", json_object_new_int64((int64_t)nloc));
+	add_str(s, "scope", o->tok.scope);
+	return s;
+}
+
+/* Tells what is stored; sends nothing: a refresh from here would spend the
+ * refresh token a running hlbridge holds. */
+static int check(void *state, hlb_job *job)
+{
+	struct oauth *o = state;
+	char msg[MSG_MAX], when[40];
+
+	if (!o->have || o->tok.needs_login) {
+		login_message(o, msg, sizeof(msg));
+		o->host->finish(job, HLB_EFAIL, msg);
+		return HLB_OK;
+	}
+	iso_time(o->tok.expires_at, when, sizeof(when));
+	snprintf(msg, sizeof(msg), "authorized: %s %s, access token expires %s (refreshed when needed)",
+		 is_company(o) ? "Company" : "Location",
+		 is_company(o) ? (o->tok.company_id ? o->tok.company_id : "?")
+			       : (o->tok.location_id ? o->tok.location_id : "?"),
+		 when);
+	o->host->finish(job, HLB_OK, msg);
+	return HLB_OK;
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+/* scope = a, b c: words split on commas and blanks, joined with spaces. */
+static char *join_scope(const char *list)
+{
+	char *out = malloc(strlen(list) + 1), *w = out;
+	const char *p = list;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t n;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, ", \t");
+		if (!n)
+			break;
+		if (w != out)
+			*w++ = ' ';
+		memcpy(w, p, n);
+		w += n;
+		p += n;
+	}
+	*w = '\0';
+	return out;
+}
+
+static char *url_join(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+	char *out;
+
+	while (n && base[n - 1] == '/')
+		n--;
+	out = malloc(n + strlen(path) + 1);
+	if (out) {
+		memcpy(out, base, n);
+		strcpy(out + n, path);
+	}
+	return out;
+}
+
+static int url_ok(const char *u)
+{
+	return u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) && !strpbrk(u, " \t\r\n");
+}
+
+static void oauth_free(struct oauth *o)
+{
+	if (!o)
+		return;
+	if (o->refresh)
+		o->host->http_cancel(o->refresh);
+	if (o->exchange)
+		o->host->http_cancel(o->exchange);
+	fail_all(o, &o->waiters, HLB_ECANCELED, "hlbridge is stopping", 0);
+	loc_drop_all(o);
+	tok_clear(&o->tok);
+	free(o->client_id);
+	free_secret(o->client_secret);
+	free(o->scope);
+	free(o->base_url);
+	free(o->authorize_url);
+	free(o->app_id);
+	free(o->token_url);
+	free(o->loc_url);
+	free(o);
+}
+
+static int load_options(struct oauth *o)
+{
+	const hlb_host *host = o->host;
+	hlb_instance *inst = o->inst;
+	const char *client_id = host->option(inst, "client_id");
+	const char *secret = host->option(inst, "client_secret");
+	const char *user_type = host->option(inst, "user_type");
+	const char *scope = host->option(inst, "scope");
+	const char *base_url = host->option(inst, "base_url");
+	const char *authorize_url = host->option(inst, "authorize_url");
+	const char *app_id = host->option(inst, "app_id");
+	int bad = 0;
+
+	o->company = user_type && strcmp(user_type, "Company") == 0;
+	if (!id_ok(client_id)) {
+		host->option_error(inst, "client_id", "is not a client id (one word, at most %d characters)", ID_MAX);
+		bad++;
+	}
+	if (!secret || !*secret || strpbrk(secret, "\r\n")) {
+		host->option_error(inst, "client_secret", "must be one non-empty line (such as ${GHL_CLIENT_SECRET})");
+		bad++;
+	}
+	if (!url_ok(base_url)) {
+		host->option_error(inst, "base_url", "must be an http:// or https:// URL");
+		bad++;
+	}
+	if (!url_ok(authorize_url)) {
+		host->option_error(inst, "authorize_url", "must be an http:// or https:// URL");
+		bad++;
+	}
+	if (app_id && !id_ok(app_id)) {
+		host->option_error(inst, "app_id", "is not an app id (one word, at most %d characters)", ID_MAX);
+		bad++;
+	}
+	o->margin_ms = host->option_ms(inst, "refresh_margin", 300000);
+	if (o->margin_ms < 0) {
+		host->option_error(inst, "refresh_margin", "must not be negative");
+		bad++;
+	}
+	o->timeout_ms = host->option_ms(inst, "timeout", 30000);
+	if (o->timeout_ms <= 0) {
+		host->option_error(inst, "timeout", "must be longer than 0");
+		bad++;
+	}
+	if (scope) {
+		o->scope = join_scope(scope);
+		if (o->scope && (!*o->scope || strlen(o->scope) > SCOPE_MAX)) {
+			host->option_error(inst, "scope", "must list between 1 and %d characters of scopes", SCOPE_MAX);
+			bad++;
+		}
+	} else {
+		o->scope = strdup(o->company ? "socialplanner/tag.readonly socialplanner/account.readonly "
+				  "socialplanner/post.readonly oauth.readonly oauth.write"
+				  : "socialplanner/tag.readonly socialplanner/account.readonly "
+				  "socialplanner/post.readonly");
+	}
+	if (bad)
+		return HLB_EINVAL;
+	if (!o->scope || !(o->client_id = strdup(client_id)) || !(o->client_secret = strdup(secret)) ||
+	    !(o->base_url = strdup(base_url)) || !(o->authorize_url = strdup(authorize_url)) ||
+	    !(o->app_id = app_id ? strdup(app_id) : strndup(client_id, strcspn(client_id, "-"))) ||
+	    !(o->token_url = url_join(base_url, "/oauth/token")) ||
+	    !(o->loc_url = url_join(base_url, "/oauth/locationToken")))
+		return HLB_ENOMEM;
+	return HLB_OK;
+}
+
+static void load_state(struct oauth *o)
+{
+	json_object *v = o->host->state_get(o->inst, "token");
+	char err[256];
+	struct tok t;
+
+	if (!v)
+		return;
+	if (tok_from_json(o, v, &t, err, sizeof(err)) == 0) {
+		adopt(o, &t);
+		if (o->tok.needs_login)
+			o->grant_logged = 1; /* said when it happened */
+		load_locations(o);
+	} else {
+		o->host->log(o->inst, HLB_LOG_WARN, "%s: authorize with hlbridge auth login %s -c CONFIG", err,
+			     o->name);
+	}
+	json_object_put(v);
+}
+
+static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
+{
+	struct oauth *o;
+	int rc;
+
+	if (role != HLB_CAP_AUTH || !HLB_HOST_HAS(host, auth_done))
+		return HLB_EUNSUPPORTED;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return HLB_ENOMEM;
+	o->host = host;
+	o->inst = inst;
+	o->name = host->instance_name(inst);
+	ghl_user_agent(host, "ghl_oauth", o->user_agent, sizeof(o->user_agent));
+	rc = load_options(o);
+	if (rc != HLB_OK) {
+		oauth_free(o);
+		return rc;
+	}
+	load_state(o);
+	*state = o;
+	return HLB_OK;
+}
+
+static void fini(void *state)
+{
+	oauth_free(state);
+}
+
+const hlb_plugin HLB_PLUGIN_EXPORT(ghl_oauth) = {
+	HLB_PLUGIN_HEADER,
+	.caps = HLB_CAP_AUTH,
+	.name = "ghl_oauth",
+	.version = PACKAGE_VERSION,
+	.summary = "GoHighLevel Marketplace app (OAuth 2.0): login, refresh, agency location tokens",
+	.options = options,
+	.init = init,
+	.check = check,
+	.fini = fini,
+	.auth_token = auth_token,
+	.auth_reject = auth_reject,
+	.auth_url = auth_url,
+	.auth_exchange = auth_exchange,
+	.auth_status = auth_status,
+};

@@ -1,0 +1,496 @@
+/* Small pieces every GoHighLevel module needs (see ghl_util.h).
+ *
+ * Status: DONE — every prototype of ghl_util.h is implemented here and
+ * unit-tested by tests/test_ghl_util.c.
+ *
+ * Pure code: no host service is called except reading host->version in
+ * ghl_user_agent, so the unit tests run it without a host. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "ghl_util.h"
+
+#define ERROR_BODY_EXCERPT 200     /* bytes of a non-JSON body quoted */
+#define ERROR_BODY_PARSE_MAX 65536 /* larger bodies are not parsed as JSON */
+
+void ghl_user_agent(const hlb_host *host, const char *plugin, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return;
+	snprintf(buf, len, "hlbridge/%s (+plugin %s)",
+		 host && host->version ? host->version : "unknown", plugin ? plugin : "ghl");
+}
+
+/* ---- the capped buffer ---- */
+
+void ghl_buf_init(ghl_buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	b->cap = cap;
+}
+
+void ghl_buf_free(ghl_buf *b)
+{
+	free(b->data);
+	ghl_buf_init(b, b->cap);
+}
+
+/* Makes room for `n` more bytes and the NUL, within the cap. */
+static int buf_reserve(ghl_buf *b, size_t n)
+{
+	size_t need, alloc;
+	char *p;
+
+	if (n > b->cap || b->len > b->cap - n)
+		return -1;
+	need = b->len + n + 1;
+	if (need <= b->alloc)
+		return 0;
+	alloc = b->alloc ? b->alloc : 64;
+	while (alloc < need)
+		alloc = alloc > SIZE_MAX / 2 ? need : alloc * 2;
+	if (alloc > b->cap + 1)
+		alloc = b->cap + 1;
+	p = realloc(b->data, alloc);
+	if (!p)
+		return -1;
+	if (!b->data)
+		p[0] = '\0';
+	b->data = p;
+	b->alloc = alloc;
+	return 0;
+}
+
+int ghl_buf_add(ghl_buf *b, const char *s, size_t n)
+{
+	if (!s && n)
+		return -1;
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	if (n)
+		memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int ghl_buf_addf(ghl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+static int is_unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* All or nothing: the encoded length is known first, so a value that does
+ * not fit leaves the buffer as it was. */
+int ghl_buf_add_encoded(ghl_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t n = 0;
+	char *out;
+
+	if (!s)
+		s = "";
+	for (p = (const unsigned char *)s; *p; p++)
+		n += is_unreserved(*p) ? 1 : 3;
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	out = b->data + b->len;
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (is_unreserved(*p)) {
+			*out++ = (char)*p;
+		} else {
+			*out++ = '%';
+			*out++ = hex[*p >> 4];
+			*out++ = hex[*p & 15];
+		}
+	}
+	*out = '\0';
+	b->len += n;
+	return 0;
+}
+
+int ghl_form_add(ghl_buf *b, const char *name, const char *value)
+{
+	size_t saved = b->len;
+
+	if ((b->len && ghl_buf_add(b, "&", 1) < 0) || ghl_buf_add_encoded(b, name) < 0 ||
+	    ghl_buf_add(b, "=", 1) < 0 || ghl_buf_add_encoded(b, value) < 0) {
+		b->len = saved;
+		if (b->data)
+			b->data[saved] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- error bodies ---- */
+
+/* Appends text to a fixed buffer, control characters turned into spaces
+ * (a server's message must not split a log line), runs of spaces folded,
+ * and truncated at the end of the buffer. */
+struct line {
+	char *buf;
+	size_t len, size;
+};
+
+static void line_add(struct line *l, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && l->len + 1 < l->size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (c == ' ' && (l->len == 0 || l->buf[l->len - 1] == ' '))
+			continue;
+		l->buf[l->len++] = (char)c;
+	}
+	l->buf[l->len] = '\0';
+}
+
+static void line_adds(struct line *l, const char *s)
+{
+	line_add(l, s, strlen(s));
+}
+
+static const char *json_str(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The `message` of a GHL body: a string, or an array of strings joined
+ * with "; " (the 422 validation errors). Returns whether it added text. */
+static int add_message(struct line *l, json_object *msg)
+{
+	size_t i, n, added = 0;
+
+	if (!msg)
+		return 0;
+	if (json_object_is_type(msg, json_type_string)) {
+		if (!json_object_get_string_len(msg))
+			return 0;
+		line_adds(l, json_object_get_string(msg));
+		return 1;
+	}
+	if (!json_object_is_type(msg, json_type_array))
+		return 0;
+	n = json_object_array_length(msg);
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(msg, i);
+
+		if (!json_object_is_type(e, json_type_string))
+			continue;
+		if (added++)
+			line_adds(l, "; ");
+		line_adds(l, json_object_get_string(e));
+	}
+	return added > 0;
+}
+
+static json_object *parse_body(const char *body, size_t len)
+{
+	json_tokener *tok;
+	json_object *obj;
+
+	if (!body || !len || len > ERROR_BODY_PARSE_MAX)
+		return NULL;
+	tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	if (obj && json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	if (obj && !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
+/* Reads {statusCode, message, error, traceId}, oauth's {error,
+ * error_description} and oauth-v3's {error: {code, message}}. Returns
+ * whether anything was found. */
+static int add_json_error(struct line *l, json_object *root)
+{
+	json_object *msg = NULL, *err = NULL;
+	const char *error = json_str(root, "error");
+	const char *desc = json_str(root, "error_description");
+	const char *trace = json_str(root, "traceId");
+	int found = 0;
+
+	json_object_object_get_ex(root, "message", &msg);
+	json_object_object_get_ex(root, "error", &err);
+	if (err && json_object_is_type(err, json_type_object)) {
+		/* oauth-v3's envelope */
+		const char *code = json_str(err, "code");
+		json_object *emsg = NULL;
+
+		json_object_object_get_ex(err, "message", &emsg);
+		if (code) {
+			line_adds(l, code);
+			found = 1;
+		}
+		if (emsg && json_object_get_string_len(emsg)) {
+			if (found)
+				line_adds(l, ": ");
+			found |= add_message(l, emsg);
+		}
+	} else if (error && desc) {
+		/* oauth: "invalid_grant: refresh token is invalid" */
+		line_adds(l, error);
+		line_adds(l, ": ");
+		line_adds(l, desc);
+		found = 1;
+	} else if (add_message(l, msg)) {
+		found = 1;
+	} else if (error || desc) {
+		line_adds(l, error ? error : desc);
+		found = 1;
+	}
+	if (trace && *trace) {
+		line_adds(l, found ? " (traceId " : "traceId ");
+		line_adds(l, trace);
+		if (found)
+			line_adds(l, ")");
+		found = 1;
+	}
+	return found;
+}
+
+void ghl_error_text(long status, const char *body, size_t len, char *buf, size_t buflen)
+{
+	struct line l = { buf, 0, buflen };
+	json_object *root;
+	char head[40];
+
+	if (!buf || !buflen)
+		return;
+	buf[0] = '\0';
+	if (status > 0)
+		snprintf(head, sizeof(head), "HTTP %ld", status);
+	else
+		snprintf(head, sizeof(head), "no HTTP answer");
+	line_adds(&l, head);
+	if (!body || !len)
+		return;
+	line_adds(&l, ": ");
+	root = parse_body(body, len);
+	if (root && add_json_error(&l, root)) {
+		json_object_put(root);
+		return;
+	}
+	json_object_put(root);
+	line_add(&l, body, len < ERROR_BODY_EXCERPT ? len : ERROR_BODY_EXCERPT);
+	/* a body of blanks leaves ": " behind */
+	while (l.len && (buf[l.len - 1] == ' ' || buf[l.len - 1] == ':'))
+		buf[--l.len] = '\0';
+}
+
+static int mentions_invalid_grant(const char *s)
+{
+	return s && (strcasestr(s, "invalid_grant") || strcasestr(s, "invalid grant"));
+}
+
+int ghl_is_invalid_grant(long status, const char *body, size_t len)
+{
+	json_object *root, *err = NULL, *msg = NULL;
+	int yes = 0;
+
+	/* RFC 6749 5.2 answers 400; some servers say 401. A 5xx or a
+	 * network error is never a verdict on the grant. */
+	if (status != 400 && status != 401)
+		return 0;
+	root = parse_body(body, len);
+	if (!root)
+		return 0;
+	json_object_object_get_ex(root, "error", &err);
+	json_object_object_get_ex(root, "message", &msg);
+	if (err && json_object_is_type(err, json_type_object))
+		yes = mentions_invalid_grant(json_str(err, "code")) ||
+		      mentions_invalid_grant(json_str(err, "message"));
+	else
+		yes = mentions_invalid_grant(json_str(root, "error")) ||
+		      mentions_invalid_grant(json_str(root, "error_description"));
+	if (!yes && msg && json_object_is_type(msg, json_type_string))
+		yes = mentions_invalid_grant(json_object_get_string(msg));
+	json_object_put(root);
+	return yes;
+}
+
+/* ---- hashing and time ---- */
+
+void ghl_hash_hex(const char *s, size_t len, char out[17])
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, 17, "%016" PRIx64, h);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil), so no timegm() and no TZ games are needed. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Reads exactly `n` digits. */
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	while (n--) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	*out = v;
+	return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff…]]][Z|±HH[:]MM]; no zone means UTC. */
+int64_t ghl_parse_time(const char *iso)
+{
+	const char *p = iso;
+	int y, mo, d, h = 0, mi = 0, s = 0, ms = 0, off = 0;
+	int64_t days;
+
+	if (!p || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+	    digits(&p, 2, &d))
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &s))
+				return -1;
+			if (*p == '.' || *p == ',') {
+				int scale = 100;
+
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return -1;
+				for (; isdigit((unsigned char)*p); p++, scale /= 10)
+					ms += (*p - '0') * scale;
+			}
+		}
+		/* 60 admits a leap second, read as the next one */
+		if (h > 23 || mi > 59 || s > 60)
+			return -1;
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
+
+			if (digits(&p, 2, &oh))
+				return -1;
+			if (*p == ':')
+				p++;
+			if (isdigit((unsigned char)*p) && digits(&p, 2, &om))
+				return -1;
+			if (oh > 23 || om > 59)
+				return -1;
+			off = sign * (oh * 60 + om);
+		}
+	}
+	if (*p)
+		return -1;
+	days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+	return ((days * 86400 + h * 3600 + mi * 60 + s - (int64_t)off * 60) * 1000) + ms;
+}
+
+void ghl_format_time(int64_t ms, char *buf, size_t len)
+{
+	int64_t days, rem, y;
+	unsigned m, d;
+
+	if (!buf || !len)
+		return;
+	days = ms / 86400000;
+	rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, len, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
+		 (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
+}

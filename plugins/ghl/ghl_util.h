@@ -1,0 +1,63 @@
+/* Small pieces every GoHighLevel module needs: the API's constants, the
+ * User-Agent, form encoding, and the reading of GHL's error bodies.
+ * Linked into each GHL module (see Makefile.am, GHL_CLIENT). */
+#ifndef GHL_UTIL_H
+#define GHL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hlbridge/host.h"
+
+#define GHL_BASE_URL "https://services.leadconnectorhq.com"
+#define GHL_AUTHORIZE_URL "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
+/* The Version header of the v2 APIs these modules call (social-media-posting,
+ * oauth): see ../shared/specs/ghl/FACTS.md, "Base URL and Version header". */
+#define GHL_VERSION "2021-07-28"
+/* Calendars and conversations use this one. */
+#define GHL_VERSION_2021_04_15 "2021-04-15"
+/* The burst quota per app and location (or company): 100 requests / 10 s. */
+#define GHL_BURST_MAX 100
+#define GHL_BURST_INTERVAL_MS 10000
+
+/* "User-Agent: hlbridge/VERSION (+plugin NAME)" into buf. */
+void ghl_user_agent(const hlb_host *host, const char *plugin, char *buf, size_t len);
+
+/* A growing text buffer with a hard cap, as curl's dynbuf: appends fail
+ * (return -1) rather than grow past `cap`. */
+typedef struct ghl_buf {
+	char *data;   /* NUL-terminated; NULL until the first append */
+	size_t len, alloc, cap;
+} ghl_buf;
+void ghl_buf_init(ghl_buf *b, size_t cap);
+int ghl_buf_add(ghl_buf *b, const char *s, size_t n);
+int ghl_buf_addf(ghl_buf *b, const char *fmt, ...) HLB_PRINTF(2, 3);
+void ghl_buf_free(ghl_buf *b);
+
+/* Percent-encodes `s` for a query string or form body (RFC 3986
+ * unreserved characters stay) and appends it. */
+int ghl_buf_add_encoded(ghl_buf *b, const char *s);
+/* Appends "&name=value" (no '&' when b is empty), both encoded. */
+int ghl_form_add(ghl_buf *b, const char *name, const char *value);
+
+/* Turns a GHL error answer into one line for logs and the dead-letter
+ * queue, e.g. "HTTP 422: locationId must be a string; name is required
+ * (traceId 4f2c...)". Reads {statusCode, message (string or array of
+ * strings), error, traceId} and oauth's {error, error_description}; falls
+ * back to the first bytes of the body, cleaned of control characters. Never
+ * longer than buflen - 1. */
+void ghl_error_text(long status, const char *body, size_t len, char *buf, size_t buflen);
+
+/* True when an OAuth token endpoint refused a grant for good
+ * ({"error":"invalid_grant"} and friends): re-authorization is needed. */
+int ghl_is_invalid_grant(long status, const char *body, size_t len);
+
+/* Stable 64-bit FNV-1a hash of `s` as 16 hex digits (ids, content hashes). */
+void ghl_hash_hex(const char *s, size_t len, char out[17]);
+
+/* Milliseconds since the epoch from an ISO 8601 time such as
+ * "2023-08-02T00:00:00.000Z"; -1 when it is not one. And back, UTC. */
+int64_t ghl_parse_time(const char *iso);
+void ghl_format_time(int64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,2920 @@
+/* fake_ghl: a stateful, seeded stand-in for the GoHighLevel API (the parts
+ * hlbridge's GHL connectors use), for the tests, the conformance run, the
+ * benchmark and the README demo. Shapes follow the v2 OpenAPI specs
+ * (apps/oauth.json, apps/social-media-posting.json, common-schemas.json).
+ *
+ * Start-up: listens on 127.0.0.1 (port 0, or --port N), prints PORT=<n> as
+ * the first line of stdout and flushes. SIGTERM/SIGINT (or --max-seconds N)
+ * print one summary line to stderr and exit 0; the line starts "requests="
+ * and is key=value pairs: requests 2xx 400 401 403 404 422 429 5xx resets
+ * peak_concurrent refreshes rotated_rejected token location_token
+ * installed_locations tags_list tags_details accounts statistics.
+ *
+ * Options (defaults in brackets):
+ *   --port N                 listen port [0: the kernel's choice]
+ *   --locations N            seeded locations, 1 to 10000 [3]; ids are "loc" + 17
+ *                            zero-padded digits from loc00000000000000001; names
+ *                            "Fake Location N"; 2-3 accounts each, on platforms from
+ *                            facebook, instagram, linkedin, google (by index)
+ *   --tags N                 tags per location, at most 10000 [5]: "Tag 1".."Tag N",
+ *                            _id 24 hex digits, listed in creation order
+ *   --seed FILE              JSON replacing the generated locations: {"company_id":..,
+ *                            "locations":[{"id":..,"name":..,"address":..,"tags":["name",..],
+ *                            "platforms":["facebook",..]}]} (no "tags": --tags N generated)
+ *   --company-id ID          the agency (company) [fakecompany000000001]
+ *   --oauth-location ID      the location OAuth Location tokens are bound to [the first]
+ *   --client-id ID           [fakeapp0001-hlbtest]   --client-secret S  [fake-secret]
+ *   --app-id ID              appId /oauth/installedLocations wants [fakeapp0001]
+ *   --token-ttl SECONDS      access token lifetime, expires_in [86399]
+ *   --pit TOKEN[@LOCATION]   a Private Integration Token for every location, or for that
+ *                            one (repeatable, at most 64; never expires)
+ *   --rate N/MS              quota per resource (each location; the company for agency
+ *                            calls), sliding window [100/10000]
+ *   --daily N                daily quota per resource (UTC day) [200000]
+ *   --latency-ms N           every API answer is delayed N ms; connections are suspended,
+ *                            not threads, so 1000 in flight take ~N ms in all
+ *   --log FILE               append one JSON line per API request (as /_control/log)
+ *   --max-seconds N          safety exit after N seconds [0: never]
+ *
+ * API (Version: 2021-07-28 required everywhere but /oauth/token):
+ *   POST /oauth/token        form (or a JSON object): client_id, client_secret, grant_type
+ *        (authorization_code|refresh_token), code, refresh_token, user_type (Company|Location,
+ *        default Location), redirect_uri (ignored). Codes: single-use ones from issue_code
+ *        (their user type and location come from issue_code), or any "code-<anything>"
+ *        (user_type from the form; Location -> --oauth-location). Refresh tokens rotate on
+ *        every use; a used or unknown one -> 400 {"error":"invalid_grant",...}. Wrong
+ *        client -> 401 {"error":"invalid_client",...}. client_credentials -> 400
+ *        unsupported_grant_type. Company answers list approvedLocations (all), Location
+ *        answers locationId. Not counted against any quota.
+ *   POST /oauth/locationToken       agency bearer; form companyId, locationId -> 200, no
+ *        refresh token; counted against the company's quota
+ *   GET  /oauth/installedLocations  agency bearer; companyId and appId required (wrong
+ *        appId -> 422); skip [0], limit [20, 1..100], query (name substring),
+ *        isInstalled (false -> none: every location has the app), locationId
+ *   GET  /social-media-posting/{loc}/tags   searchText (case-insensitive substring),
+ *        skip [0], limit [10, 1..100; beyond -> 422]; results.count = all matches
+ *   POST /social-media-posting/{loc}/tags/details   {"tagIds":[..]} (<= 1000) -> 201,
+ *        the known ids in the asked order (unknown and deleted ones left out)
+ *   GET  /social-media-posting/{loc}/accounts
+ *   POST /social-media-posting/statistics?locationId=L   {"profileIds":[..] (1..100;
+ *        more -> 400), "platforms":[..]} -> 201, the last 7 days ending today (UTC), only
+ *        the platforms of the given profileIds of L (and in "platforms")
+ * Auth: "Authorization: Bearer T". Missing/unknown/expired -> 401 "Invalid token: access
+ * token is invalid"; a location token (OAuth Location or minted) or a PIT@LOC used on
+ * another location -> 403 "The token does not have access to this location"; an agency
+ * token on a location path, or a location token/PIT on an agency path -> 401 "This
+ * authClass type is not allowed ..."; an unknown location with an all-location PIT -> 404.
+ * Order of checks: route (404), body cap (413), auth (401/403), Version (422), quota
+ * (429), injected fault, the request itself (400 for a body that is not JSON, 422 for
+ * a JSON body or query of the wrong shape). Every API answer carries X-RateLimit-Limit-
+ * Daily, -Daily-Remaining, -Interval-Milliseconds, -Max, -Remaining; 429 adds Retry-After
+ * (seconds; to UTC midnight for the daily quota). Every JSON object answered carries a
+ * traceId; 422 bodies have message as an array. Unknown path or method -> 404
+ * {"statusCode":404,"message":"Cannot GET /x",...}; body > 1 MiB -> 413.
+ *
+ * Control (no auth, no quota, no latency, not counted, not logged):
+ *   POST /_control {"op":...} -> {"ok":true,...} or 400/404/409 {"ok":false,"error":..}:
+ *     tag_add      location, name            -> {"ok":true,"id":"<24 hex>"} (appended)
+ *     tag_rename   location, id, name        (updatedAt becomes now)
+ *     tag_delete   location, id              (gone from lists and details)
+ *     stats_bump   location (omit: all), by [1]: this week's statistics values grow by `by`
+ *     fault        kind 500|503|reset|malformed|truncated|401|latency, count [1; -1: until
+ *                  fault_clear], path (substring of the URL path; omit: any), ms (latency).
+ *                  500/503/reset/401 answer instead of the request (the world is unchanged);
+ *                  latency adds ms to the answer's delay; malformed (200 + a body that is
+ *                  not JSON) and truncated (the real answer cut to half its length, with a
+ *                  matching Content-Length) act after it. At most 64 pending.
+ *     fault_clear
+ *     latency      ms: like --latency-ms, from now on
+ *     issue_code   user_type Company|Location [Location], location [--oauth-location]
+ *                  -> {"ok":true,"code":...} (single use, 10 minutes)
+ *     expire_tokens   every access token (not PITs, not refresh tokens) expires now
+ *     quota_reset     forget the rate and daily counts
+ *     stats_reset     zero the counters of /_control/stats
+ *     `location` is a location id or a 0-based index.
+ *   GET /_control/stats -> {"requests":N,"endpoints":{"token","location_token",
+ *     "installed_locations","tags_list","tags_details","accounts","statistics","other"},
+ *     "status":{"2xx","400","401","403","404","413","422","429","5xx","other"},"in_flight",
+ *     "peak_concurrent","refreshes","rotated_rejected","codes_exchanged","location_tokens",
+ *     "faults_injected","resets","tags_details_ids"} (endpoint counts include failed calls)
+ *   GET /_control/log[?n=N] -> the last N (at most 1000) API requests, one JSON object a
+ *     line: {"ts","method","path" (with the query),"endpoint","status" (0: reset),
+ *     "resource","version","auth" (whether an Authorization header was sent; never the token)}
+ */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#define BODY_CAP (1u << 20)         /* larger bodies are answered 413 */
+#define CONNECTION_LIMIT 2000u      /* the benchmark keeps ~1000 requests in flight */
+#define POOL_THREADS 4u
+#define MAX_LOCATIONS 10000
+#define MAX_TAGS 10000              /* per location, deleted ones do not count */
+#define TOKEN_CAP 200000            /* stored tokens; the oldest are evicted beyond */
+#define TOKEN_BUCKETS 65536u
+#define LOG_RING 1000               /* requests kept for /_control/log */
+#define FAULT_CAP 64
+#define DETAILS_IDS_CAP 1000        /* tagIds per /tags/details request */
+#define PROFILE_IDS_CAP 100         /* profileIds per statistics request (spec: 400 beyond) */
+#define PIT_CAP 64
+#define TOKEN_HEX 20                /* random bytes in a token: 40 hex digits */
+#define API_VERSION "2021-07-28"    /* the only Version the used operations accept */
+#define CODE_TTL_MS (10LL * 60 * 1000)
+#define REFRESH_TTL_MS (365LL * 86400 * 1000)
+#define ROTATED_TTL_MS (86400LL * 1000) /* how long a used refresh token is recognised */
+#define SEED_EPOCH_MS 1704067200000LL   /* 2024-01-01: createdAt of seeded tags */
+#define SCOPE "socialplanner/account.readonly socialplanner/tag.readonly " \
+	"socialplanner/statistics.readonly oauth.readonly oauth.write locations.readonly"
+#define AUTHCLASS_MSG "This authClass type is not allowed to access this scope. " \
+	"Please reach out to the Platform team to get it added."
+
+enum ep {
+	EP_NONE, EP_TOKEN, EP_LOCTOKEN, EP_INSTALLED, EP_TAGS, EP_DETAILS, EP_ACCOUNTS, EP_STATS, EP_COUNT
+};
+
+/* Names in /_control/stats, the log and the summary line; EP_NONE is a 404. */
+static const char *const ep_names[EP_COUNT] = {
+	"other", "token", "location_token", "installed_locations", "tags_list", "tags_details",
+	"accounts", "statistics"
+};
+
+static const char *const platforms[] = {
+	"facebook", "instagram", "linkedin", "google", "pinterest", "youtube", "tiktok"
+};
+#define NPLAT 7
+#define SEED_PLATFORMS 4  /* seeded accounts cycle through the first four */
+
+static const char *const platform_titles[NPLAT] = {
+	"Facebook", "Instagram", "LinkedIn", "Google", "Pinterest", "YouTube", "TikTok"
+};
+static const char *const platform_types[NPLAT] = {
+	"page", "business", "page", "location", "business", "channel", "business"
+};
+
+struct tag {
+	char id[25];        /* 24 hex digits, like a Mongo ObjectId */
+	char *name;
+	int64_t created_ms, updated_ms;  /* wall clock */
+};
+
+struct location {
+	char *id, *name, *address;
+	struct tag *tags;
+	size_t ntags, cap;
+	uint32_t tag_seq;   /* never reused, so ids stay unique after deletes */
+	long bump;          /* added to this week's statistics (stats_bump) */
+	unsigned char plat[NPLAT];
+	int nplat;
+};
+
+enum tok_kind { TK_ACCESS, TK_REFRESH, TK_ROTATED, TK_CODE };
+
+/* Tokens, refresh tokens, used refresh tokens and codes: one table, a hash
+ * chain for lookup and an age list for eviction. */
+struct tok {
+	char s[2 * TOKEN_HEX + 1];
+	unsigned char kind;
+	unsigned char company;  /* user type Company (loc is then -1) */
+	int loc;
+	int64_t expires_ms;     /* monotonic */
+	struct tok *hnext, *older, *newer;
+};
+
+struct pit {
+	char *token;
+	int loc;                /* -1: every location */
+};
+
+/* One per resource (each location, then the company), under w.mu. */
+struct quota {
+	int64_t *ring;          /* arrival times in the sliding window */
+	size_t head, len;
+	long day, daily;
+};
+
+enum fault_kind { F_500, F_503, F_RESET, F_MALFORMED, F_TRUNCATED, F_401, F_LATENCY };
+static const char *const fault_names[] = { "500", "503", "reset", "malformed", "truncated", "401", "latency", NULL };
+
+struct fault {
+	enum fault_kind kind;
+	long count;             /* -1: until fault_clear */
+	char *path;             /* substring of the URL path, or NULL */
+	long ms;
+};
+
+struct counters {
+	unsigned long requests, ep[EP_COUNT];
+	unsigned long s2xx, s400, s401, s403, s404, s413, s422, s429, s5xx, sother;
+	unsigned long refreshes, rotated_rejected, codes_exchanged, location_tokens;
+	unsigned long faults, resets, details_ids;
+	long in_flight, peak;
+};
+
+/* The world, under w.mu. */
+static struct {
+	pthread_mutex_t mu;
+	struct location *loc;
+	size_t nloc;
+	int *lindex;            /* open addressing by id: index + 1 */
+	size_t lcap;
+	char *company_id, *client_id, *client_secret, *app_id, *oauth_location;
+	const char *user_id;
+	int oauth_loc;
+	long token_ttl;
+	struct pit pits[PIT_CAP];
+	size_t npits;
+	struct tok **bucket, *oldest, *newest;
+	size_t ntok;
+	long rate_max, daily;
+	int64_t rate_ms;
+	struct quota *quota;    /* nloc + 1 */
+	struct fault faults[FAULT_CAP];
+	size_t nfaults;
+	long latency_ms;
+	struct counters st;
+	char *log[LOG_RING];
+	size_t log_head, log_len;
+	FILE *logf;
+} w = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Connections waiting for their latency to pass: a min-heap by due time,
+ * under tq.mu; the timer thread resumes them. */
+struct pending {
+	int64_t due;
+	struct MHD_Connection *c;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stopping;
+	struct pending *heap;
+	size_t len, cap;
+	pthread_t thread;
+} tq = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* What the X-RateLimit-* headers of one answer say. */
+struct rate_view {
+	int set;
+	long remaining, daily_remaining;
+	long retry_after;       /* seconds; -1: no Retry-After */
+};
+
+/* One request: its body, then its answer. */
+struct req {
+	char *body;
+	size_t len, cap;
+	int too_big;
+	int control;            /* /_control...: not counted, no latency */
+	int ready;              /* the answer is built; sent when resumed */
+	int reset;              /* close the connection unanswered */
+	enum ep ep;
+	int resource;           /* location index, w.nloc for the company, -1 none */
+	unsigned status;
+	char *out;
+	size_t outlen;
+	const char *ctype;
+	struct rate_view rl;
+	int64_t delay_ms;
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fake_ghl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void iso_time(int64_t ms, char *out, size_t n)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	size_t len;
+
+	gmtime_r(&s, &tm);
+	len = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + len, n - len, ".%03dZ", (int)(ms % 1000));
+}
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	return fnv(s, strlen(s), 14695981039346656037ull);
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Per-thread generator for trace ids, seeded from the kernel. */
+static uint64_t fast_random(void)
+{
+	static __thread uint64_t state;
+
+	if (!state) {
+		if (getrandom(&state, sizeof(state), 0) != (ssize_t)sizeof(state))
+			state = (uint64_t)wall_ms() ^ (uint64_t)(uintptr_t)&state;
+		state |= 1;
+	}
+	state += 0x9e3779b97f4a7c15ull;
+	return mix64(state);
+}
+
+/* Opaque tokens and codes: 40 hex digits from the kernel's generator. */
+static void random_hex(char out[2 * TOKEN_HEX + 1])
+{
+	unsigned char b[TOKEN_HEX];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (unsigned char)fast_random();
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static void trace_id(char out[37])
+{
+	uint64_t a = fast_random(), b = fast_random();
+
+	snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+		 (unsigned)a & 0xfff, (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
+		 (unsigned long long)(b & 0xffffffffffffull));
+}
+
+static int parse_long(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		die("out of memory");
+	return d;
+}
+
+/* ---- the world: locations and tags ---------------------------------------- */
+
+static int loc_find(const char *id)
+{
+	if (!w.lcap)
+		return -1;
+	for (size_t i = str_hash(id) & (w.lcap - 1); w.lindex[i]; i = (i + 1) & (w.lcap - 1))
+		if (strcmp(w.loc[w.lindex[i] - 1].id, id) == 0)
+			return w.lindex[i] - 1;
+	return -1;
+}
+
+static void loc_index_build(void)
+{
+	w.lcap = 16;
+	while (w.lcap < 2 * w.nloc)
+		w.lcap *= 2;
+	w.lindex = calloc(w.lcap, sizeof(*w.lindex));
+	if (!w.lindex)
+		die("out of memory");
+	for (size_t k = 0; k < w.nloc; k++) {
+		size_t i = str_hash(w.loc[k].id) & (w.lcap - 1);
+
+		while (w.lindex[i])
+			i = (i + 1) & (w.lcap - 1);
+		w.lindex[i] = (int)k + 1;
+	}
+}
+
+static struct location *loc_add(const char *id, const char *name, const char *address)
+{
+	struct location *l;
+	char buf[64];
+
+	if (w.nloc >= MAX_LOCATIONS)
+		die("more than %d locations", MAX_LOCATIONS);
+	if (!w.loc) {
+		w.loc = calloc(MAX_LOCATIONS, sizeof(*w.loc));
+		if (!w.loc)
+			die("out of memory");
+	}
+	l = &w.loc[w.nloc++];
+	l->id = xstrdup(id);
+	snprintf(buf, sizeof(buf), "Fake Location %zu", w.nloc);
+	l->name = xstrdup(name ? name : buf);
+	snprintf(buf, sizeof(buf), "%zu Fake Street, Testville, TX 75001, USA", w.nloc);
+	l->address = xstrdup(address ? address : buf);
+	return l;
+}
+
+/* A new tag at the end of the location's list; NULL at the cap. */
+static struct tag *tag_append(struct location *l, const char *name, int64_t created_ms)
+{
+	size_t li = (size_t)(l - w.loc);
+	uint64_t tail;
+	struct tag *t;
+
+	if (l->ntags >= MAX_TAGS)
+		return NULL;
+	if (l->ntags == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct tag *n = realloc(l->tags, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		l->tags = n;
+		l->cap = cap;
+	}
+	t = &l->tags[l->ntags];
+	t->name = strdup(name);
+	if (!t->name)
+		return NULL;
+	/* Unique as long as (location, sequence) is: the xor is a bijection. */
+	tail = (((uint64_t)li << 32) | l->tag_seq++) ^ 0x5a17c3e9b2d4f061ull;
+	snprintf(t->id, sizeof(t->id), "%08x%016llx", 0x65f00000u + (unsigned)li, (unsigned long long)tail);
+	t->created_ms = t->updated_ms = created_ms;
+	l->ntags++;
+	return t;
+}
+
+static struct tag *tag_find(struct location *l, const char *id)
+{
+	for (size_t i = 0; i < l->ntags; i++)
+		if (strcmp(l->tags[i].id, id) == 0)
+			return &l->tags[i];
+	return NULL;
+}
+
+static void tag_remove(struct location *l, struct tag *t)
+{
+	size_t i = (size_t)(t - l->tags);
+
+	free(t->name);
+	memmove(t, t + 1, (l->ntags - i - 1) * sizeof(*t));
+	l->ntags--;
+}
+
+static void seed_default(long nloc, long ntags)
+{
+	for (long i = 1; i <= nloc; i++) {
+		char id[32];
+		struct location *l;
+
+		snprintf(id, sizeof(id), "loc%017ld", i);
+		l = loc_add(id, NULL, NULL);
+		/* 2 or 3 accounts, starting at a platform that moves with the index. */
+		l->nplat = 2 + (int)((i - 1) % 2);
+		for (int p = 0; p < l->nplat; p++)
+			l->plat[p] = (unsigned char)(((i - 1) + p) % SEED_PLATFORMS);
+		for (long t = 1; t <= ntags; t++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "Tag %ld", t);
+			if (!tag_append(l, name, SEED_EPOCH_MS + (i - 1) * 60000 + t * 1000))
+				die("out of memory seeding tags");
+		}
+	}
+}
+
+static int platform_index(const char *s)
+{
+	for (int p = 0; p < NPLAT; p++)
+		if (strcmp(s, platforms[p]) == 0)
+			return p;
+	return -1;
+}
+
+static const char *seed_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* --seed FILE: {"company_id":..., "locations":[{"id","name","address","tags":[..],
+ * "platforms":[..]}]}; each location without tags gets --tags N generated. */
+static void seed_file(const char *path, long ntags)
+{
+	struct json_object *root = json_object_from_file(path);
+	struct json_object *locs, *v;
+	const char *s;
+
+	if (!json_object_is_type(root, json_type_object))
+		die("--seed %s: not a JSON object (%s)", path, json_util_get_last_err() ? json_util_get_last_err() : "");
+	if ((s = seed_string(root, "company_id"))) {
+		free(w.company_id);
+		w.company_id = xstrdup(s);
+	}
+	if (!json_object_object_get_ex(root, "locations", &locs) || !json_object_is_type(locs, json_type_array))
+		die("--seed %s: \"locations\" must be an array of objects", path);
+	for (size_t i = 0; i < json_object_array_length(locs); i++) {
+		struct json_object *lo = json_object_array_get_idx(locs, i);
+		struct json_object *arr;
+		struct location *l;
+		const char *id = json_object_is_type(lo, json_type_object) ? seed_string(lo, "id") : NULL;
+
+		if (!id || !*id || strlen(id) > 64)
+			die("--seed %s: locations[%zu] needs an \"id\" string of 1 to 64 characters", path, i);
+		if (loc_find(id) >= 0)
+			die("--seed %s: location id %s appears twice", path, id);
+		l = loc_add(id, seed_string(lo, "name"), seed_string(lo, "address"));
+		free(w.lindex);
+		loc_index_build();
+		if (json_object_object_get_ex(lo, "platforms", &arr) && json_object_is_type(arr, json_type_array)) {
+			for (size_t p = 0; p < json_object_array_length(arr) && l->nplat < NPLAT; p++) {
+				int k = platform_index(json_object_get_string(json_object_array_get_idx(arr, p)));
+
+				if (k < 0)
+					die("--seed %s: locations[%zu].platforms[%zu] is not one of facebook, instagram, "
+					    "linkedin, google, pinterest, youtube, tiktok", path, i, p);
+				l->plat[l->nplat++] = (unsigned char)k;
+			}
+		} else {
+			l->nplat = 2 + (int)(i % 2);
+			for (int p = 0; p < l->nplat; p++)
+				l->plat[p] = (unsigned char)((i + (size_t)p) % SEED_PLATFORMS);
+		}
+		if (json_object_object_get_ex(lo, "tags", &arr) && json_object_is_type(arr, json_type_array)) {
+			for (size_t t = 0; t < json_object_array_length(arr); t++) {
+				v = json_object_array_get_idx(arr, t);
+				if (!json_object_is_type(v, json_type_string))
+					die("--seed %s: locations[%zu].tags[%zu] must be a string", path, i, t);
+				if (!tag_append(l, json_object_get_string(v), SEED_EPOCH_MS + (int64_t)t * 1000))
+					die("--seed %s: locations[%zu]: more than %d tags", path, i, MAX_TAGS);
+			}
+		} else {
+			for (long t = 1; t <= ntags; t++) {
+				char name[32];
+
+				snprintf(name, sizeof(name), "Tag %ld", t);
+				if (!tag_append(l, name, SEED_EPOCH_MS + t * 1000))
+					die("out of memory seeding tags");
+			}
+		}
+	}
+	json_object_put(root);
+	if (!w.nloc)
+		die("--seed %s: no locations", path);
+}
+
+/* ---- tokens ---------------------------------------------------------------- */
+
+static size_t tok_bucket(const char *s)
+{
+	return str_hash(s) & (TOKEN_BUCKETS - 1);
+}
+
+static struct tok *tok_find(const char *s)
+{
+	for (struct tok *t = w.bucket[tok_bucket(s)]; t; t = t->hnext)
+		if (strcmp(t->s, s) == 0)
+			return t;
+	return NULL;
+}
+
+static void tok_remove(struct tok *t)
+{
+	struct tok **pp = &w.bucket[tok_bucket(t->s)];
+
+	while (*pp != t)
+		pp = &(*pp)->hnext;
+	*pp = t->hnext;
+	if (t->older)
+		t->older->newer = t->newer;
+	else
+		w.oldest = t->newer;
+	if (t->newer)
+		t->newer->older = t->older;
+	else
+		w.newest = t->older;
+	w.ntok--;
+	free(t);
+}
+
+/* A new random token; the oldest one is evicted when the table is full.
+ * NULL when out of memory. */
+static struct tok *tok_new(enum tok_kind kind, int company, int loc, int64_t ttl_ms)
+{
+	struct tok *t = calloc(1, sizeof(*t));
+	size_t b;
+
+	if (!t)
+		return NULL;
+	if (w.ntok >= TOKEN_CAP)
+		tok_remove(w.oldest);
+	do
+		random_hex(t->s);
+	while (tok_find(t->s));
+	t->kind = (unsigned char)kind;
+	t->company = (unsigned char)company;
+	t->loc = loc;
+	t->expires_ms = mono_ms() + ttl_ms;
+	b = tok_bucket(t->s);
+	t->hnext = w.bucket[b];
+	w.bucket[b] = t;
+	t->older = w.newest;
+	if (w.newest)
+		w.newest->newer = t;
+	else
+		w.oldest = t;
+	w.newest = t;
+	w.ntok++;
+	return t;
+}
+
+static void tok_free_all(void)
+{
+	while (w.oldest)
+		tok_remove(w.oldest);
+	free(w.bucket);
+}
+
+/* ---- quota ----------------------------------------------------------------- */
+
+static long utc_day(void)
+{
+	return (long)(time(NULL) / 86400);
+}
+
+static void quota_trim(struct quota *q, int64_t now)
+{
+	while (q->len && q->ring[q->head] <= now - w.rate_ms) {
+		q->head = (q->head + 1) % (size_t)w.rate_max;
+		q->len--;
+	}
+	if (q->day != utc_day()) {
+		q->day = utc_day();
+		q->daily = 0;
+	}
+}
+
+/* The headers' view of a resource without counting a request. */
+static void quota_peek(int res, struct rate_view *v)
+{
+	v->set = 1;
+	v->retry_after = -1;
+	v->remaining = w.rate_max;
+	v->daily_remaining = w.daily;
+	if (res < 0 || !w.quota[res].ring)
+		return;
+	quota_trim(&w.quota[res], mono_ms());
+	v->remaining = w.rate_max - (long)w.quota[res].len;
+	v->daily_remaining = w.daily - w.quota[res].daily;
+}
+
+/* Counts a request against the resource now, or refuses it (0); refused
+ * requests do not count. */
+static int quota_take(int res, struct rate_view *v)
+{
+	struct quota *q = &w.quota[res];
+	int64_t now = mono_ms();
+
+	v->set = 1;
+	v->retry_after = -1;
+	if (!q->ring) {
+		q->ring = calloc((size_t)w.rate_max, sizeof(*q->ring));
+		if (!q->ring) {
+			/* Out of memory: let it through rather than invent a 429. */
+			v->remaining = w.rate_max;
+			v->daily_remaining = w.daily;
+			return 1;
+		}
+	}
+	quota_trim(q, now);
+	if (q->daily >= w.daily) {
+		time_t t = time(NULL);
+
+		v->remaining = 0;
+		v->daily_remaining = 0;
+		v->retry_after = 86400 - (long)(t % 86400);
+		return 0;
+	}
+	if (q->len >= (size_t)w.rate_max) {
+		int64_t wait = q->ring[q->head] + w.rate_ms - now;
+
+		v->remaining = 0;
+		v->daily_remaining = w.daily - q->daily;
+		v->retry_after = wait <= 1000 ? 1 : (long)((wait + 999) / 1000);
+		return 0;
+	}
+	q->ring[(q->head + q->len) % (size_t)w.rate_max] = now;
+	q->len++;
+	q->daily++;
+	v->remaining = w.rate_max - (long)q->len;
+	v->daily_remaining = w.daily - q->daily;
+	return 1;
+}
+
+static void quota_reset(void)
+{
+	for (size_t i = 0; i <= w.nloc; i++) {
+		free(w.quota[i].ring);
+		memset(&w.quota[i], 0, sizeof(w.quota[i]));
+	}
+}
+
+/* ---- faults ---------------------------------------------------------------- */
+
+static void fault_drop(size_t i)
+{
+	free(w.faults[i].path);
+	memmove(&w.faults[i], &w.faults[i + 1], (w.nfaults - i - 1) * sizeof(w.faults[0]));
+	w.nfaults--;
+}
+
+/* Spends one shot of the first fault of one of the kinds in `mask` that
+ * matches the URL path and returns its kind, or -1. Latency faults add up
+ * instead: every matching one spends a shot and adds its ms to *extra_ms. */
+static int fault_take(const char *url, unsigned mask, int64_t *extra_ms)
+{
+	int hit = -1;
+
+	for (size_t i = 0; i < w.nfaults;) {
+		struct fault *f = &w.faults[i];
+		enum fault_kind kind = f->kind;
+
+		if (!(mask & (1u << kind)) || (f->path && !strstr(url, f->path)) ||
+		    (kind != F_LATENCY && hit >= 0)) {
+			i++;
+			continue;
+		}
+		w.st.faults++;
+		if (kind == F_LATENCY)
+			*extra_ms += f->ms;
+		else
+			hit = (int)kind;
+		if (f->count > 0 && --f->count == 0)
+			fault_drop(i);
+		else
+			i++;
+	}
+	return hit;
+}
+
+static void faults_clear(void)
+{
+	while (w.nfaults)
+		fault_drop(w.nfaults - 1);
+}
+
+/* ---- answers --------------------------------------------------------------- */
+
+static void put_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void put_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void put_bool(struct json_object *o, const char *k, int v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+static void put_double(struct json_object *o, const char *k, double v)
+{
+	json_object_object_add(o, k, json_object_new_double(v));
+}
+
+/* Makes `o` the answer (and frees it); objects get a traceId. */
+static void set_json(struct req *rq, unsigned status, struct json_object *o)
+{
+	const char *s;
+
+	if (json_object_is_type(o, json_type_object) && !json_object_object_get_ex(o, "traceId", NULL)) {
+		char tid[37];
+
+		trace_id(tid);
+		put_str(o, "traceId", tid);
+	}
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	free(rq->out);
+	rq->out = s ? strdup(s) : NULL;
+	rq->outlen = rq->out ? strlen(rq->out) : 0;
+	rq->status = status;
+	rq->ctype = "application/json";
+	json_object_put(o);
+}
+
+static const char *reason_phrase(unsigned status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+/* The API's error body: {statusCode, message, error, traceId}; 422 has
+ * message as an array (common-schemas.json). */
+static void set_error(struct req *rq, unsigned status, const char *message)
+{
+	struct json_object *o = json_object_new_object();
+
+	put_int(o, "statusCode", status);
+	if (status == 422) {
+		struct json_object *a = json_object_new_array();
+
+		json_object_array_add(a, json_object_new_string(message));
+		json_object_object_add(o, "message", a);
+	} else {
+		put_str(o, "message", message);
+	}
+	if (status != 429)
+		put_str(o, "error", reason_phrase(status));
+	set_json(rq, status, o);
+}
+
+static void set_error_fmt(struct req *rq, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_error_fmt(struct req *rq, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_error(rq, status, msg);
+}
+
+/* The OAuth endpoint's own error shape: {error, error_description}. */
+static void set_oauth_error(struct req *rq, unsigned status, const char *error, const char *description)
+{
+	struct json_object *o = json_object_new_object();
+
+	put_str(o, "error", error);
+	put_str(o, "error_description", description);
+	set_json(rq, status, o);
+}
+
+static void set_unauthorized(struct req *rq)
+{
+	set_error(rq, 401, "Invalid token: access token is invalid");
+}
+
+/* ---- request parsing -------------------------------------------------------- */
+
+struct form {
+	char *buf;
+	size_t n;
+	char *key[32], *val[32];
+};
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes %XX and '+' in place. */
+static void url_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '+') {
+			*o++ = ' ';
+		} else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+			*o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+}
+
+/* application/x-www-form-urlencoded, at most 32 fields; or, when the body
+ * is a JSON object, its string fields (the v3 API accepts JSON too). */
+static void form_parse(struct form *f, const struct req *rq)
+{
+	struct json_object *o;
+
+	memset(f, 0, sizeof(*f));
+	if (!rq->body)
+		return;
+	f->buf = strdup(rq->body);
+	if (!f->buf)
+		return;
+	if (rq->body[0] == '{' && (o = json_tokener_parse(rq->body))) {
+		size_t len = 0;
+
+		if (json_object_is_type(o, json_type_object)) {
+			json_object_object_foreach(o, k, v) {
+				size_t need = strlen(k) + strlen(json_object_get_string(v)) + 2;
+
+				if (f->n >= 32 || !json_object_is_type(v, json_type_string) || len + need > rq->len)
+					continue;
+				/* Room in buf: the JSON text is longer than its keys and values. */
+				f->key[f->n] = strcpy(f->buf + len, k);
+				len += strlen(k) + 1;
+				f->val[f->n++] = strcpy(f->buf + len, json_object_get_string(v));
+				len += strlen(json_object_get_string(v)) + 1;
+			}
+		}
+		json_object_put(o);
+		return;
+	}
+	for (char *save = NULL, *p = strtok_r(f->buf, "&", &save); p && f->n < 32; p = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(p, '=');
+
+		if (eq)
+			*eq = 0;
+		url_decode(p);
+		f->key[f->n] = p;
+		f->val[f->n] = eq ? eq + 1 : p + strlen(p);
+		url_decode(f->val[f->n]);
+		f->n++;
+	}
+}
+
+static const char *form_get(const struct form *f, const char *key)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->key[i], key) == 0)
+			return f->val[i];
+	return NULL;
+}
+
+static const char *query(struct MHD_Connection *c, const char *key)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* A skip/limit query parameter: 1 if fine (*out set), else a 422 is answered. */
+static int paging_param(struct MHD_Connection *c, struct req *rq, const char *name, long dflt, long min, long max,
+			long *out)
+{
+	const char *s = query(c, name);
+
+	*out = dflt;
+	if (!s || !*s)
+		return 1;
+	if (parse_long(s, out) < 0) {
+		set_error_fmt(rq, 422, "%s must be a number conforming to the specified constraints", name);
+		return 0;
+	}
+	if (*out < min) {
+		set_error_fmt(rq, 422, "%s must not be less than %ld", name, min);
+		return 0;
+	}
+	if (*out > max) {
+		set_error_fmt(rq, 422, "%s must not be greater than %ld", name, max);
+		return 0;
+	}
+	return 1;
+}
+
+/* The body as a JSON object (an empty body counts as {}); NULL after
+ * answering 400 (not JSON, as the API's body parser says) or 422. */
+static struct json_object *json_body(struct req *rq)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	int ok;
+
+	if (!rq->len)
+		return json_object_new_object();
+	tok = json_tokener_new();
+	if (!tok) {
+		set_error(rq, 500, "Internal server error");
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, rq->body, (int)rq->len);
+	ok = json_tokener_get_error(tok) == json_tokener_success;
+	for (size_t i = ok ? json_tokener_get_parse_end(tok) : rq->len; i < rq->len; i++)
+		if (!isspace((unsigned char)rq->body[i]))
+			ok = 0;
+	json_tokener_free(tok);
+	if (!ok) {
+		json_object_put(o);
+		set_error(rq, 400, "Unexpected token in JSON body");
+		return NULL;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		set_error(rq, 422, "the request body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+/* A string array field: 1 when fine, else 422 answered. Missing counts as
+ * not an array. */
+static int string_array(struct req *rq, struct json_object *body, const char *name, int required,
+			struct json_object **out)
+{
+	struct json_object *a;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(body, name, &a) || json_object_is_type(a, json_type_null)) {
+		if (!required)
+			return 1;
+		set_error_fmt(rq, 422, "%s must be an array", name);
+		return 0;
+	}
+	if (!json_object_is_type(a, json_type_array)) {
+		set_error_fmt(rq, 422, "%s must be an array", name);
+		return 0;
+	}
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string)) {
+			set_error_fmt(rq, 422, "each value in %s must be a string", name);
+			return 0;
+		}
+	*out = a;
+	return 1;
+}
+
+/* ---- OAuth ------------------------------------------------------------------- */
+
+static void add_approved_locations(struct json_object *o)
+{
+	struct json_object *a = json_object_new_array_ext((int)w.nloc);
+
+	for (size_t i = 0; i < w.nloc; i++)
+		json_object_array_add(a, json_object_new_string(w.loc[i].id));
+	json_object_object_add(o, "approvedLocations", a);
+}
+
+/* A new access + refresh pair for a grant (company, or a location). */
+static void issue_pair(struct req *rq, int company, int loc)
+{
+	struct tok *at = tok_new(TK_ACCESS, company, loc, (int64_t)w.token_ttl * 1000);
+	struct tok *rt = at ? tok_new(TK_REFRESH, company, loc, REFRESH_TTL_MS) : NULL;
+	struct json_object *o;
+
+	if (!at || !rt) {
+		set_error(rq, 500, "Internal server error");
+		return;
+	}
+	o = json_object_new_object();
+	put_str(o, "access_token", at->s);
+	put_str(o, "token_type", "Bearer");
+	put_int(o, "expires_in", w.token_ttl);
+	put_str(o, "refresh_token", rt->s);
+	put_str(o, "scope", SCOPE);
+	put_str(o, "userType", company ? "Company" : "Location");
+	put_str(o, "companyId", w.company_id);
+	if (company) {
+		add_approved_locations(o);
+		put_bool(o, "isBulkInstallation", 1);
+	} else {
+		put_str(o, "locationId", w.loc[loc].id);
+	}
+	put_str(o, "userId", w.user_id);
+	set_json(rq, 200, o);
+}
+
+static void h_token(struct req *rq)
+{
+	struct form f;
+	const char *id, *secret, *grant, *ut;
+	int company = 0;
+
+	form_parse(&f, rq);
+	id = form_get(&f, "client_id");
+	secret = form_get(&f, "client_secret");
+	grant = form_get(&f, "grant_type");
+	ut = form_get(&f, "user_type");
+	if (!id || !secret || strcmp(id, w.client_id) != 0 || strcmp(secret, w.client_secret) != 0) {
+		set_oauth_error(rq, 401, "invalid_client", "Invalid client: client_id or client_secret is wrong");
+		goto out;
+	}
+	if (!grant || (strcmp(grant, "authorization_code") && strcmp(grant, "refresh_token") &&
+		       strcmp(grant, "client_credentials"))) {
+		set_error(rq, 422, "grant_type must be one of the following values: authorization_code, "
+			  "refresh_token, client_credentials");
+		goto out;
+	}
+	if (ut && *ut && strcmp(ut, "Company") && strcmp(ut, "Location")) {
+		set_error(rq, 422, "user_type must be one of the following values: Company, Location");
+		goto out;
+	}
+	company = ut && strcmp(ut, "Company") == 0;
+	if (strcmp(grant, "client_credentials") == 0) {
+		set_oauth_error(rq, 400, "unsupported_grant_type", "The fake supports authorization_code and refresh_token");
+	} else if (strcmp(grant, "authorization_code") == 0) {
+		const char *code = form_get(&f, "code");
+		struct tok *t = code ? tok_find(code) : NULL;
+		int loc = w.oauth_loc;
+
+		if (t && t->kind == TK_CODE && t->expires_ms > mono_ms()) {
+			company = t->company;
+			loc = t->loc;
+			tok_remove(t);
+		} else if (!code || strncmp(code, "code-", 5) != 0) {
+			set_oauth_error(rq, 400, "invalid_grant", "Invalid grant: authorization code is invalid");
+			goto out;
+		}
+		w.st.codes_exchanged++;
+		issue_pair(rq, company, company ? -1 : loc);
+	} else {
+		const char *rt = form_get(&f, "refresh_token");
+		struct tok *t = rt ? tok_find(rt) : NULL;
+
+		if (t && t->kind == TK_REFRESH && t->expires_ms > mono_ms()) {
+			/* Rotation: the used token is remembered only to count reuse. */
+			t->kind = TK_ROTATED;
+			t->expires_ms = mono_ms() + ROTATED_TTL_MS;
+			w.st.refreshes++;
+			issue_pair(rq, t->company, t->loc);
+			goto out;
+		}
+		if (t && t->kind == TK_ROTATED)
+			w.st.rotated_rejected++;
+		set_oauth_error(rq, 400, "invalid_grant", "Invalid grant: refresh token is invalid");
+	}
+out:
+	free(f.buf);
+}
+
+static void h_location_token(struct req *rq)
+{
+	struct form f;
+	const char *cid, *lid;
+	struct json_object *o;
+	struct tok *t;
+	int loc;
+
+	form_parse(&f, rq);
+	cid = form_get(&f, "companyId");
+	lid = form_get(&f, "locationId");
+	if (!cid || !*cid) {
+		set_error(rq, 422, "companyId should not be empty");
+	} else if (!lid || !*lid) {
+		set_error(rq, 422, "locationId should not be empty");
+	} else if (strcmp(cid, w.company_id) != 0) {
+		set_error(rq, 403, "The token does not have access to this company");
+	} else if ((loc = loc_find(lid)) < 0) {
+		set_error(rq, 400, "Location not found or the app is not installed in it");
+	} else if (!(t = tok_new(TK_ACCESS, 0, loc, (int64_t)w.token_ttl * 1000))) {
+		set_error(rq, 500, "Internal server error");
+	} else {
+		w.st.location_tokens++;
+		o = json_object_new_object();
+		put_str(o, "access_token", t->s);
+		put_str(o, "token_type", "Bearer");
+		put_int(o, "expires_in", w.token_ttl);
+		put_str(o, "scope", SCOPE);
+		put_str(o, "locationId", w.loc[loc].id);
+		put_str(o, "userId", w.user_id);
+		set_json(rq, 200, o);
+	}
+	free(f.buf);
+}
+
+static void h_installed(struct MHD_Connection *c, struct req *rq)
+{
+	const char *cid = query(c, "companyId"), *app = query(c, "appId");
+	const char *name = query(c, "query"), *inst = query(c, "isInstalled"), *only = query(c, "locationId");
+	struct json_object *o, *a;
+	long skip, limit, count = 0;
+
+	if (!cid || !*cid) {
+		set_error(rq, 422, "companyId should not be empty");
+		return;
+	}
+	if (!app || !*app) {
+		set_error(rq, 422, "appId should not be empty");
+		return;
+	}
+	if (strcmp(app, w.app_id) != 0) {
+		set_error_fmt(rq, 422, "appId must be the id of an app installed in company %s", w.company_id);
+		return;
+	}
+	if (strcmp(cid, w.company_id) != 0) {
+		set_error(rq, 403, "The token does not have access to this company");
+		return;
+	}
+	if (!paging_param(c, rq, "skip", 0, 0, 1000000000, &skip) || !paging_param(c, rq, "limit", 20, 1, 100, &limit))
+		return;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	/* Every seeded location has the app installed. */
+	if (!(inst && strcmp(inst, "false") == 0)) {
+		for (size_t i = 0; i < w.nloc; i++) {
+			const struct location *l = &w.loc[i];
+			struct json_object *e;
+
+			if ((name && *name && !strcasestr(l->name, name)) || (only && *only && strcmp(only, l->id)))
+				continue;
+			if (count++ < skip || (long)json_object_array_length(a) >= limit)
+				continue;
+			e = json_object_new_object();
+			put_str(e, "_id", l->id);
+			put_str(e, "name", l->name);
+			put_str(e, "address", l->address);
+			put_bool(e, "isInstalled", 1);
+			json_object_array_add(a, e);
+		}
+	}
+	json_object_object_add(o, "locations", a);
+	put_int(o, "count", count);
+	set_json(rq, 200, o);
+}
+
+/* ---- Social Planner ------------------------------------------------------------ */
+
+static struct json_object *tag_json(const struct location *l, const struct tag *t)
+{
+	struct json_object *o = json_object_new_object();
+	char ts[32];
+
+	put_str(o, "tag", t->name);
+	put_str(o, "locationId", l->id);
+	put_str(o, "_id", t->id);
+	put_str(o, "createdBy", w.user_id);
+	put_bool(o, "deleted", 0);
+	iso_time(t->created_ms, ts, sizeof(ts));
+	put_str(o, "createdAt", ts);
+	iso_time(t->updated_ms, ts, sizeof(ts));
+	put_str(o, "updatedAt", ts);
+	return o;
+}
+
+static struct json_object *planner_envelope(unsigned status, const char *message, struct json_object *results)
+{
+	struct json_object *o = json_object_new_object();
+
+	put_bool(o, "success", 1);
+	put_int(o, "statusCode", status);
+	put_str(o, "message", message);
+	json_object_object_add(o, "results", results);
+	return o;
+}
+
+static void h_tags(struct MHD_Connection *c, struct req *rq, int li)
+{
+	const struct location *l = &w.loc[li];
+	const char *search = query(c, "searchText");
+	struct json_object *r, *a;
+	long skip, limit, count = 0;
+
+	if (!paging_param(c, rq, "skip", 0, 0, 1000000000, &skip) || !paging_param(c, rq, "limit", 10, 1, 100, &limit))
+		return;
+	a = json_object_new_array();
+	for (size_t i = 0; i < l->ntags; i++) {
+		if (search && *search && !strcasestr(l->tags[i].name, search))
+			continue;
+		if (count++ < skip || (long)json_object_array_length(a) >= limit)
+			continue;
+		json_object_array_add(a, tag_json(l, &l->tags[i]));
+	}
+	r = json_object_new_object();
+	json_object_object_add(r, "tags", a);
+	put_int(r, "count", count);
+	set_json(rq, 200, planner_envelope(200, "Fetched Tags by Location ID", r));
+}
+
+static void h_details(struct req *rq, int li)
+{
+	const struct location *l = &w.loc[li];
+	struct json_object *body = json_body(rq), *ids, *r, *a;
+	size_t n;
+
+	if (!body)
+		return;
+	if (!string_array(rq, body, "tagIds", 1, &ids))
+		goto out;
+	n = json_object_array_length(ids);
+	if (n > DETAILS_IDS_CAP) {
+		set_error_fmt(rq, 422, "tagIds must contain no more than %d elements", DETAILS_IDS_CAP);
+		goto out;
+	}
+	w.st.details_ids += n;
+	a = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+		const struct tag *t = NULL;
+		size_t j;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(id, json_object_get_string(json_object_array_get_idx(ids, j))) == 0)
+				break;
+		if (j < i)
+			continue;   /* asked twice, answered once */
+		for (size_t k = 0; k < l->ntags && !t; k++)
+			if (strcmp(l->tags[k].id, id) == 0)
+				t = &l->tags[k];
+		if (t)
+			json_object_array_add(a, tag_json(l, t));
+	}
+	r = json_object_new_object();
+	json_object_object_add(r, "tags", a);
+	put_int(r, "count", (int64_t)json_object_array_length(a));
+	set_json(rq, 201, planner_envelope(201, "Fetched Tags by Tag IDs", r));
+out:
+	json_object_put(body);
+}
+
+/* Account ids: unique per (location index, platform). */
+static void account_ids(size_t li, int p, char profile[25], char oauth[25])
+{
+	uint64_t k = ((uint64_t)li << 8) | (unsigned)p;
+
+	snprintf(profile, 25, "%08x%016llx", 0x67a5a9aau + (unsigned)p,
+		 (unsigned long long)(k ^ 0x776c837de4aa5b12ull));
+	snprintf(oauth, 25, "%08x%016llx", 0x65b1c0deu + (unsigned)p, (unsigned long long)(k ^ 0x1f2e3d4c5b6a7988ull));
+}
+
+static void h_accounts(struct req *rq, int li)
+{
+	const struct location *l = &w.loc[li];
+	struct json_object *r = json_object_new_object(), *a = json_object_new_array();
+
+	for (int i = 0; i < l->nplat; i++) {
+		int p = l->plat[i];
+		struct json_object *e = json_object_new_object(), *meta = json_object_new_object();
+		char profile[25], oauth[25], id[128], name[128];
+
+		account_ids((size_t)li, p, profile, oauth);
+		snprintf(id, sizeof(id), "%s_%s_%s", oauth, l->id, profile);
+		snprintf(name, sizeof(name), "%s %s", l->name, platform_titles[p]);
+		put_str(e, "id", id);
+		put_str(e, "oauthId", oauth);
+		put_str(e, "profileId", profile);
+		put_str(e, "name", name);
+		put_str(e, "platform", platforms[p]);
+		put_str(e, "type", platform_types[p]);
+		put_str(e, "expire", "2030-01-01T00:00:00.000Z");
+		put_bool(e, "isExpired", 0);
+		if (p == 3)
+			put_bool(meta, "hasGoogleUpdated", 1);
+		put_bool(meta, "canDelete", 1);
+		json_object_object_add(e, "meta", meta);
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(r, "accounts", a);
+	json_object_object_add(r, "groups", json_object_new_array());
+	set_json(rq, 200, planner_envelope(200, "Fetched Accounts", r));
+}
+
+/* ---- statistics -------------------------------------------------------------------- */
+
+enum metric { M_IMPRESSIONS, M_REACH, M_LIKES, M_COMMENTS, M_SHARES, M_POSTS, M_FOLLOWERS, M_COUNT };
+
+/* One metric of one platform on one day: days 0-6 are the previous week,
+ * 7-13 this week (13 is today). Deterministic from (location, platform,
+ * metric, day); this week's values grow with the location's bump. */
+static long stat_value(const struct location *l, int p, enum metric m, int day)
+{
+	static const long range[M_COUNT] = { 1000, 500, 100, 20, 10, 4, 0 };
+	static const long base[M_COUNT] = { 100, 50, 5, 0, 0, 0, 0 };
+	uint64_t h = str_hash(l->id);
+	long v;
+
+	h = mix64(h ^ ((uint64_t)p << 40) ^ ((uint64_t)m << 32));
+	if (m == M_FOLLOWERS) {
+		/* A running total: a base plus a few followers a day. */
+		v = 1000 + (long)(h % 5000) + day * (long)(mix64(h) % 7);
+	} else {
+		v = base[m] + (long)(mix64(h ^ (uint64_t)day) % (uint64_t)range[m]);
+	}
+	return day >= 7 ? v + l->bump : v;
+}
+
+/* Percent change from `prev` to `cur`, two decimals. */
+static double change(long cur, long prev)
+{
+	if (!prev)
+		return cur ? 100.0 : 0.0;
+	double x = (double)(cur - prev) * 10000.0 / (double)prev;
+
+	return (double)(long long)(x + (x < 0 ? -0.5 : 0.5)) / 100.0;
+}
+
+static struct json_object *series_json(const long *v)
+{
+	struct json_object *a = json_object_new_array_ext(7);
+
+	for (int d = 0; d < 7; d++)
+		json_object_array_add(a, json_object_new_int64(v[d]));
+	return a;
+}
+
+static struct json_object *day_range(void)
+{
+	static const char *const names[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	struct json_object *a = json_object_new_array_ext(7);
+	time_t now = time(NULL);
+
+	for (int d = 6; d >= 0; d--) {
+		time_t t = now - (time_t)d * 86400;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		json_object_array_add(a, json_object_new_string(names[tm.tm_wday]));
+	}
+	return a;
+}
+
+/* The sum of a metric over this week (cur) and last week (prev). */
+static void week_sums(const struct location *l, int p, enum metric m, long *cur, long *prev)
+{
+	*cur = *prev = 0;
+	for (int d = 0; d < 7; d++) {
+		*prev += stat_value(l, p, m, d);
+		*cur += stat_value(l, p, m, d + 7);
+	}
+}
+
+static struct json_object *breakdown(const struct location *l, const int *plats, int n, enum metric m)
+{
+	struct json_object *o = json_object_new_object(), *ps = json_object_new_object();
+	long total = 0, total_prev = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+		long cur, prev;
+
+		week_sums(l, plats[i], m, &cur, &prev);
+		total += cur;
+		total_prev += prev;
+		put_int(e, "value", cur);
+		put_double(e, "change", change(cur, prev));
+		json_object_object_add(ps, platforms[plats[i]], e);
+	}
+	put_int(o, "total", total);
+	put_double(o, "totalChange", change(total, total_prev));
+	json_object_object_add(o, "platforms", ps);
+	return o;
+}
+
+/* platformTotals.<metric>: {platform: {total, series[7]}}; followers'
+ * total is the latest count, the others' the week's sum. */
+static struct json_object *platform_totals(const struct location *l, const int *plats, int n, enum metric m)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+		long v[7], total = 0;
+
+		for (int d = 0; d < 7; d++) {
+			v[d] = stat_value(l, plats[i], m, d + 7);
+			total += v[d];
+		}
+		put_int(e, "total", m == M_FOLLOWERS ? v[6] : total);
+		json_object_object_add(e, "series", series_json(v));
+		json_object_object_add(o, platforms[plats[i]], e);
+	}
+	return o;
+}
+
+static struct json_object *demographics(long followers)
+{
+	static const char *const ages[] = { "13-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+" };
+	static const int age_pct[] = { 3, 17, 31, 22, 14, 8, 5 };
+	static const char *const genders[] = { "male", "female", "unknown" };
+	static const int gender_pct[] = { 48, 47, 5 };
+	struct json_object *o = json_object_new_object(), *g = json_object_new_object(), *gt = json_object_new_object();
+	struct json_object *a = json_object_new_object(), *at = json_object_new_object();
+
+	for (int i = 0; i < 3; i++) {
+		struct json_object *e = json_object_new_object();
+
+		put_int(e, "total", followers * gender_pct[i] / 100);
+		put_int(e, "percentage", gender_pct[i]);
+		json_object_object_add(gt, genders[i], e);
+	}
+	json_object_object_add(g, "totals", gt);
+	for (int i = 0; i < 7; i++)
+		put_int(at, ages[i], followers * age_pct[i] / 100);
+	json_object_object_add(a, "totals", at);
+	json_object_object_add(o, "gender", g);
+	json_object_object_add(o, "age", a);
+	return o;
+}
+
+static void h_statistics(struct req *rq, int li)
+{
+	const struct location *l = &w.loc[li];
+	struct json_object *body = json_body(rq), *ids, *filter, *r, *o, *x;
+	int plats[NPLAT], n = 0, want[NPLAT] = { 0 };
+	long sum[4][7] = { { 0 } }; /* posts, impressions, likes, comments per day */
+	long followers = 0;
+
+	if (!body)
+		return;
+	if (!string_array(rq, body, "profileIds", 1, &ids) || !string_array(rq, body, "platforms", 0, &filter))
+		goto out;
+	if (json_object_array_length(ids) < 1) {
+		set_error(rq, 422, "profileIds must contain at least 1 elements");
+		goto out;
+	}
+	if (json_object_array_length(ids) > PROFILE_IDS_CAP) {
+		set_error_fmt(rq, 400, "Statistics can be requested for at most %d accounts", PROFILE_IDS_CAP);
+		goto out;
+	}
+	for (size_t i = 0; filter && i < json_object_array_length(filter); i++)
+		if (platform_index(json_object_get_string(json_object_array_get_idx(filter, i))) < 0) {
+			set_error(rq, 422, "each value in platforms must be one of the following values: facebook, "
+				  "instagram, linkedin, google, pinterest, youtube, tiktok");
+			goto out;
+		}
+	/* Platforms of the asked accounts of this location, in the filter. */
+	for (size_t i = 0; i < json_object_array_length(ids); i++) {
+		const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+
+		for (int k = 0; k < l->nplat; k++) {
+			char profile[25], oauth[25];
+
+			account_ids((size_t)li, l->plat[k], profile, oauth);
+			if (strcmp(id, profile) == 0)
+				want[l->plat[k]] = 1;
+		}
+	}
+	for (size_t i = 0; filter && i < NPLAT; i++) {
+		int in = 0;
+
+		for (size_t j = 0; j < json_object_array_length(filter); j++)
+			in |= strcmp(platforms[i], json_object_get_string(json_object_array_get_idx(filter, j))) == 0;
+		want[i] &= in;
+	}
+	for (int p = 0; p < NPLAT; p++)
+		if (want[p])
+			plats[n++] = p;
+
+	r = json_object_new_object();
+	json_object_object_add(r, "dayRange", day_range());
+	x = json_object_new_object(); /* postPerformance.posts */
+	for (int i = 0; i < n; i++) {
+		long v[7];
+
+		for (int d = 0; d < 7; d++) {
+			v[d] = stat_value(l, plats[i], M_POSTS, d + 7);
+			sum[0][d] += v[d];
+			sum[1][d] += stat_value(l, plats[i], M_IMPRESSIONS, d + 7);
+			sum[2][d] += stat_value(l, plats[i], M_LIKES, d + 7);
+			sum[3][d] += stat_value(l, plats[i], M_COMMENTS, d + 7);
+		}
+		followers += stat_value(l, plats[i], M_FOLLOWERS, 13);
+		json_object_object_add(x, platforms[plats[i]], series_json(v));
+	}
+	o = json_object_new_object();
+	{
+		long t[4] = { 0 };
+
+		for (int k = 0; k < 4; k++)
+			for (int d = 0; d < 7; d++)
+				t[k] += sum[k][d];
+		put_int(o, "posts", t[0]);
+		put_int(o, "likes", t[2]);
+		put_int(o, "followers", followers);
+		put_int(o, "impressions", t[1]);
+		put_int(o, "comments", t[3]);
+	}
+	json_object_object_add(r, "totals", o);
+	o = json_object_new_object();
+	json_object_object_add(o, "posts", x);
+	json_object_object_add(o, "impressions", series_json(sum[1]));
+	json_object_object_add(o, "likes", series_json(sum[2]));
+	json_object_object_add(o, "comments", series_json(sum[3]));
+	json_object_object_add(r, "postPerformance", o);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "posts", breakdown(l, plats, n, M_POSTS));
+	json_object_object_add(o, "impressions", breakdown(l, plats, n, M_IMPRESSIONS));
+	json_object_object_add(o, "reach", breakdown(l, plats, n, M_REACH));
+	x = json_object_new_object();
+	for (int i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+		long cur[3], prev[3];
+
+		week_sums(l, plats[i], M_LIKES, &cur[0], &prev[0]);
+		week_sums(l, plats[i], M_COMMENTS, &cur[1], &prev[1]);
+		week_sums(l, plats[i], M_SHARES, &cur[2], &prev[2]);
+		put_int(e, "likes", cur[0]);
+		put_int(e, "comments", cur[1]);
+		put_int(e, "shares", cur[2]);
+		put_double(e, "change", change(cur[0] + cur[1] + cur[2], prev[0] + prev[1] + prev[2]));
+		json_object_object_add(x, platforms[plats[i]], e);
+	}
+	json_object_object_add(o, "engagement", x);
+	json_object_object_add(r, "breakdowns", o);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "impressions", platform_totals(l, plats, n, M_IMPRESSIONS));
+	json_object_object_add(o, "followers", platform_totals(l, plats, n, M_FOLLOWERS));
+	json_object_object_add(o, "likes", platform_totals(l, plats, n, M_LIKES));
+	json_object_object_add(r, "platformTotals", o);
+	json_object_object_add(r, "demographics", demographics(followers));
+
+	o = json_object_new_object();
+	json_object_object_add(o, "results", r);
+	put_str(o, "message", "Analytics Built Successfully");
+	set_json(rq, 201, o);
+out:
+	json_object_put(body);
+}
+
+/* ---- routing and access ------------------------------------------------------------ */
+
+#define SMP "/social-media-posting/"
+
+/* Which operation a request is; location paths copy their {locationId}. */
+static enum ep route(const char *url, const char *method, char *loc, size_t loclen)
+{
+	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	const char *rest, *slash;
+
+	if (strcmp(url, "/oauth/token") == 0)
+		return post ? EP_TOKEN : EP_NONE;
+	if (strcmp(url, "/oauth/locationToken") == 0)
+		return post ? EP_LOCTOKEN : EP_NONE;
+	if (strcmp(url, "/oauth/installedLocations") == 0)
+		return get ? EP_INSTALLED : EP_NONE;
+	if (strcmp(url, SMP "statistics") == 0)
+		return post ? EP_STATS : EP_NONE;
+	if (strncmp(url, SMP, strlen(SMP)) != 0)
+		return EP_NONE;
+	rest = url + strlen(SMP);
+	slash = strchr(rest, '/');
+	if (!slash || slash == rest || (size_t)(slash - rest) >= loclen)
+		return EP_NONE;
+	snprintf(loc, loclen, "%.*s", (int)(slash - rest), rest);
+	if (strcmp(slash, "/tags") == 0)
+		return get ? EP_TAGS : EP_NONE;
+	if (strcmp(slash, "/tags/details") == 0)
+		return post ? EP_DETAILS : EP_NONE;
+	if (strcmp(slash, "/accounts") == 0)
+		return get ? EP_ACCOUNTS : EP_NONE;
+	return EP_NONE;
+}
+
+struct auth {
+	int company;    /* an agency token */
+	int pit;
+	int loc;        /* the one location the token may use; -1: any */
+};
+
+/* 1 when the request's Bearer token is valid now (*a filled); else a 401
+ * is answered. */
+static int authenticate(struct MHD_Connection *c, struct req *rq, struct auth *a)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	struct tok *t;
+
+	memset(a, 0, sizeof(*a));
+	a->loc = -1;
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		goto invalid;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	for (size_t i = 0; i < w.npits; i++)
+		if (strcmp(h, w.pits[i].token) == 0) {
+			a->pit = 1;
+			a->loc = w.pits[i].loc;
+			return 1;
+		}
+	t = tok_find(h);
+	if (!t || t->kind != TK_ACCESS || t->expires_ms <= mono_ms())
+		goto invalid;
+	a->company = t->company;
+	a->loc = t->company ? -1 : t->loc;
+	return 1;
+invalid:
+	set_unauthorized(rq);
+	return 0;
+}
+
+/* Every request but the token exchange gets here; 0 after answering. */
+static int check_access(struct MHD_Connection *c, struct req *rq, enum ep ep, const char *locid)
+{
+	const char *version;
+	struct auth a;
+	int agency = ep == EP_LOCTOKEN || ep == EP_INSTALLED;
+	int li;
+
+	if (!authenticate(c, rq, &a))
+		return 0;
+	if (agency != (a.company && !a.pit)) {
+		set_error(rq, 401, AUTHCLASS_MSG);
+		return 0;
+	}
+	version = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Version");
+	if (!version || strcmp(version, API_VERSION) != 0) {
+		set_error(rq, 422, "version header must be one of: " API_VERSION);
+		return 0;
+	}
+	if (agency) {
+		rq->resource = (int)w.nloc;
+		return 1;
+	}
+	if (!locid || !*locid) {
+		set_error(rq, 422, "locationId should not be empty");
+		return 0;
+	}
+	li = loc_find(locid);
+	if (a.loc >= 0 && a.loc != li) {
+		set_error(rq, 403, "The token does not have access to this location");
+		return 0;
+	}
+	if (li < 0) {
+		set_error(rq, 404, "Location not found");
+		return 0;
+	}
+	rq->resource = li;
+	return 1;
+}
+
+/* A 200 whose body is not JSON (the malformed fault). */
+static void set_malformed(struct req *rq)
+{
+	static const char junk[] = "{\"success\":true,\"statusCode\":200,\"results\":{tags:[,]}<html>upstream error</html>";
+
+	free(rq->out);
+	rq->out = strdup(junk);
+	rq->outlen = rq->out ? strlen(rq->out) : 0;
+	rq->status = 200;
+	rq->ctype = "application/json";
+}
+
+/* The answer to an API request, without sending it: rq->status/out,
+ * rq->rl, rq->delay_ms, rq->reset. The caller holds w.mu. */
+static void decide(struct MHD_Connection *c, const char *url, const char *method, struct req *rq)
+{
+	char locid[128] = "";
+	enum ep ep = route(url, method, locid, sizeof(locid));
+	int64_t extra = 0;
+	int li, fault;
+
+	rq->ep = ep;
+	rq->resource = -1;
+	rq->delay_ms = w.latency_ms;
+	if (ep == EP_NONE) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "Cannot %.16s %.256s", method, url);
+		set_error(rq, 404, msg);
+		goto headers;
+	}
+	if (rq->too_big) {
+		set_error(rq, 413, "request entity too large");
+		goto headers;
+	}
+	if (ep == EP_TOKEN) {
+		rq->resource = (int)w.nloc;  /* shown, not counted */
+	} else {
+		if (!check_access(c, rq, ep, ep == EP_STATS ? query(c, "locationId") : locid))
+			goto headers;
+		if (!quota_take(rq->resource, &rq->rl)) {
+			struct json_object *o = json_object_new_object();
+
+			put_int(o, "statusCode", 429);
+			put_str(o, "message", "Too Many Requests");
+			set_json(rq, 429, o);
+			goto headers;
+		}
+	}
+	fault = fault_take(url, 1u << F_500 | 1u << F_503 | 1u << F_RESET | 1u << F_401 | 1u << F_LATENCY, &extra);
+	rq->delay_ms += extra;
+	switch (fault) {
+	case F_500:
+		set_error(rq, 500, "Internal server error");
+		goto headers;
+	case F_503:
+		set_error(rq, 503, "Service Unavailable");
+		goto headers;
+	case F_401:
+		set_unauthorized(rq);
+		goto headers;
+	case F_RESET:
+		rq->reset = 1;
+		goto headers;
+	default:
+		break;
+	}
+	li = rq->resource;
+	switch (ep) {
+	case EP_TOKEN: h_token(rq); break;
+	case EP_LOCTOKEN: h_location_token(rq); break;
+	case EP_INSTALLED: h_installed(c, rq); break;
+	case EP_TAGS: h_tags(c, rq, li); break;
+	case EP_DETAILS: h_details(rq, li); break;
+	case EP_ACCOUNTS: h_accounts(rq, li); break;
+	case EP_STATS: h_statistics(rq, li); break;
+	default: break;
+	}
+	fault = fault_take(url, 1u << F_MALFORMED | 1u << F_TRUNCATED, &extra);
+	if (fault == F_MALFORMED)
+		set_malformed(rq);
+	else if (fault == F_TRUNCATED && rq->outlen > 1)
+		rq->outlen /= 2;
+headers:
+	if (!rq->rl.set)
+		quota_peek(rq->resource, &rq->rl);
+}
+
+/* ---- the log and the counters ------------------------------------------------------ */
+
+struct qbuf {
+	char s[2048];
+	size_t len;
+	int first;
+};
+
+static void qbuf_add(struct qbuf *q, const char *s, int encode)
+{
+	for (; *s && q->len + 4 < sizeof(q->s); s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (!encode || isalnum(ch) || strchr("-_.~", ch))
+			q->s[q->len++] = (char)ch;
+		else
+			q->len += (size_t)snprintf(q->s + q->len, 4, "%%%02X", ch);
+	}
+	q->s[q->len] = 0;
+}
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct qbuf *q = cls;
+
+	(void)kind;
+	qbuf_add(q, q->first ? "?" : "&", 0);
+	q->first = 0;
+	qbuf_add(q, key, 1);
+	if (value) {
+		qbuf_add(q, "=", 0);
+		qbuf_add(q, value, 1);
+	}
+	return MHD_YES;
+}
+
+static void count_status(unsigned status)
+{
+	if (status >= 200 && status < 300)
+		w.st.s2xx++;
+	else if (status >= 500)
+		w.st.s5xx++;
+	else
+		switch (status) {
+		case 400: w.st.s400++; break;
+		case 401: w.st.s401++; break;
+		case 403: w.st.s403++; break;
+		case 404: w.st.s404++; break;
+		case 413: w.st.s413++; break;
+		case 422: w.st.s422++; break;
+		case 429: w.st.s429++; break;
+		default: w.st.sother++; break;
+		}
+}
+
+/* Counts an answered API request and logs it; the caller holds w.mu. The
+ * log says whether a token was sent, never which. */
+static void record(struct MHD_Connection *c, const char *url, const char *method, const struct req *rq)
+{
+	const char *version = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Version");
+	struct json_object *o = json_object_new_object();
+	struct qbuf q = { .first = 1 };
+	char ts[32];
+	const char *line;
+
+	w.st.requests++;
+	w.st.ep[rq->ep]++;
+	if (rq->reset)
+		w.st.resets++;
+	else
+		count_status(rq->status);
+	qbuf_add(&q, url, 0);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	iso_time(wall_ms(), ts, sizeof(ts));
+	put_str(o, "ts", ts);
+	put_str(o, "method", method);
+	put_str(o, "path", q.s);
+	put_str(o, "endpoint", rq->ep == EP_NONE ? "not_found" : ep_names[rq->ep]);
+	put_int(o, "status", rq->reset ? 0 : rq->status);
+	if (rq->resource >= 0)
+		put_str(o, "resource", rq->resource < (int)w.nloc ? w.loc[rq->resource].id : w.company_id);
+	else
+		json_object_object_add(o, "resource", NULL);
+	if (version)
+		put_str(o, "version", version);
+	else
+		json_object_object_add(o, "version", NULL);
+	put_bool(o, "auth", MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") != NULL);
+	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (line) {
+		size_t slot = (w.log_head + w.log_len) % LOG_RING;
+
+		if (w.log_len == LOG_RING) {
+			free(w.log[w.log_head]);
+			w.log_head = (w.log_head + 1) % LOG_RING;
+			w.log_len--;
+		}
+		w.log[slot] = strdup(line);
+		if (w.log[slot])
+			w.log_len++;
+		if (w.logf) {
+			fprintf(w.logf, "%s\n", line);
+			fflush(w.logf);
+		}
+	}
+	json_object_put(o);
+}
+
+static struct json_object *stats_json(void)
+{
+	struct json_object *o = json_object_new_object(), *e = json_object_new_object(), *s = json_object_new_object();
+
+	put_int(o, "requests", (int64_t)w.st.requests);
+	for (int i = 1; i < EP_COUNT; i++)
+		put_int(e, ep_names[i], (int64_t)w.st.ep[i]);
+	put_int(e, "other", (int64_t)w.st.ep[EP_NONE]);
+	json_object_object_add(o, "endpoints", e);
+	put_int(s, "2xx", (int64_t)w.st.s2xx);
+	put_int(s, "400", (int64_t)w.st.s400);
+	put_int(s, "401", (int64_t)w.st.s401);
+	put_int(s, "403", (int64_t)w.st.s403);
+	put_int(s, "404", (int64_t)w.st.s404);
+	put_int(s, "413", (int64_t)w.st.s413);
+	put_int(s, "422", (int64_t)w.st.s422);
+	put_int(s, "429", (int64_t)w.st.s429);
+	put_int(s, "5xx", (int64_t)w.st.s5xx);
+	put_int(s, "other", (int64_t)w.st.sother);
+	json_object_object_add(o, "status", s);
+	put_int(o, "in_flight", w.st.in_flight);
+	put_int(o, "peak_concurrent", w.st.peak);
+	put_int(o, "refreshes", (int64_t)w.st.refreshes);
+	put_int(o, "rotated_rejected", (int64_t)w.st.rotated_rejected);
+	put_int(o, "codes_exchanged", (int64_t)w.st.codes_exchanged);
+	put_int(o, "location_tokens", (int64_t)w.st.location_tokens);
+	put_int(o, "faults_injected", (int64_t)w.st.faults);
+	put_int(o, "resets", (int64_t)w.st.resets);
+	put_int(o, "tags_details_ids", (int64_t)w.st.details_ids);
+	return o;
+}
+
+static void summary_line(char *out, size_t n)
+{
+	pthread_mutex_lock(&w.mu);
+	snprintf(out, n,
+		 "requests=%lu 2xx=%lu 400=%lu 401=%lu 403=%lu 404=%lu 422=%lu 429=%lu 5xx=%lu resets=%lu "
+		 "peak_concurrent=%ld refreshes=%lu rotated_rejected=%lu token=%lu location_token=%lu "
+		 "installed_locations=%lu tags_list=%lu tags_details=%lu accounts=%lu statistics=%lu",
+		 w.st.requests, w.st.s2xx, w.st.s400, w.st.s401, w.st.s403, w.st.s404, w.st.s422, w.st.s429,
+		 w.st.s5xx, w.st.resets, w.st.peak, w.st.refreshes, w.st.rotated_rejected, w.st.ep[EP_TOKEN],
+		 w.st.ep[EP_LOCTOKEN], w.st.ep[EP_INSTALLED], w.st.ep[EP_TAGS], w.st.ep[EP_DETAILS],
+		 w.st.ep[EP_ACCOUNTS], w.st.ep[EP_STATS]);
+	pthread_mutex_unlock(&w.mu);
+}
+
+/* ---- control ------------------------------------------------------------------------- */
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *ctype, const char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", ctype);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	enum MHD_Result rc = send_text(c, status, "application/json", s ? s : "{}");
+
+	json_object_put(o);
+	return rc;
+}
+
+static struct json_object *ctl_ok(void)
+{
+	struct json_object *o = json_object_new_object();
+
+	put_bool(o, "ok", 1);
+	return o;
+}
+
+/* {"ok":false,"error":...}: what was wrong with a control request. */
+static struct json_object *ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static struct json_object *ctl_fail(const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	put_bool(o, "ok", 0);
+	put_str(o, "error", msg);
+	return o;
+}
+
+static const char *ctl_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* "location": an id or a 0-based index; -2 when absent, -1 when unknown. */
+static int ctl_location(struct json_object *o)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, "location", &v) || json_object_is_type(v, json_type_null))
+		return -2;
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t i = json_object_get_int64(v);
+
+		return i >= 0 && i < (int64_t)w.nloc ? (int)i : -1;
+	}
+	return json_object_is_type(v, json_type_string) ? loc_find(json_object_get_string(v)) : -1;
+}
+
+static int64_t ctl_int(struct json_object *o, const char *key, int64_t dflt)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return dflt;
+	return json_object_get_int64(v);
+}
+
+static struct json_object *ctl_tag(struct json_object *req, const char *op, unsigned *status)
+{
+	int li = ctl_location(req);
+	const char *name = ctl_string(req, "name"), *id = ctl_string(req, "id");
+	struct location *l;
+	struct tag *t;
+
+	*status = 400;
+	if (li < 0)
+		return ctl_fail("%s: \"location\" must be a location id or index (0..%zu)", op, w.nloc - 1);
+	l = &w.loc[li];
+	if (strcmp(op, "tag_add") == 0) {
+		struct json_object *o;
+
+		if (!name || !*name || strlen(name) > 1000)
+			return ctl_fail("tag_add: \"name\" must be a string of 1 to 1000 characters");
+		if (!(t = tag_append(l, name, wall_ms()))) {
+			*status = 409;
+			return ctl_fail("tag_add: location %s has %d tags, the most the fake keeps", l->id, MAX_TAGS);
+		}
+		o = ctl_ok();
+		put_str(o, "id", t->id);
+		*status = 200;
+		return o;
+	}
+	if (!id)
+		return ctl_fail("%s: \"id\" (a tag id) is required", op);
+	if (!(t = tag_find(l, id))) {
+		*status = 404;
+		return ctl_fail("%s: location %s has no tag %.64s", op, l->id, id);
+	}
+	if (strcmp(op, "tag_delete") == 0) {
+		tag_remove(l, t);
+	} else {
+		char *n;
+
+		if (!name || !*name || strlen(name) > 1000 || !(n = strdup(name)))
+			return ctl_fail("tag_rename: \"name\" must be a string of 1 to 1000 characters");
+		free(t->name);
+		t->name = n;
+		t->updated_ms = wall_ms();
+	}
+	*status = 200;
+	return ctl_ok();
+}
+
+static struct json_object *ctl_fault(struct json_object *req, unsigned *status)
+{
+	const char *kind = ctl_string(req, "kind"), *path = ctl_string(req, "path");
+	int64_t count = ctl_int(req, "count", 1), ms = ctl_int(req, "ms", 0);
+	struct fault *f;
+	int k = -1;
+	struct json_object *o;
+
+	*status = 400;
+	for (int i = 0; kind && fault_names[i]; i++)
+		if (strcmp(kind, fault_names[i]) == 0)
+			k = i;
+	if (k < 0)
+		return ctl_fail("fault: \"kind\" must be one of 500, 503, reset, malformed, truncated, 401, latency");
+	if (count == 0 || count < -1)
+		return ctl_fail("fault: \"count\" must be at least 1, or -1 for until fault_clear");
+	if (k == F_LATENCY && (ms < 1 || ms > 600000))
+		return ctl_fail("fault: a latency fault needs \"ms\" from 1 to 600000");
+	if (w.nfaults >= FAULT_CAP) {
+		*status = 409;
+		return ctl_fail("fault: %d faults are pending already; send fault_clear", FAULT_CAP);
+	}
+	f = &w.faults[w.nfaults];
+	memset(f, 0, sizeof(*f));
+	f->kind = (enum fault_kind)k;
+	f->count = (long)count;
+	f->ms = (long)ms;
+	if (path && *path && !(f->path = strdup(path)))
+		return ctl_fail("fault: out of memory");
+	w.nfaults++;
+	o = ctl_ok();
+	put_int(o, "pending", (int64_t)w.nfaults);
+	*status = 200;
+	return o;
+}
+
+static struct json_object *ctl_issue_code(struct json_object *req, unsigned *status)
+{
+	const char *ut = ctl_string(req, "user_type");
+	int company = ut && strcmp(ut, "Company") == 0;
+	int li = ctl_location(req);
+	struct json_object *o;
+	struct tok *t;
+
+	*status = 400;
+	if (ut && !company && strcmp(ut, "Location") != 0)
+		return ctl_fail("issue_code: \"user_type\" must be Company or Location");
+	if (li == -1)
+		return ctl_fail("issue_code: \"location\" must be a location id or index (0..%zu)", w.nloc - 1);
+	if (!(t = tok_new(TK_CODE, company, company ? -1 : li == -2 ? w.oauth_loc : li, CODE_TTL_MS)))
+		return ctl_fail("issue_code: out of memory");
+	o = ctl_ok();
+	put_str(o, "code", t->s);
+	*status = 200;
+	return o;
+}
+
+/* POST /_control: one operation on the world; the caller holds w.mu. */
+static struct json_object *ctl_op(struct json_object *req, unsigned *status)
+{
+	const char *op = ctl_string(req, "op");
+
+	*status = 200;
+	if (!op) {
+		*status = 400;
+		return ctl_fail("the control body needs \"op\"; see the top of tests/fake_ghl.c");
+	}
+	if (strncmp(op, "tag_", 4) == 0 && (!strcmp(op, "tag_add") || !strcmp(op, "tag_rename") || !strcmp(op, "tag_delete")))
+		return ctl_tag(req, op, status);
+	if (strcmp(op, "stats_bump") == 0) {
+		int li = ctl_location(req);
+		int64_t by = ctl_int(req, "by", 1);
+
+		if (li == -1) {
+			*status = 400;
+			return ctl_fail("stats_bump: \"location\" must be a location id or index (0..%zu)", w.nloc - 1);
+		}
+		for (size_t i = 0; i < w.nloc; i++)
+			if (li == -2 || (size_t)li == i)
+				w.loc[i].bump += (long)by;
+		return ctl_ok();
+	}
+	if (strcmp(op, "fault") == 0)
+		return ctl_fault(req, status);
+	if (strcmp(op, "fault_clear") == 0) {
+		faults_clear();
+		return ctl_ok();
+	}
+	if (strcmp(op, "issue_code") == 0)
+		return ctl_issue_code(req, status);
+	if (strcmp(op, "expire_tokens") == 0) {
+		int64_t past = mono_ms() - 1;
+
+		for (struct tok *t = w.oldest; t; t = t->newer)
+			if (t->kind == TK_ACCESS)
+				t->expires_ms = past;
+		return ctl_ok();
+	}
+	if (strcmp(op, "quota_reset") == 0) {
+		quota_reset();
+		return ctl_ok();
+	}
+	if (strcmp(op, "stats_reset") == 0) {
+		long in_flight = w.st.in_flight;
+
+		memset(&w.st, 0, sizeof(w.st));
+		w.st.in_flight = w.st.peak = in_flight;
+		return ctl_ok();
+	}
+	if (strcmp(op, "latency") == 0) {
+		int64_t ms = ctl_int(req, "ms", 0);
+
+		if (ms < 0 || ms > 600000) {
+			*status = 400;
+			return ctl_fail("latency: \"ms\" must be from 0 to 600000");
+		}
+		w.latency_ms = (long)ms;
+		return ctl_ok();
+	}
+	*status = 400;
+	return ctl_fail("unknown op '%.64s'; see the top of tests/fake_ghl.c", op);
+}
+
+static enum MHD_Result control_log(struct MHD_Connection *c)
+{
+	const char *ns = query(c, "n");
+	long n = LOG_RING;
+	char *buf;
+	size_t len = 0, cap = 1;
+	enum MHD_Result rc;
+
+	if (ns && parse_long(ns, &n) < 0)
+		return send_json(c, 400, ctl_fail("/_control/log: n must be a whole number"));
+	pthread_mutex_lock(&w.mu);
+	if ((size_t)n > w.log_len)
+		n = (long)w.log_len;
+	for (size_t i = w.log_len - (size_t)n; i < w.log_len; i++)
+		cap += strlen(w.log[(w.log_head + i) % LOG_RING]) + 1;
+	buf = malloc(cap);
+	if (buf) {
+		for (size_t i = w.log_len - (size_t)n; i < w.log_len; i++) {
+			const char *line = w.log[(w.log_head + i) % LOG_RING];
+			size_t l = strlen(line);
+
+			memcpy(buf + len, line, l);
+			len += l;
+			buf[len++] = '\n';
+		}
+		buf[len] = 0;
+	}
+	pthread_mutex_unlock(&w.mu);
+	if (!buf)
+		return MHD_NO;
+	rc = send_text(c, 200, "application/x-ndjson", buf);
+	free(buf);
+	return rc;
+}
+
+static enum MHD_Result control(struct MHD_Connection *c, const char *url, const char *method, struct req *rq)
+{
+	struct json_object *req, *o;
+	unsigned status;
+
+	if (strcmp(url, "/_control/stats") == 0 && strcmp(method, "GET") == 0) {
+		pthread_mutex_lock(&w.mu);
+		o = stats_json();
+		pthread_mutex_unlock(&w.mu);
+		return send_json(c, 200, o);
+	}
+	if (strcmp(url, "/_control/log") == 0 && strcmp(method, "GET") == 0)
+		return control_log(c);
+	if (strcmp(url, "/_control") != 0 || strcmp(method, "POST") != 0)
+		return send_json(c, 404, ctl_fail("control endpoints: POST /_control, GET /_control/stats, "
+						  "GET /_control/log"));
+	if (rq->too_big)
+		return send_json(c, 413, ctl_fail("control body larger than 1 MiB"));
+	req = rq->body ? json_tokener_parse(rq->body) : NULL;
+	if (!json_object_is_type(req, json_type_object)) {
+		json_object_put(req);
+		return send_json(c, 400, ctl_fail("the control body must be a JSON object with \"op\""));
+	}
+	pthread_mutex_lock(&w.mu);
+	o = ctl_op(req, &status);
+	pthread_mutex_unlock(&w.mu);
+	json_object_put(req);
+	return send_json(c, status, o);
+}
+
+/* ---- latency: suspended connections and the timer that resumes them ------------------ */
+
+static void heap_swap(size_t a, size_t b)
+{
+	struct pending t = tq.heap[a];
+
+	tq.heap[a] = tq.heap[b];
+	tq.heap[b] = t;
+}
+
+/* Room for one more entry; -1 when out of memory. */
+static int heap_reserve(void)
+{
+	size_t cap;
+	struct pending *h;
+
+	if (tq.len < tq.cap)
+		return 0;
+	cap = tq.cap ? tq.cap * 2 : 256;
+	h = realloc(tq.heap, cap * sizeof(*h));
+	if (!h)
+		return -1;
+	tq.heap = h;
+	tq.cap = cap;
+	return 0;
+}
+
+/* The caller made room with heap_reserve. */
+static void heap_push(int64_t due, struct MHD_Connection *c)
+{
+	size_t i = tq.len++;
+
+	tq.heap[i].due = due;
+	tq.heap[i].c = c;
+	while (i && tq.heap[(i - 1) / 2].due > tq.heap[i].due) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static struct MHD_Connection *heap_pop(void)
+{
+	struct MHD_Connection *c = tq.heap[0].c;
+	size_t i = 0;
+
+	tq.heap[0] = tq.heap[--tq.len];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < tq.len && tq.heap[l].due < tq.heap[m].due)
+			m = l;
+		if (r < tq.len && tq.heap[r].due < tq.heap[m].due)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+	return c;
+}
+
+/* Parks the connection for `ms` without holding a thread; 0 when it cannot
+ * (stopping, out of memory) and the answer must go now. */
+static int suspend_for(struct MHD_Connection *c, int64_t ms)
+{
+	int ok = 0;
+
+	pthread_mutex_lock(&tq.mu);
+	if (!tq.stopping && heap_reserve() == 0) {
+		/* Suspended before the timer can see it: resuming a connection
+		 * that is not suspended is undefined. */
+		MHD_suspend_connection(c);
+		heap_push(mono_ms() + ms, c);
+		if (tq.heap[0].c == c)
+			pthread_cond_signal(&tq.cv);
+		ok = 1;
+	}
+	pthread_mutex_unlock(&tq.mu);
+	return ok;
+}
+
+static void *timer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&tq.mu);
+	for (;;) {
+		struct MHD_Connection *due[64];
+		size_t n = 0;
+		int64_t now = mono_ms();
+
+		while (tq.len && n < 64 && (tq.stopping || tq.heap[0].due <= now))
+			due[n++] = heap_pop();
+		if (n) {
+			/* Resumed outside our lock: MHD takes its own. */
+			pthread_mutex_unlock(&tq.mu);
+			for (size_t i = 0; i < n; i++)
+				MHD_resume_connection(due[i]);
+			pthread_mutex_lock(&tq.mu);
+			continue;
+		}
+		if (tq.stopping)
+			break;
+		if (tq.len) {
+			struct timespec ts;
+			int64_t at = tq.heap[0].due;
+
+			ts.tv_sec = (time_t)(at / 1000);
+			ts.tv_nsec = (long)(at % 1000) * 1000000;
+			pthread_cond_timedwait(&tq.cv, &tq.mu, &ts);
+		} else {
+			pthread_cond_wait(&tq.cv, &tq.mu);
+		}
+	}
+	pthread_mutex_unlock(&tq.mu);
+	return NULL;
+}
+
+/* ---- serving -------------------------------------------------------------------------- */
+
+static void add_header_long(struct MHD_Response *r, const char *name, long long v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%lld", v);
+	MHD_add_response_header(r, name, s);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct req *rq)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	if (rq->out) {
+		r = MHD_create_response_from_buffer(rq->outlen, rq->out, MHD_RESPMEM_MUST_FREE);
+		if (r)
+			rq->out = NULL;  /* MHD frees it now */
+	} else {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	}
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", rq->ctype ? rq->ctype : "application/json");
+	add_header_long(r, "X-RateLimit-Limit-Daily", w.daily);
+	add_header_long(r, "X-RateLimit-Daily-Remaining", rq->rl.daily_remaining);
+	add_header_long(r, "X-RateLimit-Interval-Milliseconds", (long long)w.rate_ms);
+	add_header_long(r, "X-RateLimit-Max", w.rate_max);
+	add_header_long(r, "X-RateLimit-Remaining", rq->rl.remaining);
+	if (rq->rl.retry_after >= 0)
+		add_header_long(r, "Retry-After", rq->rl.retry_after);
+	rc = MHD_queue_response(c, rq->status ? rq->status : 500, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result api(struct MHD_Connection *c, const char *url, const char *method, struct req *rq)
+{
+	pthread_mutex_lock(&w.mu);
+	decide(c, url, method, rq);
+	record(c, url, method, rq);
+	pthread_mutex_unlock(&w.mu);
+	if (rq->reset)
+		return MHD_NO;  /* libmicrohttpd closes the connection unanswered */
+	rq->ready = 1;
+	if (rq->delay_ms > 0 && suspend_for(c, rq->delay_ms))
+		return MHD_YES; /* called again once resumed */
+	return send_answer(c, rq);
+}
+
+static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			     const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (!rq) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		rq->control = strncmp(url, "/_control", 9) == 0 && (url[9] == 0 || url[9] == '/');
+		if (!rq->control) {
+			pthread_mutex_lock(&w.mu);
+			if (++w.st.in_flight > w.st.peak)
+				w.st.peak = w.st.in_flight;
+			pthread_mutex_unlock(&w.mu);
+		}
+		/* Refused without keeping a byte when the length is announced. */
+		if (cl && strtoull(cl, NULL, 10) > BODY_CAP)
+			rq->too_big = 1;
+		return MHD_YES;
+	}
+	if (*data_size) {
+		size_t n = *data_size;
+
+		*data_size = 0;
+		if (rq->too_big || rq->len + n > BODY_CAP) {
+			rq->too_big = 1;
+			return MHD_YES;
+		}
+		if (rq->len + n + 1 > rq->cap) {
+			size_t cap = rq->cap ? rq->cap : 4096;
+			char *b;
+
+			while (cap < rq->len + n + 1)
+				cap *= 2;
+			b = realloc(rq->body, cap);
+			if (!b)
+				return MHD_NO;
+			rq->body = b;
+			rq->cap = cap;
+		}
+		memcpy(rq->body + rq->len, data, n);
+		rq->len += n;
+		rq->body[rq->len] = 0;
+		return MHD_YES;
+	}
+	if (rq->ready)
+		return send_answer(c, rq);
+	if (rq->control)
+		return control(c, url, method, rq);
+	return api(c, url, method, rq);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (!rq)
+		return;
+	if (!rq->control) {
+		pthread_mutex_lock(&w.mu);
+		w.st.in_flight--;
+		pthread_mutex_unlock(&w.mu);
+	}
+	free(rq->body);
+	free(rq->out);
+	free(rq);
+	*con_cls = NULL;
+}
+
+/* The reset fault closes connections on purpose: libmicrohttpd's complaint
+ * about it would only be noise. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Application reported internal error") || strstr(msg, "closed by application"))
+		return;
+	fprintf(stderr, "fake_ghl: libmicrohttpd: %s", msg);
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+static void usage(FILE *out)
+{
+	fputs("usage: fake_ghl [--port N] [--locations N] [--tags N] [--seed FILE] [--company-id ID]\n"
+	      "         [--oauth-location ID] [--client-id ID] [--client-secret S] [--app-id ID]\n"
+	      "         [--token-ttl SECONDS] [--pit TOKEN[@LOCATION]]... [--rate N/MS] [--daily N]\n"
+	      "         [--latency-ms N] [--log FILE] [--max-seconds N]\n"
+	      "A fake GoHighLevel API (OAuth, Social Planner tags/accounts/statistics) on 127.0.0.1.\n"
+	      "Prints PORT=<n>, serves until SIGTERM or SIGINT, then prints a summary to stderr.\n"
+	      "POST /_control, GET /_control/stats and GET /_control/log drive it; the options and\n"
+	      "control operations are described at the top of tests/fake_ghl.c.\n", out);
+}
+
+struct options {
+	long port, nloc, ntags, max_seconds;
+	const char *seed, *log;
+	const char *pits[PIT_CAP];
+	size_t npits;
+};
+
+static void parse_args(int argc, char **argv, struct options *op)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "locations", required_argument, NULL, 'l' },
+		{ "tags", required_argument, NULL, 't' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "company-id", required_argument, NULL, 'C' },
+		{ "oauth-location", required_argument, NULL, 'O' },
+		{ "client-id", required_argument, NULL, 'i' },
+		{ "client-secret", required_argument, NULL, 'k' },
+		{ "app-id", required_argument, NULL, 'a' },
+		{ "token-ttl", required_argument, NULL, 'T' },
+		{ "pit", required_argument, NULL, 'P' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "daily", required_argument, NULL, 'd' },
+		{ "latency-ms", required_argument, NULL, 'L' },
+		{ "log", required_argument, NULL, 'g' },
+		{ "max-seconds", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, idx = 0;
+
+	while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		long *num = NULL;
+
+		switch (ch) {
+		case 'p': num = &op->port; break;
+		case 'l': num = &op->nloc; break;
+		case 't': num = &op->ntags; break;
+		case 'S': num = &op->max_seconds; break;
+		case 'T': num = &w.token_ttl; break;
+		case 'd': num = &w.daily; break;
+		case 'L': num = &w.latency_ms; break;
+		case 's': op->seed = optarg; break;
+		case 'g': op->log = optarg; break;
+		case 'C': free(w.company_id); w.company_id = xstrdup(optarg); break;
+		case 'O': free(w.oauth_location); w.oauth_location = xstrdup(optarg); break;
+		case 'i': free(w.client_id); w.client_id = xstrdup(optarg); break;
+		case 'k': free(w.client_secret); w.client_secret = xstrdup(optarg); break;
+		case 'a': free(w.app_id); w.app_id = xstrdup(optarg); break;
+		case 'P':
+			if (op->npits >= PIT_CAP)
+				die("at most %d --pit options", PIT_CAP);
+			if (!*optarg || *optarg == '@')
+				die("--pit takes TOKEN or TOKEN@LOCATION");
+			op->pits[op->npits++] = optarg;
+			break;
+		case 'r': {
+			char *end;
+			long long iv;
+
+			errno = 0;
+			w.rate_max = strtol(optarg, &end, 10);
+			if (errno || w.rate_max < 1 || w.rate_max > 100000 || *end != '/')
+				die("--rate takes N/INTERVAL_MS, such as 100/10000, not '%s'", optarg);
+			iv = strtoll(end + 1, &end, 10);
+			if (errno || iv < 1 || *end)
+				die("--rate takes N/INTERVAL_MS, such as 100/10000, not '%s'", optarg);
+			w.rate_ms = iv;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+		if (num && parse_long(optarg, num) < 0)
+			die("--%s takes a whole number that is not negative, not '%s'", opts[idx].name, optarg);
+	}
+	if (optind < argc) {
+		usage(stderr);
+		exit(2);
+	}
+	if (op->port > 65535)
+		die("--port must be at most 65535");
+	if (op->nloc < 1 || op->nloc > MAX_LOCATIONS)
+		die("--locations must be from 1 to %d", MAX_LOCATIONS);
+	if (op->ntags > MAX_TAGS)
+		die("--tags must be at most %d", MAX_TAGS);
+	if (w.token_ttl < 1 || w.token_ttl > 10L * 365 * 86400)
+		die("--token-ttl must be from 1 second to 10 years");
+	if (w.daily < 1)
+		die("--daily must be at least 1");
+	if (w.latency_ms > 600000)
+		die("--latency-ms must be at most 600000");
+}
+
+static void setup_world(struct options *op)
+{
+	w.bucket = calloc(TOKEN_BUCKETS, sizeof(*w.bucket));
+	if (!w.bucket)
+		die("out of memory");
+	if (op->seed) {
+		seed_file(op->seed, op->ntags);
+	} else {
+		seed_default(op->nloc, op->ntags);
+		loc_index_build();
+	}
+	w.oauth_loc = 0;
+	if (w.oauth_location && (w.oauth_loc = loc_find(w.oauth_location)) < 0)
+		die("--oauth-location %s is not a seeded location (e.g. %s)", w.oauth_location, w.loc[0].id);
+	for (size_t i = 0; i < op->npits; i++) {
+		const char *at = strrchr(op->pits[i], '@');
+
+		w.pits[i].loc = -1;
+		if (at) {
+			w.pits[i].loc = loc_find(at + 1);
+			if (w.pits[i].loc < 0)
+				die("--pit ...@%s: not a seeded location (e.g. %s)", at + 1, w.loc[0].id);
+			w.pits[i].token = strndup(op->pits[i], (size_t)(at - op->pits[i]));
+		} else {
+			w.pits[i].token = strdup(op->pits[i]);
+		}
+		if (!w.pits[i].token)
+			die("out of memory");
+	}
+	w.npits = op->npits;
+	w.quota = calloc(w.nloc + 1, sizeof(*w.quota));
+	if (!w.quota)
+		die("out of memory");
+	if (op->log && !(w.logf = fopen(op->log, "a")))
+		die("cannot append to --log %s: %s", op->log, strerror(errno));
+}
+
+static void free_world(void)
+{
+	for (size_t i = 0; i < w.nloc; i++) {
+		struct location *l = &w.loc[i];
+
+		for (size_t t = 0; t < l->ntags; t++)
+			free(l->tags[t].name);
+		free(l->tags);
+		free(l->id);
+		free(l->name);
+		free(l->address);
+	}
+	free(w.loc);
+	free(w.lindex);
+	tok_free_all();
+	for (size_t i = 0; i < w.npits; i++)
+		free(w.pits[i].token);
+	quota_reset();
+	free(w.quota);
+	faults_clear();
+	for (size_t i = 0; i < w.log_len; i++)
+		free(w.log[(w.log_head + i) % LOG_RING]);
+	if (w.logf)
+		fclose(w.logf);
+	free(w.company_id);
+	free(w.client_id);
+	free(w.client_secret);
+	free(w.app_id);
+	free(w.oauth_location);
+	free(tq.heap);
+}
+
+/* A thousand connections in flight need a thousand descriptors. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192) {
+		rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static struct MHD_Daemon *start_daemon(long port)
+{
+	struct sockaddr_in sa;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, serve, NULL,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS,
+				MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+				MHD_OPTION_END);
+}
+
+int main(int argc, char **argv)
+{
+	struct options op = { .nloc = 3, .ntags = 5 };
+	const union MHD_DaemonInfo *info;
+	pthread_condattr_t ca;
+	struct MHD_Daemon *d;
+	sigset_t sigs;
+	time_t deadline;
+	char line[1024];
+
+	w.company_id = xstrdup("fakecompany000000001");
+	w.client_id = xstrdup("fakeapp0001-hlbtest");
+	w.client_secret = xstrdup("fake-secret");
+	w.app_id = xstrdup("fakeapp0001");
+	w.user_id = "fakeuser000000000001";
+	w.token_ttl = 86399;
+	w.rate_max = 100;
+	w.rate_ms = 10000;
+	w.daily = 200000;
+	parse_args(argc, argv, &op);
+	setup_world(&op);
+	raise_fd_limit();
+
+	/* Blocked here, so every server thread inherits the mask and the
+	 * signals reach only sigtimedwait below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&tq.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&tq.thread, NULL, timer_main, NULL) != 0)
+		die("cannot start the timer thread");
+
+	d = start_daemon(op.port);
+	if (!d)
+		die("cannot start the HTTP server on 127.0.0.1:%ld (port in use?)", op.port);
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (!info || !info->port)
+		die("cannot tell which port the server is bound to");
+	printf("PORT=%u\n", (unsigned)info->port);
+	fflush(stdout);
+
+	deadline = op.max_seconds ? time(NULL) + op.max_seconds : 0;
+	for (;;) {
+		struct timespec tick = { 1, 0 };
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (deadline && time(NULL) >= deadline) {
+			fprintf(stderr, "fake_ghl: --max-seconds %ld reached; stopping\n", op.max_seconds);
+			break;
+		}
+	}
+	/* Every suspended connection is resumed before the daemon stops:
+	 * stopping with one suspended is undefined. */
+	pthread_mutex_lock(&tq.mu);
+	tq.stopping = 1;
+	pthread_cond_signal(&tq.cv);
+	pthread_mutex_unlock(&tq.mu);
+	pthread_join(tq.thread, NULL);
+	/* Resumed answers get a moment to go out before the daemon closes
+	 * every connection. */
+	for (int i = 0; i < 100; i++) {
+		long busy;
+
+		pthread_mutex_lock(&w.mu);
+		busy = w.st.in_flight;
+		pthread_mutex_unlock(&w.mu);
+		if (busy <= 0)
+			break;
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	MHD_stop_daemon(d);
+	pthread_cond_destroy(&tq.cv);
+
+	summary_line(line, sizeof(line));
+	fprintf(stderr, "%s\n", line);
+	free_world();
+	return 0;
+}
