@@ -1,8 +1,11 @@
-/* plugins/ghl/ghl_util.c: the capped buffer, form encoding, GHL error
- * bodies, invalid_grant, the hash, ISO times and the User-Agent. */
+/* plugins/ghl/ghl_util.c: the capped buffer (plugins/common/strbuf.c),
+ * form encoding, GHL error bodies, invalid_grant, tokens and the
+ * credential's info, the hash, ISO times and the User-Agent. */
 #include "check_main.h"
 
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "../plugins/ghl/ghl_util.h"
 
@@ -44,6 +47,68 @@ START_TEST(test_buf_grows)
 	ck_assert_uint_eq(strlen(b.data), 100000);
 	ck_assert_int_eq(ghl_buf_add(&b, "a", 1), -1);
 	ghl_buf_free(&b);
+}
+END_TEST
+
+/* The cutting append and the sticky failure flag the other modules use. */
+START_TEST(test_buf_cut_and_failed)
+{
+	sb_buf b = { 0 };
+
+	ck_assert_str_eq(sb_str(&b), "");
+	ck_assert_int_eq(sb_adds(&b, "no cap: "), 0);
+	ck_assert_int_eq(sb_addf(&b, "%d", 42), 0);
+	ck_assert_str_eq(b.data, "no cap: 42");
+	ck_assert_int_eq(b.failed, 0);
+	sb_free(&b);
+
+	sb_init(&b, 5);
+	ck_assert_int_eq(sb_add_cut(&b, "abc", 3), 0);
+	ck_assert_int_eq(sb_add_cut(&b, "defgh", 5), 0);
+	ck_assert_str_eq(b.data, "abcde");
+	ck_assert_int_eq(b.failed, 0);
+	ck_assert_int_eq(sb_add_cut(&b, "x", 1), 0);
+	ck_assert_str_eq(b.data, "abcde");
+	ck_assert_int_eq(sb_adds(&b, "x"), -1);
+	ck_assert_int_eq(b.failed, 1);
+	sb_cut(&b, 2);
+	ck_assert_str_eq(b.data, "ab");
+	ck_assert_uint_eq(b.len, 2);
+	sb_cut(&b, 10);
+	ck_assert_uint_eq(b.len, 2);
+	sb_free(&b);
+	ck_assert_int_eq(b.failed, 0);
+	ck_assert_uint_eq(b.cap, 5);
+}
+END_TEST
+
+START_TEST(test_token_ok)
+{
+	ck_assert(ghl_token_ok("pit-abc.DEF_123", 64));
+	ck_assert(ghl_token_ok("abcd", 4));
+	ck_assert(!ghl_token_ok("abcde", 4));
+	ck_assert(!ghl_token_ok("", 64));
+	ck_assert(!ghl_token_ok(NULL, 64));
+	ck_assert(!ghl_token_ok("two words", 64));
+	ck_assert(!ghl_token_ok("line\r\nX-Forged: 1", 64));
+	ck_assert(!ghl_token_ok("caf\xc3\xa9", 64));
+}
+END_TEST
+
+START_TEST(test_auth_info)
+{
+	json_object *o = ghl_auth_info("https://api.example", 0, "comp1", "loc1", NULL);
+
+	ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+			 "{\"base_url\":\"https://api.example\",\"userType\":\"Location\",\"companyId\":\"comp1\","
+			 "\"locationId\":\"loc1\"}");
+	json_object_put(o);
+	/* an agency's credential names no location; appId when there is one */
+	o = ghl_auth_info("https://api.example", 1, "comp1", "loc1", "app9");
+	ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+			 "{\"base_url\":\"https://api.example\",\"userType\":\"Company\",\"companyId\":\"comp1\","
+			 "\"appId\":\"app9\"}");
+	json_object_put(o);
 }
 END_TEST
 
@@ -219,6 +284,9 @@ static Suite *test_suite(void)
 
 	tcase_add_test(tc, test_buf_caps);
 	tcase_add_test(tc, test_buf_grows);
+	tcase_add_test(tc, test_buf_cut_and_failed);
+	tcase_add_test(tc, test_token_ok);
+	tcase_add_test(tc, test_auth_info);
 	tcase_add_test(tc, test_encoding);
 	tcase_add_test(tc, test_error_text);
 	tcase_add_test(tc, test_error_text_bounds);

@@ -10,25 +10,7 @@
 
 #include "hlbridge/hlbridge.h"
 #include "jpath.h"
-
-/* The engine's interface, as declared at the top of threshold.c. */
-struct thr;
-struct thr *threshold_new(const hlb_host *host, const char *name, const char *when, char *err, size_t errlen);
-int threshold_group_by(struct thr *t, const char *list, char *err, size_t errlen);
-int threshold_window(struct thr *t, int64_t window_ms, int64_t count, char *err, size_t errlen);
-void threshold_cooldown(struct thr *t, int64_t cooldown_ms);
-int threshold_value(struct thr *t, const char *path, char *err, size_t errlen);
-int threshold_message(struct thr *t, const char *tmpl, char *err, size_t errlen);
-int threshold_feed(struct thr *t, struct json_object *body, int64_t time_ms, struct json_object **alert,
-		   char **key);
-#define THR_SAVE_SOON 1
-#define THR_SAVE_NOW 2
-int threshold_dirty(const struct thr *t);
-struct json_object *threshold_save(struct thr *t);
-int threshold_load(struct thr *t, struct json_object *state);
-size_t threshold_groups(const struct thr *t);
-uint64_t threshold_evicted(const struct thr *t);
-void threshold_free(struct thr *t);
+#include "../plugins/threshold/threshold.h"
 
 static hlb_host th = {
 	.size = sizeof(hlb_host),

@@ -34,6 +34,8 @@
 #include <json-c/json.h>
 
 #include "hlbridge/hlbridge.h"
+#include "../common/strbuf.h"
+#include "../common/template.h"
 #include "../http/http_rules.h"
 
 #ifndef PACKAGE_VERSION
@@ -64,152 +66,40 @@ static const hlb_option options[] = {
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
-/* ---- templates ---------------------------------------------------------- */
-
-struct piece {
-	char *text;     /* literal text, or NULL for a path */
-	hlb_path *path;
-};
-
-/* A growable string. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n > TEXT_BYTES_MAX)
-		n = TEXT_BYTES_MAX - b->len; /* cut again, by characters, later */
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 struct sink {
 	const hlb_host *host;
 	hlb_instance *inst;
 	char *url;
 	char shown[300];
 	enum format format;
-	struct piece *tmpl;
-	size_t ntmpl;
+	tmpl text;              /* `text`; empty when not set */
 	int64_t timeout_ms;
 	int has_verdict_http, has_retry_after;
 	struct delivery *active;
 };
 
-static char *trimmed(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t')) {
-		s++;
-		n--;
-	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	return strndup(s, n);
-}
-
-static int tmpl_add(struct sink *s, char *text, hlb_path *path)
-{
-	struct piece *p = realloc(s->tmpl, (s->ntmpl + 1) * sizeof(*p));
-
-	if (!p)
-		return HLB_ENOMEM;
-	s->tmpl = p;
-	p[s->ntmpl].text = text;
-	p[s->ntmpl++].path = path;
-	return HLB_OK;
-}
-
-/* "text {{$.a}} more": every "{{" opens a placeholder that "}}" closes. */
-static int tmpl_compile(struct sink *s, const char *src, char *err, size_t errlen)
-{
-	const char *p = src;
-
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close;
-		char *text, perr[256];
-		hlb_path *path;
-
-		if (open != p) {
-			size_t n = open ? (size_t)(open - p) : strlen(p);
-
-			if (!(text = strndup(p, n)) || tmpl_add(s, text, NULL) != HLB_OK) {
-				free(text);
-				return HLB_ENOMEM;
-			}
-			p += n;
-			continue;
-		}
-		if (!(close = strstr(open + 2, "}}"))) {
-			snprintf(err, errlen, "unterminated {{ at column %zu (expected {{$.path}})",
-				 (size_t)(open - src) + 1);
-			return HLB_EINVAL;
-		}
-		if (!(text = trimmed(open + 2, (size_t)(close - open - 2))))
-			return HLB_ENOMEM;
-		path = text[0] == '$' ? s->host->path_compile(text, perr, sizeof(perr)) : NULL;
-		if (!path) {
-			if (text[0] == '$')
-				snprintf(err, errlen, "{{%s}} at column %zu: %s", text, (size_t)(open - src) + 1, perr);
-			else
-				snprintf(err, errlen, "expected a $.path inside {{ }} at column %zu, not \"%s\"",
-					 (size_t)(open - src) + 1, text);
-			free(text);
-			return HLB_EINVAL;
-		}
-		free(text);
-		if (tmpl_add(s, NULL, path) != HLB_OK) {
-			s->host->path_free(path);
-			return HLB_ENOMEM;
-		}
-		p = close + 2;
-	}
-	return HLB_OK;
-}
+/* ---- messages ----------------------------------------------------------- */
 
 /* Slack reads <...> as links and mentions (<!channel>) and & as the start
  * of an entity: text that comes from records is escaped as its API asks,
  * while the template's own text may use that markup on purpose. */
-static void add_escaped(struct buf *b, enum format f, const char *s, size_t n)
+static void add_escaped(sb_buf *b, enum format f, const char *s, size_t n)
 {
 	if (f != F_SLACK) {
-		buf_add(b, s, n);
+		sb_add_cut(b, s, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *e = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" : NULL;
 
 		if (e)
-			buf_str(b, e);
+			sb_add_cut(b, e, strlen(e));
 		else
-			buf_add(b, s + i, 1);
+			sb_add_cut(b, s + i, 1);
 	}
 }
 
-static void add_value(struct buf *b, enum format f, struct json_object *v)
+static void add_value(sb_buf *b, enum format f, struct json_object *v)
 {
 	const char *s;
 
@@ -224,14 +114,14 @@ static void add_value(struct buf *b, enum format f, struct json_object *v)
 /* Cuts text to `cap` characters (UTF-8 code points), ending with an
  * ellipsis when cut, and never in the middle of a sequence or of an
  * &entity; the escaping made. */
-static void cut_chars(struct buf *b, size_t cap)
+static void cut_chars(sb_buf *b, size_t cap)
 {
 	size_t chars = 0, i, keep = 0;
 
-	if (!cap || !b->p)
+	if (!cap || !b->data)
 		return;
 	for (i = 0; i < b->len; i++) {
-		if (((unsigned char)b->p[i] & 0xC0) == 0x80)
+		if (((unsigned char)b->data[i] & 0xC0) == 0x80)
 			continue;
 		if (++chars == cap)
 			keep = i; /* room for the ellipsis in place of the last one */
@@ -241,31 +131,31 @@ static void cut_chars(struct buf *b, size_t cap)
 	if (chars <= cap)
 		return;
 	for (size_t j = keep; j > 0 && j + 5 > keep; j--)
-		if (b->p[j - 1] == ';')
+		if (b->data[j - 1] == ';')
 			break;
-		else if (b->p[j - 1] == '&') {
+		else if (b->data[j - 1] == '&') {
 			keep = j - 1;
 			break;
 		}
-	b->len = keep;
-	b->p[keep] = 0;
-	buf_str(b, "\xe2\x80\xa6"); /* … */
+	sb_cut(b, keep);
+	sb_add_cut(b, "\xe2\x80\xa6", 3); /* … */
+}
+
+/* A template's placeholder (tmpl_value_fn); arg is the sink. */
+static void add_placeholder(sb_buf *b, struct json_object *v, void *arg)
+{
+	const struct sink *s = arg;
+
+	add_value(b, s->format, v);
 }
 
 /* The message for a body. */
-static void render(const struct sink *s, struct json_object *body, struct buf *b)
+static void render(const struct sink *s, struct json_object *body, sb_buf *b)
 {
 	struct json_object *msg;
 
-	for (size_t i = 0; i < s->ntmpl; i++) {
-		struct json_object *v;
-
-		if (s->tmpl[i].text)
-			buf_str(b, s->tmpl[i].text);
-		else if (s->host->path_lookup(s->tmpl[i].path, body, &v))
-			add_value(b, s->format, v);
-	}
-	if (b->len || b->oom)
+	tmpl_render(s->host, &s->text, body, b, add_placeholder, (void *)s);
+	if (b->len || b->failed)
 		return;
 	/* No template, or one that came out empty: services refuse an empty
 	 * message, and the body itself says more than nothing. */
@@ -280,19 +170,22 @@ static void render(const struct sink *s, struct json_object *body, struct buf *b
 static char *payload(const struct sink *s, const hlb_record *r)
 {
 	struct json_object *body = s->host->record_body(r), *o, *am;
-	struct buf text = { 0 };
+	sb_buf text;
 	char *out = NULL;
 
 	if (s->format == F_JSON)
 		return strdup(json_object_to_json_string_ext(body, JSON_FLAGS));
+	/* bytes past the cap are dropped; cut_chars then cuts to what the
+	 * service shows */
+	sb_init(&text, TEXT_BYTES_MAX);
 	render(s, body, &text);
 	cut_chars(&text, text_cap[s->format]);
-	if (text.oom || !(o = json_object_new_object())) {
-		free(text.p);
+	if (text.failed || !(o = json_object_new_object())) {
+		sb_free(&text);
 		return NULL;
 	}
 	if (json_object_object_add(o, s->format == F_DISCORD ? "content" : "text",
-				   json_object_new_string_len(text.p ? text.p : "", (int)text.len)) == 0 &&
+				   json_object_new_string_len(sb_str(&text), (int)text.len)) == 0 &&
 	    s->format == F_DISCORD) {
 		/* Text from records must not ping @everyone or anybody. */
 		am = json_tokener_parse("{\"parse\":[]}");
@@ -304,7 +197,7 @@ static char *payload(const struct sink *s, const hlb_record *r)
 	out = strdup(json_object_to_json_string_ext(o, JSON_FLAGS));
 done:
 	json_object_put(o);
-	free(text.p);
+	sb_free(&text);
 	return out;
 }
 
@@ -327,12 +220,7 @@ static void url_display(const char *url, char *out, size_t len)
 
 static void sink_free(struct sink *s)
 {
-	for (size_t i = 0; i < s->ntmpl; i++) {
-		free(s->tmpl[i].text);
-		if (s->tmpl[i].path)
-			s->host->path_free(s->tmpl[i].path);
-	}
-	free(s->tmpl);
+	tmpl_clear(s->host, &s->text);
 	free(s->url);
 	free(s);
 }
@@ -363,7 +251,7 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	if (text && s->format == F_JSON) {
 		host->option_error(inst, "text", "format = json posts the body as it is: text is not used");
 		bad++;
-	} else if (text && (rc = tmpl_compile(s, text, err, sizeof(err))) == HLB_EINVAL) {
+	} else if (text && (rc = tmpl_compile(host, text, &s->text, err, sizeof(err))) == HLB_EINVAL) {
 		host->option_error(inst, "text", "%s", err);
 		bad++;
 		rc = HLB_OK;

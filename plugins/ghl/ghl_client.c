@@ -989,6 +989,21 @@ int ghl_locations_parse(const char *value, int *all, char ***ids, size_t *n, cha
 	return rc;
 }
 
+int ghl_location_option_check(const hlb_host *host, hlb_instance *inst)
+{
+	char err[256];
+	char **ids = NULL;
+	size_t n = 0;
+	int all, rc;
+
+	rc = ghl_locations_parse(host->option(inst, "location_id"), &all, &ids, &n, err, sizeof(err));
+	ghl_ids_free(ids, n);
+	if (rc == HLB_OK)
+		return HLB_OK;
+	host->option_error(inst, "location_id", "%s", err);
+	return rc == HLB_ENOMEM ? rc : HLB_EINVAL;
+}
+
 static void resolve_free(ghl_resolve *r)
 {
 	ghl_ids_free(r->ids, r->n);
@@ -1161,6 +1176,171 @@ ghl_resolve *ghl_locations_resolve(ghl_client *c, const char *value, ghl_locatio
 		return NULL;
 	}
 	return r;
+}
+
+/* ---- one poll over every location ------------------------------------------------------- */
+
+static ghl_fanout_loc *fanout_loc(const ghl_fanout *f, size_t i)
+{
+	return (ghl_fanout_loc *)(void *)(f->locs + i * f->spec.loc_size);
+}
+
+void ghl_fanout_free(ghl_fanout *f)
+{
+	if (!f)
+		return;
+	if (f->slot && *f->slot == f)
+		*f->slot = NULL;
+	ghl_resolve_cancel(f->resolve);
+	for (size_t i = 0; i < f->n; i++) {
+		ghl_fanout_loc *l = fanout_loc(f, i);
+
+		f->spec.clear(l);
+		free(l->id);
+	}
+	free(f->locs);
+	free(f);
+}
+
+void ghl_fanout_finish(ghl_fanout *f, int rc, const char *message)
+{
+	const hlb_host *host = f->spec.client->host;
+	hlb_job *job = f->job;
+
+	ghl_fanout_free(f);
+	host->finish(job, rc, message);
+}
+
+/* Logs a location's failure and keeps the first for the run's message. */
+static void fanout_count_failure(ghl_fanout *f, const ghl_fanout_loc *l, const ghl_reply *failure)
+{
+	ghl_client *c = f->spec.client;
+	const char *id = l->id ? l->id : "?";
+	/* Client errors name the request, which names the location. */
+	const char *where = strstr(failure->error, id) ? "" : "location ";
+	const char *hint = ghl_login_hint(failure->needs_login, failure->error);
+
+	f->failed++;
+	c->host->log(c->inst, HLB_LOG_ERROR, "%s%s%s%s%s", where, *where ? id : "", *where ? ": " : "",
+		     failure->error, hint);
+	if (!f->first_error[0])
+		snprintf(f->first_error, sizeof(f->first_error), "%s%s%s%s", where, *where ? id : "",
+			 *where ? ": " : "", failure->error);
+}
+
+void ghl_fanout_done(ghl_fanout_loc *l, const ghl_reply *failure)
+{
+	ghl_fanout *f = l->fanout;
+
+	if (failure)
+		fanout_count_failure(f, l, failure);
+	f->spec.clear(l);
+	if (--f->pending == 0)
+		f->spec.end(f);
+}
+
+void ghl_fanout_fail(ghl_fanout_loc *l, int rc, const char *fmt, ...)
+{
+	char msg[GHL_FANOUT_ERROR_LEN];
+	ghl_reply r = { .rc = rc, .error = msg, .location = l->id };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ghl_fanout_done(l, &r);
+}
+
+static void fanout_on_locations(void *arg, int rc, const char *message, int needs_login, char *const *ids,
+				size_t n)
+{
+	ghl_fanout *f = arg;
+	ghl_client *c = f->spec.client;
+	char msg[GHL_FANOUT_ERROR_LEN + 64];
+
+	f->resolve = NULL;
+	if (rc != HLB_OK) {
+		snprintf(msg, sizeof(msg), "%s%s", message ? message : c->host->strerror(rc),
+			 ghl_login_hint(needs_login, message));
+		ghl_fanout_finish(f, rc, msg);
+		return;
+	}
+	if (n == 0) {
+		c->host->log(c->inst, HLB_LOG_WARN, "location_id = %s: no location to poll", f->spec.locations);
+		f->spec.end(f);
+		return;
+	}
+	f->locs = calloc(n, f->spec.loc_size);
+	if (!f->locs) {
+		ghl_fanout_finish(f, HLB_ENOMEM, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fanout_loc(f, i)->fanout = f;
+		fanout_loc(f, i)->id = strdup(ids[i]);
+	}
+	f->n = n;
+	if (f->check) {
+		f->pending = 1;
+		if (fanout_loc(f, 0)->id)
+			f->spec.check(fanout_loc(f, 0));
+		else
+			ghl_fanout_finish(f, HLB_ENOMEM, "out of memory");
+		return;
+	}
+	/* Every location at once: each waits for its own quota only. The one
+	 * extra count keeps a location that ends at once from ending the run
+	 * before the others have started. */
+	f->pending = n + 1;
+	for (size_t i = 0; i < n; i++) {
+		ghl_fanout_loc *l = fanout_loc(f, i);
+
+		if (l->id)
+			f->spec.start(l);
+		else
+			ghl_fanout_fail(l, HLB_ENOMEM, "out of memory");
+	}
+	if (--f->pending == 0)
+		f->spec.end(f);
+}
+
+int ghl_source_host_check(const hlb_host *host, hlb_instance *inst, const char *plugin)
+{
+	if (HLB_HOST_HAS(host, history_add) && host->auth_token)
+		return HLB_OK;
+	host->log(inst, HLB_LOG_ERROR, "%s needs hlbridge with credential support (ABI 1.1); this host is %u.%u",
+		  plugin, host->abi_major, host->abi_minor);
+	return HLB_EUNSUPPORTED;
+}
+
+int ghl_fanout_start(const ghl_fanout_spec *spec, hlb_job *job, int check, ghl_fanout **slot)
+{
+	const hlb_host *host = spec->client->host;
+	ghl_fanout *f;
+
+	if (slot && *slot) {
+		host->finish(job, HLB_EINVAL, "a poll is already running");
+		return HLB_EINVAL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	f->spec = *spec;
+	f->job = job;
+	f->check = check;
+	f->started_ms = ghl_now_ms();
+	f->slot = slot;
+	f->resolve = ghl_locations_resolve(spec->client, spec->locations, fanout_on_locations, f);
+	if (!f->resolve) {
+		free(f);
+		host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	if (slot)
+		*slot = f;
+	return HLB_OK;
 }
 
 /* ---- Social Planner tags ---------------------------------------------------------------- */

@@ -13,6 +13,7 @@
  *    installedLocations use, with guards against APIs that ignore skip.
  *  - ghl_locations_resolve(): the `location_id` option (an id, a list, or
  *    `*` = every location an agency credential is installed in).
+ *  - ghl_fanout: one poll over every location of `location_id` at once.
  *  - Pure helpers (URL and pace-key building, the pager's decision, tag
  *    snapshot hashing and diffing, statistics extraction), unit-tested in
  *    tests/test_ghl_client.c.
@@ -150,6 +151,10 @@ ghl_page_next ghl_page_step(ghl_page_state *st, size_t n, int64_t count, const c
 int ghl_locations_parse(const char *value, int *all, char ***ids, size_t *n, char *err, size_t errlen);
 void ghl_ids_free(char **ids, size_t n);
 
+/* For a source's init: HLB_OK when `location_id` parses, else HLB_EINVAL
+ * (told with host->option_error) or HLB_ENOMEM. */
+int ghl_location_option_check(const hlb_host *host, hlb_instance *inst);
+
 /* rc HLB_OK with the ids (borrowed during the call), or an error and a
  * message (with needs_login when the credential must be authorized). */
 typedef void (*ghl_locations_cb)(void *arg, int rc, const char *message, int needs_login,
@@ -161,6 +166,92 @@ typedef void (*ghl_locations_cb)(void *arg, int rc, const char *message, int nee
  * credential. */
 ghl_resolve *ghl_locations_resolve(ghl_client *c, const char *value, ghl_locations_cb cb, void *arg);
 void ghl_resolve_cancel(ghl_resolve *r);
+
+/* The options every GHL source has, for its hlb_option table. */
+#define GHL_OPTION_AUTH \
+	{ "auth", HLB_OPT_AUTH, NULL, HLB_OPT_REQUIRED, \
+	  "the [auth:NAME] credential the requests use (ghl_token or ghl_oauth)", "ghl_token|ghl_oauth" }
+#define GHL_OPTION_LOCATION_ID \
+	{ "location_id", HLB_OPT_LIST, NULL, HLB_OPT_REQUIRED, \
+	  "location (sub-account) ids, comma-separated, or * for every location an agency credential " \
+	  "is installed in", NULL }
+#define GHL_OPTION_BASE_URL \
+	{ "base_url", HLB_OPT_STRING, NULL, 0, \
+	  "API address, overriding the credential's (a sandbox or a test server)", NULL }
+
+/* ---- one poll over every location ---------------------------------------------
+ * The run of a source's poll (or check): resolves `location_id`, starts the
+ * work of every location at once (each waits for its own quota only),
+ * counts the locations that fail without holding the others up, and tells
+ * the module when the last one has ended. The module keeps its own state
+ * per location in a struct whose first member is a ghl_fanout_loc:
+ *
+ *     struct loc { ghl_fanout_loc head; ghl_call *call; ... };
+ *
+ * and ends each location's work with ghl_fanout_done or ghl_fanout_fail. */
+
+#define GHL_FANOUT_ERROR_LEN 512
+
+typedef struct ghl_fanout ghl_fanout;
+
+typedef struct ghl_fanout_loc {
+	ghl_fanout *fanout;
+	char *id;               /* the location id */
+} ghl_fanout_loc;
+
+typedef struct ghl_fanout_spec {
+	ghl_client *client;
+	const char *locations;  /* the `location_id` option (borrowed for the run) */
+	size_t loc_size;        /* sizeof the module's struct, ghl_fanout_loc first */
+	void *arg;              /* the module's, for its callbacks */
+	/* Starts the work of one location (poll). */
+	void (*start)(ghl_fanout_loc *l);
+	/* Starts the check of the first location (check); it ends the run with
+	 * ghl_fanout_finish, or with ghl_fanout_done/fail as a poll does. */
+	void (*check)(ghl_fanout_loc *l);
+	/* Cancels and frees what the module keeps for one location (not its
+	 * id); runs when the location ends and when the run is freed, so it
+	 * must leave the location cleared. */
+	void (*clear)(ghl_fanout_loc *l);
+	/* Every location has ended (or there was none): the module reports,
+	 * and ends the run with ghl_fanout_finish. */
+	void (*end)(ghl_fanout *f);
+} ghl_fanout_spec;
+
+/* Read-only for the module. */
+struct ghl_fanout {
+	ghl_fanout_spec spec;
+	hlb_job *job;
+	int check;
+	int64_t started_ms;     /* when the run began, ms since the epoch */
+	size_t n;               /* locations resolved */
+	size_t failed;          /* locations ended with a failure */
+	char first_error[GHL_FANOUT_ERROR_LEN];  /* the first of them, "" none */
+	/* private */
+	ghl_fanout **slot;
+	ghl_resolve *resolve;
+	unsigned char *locs;    /* n structs of spec.loc_size bytes */
+	size_t pending;
+};
+
+/* For a source's init: HLB_OK when the host has credential support (ABI
+ * 1.1: auth_token, history_add), else HLB_EUNSUPPORTED, logged. */
+int ghl_source_host_check(const hlb_host *host, hlb_instance *inst, const char *plugin);
+
+/* Starts a run for `job` (check: 1 for a check) and stores it in *slot,
+ * which is set back to NULL when the run ends or is freed. HLB_OK; or, with
+ * the job finished, HLB_EINVAL when *slot holds a run still going, or
+ * HLB_ENOMEM. The locations start later, from the event loop. */
+int ghl_fanout_start(const ghl_fanout_spec *spec, hlb_job *job, int check, ghl_fanout **slot);
+/* One location has ended: `failure` (NULL: it succeeded) is logged, with a
+ * login hint when it needs one, and counted; the last one runs spec.end. */
+void ghl_fanout_done(ghl_fanout_loc *l, const ghl_reply *failure);
+/* ghl_fanout_done with a failure of code rc and a formatted message. */
+void ghl_fanout_fail(ghl_fanout_loc *l, int rc, const char *fmt, ...) HLB_PRINTF(3, 4);
+/* Frees the run and finishes its job with rc and message. */
+void ghl_fanout_finish(ghl_fanout *f, int rc, const char *message);
+/* Frees the run without finishing its job (the module is stopping). */
+void ghl_fanout_free(ghl_fanout *f);
 
 /* ---- pure helpers ----------------------------------------------------------- */
 

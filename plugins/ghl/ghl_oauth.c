@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -146,26 +145,6 @@ struct oauth {
 };
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A token goes into "Authorization: Bearer <token>": one word of visible
- * ASCII, or it could split or forge a header. */
-static int token_ok(const char *t)
-{
-	if (!t || !*t || strlen(t) > TOKEN_MAX)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
-		if (*p <= 0x20 || *p >= 0x7f)
-			return 0;
-	return 1;
-}
 
 /* Ids end up in form bodies, state keys and pace keys. */
 static int id_ok(const char *id)
@@ -334,31 +313,12 @@ static void fail_one(struct oauth *o, hlb_auth_call *call, int rc, const char *m
 
 static json_object *own_info(const struct oauth *o)
 {
-	json_object *info = json_object_new_object();
-
-	if (!info)
-		return NULL;
-	add_str(info, "base_url", o->base_url);
-	add_str(info, "userType", is_company(o) ? "Company" : "Location");
-	add_str(info, "companyId", o->tok.company_id);
-	if (!is_company(o))
-		add_str(info, "locationId", o->tok.location_id);
-	add_str(info, "appId", o->app_id);
-	return info;
+	return ghl_auth_info(o->base_url, is_company(o), o->tok.company_id, o->tok.location_id, o->app_id);
 }
 
 static json_object *loc_info(const struct loc *l)
 {
-	json_object *info = json_object_new_object();
-
-	if (!info)
-		return NULL;
-	add_str(info, "base_url", l->o->base_url);
-	add_str(info, "userType", "Location");
-	add_str(info, "companyId", l->o->tok.company_id);
-	add_str(info, "locationId", l->id);
-	add_str(info, "appId", l->o->app_id);
-	return info;
+	return ghl_auth_info(l->o->base_url, 0, l->o->tok.company_id, l->id, l->o->app_id);
 }
 
 static void answer_token(struct oauth *o, struct queue *q, hlb_auth_call *one, const char *token,
@@ -434,7 +394,8 @@ static int tok_from_json(struct oauth *o, json_object *v, struct tok *t, char *e
 		snprintf(err, errlen, "the stored authorization belongs to another app (client_id %s)", cid);
 		return -1;
 	}
-	if (!token_ok(jstr(v, "access_token")) || !token_ok(jstr(v, "refresh_token"))) {
+	if (!ghl_token_ok(jstr(v, "access_token"), TOKEN_MAX) ||
+	    !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX)) {
 		snprintf(err, errlen, "the stored token pair is incomplete");
 		return -1;
 	}
@@ -552,7 +513,7 @@ static struct loc *loc_add(struct oauth *o, const char *id)
 	}
 	snprintf(key, sizeof(key), "loc:%s", id);
 	v = o->host->state_get(o->inst, key);
-	if (v && token_ok(jstr(v, "access_token")) &&
+	if (v && ghl_token_ok(jstr(v, "access_token"), TOKEN_MAX) &&
 	    (!jstr(v, "companyId") || !o->tok.company_id || strcmp(jstr(v, "companyId"), o->tok.company_id) == 0)) {
 		l->access = strdup(jstr(v, "access_token"));
 		l->expires_at = jint(v, "expires_at", 0);
@@ -682,7 +643,7 @@ static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int
 	const char *body = host->http_body(resp, &len);
 	json_tokener *jt;
 	json_object *v = NULL;
-	int64_t expires_in, now = now_ms();
+	int64_t expires_in, now = ghl_now_ms();
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
@@ -698,11 +659,11 @@ static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int
 		snprintf(err, errlen, "the answer is not a JSON object");
 		goto out;
 	}
-	if (!token_ok(jstr(v, "access_token"))) {
+	if (!ghl_token_ok(jstr(v, "access_token"), TOKEN_MAX)) {
 		snprintf(err, errlen, "the answer has no valid access_token");
 		goto out;
 	}
-	if (want_refresh && !token_ok(jstr(v, "refresh_token"))) {
+	if (want_refresh && !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX)) {
 		snprintf(err, errlen, "the answer has no valid refresh_token");
 		goto out;
 	}
@@ -738,7 +699,7 @@ static void loc_fail(struct loc *l, int rc, const char *msg, int needs_login, in
  * own waiters and moves the locations that waited for the agency token on. */
 static void refresh_done(struct oauth *o, int rc, const char *msg, int needs_login)
 {
-	int64_t now = now_ms();
+	int64_t now = ghl_now_ms();
 	int ok = rc == HLB_OK || own_usable(o, now);
 
 	if (ok)
@@ -785,7 +746,7 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 			snprintf(o->fail.msg, sizeof(o->fail.msg), "[auth:%s] refreshing the access token at %s: "
 				 "HTTP 200, but %s", o->name, o->token_url, err);
 			o->fail.rc = HLB_EHTTP;
-			o->fail.at = now_ms();
+			o->fail.at = ghl_now_ms();
 			host->log(o->inst, HLB_LOG_ERROR, "refreshing the access token at %s: HTTP 200, but %s",
 				  o->token_url, err);
 			refresh_done(o, o->fail.rc, o->fail.msg, 0);
@@ -836,7 +797,7 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 	}
 	o->fail.rc = classify(o, resp, "refreshing the access token", o->token_url, o->fail.msg,
 			      sizeof(o->fail.msg));
-	o->fail.at = now_ms();
+	o->fail.at = ghl_now_ms();
 	if (own_usable(o, o->fail.at)) {
 		iso_time(o->tok.expires_at, text, sizeof(text));
 		host->log(o->inst, HLB_LOG_WARN, "%s; the current access token is good until %s: using it",
@@ -851,7 +812,7 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
  * locations awaiting the agency token) are answered by refresh_done. */
 static void start_refresh(struct oauth *o)
 {
-	int64_t now = now_ms();
+	int64_t now = ghl_now_ms();
 	char msg[MSG_MAX];
 	ghl_buf form;
 
@@ -896,7 +857,7 @@ static void start_refresh(struct oauth *o)
 static void loc_fail(struct loc *l, int rc, const char *msg, int needs_login, int remember)
 {
 	if (remember) {
-		l->fail.at = now_ms();
+		l->fail.at = ghl_now_ms();
 		l->fail.rc = rc;
 		snprintf(l->fail.msg, sizeof(l->fail.msg), "%s", msg);
 	}
@@ -907,7 +868,7 @@ static void loc_fail(struct loc *l, int rc, const char *msg, int needs_login, in
 static void loc_advance(struct loc *l)
 {
 	struct oauth *o = l->o;
-	int64_t now = now_ms();
+	int64_t now = ghl_now_ms();
 	char msg[MSG_MAX];
 
 	if (l->http || l->awaiting_agency)
@@ -1039,7 +1000,7 @@ static void location_token(struct oauth *o, hlb_auth_call *call, const char *id)
 		fail_one(o, call, HLB_ETOOBIG, msg, 0);
 		return;
 	}
-	if (loc_fresh(l, now_ms())) {
+	if (loc_fresh(l, ghl_now_ms())) {
 		answer_token(o, NULL, call, l->access, loc_info(l));
 		return;
 	}
@@ -1057,7 +1018,7 @@ static void location_token(struct oauth *o, hlb_auth_call *call, const char *id)
  * while this one waits for it: looked for at most once a second. */
 static int relogged(struct oauth *o)
 {
-	int64_t now = now_ms();
+	int64_t now = ghl_now_ms();
 
 	if (o->relook_at && now >= o->relook_at && now - o->relook_at < FAIL_QUIET_MS)
 		return 0;
@@ -1098,7 +1059,7 @@ static int auth_token(void *state, hlb_auth_call *call)
 		location_token(o, call, subject);
 		return HLB_OK;
 	}
-	if (own_fresh(o, now_ms())) {
+	if (own_fresh(o, ghl_now_ms())) {
 		answer_token(o, NULL, call, o->tok.access, own_info(o));
 		return HLB_OK;
 	}
@@ -1242,7 +1203,7 @@ static json_object *auth_status(void *state)
 {
 	struct oauth *o = state;
 	json_object *s = json_object_new_object();
-	int64_t now = now_ms();
+	int64_t now = ghl_now_ms();
 	size_t nloc = 0;
 	char when[40];
 

@@ -17,12 +17,10 @@
 #include "build_config.h"
 #endif
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -33,7 +31,6 @@
 #define STREAM "ghl.stats"
 #define PROFILES_PER_REQUEST 100
 #define MAX_PROFILES 1000     /* accounts of one location read at most */
-#define ERROR_LEN 512
 
 /* The platforms the statistics request accepts (its enum). */
 static const char *const known_platforms[] = {
@@ -41,42 +38,22 @@ static const char *const known_platforms[] = {
 };
 
 static const hlb_option options[] = {
-	{ "auth", HLB_OPT_AUTH, NULL, HLB_OPT_REQUIRED,
-	  "the [auth:NAME] credential the requests use (ghl_token or ghl_oauth)", "ghl_token|ghl_oauth" },
-	{ "location_id", HLB_OPT_LIST, NULL, HLB_OPT_REQUIRED,
-	  "location (sub-account) ids, comma-separated, or * for every location an agency credential "
-	  "is installed in", NULL },
+	GHL_OPTION_AUTH,
+	GHL_OPTION_LOCATION_ID,
 	{ "interval", HLB_OPT_DURATION, "1h", 0, "time between polls (with 10% jitter)", NULL },
 	{ "platforms", HLB_OPT_LIST, NULL, 0,
 	  "only these platforms: facebook, instagram, linkedin, google, pinterest, youtube, tiktok "
 	  "(default all)", NULL },
-	{ "base_url", HLB_OPT_STRING, NULL, 0,
-	  "API address, overriding the credential's (a sandbox or a test server)", NULL },
+	GHL_OPTION_BASE_URL,
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
-struct poll;
-
 struct loc {
-	struct poll *p;
-	char *id;
+	ghl_fanout_loc head;    /* first: the run's part (the fan-out's) */
 	ghl_call *call;
 	json_object *profiles;  /* array of profile ids */
 	json_object *sums;      /* "platform|metric|day" -> [platform, metric, day, day_ms, sum, integral] */
 	size_t next;            /* first profile of the next statistics request */
-};
-
-struct stats;
-
-struct poll {
-	struct stats *s;
-	hlb_job *job;
-	int check;
-	ghl_resolve *resolve;
-	struct loc *locs;
-	size_t n, pending, failed, records, idle;
-	int64_t now_ms;
-	char first_error[ERROR_LEN];
 };
 
 struct stats {
@@ -86,15 +63,13 @@ struct stats {
 	char *auth, *locations;
 	char **platforms;
 	size_t nplatforms;
-	struct poll *poll;
+	ghl_fanout *poll;       /* the poll or check running, or NULL */
+	size_t records, idle;   /* its records, its locations without accounts */
 };
 
-static int64_t now_ms(void)
+static struct stats *stats_of(const struct loc *l)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return l->head.fanout->spec.arg;
 }
 
 /* ---- setup ------------------------------------------------------------------ */
@@ -153,29 +128,22 @@ static void stats_free(struct stats *s);
 static int stats_init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
 	struct stats *s;
-	char err[256];
-	char **ids = NULL;
-	size_t n = 0;
-	int all, rc;
+	int rc;
 
 	(void)role;
 	*state = NULL;
-	if (!HLB_HOST_HAS(host, history_add) || !host->auth_token) {
-		host->log(inst, HLB_LOG_ERROR, "ghl_stats needs hlbridge with credential support (ABI 1.1); "
-			  "this host is %u.%u", host->abi_major, host->abi_minor);
-		return HLB_EUNSUPPORTED;
-	}
+	rc = ghl_source_host_check(host, inst, PLUGIN);
+	if (rc != HLB_OK)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return HLB_ENOMEM;
 	s->host = host;
 	s->inst = inst;
-	rc = ghl_locations_parse(host->option(inst, "location_id"), &all, &ids, &n, err, sizeof(err));
-	ghl_ids_free(ids, n);
+	rc = ghl_location_option_check(host, inst);
 	if (rc != HLB_OK) {
-		host->option_error(inst, "location_id", "%s", err);
 		free(s);
-		return rc == HLB_ENOMEM ? rc : HLB_EINVAL;
+		return rc;
 	}
 	rc = read_platforms(s);
 	if (rc != HLB_OK) {
@@ -195,8 +163,11 @@ static int stats_init(const hlb_host *host, hlb_instance *inst, uint32_t role, v
 
 /* ---- one location ------------------------------------------------------------- */
 
-static void loc_clear(struct loc *l)
+/* Cancels and frees the location's work (the fan-out's clear). */
+static void loc_clear(ghl_fanout_loc *head)
 {
+	struct loc *l = (struct loc *)head;
+
 	ghl_call_cancel(l->call);
 	l->call = NULL;
 	json_object_put(l->profiles);
@@ -204,79 +175,21 @@ static void loc_clear(struct loc *l)
 	l->profiles = l->sums = NULL;
 }
 
-static void poll_free(struct poll *p)
+/* Every location has ended (the fan-out's end). */
+static void poll_end(ghl_fanout *f)
 {
-	if (!p)
-		return;
-	ghl_resolve_cancel(p->resolve);
-	for (size_t i = 0; i < p->n; i++) {
-		loc_clear(&p->locs[i]);
-		free(p->locs[i].id);
-	}
-	free(p->locs);
-	free(p);
-}
+	struct stats *s = f->spec.arg;
+	char msg[GHL_FANOUT_ERROR_LEN + 128];
 
-static void poll_finish(struct poll *p, int rc, const char *message)
-{
-	struct stats *s = p->s;
-	hlb_job *job = p->job;
-
-	s->poll = NULL;
-	poll_free(p);
-	s->host->finish(job, rc, message);
-}
-
-static void poll_end(struct poll *p)
-{
-	struct stats *s = p->s;
-	char msg[ERROR_LEN + 128];
-
-	s->host->log(s->inst, p->failed ? HLB_LOG_WARN : HLB_LOG_DEBUG, "poll: %zu locations, %zu records, "
-		     "%zu without accounts, %zu failed", p->n, p->records, p->idle, p->failed);
-	if (p->failed) {
+	s->host->log(s->inst, f->failed ? HLB_LOG_WARN : HLB_LOG_DEBUG, "poll: %zu locations, %zu records, "
+		     "%zu without accounts, %zu failed", f->n, s->records, s->idle, f->failed);
+	if (f->failed) {
 		snprintf(msg, sizeof(msg), "%zu of %zu locations failed (first: %s); they are polled again "
-			 "next time", p->failed, p->n, p->first_error);
-		poll_finish(p, HLB_EFAIL, msg);
+			 "next time", f->failed, f->n, f->first_error);
+		ghl_fanout_finish(f, HLB_EFAIL, msg);
 		return;
 	}
-	poll_finish(p, HLB_OK, NULL);
-}
-
-static void loc_done(struct loc *l, const ghl_reply *failure)
-{
-	struct poll *p = l->p;
-	struct stats *s = p->s;
-
-	if (failure) {
-		/* Client errors name the request, which names the location. */
-		const char *where = strstr(failure->error, l->id) ? "" : "location ";
-		const char *hint = ghl_login_hint(failure->needs_login, failure->error);
-
-		p->failed++;
-		s->host->log(s->inst, HLB_LOG_ERROR, "%s%s%s%s%s", where, *where ? l->id : "",
-			     *where ? ": " : "", failure->error, hint);
-		if (!p->first_error[0])
-			snprintf(p->first_error, sizeof(p->first_error), "%s%s%s%s", where, *where ? l->id : "",
-				 *where ? ": " : "", failure->error);
-	}
-	loc_clear(l);
-	if (--p->pending == 0)
-		poll_end(p);
-}
-
-static void loc_fail(struct loc *l, int rc, const char *fmt, ...) HLB_PRINTF(3, 4);
-
-static void loc_fail(struct loc *l, int rc, const char *fmt, ...)
-{
-	char msg[ERROR_LEN];
-	ghl_reply r = { .rc = rc, .error = msg, .location = l->id };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	loc_done(l, &r);
+	ghl_fanout_finish(f, HLB_OK, NULL);
 }
 
 static int platform_wanted(const struct stats *s, const char *platform)
@@ -321,8 +234,7 @@ static void add_point(void *arg, const char *platform, const char *metric, const
 
 static void emit_sums(struct loc *l)
 {
-	struct poll *p = l->p;
-	struct stats *s = p->s;
+	struct stats *s = stats_of(l);
 
 	json_object_object_foreach(l->sums, k, sum) {
 		const char *platform = json_object_get_string(json_object_array_get_idx(sum, 0));
@@ -336,10 +248,10 @@ static void emit_sums(struct loc *l)
 		hlb_record *rec;
 
 		(void)k;
-		ghl_stat_id(l->id, platform, metric, day, id);
+		ghl_stat_id(l->head.id, platform, metric, day, id);
 		ghl_format_time(day_ms, ts, sizeof(ts));
 		json_object_object_add(body, "statId", json_object_new_string(id));
-		json_object_object_add(body, "locationId", json_object_new_string(l->id));
+		json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
 		json_object_object_add(body, "platform", json_object_new_string(platform));
 		json_object_object_add(body, "metric", json_object_new_string(metric));
 		/* Whole numbers stay whole: 12, not 12.0. */
@@ -349,11 +261,11 @@ static void emit_sums(struct loc *l)
 		json_object_object_add(body, "day", json_object_new_string(day));
 		json_object_object_add(body, "timestamp", json_object_new_string(ts));
 		rec = s->host->record_new(STREAM, id, HLB_OP_UPSERT, day_ms, body);
-		if (!rec || s->host->emit(p->job, rec) != HLB_OK)
+		if (!rec || s->host->emit(l->head.fanout->job, rec) != HLB_OK)
 			s->host->log(s->inst, HLB_LOG_ERROR, "location %s: statistic %s could not be emitted",
-				     l->id, id);
+				     l->head.id, id);
 		else
-			p->records++;
+			s->records++;
 	}
 }
 
@@ -362,18 +274,19 @@ static void request_stats(struct loc *l);
 static void on_stats(void *arg, const ghl_reply *reply)
 {
 	struct loc *l = arg;
-	struct stats *s = l->p->s;
+	struct stats *s = stats_of(l);
 	int n;
 
 	l->call = NULL;
 	if (reply->rc != HLB_OK) {
-		loc_done(l, reply);
+		ghl_fanout_done(&l->head, reply);
 		return;
 	}
-	n = ghl_stats_extract(reply->json, l->p->now_ms, s->platforms, s->nplatforms, add_point, l);
+	n = ghl_stats_extract(reply->json, l->head.fanout->started_ms, s->platforms, s->nplatforms, add_point,
+			      l);
 	if (n < 0) {
-		loc_fail(l, HLB_EPARSE, "POST /social-media-posting/statistics?locationId=%s: the answer has "
-			 "no results object", l->id);
+		ghl_fanout_fail(&l->head, HLB_EPARSE, "POST /social-media-posting/statistics?locationId=%s: the "
+				"answer has no results object", l->head.id);
 		return;
 	}
 	request_stats(l);
@@ -383,14 +296,14 @@ static void on_stats(void *arg, const ghl_reply *reply)
  * sums after the last. */
 static void request_stats(struct loc *l)
 {
-	struct stats *s = l->p->s;
+	struct stats *s = stats_of(l);
 	size_t total = json_object_array_length(l->profiles);
 	json_object *body, *ids;
 	char path[160];
 
 	if (l->next >= total) {
 		emit_sums(l);
-		loc_done(l, NULL);
+		ghl_fanout_done(&l->head, NULL);
 		return;
 	}
 	body = json_object_new_object();
@@ -398,7 +311,7 @@ static void request_stats(struct loc *l)
 	if (!body || !ids) {
 		json_object_put(body);
 		json_object_put(ids);
-		loc_fail(l, HLB_ENOMEM, "out of memory");
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
 		return;
 	}
 	json_object_object_add(body, "profileIds", ids);
@@ -411,36 +324,36 @@ static void request_stats(struct loc *l)
 			json_object_array_add(pl, json_object_new_string(s->platforms[i]));
 		json_object_object_add(body, "platforms", pl);
 	}
-	snprintf(path, sizeof(path), "/social-media-posting/statistics?locationId=%s", l->id);
-	l->call = ghl_request(s->client, l->id, "POST", GHL_VERSION, path, body, on_stats, l);
+	snprintf(path, sizeof(path), "/social-media-posting/statistics?locationId=%s", l->head.id);
+	l->call = ghl_request(s->client, l->head.id, "POST", GHL_VERSION, path, body, on_stats, l);
 	json_object_put(body);
 	if (!l->call)
-		loc_fail(l, HLB_ENOMEM, "POST %s: could not be started (out of memory)", path);
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "POST %s: could not be started (out of memory)", path);
 }
 
 static void on_accounts(void *arg, const ghl_reply *reply)
 {
 	struct loc *l = arg;
-	struct stats *s = l->p->s;
+	struct stats *s = stats_of(l);
 	json_object *accounts, *seen;
 	size_t n;
 
 	l->call = NULL;
 	if (reply->rc != HLB_OK) {
-		loc_done(l, reply);
+		ghl_fanout_done(&l->head, reply);
 		return;
 	}
 	accounts = ghl_json_at(reply->json, "results.accounts");
 	if (!accounts || !json_object_is_type(accounts, json_type_array)) {
-		loc_fail(l, HLB_EPARSE, "GET /social-media-posting/%s/accounts: the answer has no "
-			 "results.accounts array", l->id);
+		ghl_fanout_fail(&l->head, HLB_EPARSE, "GET /social-media-posting/%s/accounts: the answer has "
+				"no results.accounts array", l->head.id);
 		return;
 	}
 	seen = json_object_new_object();
 	l->profiles = json_object_new_array();
 	if (!seen || !l->profiles) {
 		json_object_put(seen);
-		loc_fail(l, HLB_ENOMEM, "out of memory");
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
 		return;
 	}
 	n = json_object_array_length(accounts);
@@ -457,9 +370,9 @@ static void on_accounts(void *arg, const ghl_reply *reply)
 	json_object_put(seen);
 	if (json_object_array_length(l->profiles) == 0) {
 		s->host->log(s->inst, HLB_LOG_DEBUG, "location %s: no connected account%s; no statistics to read",
-			     l->id, s->nplatforms ? " on the configured platforms" : "");
-		l->p->idle++;
-		loc_done(l, NULL);
+			     l->head.id, s->nplatforms ? " on the configured platforms" : "");
+		s->idle++;
+		ghl_fanout_done(&l->head, NULL);
 		return;
 	}
 	request_stats(l);
@@ -467,28 +380,33 @@ static void on_accounts(void *arg, const ghl_reply *reply)
 
 static void loc_start(struct loc *l, ghl_reply_cb cb)
 {
-	struct stats *s = l->p->s;
+	struct stats *s = stats_of(l);
 	char path[160];
 
 	l->sums = json_object_new_object();
-	if (!l->id || !l->sums) {
-		loc_fail(l, HLB_ENOMEM, "out of memory");
+	if (!l->sums) {
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
 		return;
 	}
-	snprintf(path, sizeof(path), "/social-media-posting/%s/accounts", l->id);
-	l->call = ghl_request(s->client, l->id, "GET", GHL_VERSION, path, NULL, cb, l);
+	snprintf(path, sizeof(path), "/social-media-posting/%s/accounts", l->head.id);
+	l->call = ghl_request(s->client, l->head.id, "GET", GHL_VERSION, path, NULL, cb, l);
 	if (!l->call)
-		loc_fail(l, HLB_ENOMEM, "GET %s: could not be started (out of memory)", path);
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "GET %s: could not be started (out of memory)", path);
 }
 
 /* ---- poll and check ------------------------------------------------------------- */
 
+static void poll_location(ghl_fanout_loc *head)
+{
+	loc_start((struct loc *)head, on_accounts);
+}
+
 static void on_check_accounts(void *arg, const ghl_reply *reply)
 {
 	struct loc *l = arg;
-	struct poll *p = l->p;
+	ghl_fanout *f = l->head.fanout;
 	json_object *accounts = ghl_json_at(reply->json, "results.accounts");
-	char msg[ERROR_LEN + 128];
+	char msg[GHL_FANOUT_ERROR_LEN + 128];
 	int rc = reply->rc;
 
 	l->call = NULL;
@@ -497,80 +415,38 @@ static void on_check_accounts(void *arg, const ghl_reply *reply)
 	} else if (!accounts || !json_object_is_type(accounts, json_type_array)) {
 		rc = HLB_EPARSE;
 		snprintf(msg, sizeof(msg), "GET /social-media-posting/%s/accounts: the answer has no "
-			 "results.accounts array", l->id);
+			 "results.accounts array", l->head.id);
 	} else {
 		size_t n = json_object_array_length(accounts);
 
-		snprintf(msg, sizeof(msg), "%zu location%s; location %s has %zu connected account%s", p->n,
-			 p->n == 1 ? "" : "s", l->id, n, n == 1 ? "" : "s");
+		snprintf(msg, sizeof(msg), "%zu location%s; location %s has %zu connected account%s", f->n,
+			 f->n == 1 ? "" : "s", l->head.id, n, n == 1 ? "" : "s");
 	}
-	poll_finish(p, rc, msg);
+	ghl_fanout_finish(f, rc, msg);
 }
 
-static void on_locations(void *arg, int rc, const char *message, int needs_login, char *const *ids,
-			 size_t n)
+static void check_location(ghl_fanout_loc *head)
 {
-	struct poll *p = arg;
-	struct stats *s = p->s;
-	char msg[ERROR_LEN + 64];
-
-	p->resolve = NULL;
-	if (rc != HLB_OK) {
-		snprintf(msg, sizeof(msg), "%s%s", message ? message : s->host->strerror(rc),
-			 ghl_login_hint(needs_login, message));
-		poll_finish(p, rc, msg);
-		return;
-	}
-	if (n == 0) {
-		s->host->log(s->inst, HLB_LOG_WARN, "location_id = %s: no location to poll", s->locations);
-		poll_end(p);
-		return;
-	}
-	p->locs = calloc(n, sizeof(*p->locs));
-	if (!p->locs) {
-		poll_finish(p, HLB_ENOMEM, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		p->locs[i].p = p;
-		p->locs[i].id = strdup(ids[i]);
-		p->n++;
-	}
-	if (p->check) {
-		p->pending = 1;
-		loc_start(&p->locs[0], on_check_accounts);
-		return;
-	}
-	p->pending = n + 1;
-	for (size_t i = 0; i < n; i++)
-		loc_start(&p->locs[i], on_accounts);
-	if (--p->pending == 0)
-		poll_end(p);
+	loc_start((struct loc *)head, on_check_accounts);
 }
 
 static int start(struct stats *s, hlb_job *job, int check)
 {
-	struct poll *p;
+	const ghl_fanout_spec spec = {
+		.client = s->client,
+		.locations = s->locations,
+		.loc_size = sizeof(struct loc),
+		.arg = s,
+		.start = poll_location,
+		.check = check_location,
+		.clear = loc_clear,
+		.end = poll_end,
+	};
+	int rc = ghl_fanout_start(&spec, job, check, &s->poll);
 
-	if (s->poll) {
-		s->host->finish(job, HLB_EINVAL, "a poll is already running");
-		return HLB_EINVAL;
-	}
-	p = calloc(1, sizeof(*p));
-	if (p) {
-		p->s = s;
-		p->job = job;
-		p->check = check;
-		p->now_ms = now_ms();
-		p->resolve = ghl_locations_resolve(s->client, s->locations, on_locations, p);
-	}
-	if (!p || !p->resolve) {
-		free(p);
-		s->host->finish(job, HLB_ENOMEM, "out of memory");
-		return HLB_ENOMEM;
-	}
-	s->poll = p;
-	return HLB_OK;
+	if (rc == HLB_OK) /* its locations start later, from the loop */
+		s->records = s->idle = 0;
+	return rc;
 }
 
 static int stats_poll(void *state, hlb_job *job)
@@ -587,7 +463,7 @@ static void stats_free(struct stats *s)
 {
 	if (!s)
 		return;
-	poll_free(s->poll);
+	ghl_fanout_free(s->poll);
 	ghl_client_free(s->client);
 	for (size_t i = 0; i < s->nplatforms; i++)
 		free(s->platforms[i]);

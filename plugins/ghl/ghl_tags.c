@@ -17,11 +17,9 @@
 #include "build_config.h"
 #endif
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -33,20 +31,15 @@
 #define TAG_ID_MAX 128       /* longer ids are not GHL's: skipped */
 #define MAX_PAGE 100
 #define MAX_DETAILS_BATCH 100
-#define ERROR_LEN 512
 
 static const hlb_option options[] = {
-	{ "auth", HLB_OPT_AUTH, NULL, HLB_OPT_REQUIRED,
-	  "the [auth:NAME] credential the requests use (ghl_token or ghl_oauth)", "ghl_token|ghl_oauth" },
-	{ "location_id", HLB_OPT_LIST, NULL, HLB_OPT_REQUIRED,
-	  "location (sub-account) ids, comma-separated, or * for every location an agency credential "
-	  "is installed in", NULL },
+	GHL_OPTION_AUTH,
+	GHL_OPTION_LOCATION_ID,
 	{ "interval", HLB_OPT_DURATION, "5m", 0, "time between polls (with 10% jitter)", NULL },
 	{ "search", HLB_OPT_STRING, NULL, 0, "only tags whose name matches this text (searchText)", NULL },
 	{ "page_size", HLB_OPT_INT, "100", 0, "tags per list request (1-100)", NULL },
 	{ "details_batch", HLB_OPT_INT, "100", 0, "tag ids per tags/details request (1-100)", NULL },
-	{ "base_url", HLB_OPT_STRING, NULL, 0,
-	  "API address, overriding the credential's (a sandbox or a test server)", NULL },
+	GHL_OPTION_BASE_URL,
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
@@ -58,11 +51,8 @@ struct change {
 	char *prev_name;     /* the name in the old snapshot, or NULL */
 };
 
-struct poll;
-
 struct loc {
-	struct poll *p;
-	char *id;
+	ghl_fanout_loc head;   /* first: the run's part (the fan-out's) */
 	ghl_pager *pager;
 	ghl_call *call;
 	json_object *old;      /* the snapshot of the last poll, or NULL */
@@ -73,35 +63,19 @@ struct loc {
 	size_t nchanges, alloc, next_detail;
 };
 
-struct tags;
-
-struct poll {
-	struct tags *t;
-	hlb_job *job;
-	int check;
-	ghl_resolve *resolve;
-	struct loc *locs;
-	size_t n, pending, failed;
-	size_t created, updated, deleted;
-	int64_t now_ms;
-	char first_error[ERROR_LEN];
-};
-
 struct tags {
 	const hlb_host *host;
 	hlb_instance *inst;
 	ghl_client *client;
 	char *auth, *locations, *search;
 	unsigned page_size, details_batch;
-	struct poll *poll;
+	ghl_fanout *poll;      /* the poll or check running, or NULL */
+	size_t created, updated, deleted;  /* its changes */
 };
 
-static int64_t now_ms(void)
+static struct tags *tags_of(const struct loc *l)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return l->head.fanout->spec.arg;
 }
 
 /* ---- setup ------------------------------------------------------------------ */
@@ -123,18 +97,13 @@ static void tags_free(struct tags *t);
 static int tags_init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
 	struct tags *t;
-	char err[256];
-	char **ids = NULL;
-	size_t n = 0;
-	int all, rc;
+	int rc;
 
 	(void)role;
 	*state = NULL;
-	if (!HLB_HOST_HAS(host, history_add) || !host->auth_token) {
-		host->log(inst, HLB_LOG_ERROR, "ghl_tags needs hlbridge with credential support (ABI 1.1); "
-			  "this host is %u.%u", host->abi_major, host->abi_minor);
-		return HLB_EUNSUPPORTED;
-	}
+	rc = ghl_source_host_check(host, inst, PLUGIN);
+	if (rc != HLB_OK)
+		return rc;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return HLB_ENOMEM;
@@ -145,12 +114,10 @@ static int tags_init(const hlb_host *host, hlb_instance *inst, uint32_t role, vo
 		free(t);
 		return HLB_EINVAL;
 	}
-	rc = ghl_locations_parse(host->option(inst, "location_id"), &all, &ids, &n, err, sizeof(err));
-	ghl_ids_free(ids, n);
+	rc = ghl_location_option_check(host, inst);
 	if (rc != HLB_OK) {
-		host->option_error(inst, "location_id", "%s", err);
 		free(t);
-		return rc == HLB_ENOMEM ? rc : HLB_EINVAL;
+		return rc;
 	}
 	t->auth = strdup(host->option(inst, "auth"));
 	t->locations = strdup(host->option(inst, "location_id"));
@@ -168,8 +135,11 @@ static int tags_init(const hlb_host *host, hlb_instance *inst, uint32_t role, vo
 
 /* ---- one location ------------------------------------------------------------- */
 
-static void loc_clear(struct loc *l)
+/* Cancels and frees the location's work (the fan-out's clear). */
+static void loc_clear(ghl_fanout_loc *head)
 {
+	struct loc *l = (struct loc *)head;
+
 	ghl_pager_cancel(l->pager);
 	ghl_call_cancel(l->call);
 	l->pager = NULL;
@@ -189,77 +159,26 @@ static void loc_clear(struct loc *l)
 	l->nchanges = l->alloc = 0;
 }
 
-static void poll_free(struct poll *p)
+/* Every location has ended (the fan-out's end). */
+static void poll_end(ghl_fanout *f)
 {
-	if (!p)
-		return;
-	ghl_resolve_cancel(p->resolve);
-	for (size_t i = 0; i < p->n; i++) {
-		loc_clear(&p->locs[i]);
-		free(p->locs[i].id);
-	}
-	free(p->locs);
-	free(p);
-}
-
-static void poll_end(struct poll *p)
-{
-	struct tags *t = p->t;
-	hlb_job *job = p->job;
-	char msg[ERROR_LEN + 128];
+	struct tags *t = f->spec.arg;
+	char msg[GHL_FANOUT_ERROR_LEN + 128];
 	int rc = HLB_OK;
 
-	if (p->failed) {
+	if (f->failed) {
 		snprintf(msg, sizeof(msg), "%zu of %zu locations failed (first: %s); their tags are "
-			 "polled again next time", p->failed, p->n, p->first_error);
+			 "polled again next time", f->failed, f->n, f->first_error);
 		rc = HLB_EFAIL;
 	} else {
-		snprintf(msg, sizeof(msg), "%zu locations: %zu created, %zu updated, %zu deleted", p->n,
-			 p->created, p->updated, p->deleted);
+		snprintf(msg, sizeof(msg), "%zu locations: %zu created, %zu updated, %zu deleted", f->n,
+			 t->created, t->updated, t->deleted);
 	}
-	if (p->created || p->updated || p->deleted || p->failed)
+	if (t->created || t->updated || t->deleted || f->failed)
 		t->host->log(t->inst, rc == HLB_OK ? HLB_LOG_INFO : HLB_LOG_WARN, "poll: %zu locations: "
-			     "%zu created, %zu updated, %zu deleted, %zu failed", p->n, p->created, p->updated,
-			     p->deleted, p->failed);
-	t->poll = NULL;
-	poll_free(p);
-	t->host->finish(job, rc, rc == HLB_OK ? NULL : msg);
-}
-
-static void loc_done(struct loc *l, const ghl_reply *failure)
-{
-	struct poll *p = l->p;
-	struct tags *t = p->t;
-
-	if (failure) {
-		/* Client errors name the request, which names the location. */
-		const char *where = strstr(failure->error, l->id) ? "" : "location ";
-		const char *hint = ghl_login_hint(failure->needs_login, failure->error);
-
-		p->failed++;
-		t->host->log(t->inst, HLB_LOG_ERROR, "%s%s%s%s%s", where, *where ? l->id : "",
-			     *where ? ": " : "", failure->error, hint);
-		if (!p->first_error[0])
-			snprintf(p->first_error, sizeof(p->first_error), "%s%s%s%s", where, *where ? l->id : "",
-				 *where ? ": " : "", failure->error);
-	}
-	loc_clear(l);
-	if (--p->pending == 0)
-		poll_end(p);
-}
-
-static void loc_fail(struct loc *l, int rc, const char *fmt, ...) HLB_PRINTF(3, 4);
-
-static void loc_fail(struct loc *l, int rc, const char *fmt, ...)
-{
-	char msg[ERROR_LEN];
-	ghl_reply r = { .rc = rc, .error = msg, .location = l->id };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	loc_done(l, &r);
+			     "%zu created, %zu updated, %zu deleted, %zu failed", f->n, t->created, t->updated,
+			     t->deleted, f->failed);
+	ghl_fanout_finish(f, rc, rc == HLB_OK ? NULL : msg);
 }
 
 static int add_change(struct loc *l, const char *id, ghl_tag_change kind, const char *hash,
@@ -303,7 +222,7 @@ static int entry_deleted(json_object *entry)
 static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *reply)
 {
 	struct loc *l = arg;
-	struct tags *t = l->p->t;
+	struct tags *t = tags_of(l);
 	size_t n = json_object_array_length(items);
 
 	(void)reply;
@@ -318,7 +237,7 @@ static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *r
 
 		if (!id || !*id || strlen(id) > TAG_ID_MAX) {
 			t->host->log(t->inst, HLB_LOG_WARN, "location %s: skipping a tag without a usable _id",
-				     l->id);
+				     l->head.id);
 			continue;
 		}
 		if (json_object_object_get_ex(l->seen, id, NULL))
@@ -345,13 +264,13 @@ static void on_details(void *arg, const ghl_reply *reply)
 
 	l->call = NULL;
 	if (reply->rc != HLB_OK) {
-		loc_done(l, reply);
+		ghl_fanout_done(&l->head, reply);
 		return;
 	}
 	list = ghl_json_at(reply->json, "results.tags");
 	if (!list || !json_object_is_type(list, json_type_array)) {
-		loc_fail(l, HLB_EPARSE, "POST /social-media-posting/%s/tags/details: the answer has no "
-			 "results.tags array", l->id);
+		ghl_fanout_fail(&l->head, HLB_EPARSE, "POST /social-media-posting/%s/tags/details: the answer has no "
+			 "results.tags array", l->head.id);
 		return;
 	}
 	n = json_object_array_length(list);
@@ -369,7 +288,7 @@ static void on_details(void *arg, const ghl_reply *reply)
  * they have all been read. */
 static void loc_details(struct loc *l)
 {
-	struct tags *t = l->p->t;
+	struct tags *t = tags_of(l);
 	json_object *body, *ids;
 	char path[160];
 	size_t batch = 0;
@@ -379,7 +298,7 @@ static void loc_details(struct loc *l)
 	if (!body || !ids) {
 		json_object_put(body);
 		json_object_put(ids);
-		loc_fail(l, HLB_ENOMEM, "out of memory");
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
 		return;
 	}
 	json_object_object_add(body, "tagIds", ids);
@@ -396,11 +315,11 @@ static void loc_details(struct loc *l)
 		loc_emit(l);
 		return;
 	}
-	snprintf(path, sizeof(path), "/social-media-posting/%s/tags/details", l->id);
-	l->call = ghl_request(t->client, l->id, "POST", GHL_VERSION, path, body, on_details, l);
+	snprintf(path, sizeof(path), "/social-media-posting/%s/tags/details", l->head.id);
+	l->call = ghl_request(t->client, l->head.id, "POST", GHL_VERSION, path, body, on_details, l);
 	json_object_put(body);
 	if (!l->call)
-		loc_fail(l, HLB_ENOMEM, "POST %s: could not be started (out of memory)", path);
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "POST %s: could not be started (out of memory)", path);
 }
 
 static json_object *new_str(const char *s)
@@ -410,13 +329,13 @@ static json_object *new_str(const char *s)
 
 static void emit_change(struct loc *l, const struct change *c)
 {
-	struct poll *p = l->p;
-	struct tags *t = p->t;
+	struct tags *t = tags_of(l);
+	hlb_job *job = l->head.fanout->job;
 	json_object *body, *row, *details = NULL;
 	const char *name = c->entry ? ghl_json_str(c->entry, "tag") : NULL;
 	const char *change = ghl_tag_change_name(c->kind);
 	char ts[40], key[256], hash[17];
-	int64_t when = p->now_ms;
+	int64_t when = l->head.fanout->started_ms;
 	int renamed;
 	hlb_record *rec;
 
@@ -442,10 +361,10 @@ static void emit_change(struct loc *l, const struct change *c)
 		ghl_hash_hex(buf, (size_t)len, hash);
 	}
 	ghl_format_time(when, ts, sizeof(ts));
-	snprintf(key, sizeof(key), "%s/%s/%s", l->id, c->id, hash);
+	snprintf(key, sizeof(key), "%s/%s/%s", l->head.id, c->id, hash);
 
 	body = json_object_new_object();
-	json_object_object_add(body, "locationId", json_object_new_string(l->id));
+	json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
 	json_object_object_add(body, "tagId", json_object_new_string(c->id));
 	json_object_object_add(body, "tagName", new_str(name));
 	if (renamed)
@@ -456,42 +375,41 @@ static void emit_change(struct loc *l, const struct change *c)
 	json_object_object_add(body, "details", details ? json_object_get(details) : NULL);
 	rec = t->host->record_new(STREAM, key, c->kind == GHL_TAG_DELETED ? HLB_OP_DELETE : HLB_OP_UPSERT,
 				  when, body);
-	if (!rec || t->host->emit(p->job, rec) != HLB_OK)
-		t->host->log(t->inst, HLB_LOG_ERROR, "location %s: tag %s could not be emitted", l->id, c->id);
+	if (!rec || t->host->emit(job, rec) != HLB_OK)
+		t->host->log(t->inst, HLB_LOG_ERROR, "location %s: tag %s could not be emitted", l->head.id, c->id);
 
 	row = json_object_new_object();
 	json_object_object_add(row, "tagName", new_str(name));
 	if (renamed)
 		json_object_object_add(row, "previousName", new_str(c->prev_name));
 	json_object_object_add(row, "hash", json_object_new_string(hash));
-	if (t->host->history_add(t->inst, p->job, l->id, c->id, change, when, row) != HLB_OK)
+	if (t->host->history_add(t->inst, job, l->head.id, c->id, change, when, row) != HLB_OK)
 		t->host->log(t->inst, HLB_LOG_WARN, "location %s: the history row of tag %s was not kept",
-			     l->id, c->id);
+			     l->head.id, c->id);
 	if (c->kind == GHL_TAG_CREATED)
-		p->created++;
+		t->created++;
 	else if (c->kind == GHL_TAG_UPDATED)
-		p->updated++;
+		t->updated++;
 	else
-		p->deleted++;
+		t->deleted++;
 }
 
 static void loc_emit(struct loc *l)
 {
-	struct poll *p = l->p;
-	struct tags *t = p->t;
+	struct tags *t = tags_of(l);
 	char key[128];
 
 	for (size_t i = 0; i < l->nchanges; i++)
 		emit_change(l, &l->changes[i]);
 	/* An unchanged location keeps its stored snapshot as it is. */
 	if (l->nchanges || !l->old) {
-		snprintf(key, sizeof(key), "snap:%s", l->id);
-		if (t->host->state_put(t->inst, p->job, key, l->snap) != HLB_OK)
+		snprintf(key, sizeof(key), "snap:%s", l->head.id);
+		if (t->host->state_put(t->inst, l->head.fanout->job, key, l->snap) != HLB_OK)
 			t->host->log(t->inst, HLB_LOG_ERROR, "location %s: the tag snapshot was not saved; "
-				     "the same changes will be reported again", l->id);
+				     "the same changes will be reported again", l->head.id);
 		l->snap = NULL;
 	}
-	loc_done(l, NULL);
+	ghl_fanout_done(&l->head, NULL);
 }
 
 static void on_tags_done(void *arg, const ghl_reply *reply)
@@ -500,7 +418,7 @@ static void on_tags_done(void *arg, const ghl_reply *reply)
 
 	l->pager = NULL;
 	if (reply->rc != HLB_OK) {
-		loc_done(l, reply);
+		ghl_fanout_done(&l->head, reply);
 		return;
 	}
 	/* Tags the old snapshot knows and the list no longer shows. */
@@ -514,7 +432,7 @@ static void on_tags_done(void *arg, const ghl_reply *reply)
 			    !ghl_tag_snap_get(l->old, id, hash, &name))
 				continue;
 			if (add_change(l, id, GHL_TAG_DELETED, hash, NULL, name) != HLB_OK) {
-				loc_fail(l, HLB_ENOMEM, "out of memory");
+				ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
 				return;
 			}
 		}
@@ -533,18 +451,20 @@ static int tags_path(struct tags *t, const char *location, ghl_buf *path)
 	return HLB_OK;
 }
 
-static void loc_start(struct loc *l)
+/* Starts one location's poll (the fan-out's start). */
+static void loc_start(ghl_fanout_loc *head)
 {
-	struct tags *t = l->p->t;
+	struct loc *l = (struct loc *)head;
+	struct tags *t = tags_of(l);
 	ghl_page_spec spec = { 0 };
 	ghl_buf path;
 	char key[128];
 
-	snprintf(key, sizeof(key), "snap:%s", l->id);
+	snprintf(key, sizeof(key), "snap:%s", l->head.id);
 	l->old = t->host->state_get(t->inst, key);
 	if (l->old && !json_object_is_type(l->old, json_type_object)) {
 		t->host->log(t->inst, HLB_LOG_WARN, "location %s: the stored tag snapshot is not an object; "
-			     "every tag is reported again", l->id);
+			     "every tag is reported again", l->head.id);
 		json_object_put(l->old);
 		l->old = NULL;
 	}
@@ -552,15 +472,15 @@ static void loc_start(struct loc *l)
 	l->seen = json_object_new_object();
 	l->details = json_object_new_object();
 	if (!l->snap || !l->seen || !l->details) {
-		loc_fail(l, HLB_ENOMEM, "out of memory");
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
 		return;
 	}
-	if (tags_path(t, l->id, &path) != HLB_OK) {
+	if (tags_path(t, l->head.id, &path) != HLB_OK) {
 		ghl_buf_free(&path);
-		loc_fail(l, HLB_ETOOBIG, "the search text is too long");
+		ghl_fanout_fail(&l->head, HLB_ETOOBIG, "the search text is too long");
 		return;
 	}
-	spec.location = l->id;
+	spec.location = l->head.id;
 	spec.version = GHL_VERSION;
 	spec.path = path.data;
 	spec.items = "results.tags";
@@ -570,167 +490,87 @@ static void loc_start(struct loc *l)
 	l->pager = ghl_page_skip(t->client, &spec, on_tags_page, on_tags_done, l);
 	ghl_buf_free(&path);
 	if (!l->pager)
-		loc_fail(l, HLB_ENOMEM, "the tag list could not be requested (out of memory)");
-}
-
-/* ---- the poll ------------------------------------------------------------------- */
-
-static void on_check_page(void *arg, const ghl_reply *reply);
-
-static void on_locations(void *arg, int rc, const char *message, int needs_login, char *const *ids,
-			 size_t n)
-{
-	struct poll *p = arg;
-	struct tags *t = p->t;
-
-	p->resolve = NULL;
-	if (rc != HLB_OK) {
-		hlb_job *job = p->job;
-		char msg[ERROR_LEN + 64];
-
-		snprintf(msg, sizeof(msg), "%s%s", message ? message : t->host->strerror(rc),
-			 ghl_login_hint(needs_login, message));
-		t->poll = NULL;
-		poll_free(p);
-		t->host->finish(job, rc, msg);
-		return;
-	}
-	if (n == 0) {
-		t->host->log(t->inst, HLB_LOG_WARN, "location_id = %s: no location to poll", t->locations);
-		poll_end(p);
-		return;
-	}
-	p->locs = calloc(n, sizeof(*p->locs));
-	if (!p->locs) {
-		hlb_job *job = p->job;
-
-		t->poll = NULL;
-		poll_free(p);
-		t->host->finish(job, HLB_ENOMEM, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		p->locs[i].p = p;
-		p->locs[i].id = strdup(ids[i]);
-		p->n++;
-	}
-	if (p->check) {
-		struct loc *l = &p->locs[0];
-		ghl_buf path;
-		int ok;
-
-		ghl_buf_init(&path, 4096);
-		ok = l->id && tags_path(t, l->id, &path) == HLB_OK &&
-		     ghl_buf_addf(&path, "%cskip=0&limit=%u", t->search ? '&' : '?', t->page_size) == 0;
-
-		p->pending = 1;
-		l->call = ok ? ghl_request(t->client, l->id, "GET", GHL_VERSION, path.data, NULL,
-					    on_check_page, p) : NULL;
-		ghl_buf_free(&path);
-		if (!l->call) {
-			hlb_job *job = p->job;
-
-			t->poll = NULL;
-			poll_free(p);
-			t->host->finish(job, HLB_ENOMEM, "the tag list could not be requested (out of memory)");
-		}
-		return;
-	}
-	/* Every location at once: each waits for its own quota only. */
-	p->pending = n + 1;
-	for (size_t i = 0; i < n; i++) {
-		if (p->locs[i].id)
-			loc_start(&p->locs[i]);
-		else
-			loc_fail(&p->locs[i], HLB_ENOMEM, "out of memory");
-	}
-	if (--p->pending == 0)
-		poll_end(p);
-}
-
-static struct poll *poll_new(struct tags *t, hlb_job *job, int check)
-{
-	struct poll *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return NULL;
-	p->t = t;
-	p->job = job;
-	p->check = check;
-	p->now_ms = now_ms();
-	p->resolve = ghl_locations_resolve(t->client, t->locations, on_locations, p);
-	if (!p->resolve) {
-		free(p);
-		return NULL;
-	}
-	return p;
-}
-
-static int tags_poll(void *state, hlb_job *job)
-{
-	struct tags *t = state;
-
-	if (t->poll) {
-		t->host->finish(job, HLB_EINVAL, "a poll is already running");
-		return HLB_EINVAL;
-	}
-	t->poll = poll_new(t, job, 0);
-	if (!t->poll) {
-		t->host->finish(job, HLB_ENOMEM, "out of memory");
-		return HLB_ENOMEM;
-	}
-	return HLB_OK;
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "the tag list could not be requested (out of memory)");
 }
 
 /* ---- check --------------------------------------------------------------------------- */
 
 static void on_check_page(void *arg, const ghl_reply *reply)
 {
-	struct poll *p = arg;
-	struct tags *t = p->t;
-	hlb_job *job = p->job;
+	struct loc *l = arg;
+	ghl_fanout *f = l->head.fanout;
 	json_object *list = ghl_json_at(reply->json, "results.tags");
-	char msg[ERROR_LEN + 128];
+	char msg[GHL_FANOUT_ERROR_LEN + 128];
 	int rc = reply->rc;
 
-	p->locs[0].call = NULL;
+	l->call = NULL;
 	if (rc != HLB_OK) {
 		snprintf(msg, sizeof(msg), "%s", reply->error);
 	} else if (!list || !json_object_is_type(list, json_type_array)) {
 		rc = HLB_EPARSE;
 		snprintf(msg, sizeof(msg), "GET /social-media-posting/%s/tags: the answer has no results.tags "
-			 "array", p->locs[0].id);
+			 "array", l->head.id);
 	} else {
 		snprintf(msg, sizeof(msg), "%zu location%s; location %s lists %zu tag%s on its first page",
-			 p->n, p->n == 1 ? "" : "s", p->locs[0].id, json_object_array_length(list),
+			 f->n, f->n == 1 ? "" : "s", l->head.id, json_object_array_length(list),
 			 json_object_array_length(list) == 1 ? "" : "s");
 	}
-	t->poll = NULL;
-	poll_free(p);
-	t->host->finish(job, rc, msg);
+	ghl_fanout_finish(f, rc, msg);
+}
+
+/* A check reads the first page of the first location's tags. */
+static void check_location(ghl_fanout_loc *head)
+{
+	struct loc *l = (struct loc *)head;
+	struct tags *t = tags_of(l);
+	ghl_buf path;
+	int ok;
+
+	ok = tags_path(t, l->head.id, &path) == HLB_OK &&
+	     ghl_buf_addf(&path, "%cskip=0&limit=%u", t->search ? '&' : '?', t->page_size) == 0;
+	l->call = ok ? ghl_request(t->client, l->head.id, "GET", GHL_VERSION, path.data, NULL, on_check_page, l)
+		     : NULL;
+	ghl_buf_free(&path);
+	if (!l->call)
+		ghl_fanout_finish(head->fanout, HLB_ENOMEM, "the tag list could not be requested (out of memory)");
+}
+
+/* ---- the poll ------------------------------------------------------------------- */
+
+static int start(struct tags *t, hlb_job *job, int check)
+{
+	const ghl_fanout_spec spec = {
+		.client = t->client,
+		.locations = t->locations,
+		.loc_size = sizeof(struct loc),
+		.arg = t,
+		.start = loc_start,
+		.check = check_location,
+		.clear = loc_clear,
+		.end = poll_end,
+	};
+	int rc = ghl_fanout_start(&spec, job, check, &t->poll);
+
+	if (rc == HLB_OK) /* its locations start later, from the loop */
+		t->created = t->updated = t->deleted = 0;
+	return rc;
+}
+
+static int tags_poll(void *state, hlb_job *job)
+{
+	return start(state, job, 0);
 }
 
 static int tags_check(void *state, hlb_job *job)
 {
-	struct tags *t = state;
-
-	if (t->poll) {
-		t->host->finish(job, HLB_EINVAL, "a poll is running");
-		return HLB_EINVAL;
-	}
-	t->poll = poll_new(t, job, 1);
-	if (!t->poll) {
-		t->host->finish(job, HLB_ENOMEM, "out of memory");
-		return HLB_ENOMEM;
-	}
-	return HLB_OK;
+	return start(state, job, 1);
 }
 
 static void tags_free(struct tags *t)
 {
 	if (!t)
 		return;
-	poll_free(t->poll);
+	ghl_fanout_free(t->poll);
 	ghl_client_free(t->client);
 	free(t->auth);
 	free(t->locations);

@@ -63,18 +63,6 @@ struct pit {
 	json_object *info;
 };
 
-/* A token goes into "Authorization: Bearer <token>": one word of visible
- * ASCII, or it could split or forge a header. */
-static int token_chars_ok(const char *t)
-{
-	if (!*t)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
-		if (*p <= 0x20 || *p >= 0x7f)
-			return 0;
-	return 1;
-}
-
 /* Reads the token file: at most TOKEN_MAX bytes, surrounding blanks and
  * the final newline dropped. Returns a new string, or NULL with a reason
  * in err (which never quotes the file's content). */
@@ -129,7 +117,7 @@ static char *read_token_file(const char *path, int *loose, char *err, size_t err
 		snprintf(err, errlen, "'%s' is empty: write the Private Integration Token into it", path);
 		return NULL;
 	}
-	if (!token_chars_ok(start)) {
+	if (!ghl_token_ok(start, TOKEN_MAX)) {
 		snprintf(err, errlen, "'%s' does not hold one token (blanks, control characters or several "
 			 "lines inside)", path);
 		return NULL;
@@ -164,16 +152,8 @@ static void pit_free(struct pit *p)
 
 static int build_info(struct pit *p)
 {
-	p->info = json_object_new_object();
-	if (!p->info)
-		return HLB_ENOMEM;
-	json_object_object_add(p->info, "base_url", json_object_new_string(p->base_url));
-	json_object_object_add(p->info, "userType", json_object_new_string(p->company ? "Company" : "Location"));
-	if (p->company_id)
-		json_object_object_add(p->info, "companyId", json_object_new_string(p->company_id));
-	if (p->location_id && !p->company)
-		json_object_object_add(p->info, "locationId", json_object_new_string(p->location_id));
-	return HLB_OK;
+	p->info = ghl_auth_info(p->base_url, p->company, p->company_id, p->location_id, NULL);
+	return p->info ? HLB_OK : HLB_ENOMEM;
 }
 
 static int id_ok(const char *id)
@@ -231,7 +211,7 @@ static int load_options(struct pit *p)
 			host->log(p->inst, HLB_LOG_WARN, "token_file '%s' can be read by other users: "
 				  "chmod 600 it", file);
 		}
-	} else if (!token_chars_ok(token) || strlen(token) > TOKEN_MAX) {
+	} else if (!ghl_token_ok(token, TOKEN_MAX)) {
 		host->option_error(p->inst, "token", "is not one token (blanks or control characters inside, "
 				   "or longer than %d bytes)", TOKEN_MAX);
 		bad++;

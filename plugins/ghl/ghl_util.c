@@ -10,11 +10,11 @@
 #endif
 #include <ctype.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -31,77 +31,7 @@ void ghl_user_agent(const hlb_host *host, const char *plugin, char *buf, size_t 
 		 host && host->version ? host->version : "unknown", plugin ? plugin : "ghl");
 }
 
-/* ---- the capped buffer ---- */
-
-void ghl_buf_init(ghl_buf *b, size_t cap)
-{
-	b->data = NULL;
-	b->len = 0;
-	b->alloc = 0;
-	b->cap = cap;
-}
-
-void ghl_buf_free(ghl_buf *b)
-{
-	free(b->data);
-	ghl_buf_init(b, b->cap);
-}
-
-/* Makes room for `n` more bytes and the NUL, within the cap. */
-static int buf_reserve(ghl_buf *b, size_t n)
-{
-	size_t need, alloc;
-	char *p;
-
-	if (n > b->cap || b->len > b->cap - n)
-		return -1;
-	need = b->len + n + 1;
-	if (need <= b->alloc)
-		return 0;
-	alloc = b->alloc ? b->alloc : 64;
-	while (alloc < need)
-		alloc = alloc > SIZE_MAX / 2 ? need : alloc * 2;
-	if (alloc > b->cap + 1)
-		alloc = b->cap + 1;
-	p = realloc(b->data, alloc);
-	if (!p)
-		return -1;
-	if (!b->data)
-		p[0] = '\0';
-	b->data = p;
-	b->alloc = alloc;
-	return 0;
-}
-
-int ghl_buf_add(ghl_buf *b, const char *s, size_t n)
-{
-	if (!s && n)
-		return -1;
-	if (buf_reserve(b, n) < 0)
-		return -1;
-	if (n)
-		memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-int ghl_buf_addf(ghl_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
-}
+/* ---- form encoding ---- */
 
 static int is_unreserved(unsigned char c)
 {
@@ -122,7 +52,7 @@ int ghl_buf_add_encoded(ghl_buf *b, const char *s)
 		s = "";
 	for (p = (const unsigned char *)s; *p; p++)
 		n += is_unreserved(*p) ? 1 : 3;
-	if (buf_reserve(b, n) < 0)
+	if (sb_reserve(b, n) < 0)
 		return -1;
 	out = b->data + b->len;
 	for (p = (const unsigned char *)s; *p; p++) {
@@ -145,9 +75,7 @@ int ghl_form_add(ghl_buf *b, const char *name, const char *value)
 
 	if ((b->len && ghl_buf_add(b, "&", 1) < 0) || ghl_buf_add_encoded(b, name) < 0 ||
 	    ghl_buf_add(b, "=", 1) < 0 || ghl_buf_add_encoded(b, value) < 0) {
-		b->len = saved;
-		if (b->data)
-			b->data[saved] = '\0';
+		sb_cut(b, saved);
 		return -1;
 	}
 	return 0;
@@ -356,7 +284,51 @@ int ghl_is_invalid_grant(long status, const char *body, size_t len)
 	return yes;
 }
 
+/* ---- credentials ---- */
+
+int ghl_token_ok(const char *token, size_t max)
+{
+	size_t n = 0;
+
+	if (!token)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)token; *p; p++, n++)
+		if (*p <= 0x20 || *p >= 0x7f || n >= max)
+			return 0;
+	return n > 0;
+}
+
+static void add_str(json_object *o, const char *key, const char *value)
+{
+	if (value)
+		json_object_object_add(o, key, json_object_new_string(value));
+}
+
+struct json_object *ghl_auth_info(const char *base_url, int company, const char *company_id,
+				  const char *location_id, const char *app_id)
+{
+	json_object *info = json_object_new_object();
+
+	if (!info)
+		return NULL;
+	add_str(info, "base_url", base_url);
+	add_str(info, "userType", company ? "Company" : "Location");
+	add_str(info, "companyId", company_id);
+	if (!company)
+		add_str(info, "locationId", location_id);
+	add_str(info, "appId", app_id);
+	return info;
+}
+
 /* ---- hashing and time ---- */
+
+int64_t ghl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 void ghl_hash_hex(const char *s, size_t len, char out[17])
 {

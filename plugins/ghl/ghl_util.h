@@ -8,6 +8,9 @@
 #include <stdint.h>
 
 #include "hlbridge/host.h"
+#include "../common/strbuf.h"
+
+struct json_object;
 
 #define GHL_BASE_URL "https://services.leadconnectorhq.com"
 #define GHL_AUTHORIZE_URL "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
@@ -23,16 +26,13 @@
 /* "User-Agent: hlbridge/VERSION (+plugin NAME)" into buf. */
 void ghl_user_agent(const hlb_host *host, const char *plugin, char *buf, size_t len);
 
-/* A growing text buffer with a hard cap, as curl's dynbuf: appends fail
- * (return -1) rather than grow past `cap`. */
-typedef struct ghl_buf {
-	char *data;   /* NUL-terminated; NULL until the first append */
-	size_t len, alloc, cap;
-} ghl_buf;
-void ghl_buf_init(ghl_buf *b, size_t cap);
-int ghl_buf_add(ghl_buf *b, const char *s, size_t n);
-int ghl_buf_addf(ghl_buf *b, const char *fmt, ...) HLB_PRINTF(2, 3);
-void ghl_buf_free(ghl_buf *b);
+/* The capped text buffer of the GHL modules is the modules' common one
+ * (../common/strbuf.h); these names stay for the GHL code and its tests. */
+typedef sb_buf ghl_buf;
+#define ghl_buf_init sb_init
+#define ghl_buf_add sb_add
+#define ghl_buf_addf sb_addf
+#define ghl_buf_free sb_free
 
 /* Percent-encodes `s` for a query string or form body (RFC 3986
  * unreserved characters stay) and appends it. */
@@ -51,6 +51,21 @@ void ghl_error_text(long status, const char *body, size_t len, char *buf, size_t
 /* True when an OAuth token endpoint refused a grant for good
  * ({"error":"invalid_grant"} and friends): re-authorization is needed. */
 int ghl_is_invalid_grant(long status, const char *body, size_t len);
+
+/* A bearer token goes into "Authorization: Bearer <token>": true when it
+ * is one word of visible ASCII of 1 to `max` bytes, which can neither split
+ * nor forge a header. */
+int ghl_token_ok(const char *token, size_t max);
+
+/* The facts a GHL credential hands out with its tokens (hlb_auth_result's
+ * info), as ghl_client reads them: {base_url, userType ("Company" when
+ * `company`, else "Location"), companyId, locationId (Location only),
+ * appId}, NULL values left out. A new object; NULL when out of memory. */
+struct json_object *ghl_auth_info(const char *base_url, int company, const char *company_id,
+				  const char *location_id, const char *app_id);
+
+/* The wall clock in milliseconds since the epoch. */
+int64_t ghl_now_ms(void);
 
 /* Stable 64-bit FNV-1a hash of `s` as 16 hex digits (ids, content hashes). */
 void ghl_hash_hex(const char *s, size_t len, char out[17]);

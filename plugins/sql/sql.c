@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "hlbridge/hlbridge.h"
+#include "../common/strbuf.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -104,96 +105,64 @@ static int ident_ok(const char *s)
 	return n <= IDENT_MAX;
 }
 
-/* A growable SQL text. */
-struct text {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void add(struct text *t, const char *s)
+/* Appends prefix"name". Failures show in t->failed. */
+static void add_quoted(sb_buf *t, const char *prefix, const char *name)
 {
-	size_t n = strlen(s);
-
-	if (t->oom)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 256;
-		char *p;
-
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(t->p, cap))) {
-			t->oom = 1;
-			return;
-		}
-		t->p = p;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, s, n + 1);
-	t->len += n;
-}
-
-static void add_quoted(struct text *t, const char *prefix, const char *name)
-{
-	add(t, prefix);
-	add(t, "\"");
-	add(t, name);
-	add(t, "\"");
+	sb_adds(t, prefix);
+	sb_adds(t, "\"");
+	sb_adds(t, name);
+	sb_adds(t, "\"");
 }
 
 /* INSERT ... ON CONFLICT DO UPDATE, changing a row only when one of its
  * values differs, so that a replay leaves updated_at alone too. */
 static char *upsert_sql(const struct sink *s)
 {
-	struct text t = { 0 };
-	char num[32];
+	sb_buf t = { 0 };
 
 	add_quoted(&t, "INSERT INTO ", s->table);
-	add(&t, " (\"key\"");
+	sb_adds(&t, " (\"key\"");
 	for (size_t i = 0; i < s->ncols; i++)
 		add_quoted(&t, ", ", s->cols[i].name);
-	add(&t, ", \"updated_at\") VALUES (?1");
-	for (size_t i = 0; i <= s->ncols; i++) {
-		snprintf(num, sizeof(num), ", ?%zu", i + 2);
-		add(&t, num);
-	}
-	add(&t, ") ON CONFLICT(\"key\") DO UPDATE SET ");
+	sb_adds(&t, ", \"updated_at\") VALUES (?1");
+	for (size_t i = 0; i <= s->ncols; i++)
+		sb_addf(&t, ", ?%zu", i + 2);
+	sb_adds(&t, ") ON CONFLICT(\"key\") DO UPDATE SET ");
 	for (size_t i = 0; i < s->ncols; i++) {
 		add_quoted(&t, "", s->cols[i].name);
 		add_quoted(&t, " = excluded.", s->cols[i].name);
-		add(&t, ", ");
+		sb_adds(&t, ", ");
 	}
-	add(&t, "\"updated_at\" = excluded.\"updated_at\" WHERE (");
+	sb_adds(&t, "\"updated_at\" = excluded.\"updated_at\" WHERE (");
 	for (size_t i = 0; i < s->ncols; i++)
 		add_quoted(&t, i ? ", " : "", s->cols[i].name);
-	add(&t, ") IS NOT (");
+	sb_adds(&t, ") IS NOT (");
 	for (size_t i = 0; i < s->ncols; i++)
 		add_quoted(&t, i ? ", excluded." : "excluded.", s->cols[i].name);
-	add(&t, ")");
-	if (t.oom) {
-		free(t.p);
+	sb_adds(&t, ")");
+	if (t.failed) {
+		sb_free(&t);
 		return NULL;
 	}
-	return t.p;
+	return t.data;
 }
 
 static char *create_sql(const struct sink *s)
 {
-	struct text t = { 0 };
+	sb_buf t = { 0 };
 
 	/* Columns without a type keep each value as it was bound (SQLite's
 	 * dynamic typing): integers, reals, text, NULL. */
 	add_quoted(&t, "CREATE TABLE IF NOT EXISTS ", s->table);
-	add(&t, " (\"key\" TEXT PRIMARY KEY NOT NULL");
+	sb_adds(&t, " (\"key\" TEXT PRIMARY KEY NOT NULL");
 	for (size_t i = 0; i < s->ncols; i++)
 		add_quoted(&t, ", ", s->cols[i].name);
-	add(&t, ", \"updated_at\" TEXT)");
-	if (t.oom) {
-		free(t.p);
+	sb_adds(&t, ", \"updated_at\" TEXT)");
+	if (t.failed) {
+		sb_free(&t);
 		return NULL;
 	}
-	return t.p;
+	return t.data;
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -418,19 +387,19 @@ static int create_private(struct sink *s, char *why, size_t len)
  * table has no key column to upsert on. */
 static int add_missing_columns(struct sink *s, char *why, size_t len)
 {
-	struct text sql = { 0 };
+	sb_buf sql = { 0 };
 	sqlite3_stmt *st;
 	char *have;
 	int rc, has_key = 0, has_updated = 0;
 
 	add_quoted(&sql, "PRAGMA table_info(", s->table);
-	add(&sql, ")");
-	if (sql.oom || !(have = calloc(s->ncols + 1, 1))) {
-		free(sql.p);
+	sb_adds(&sql, ")");
+	if (sql.failed || !(have = calloc(s->ncols + 1, 1))) {
+		sb_free(&sql);
 		snprintf(why, len, "out of memory");
 		return SQLITE_NOMEM;
 	}
-	rc = sqlite3_prepare_v2(s->db, sql.p, -1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL);
 	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 
@@ -444,7 +413,7 @@ static int add_missing_columns(struct sink *s, char *why, size_t len)
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_finalize(st);
-	free(sql.p);
+	sb_free(&sql);
 	if (rc != SQLITE_OK) {
 		snprintf(why, len, "%s: table %s: %s", s->database, s->table, sqlite3_errmsg(s->db));
 		free(have);
@@ -458,17 +427,17 @@ static int add_missing_columns(struct sink *s, char *why, size_t len)
 	}
 	have[s->ncols] = (char)has_updated;
 	for (size_t i = 0; i <= s->ncols && rc == SQLITE_OK; i++) {
-		struct text alter = { 0 };
+		sb_buf alter = { 0 };
 
 		if (have[i])
 			continue;
 		add_quoted(&alter, "ALTER TABLE ", s->table);
 		add_quoted(&alter, " ADD COLUMN ", i < s->ncols ? s->cols[i].name : "updated_at");
-		rc = alter.oom ? SQLITE_NOMEM : exec(s, alter.p, why, len);
+		rc = alter.failed ? SQLITE_NOMEM : exec(s, alter.data, why, len);
 		if (rc == SQLITE_OK)
 			s->host->log(s->inst, HLB_LOG_INFO, "added column %s to table %s",
 				     i < s->ncols ? s->cols[i].name : "updated_at", s->table);
-		free(alter.p);
+		sb_free(&alter);
 	}
 	free(have);
 	return rc;
@@ -476,27 +445,27 @@ static int add_missing_columns(struct sink *s, char *why, size_t len)
 
 static int prepare(struct sink *s, char *why, size_t len)
 {
-	struct text del = { 0 };
+	sb_buf del = { 0 };
 	char *up = upsert_sql(s);
 	int rc;
 
 	add_quoted(&del, "DELETE FROM ", s->table);
-	add(&del, " WHERE \"key\" = ?1");
-	if (!up || del.oom) {
+	sb_adds(&del, " WHERE \"key\" = ?1");
+	if (!up || del.failed) {
 		free(up);
-		free(del.p);
+		sb_free(&del);
 		snprintf(why, len, "out of memory");
 		return SQLITE_NOMEM;
 	}
 	rc = sqlite3_prepare_v2(s->db, up, -1, &s->upsert, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db, del.p, -1, &s->del, NULL);
+		rc = sqlite3_prepare_v2(s->db, del.data, -1, &s->del, NULL);
 	if (rc != SQLITE_OK)
 		snprintf(why, len, "%s: table %s: %s%s", s->database, s->table, sqlite3_errmsg(s->db),
 			 strstr(sqlite3_errmsg(s->db), "ON CONFLICT") ? " (its \"key\" column must be its PRIMARY KEY "
 									  "or UNIQUE)" : "");
 	free(up);
-	free(del.p);
+	sb_free(&del);
 	return rc;
 }
 
@@ -726,7 +695,7 @@ static int check(void *state, hlb_job *job)
 	struct sink *s = state;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	struct text sql = { 0 };
+	sb_buf sql = { 0 };
 	char msg[1200];
 	int rc = HLB_OK;
 
@@ -741,10 +710,10 @@ static int check(void *state, hlb_job *job)
 		snprintf(msg, sizeof(msg), "cannot open %s: %s", s->database,
 			 db ? sqlite3_errmsg(db) : "out of memory");
 		rc = HLB_EIO;
-	} else if (sql.oom || sqlite3_prepare_v2(db, sql.p, -1, &st, NULL) != SQLITE_OK) {
+	} else if (sql.failed || sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
 		/* most likely no such table: it is made at the first delivery */
 		snprintf(msg, sizeof(msg), "%s: table %s: %s (it is created at the first delivery)", s->database,
-			 s->table, sql.oom ? "out of memory" : sqlite3_errmsg(db));
+			 s->table, sql.failed ? "out of memory" : sqlite3_errmsg(db));
 	} else if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(msg, sizeof(msg), "%s: table %s has %lld rows", s->database, s->table,
 			 (long long)sqlite3_column_int64(st, 0));
@@ -754,7 +723,7 @@ static int check(void *state, hlb_job *job)
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	free(sql.p);
+	sb_free(&sql);
 	s->host->finish(job, rc, msg);
 	return HLB_OK;
 }

@@ -33,7 +33,10 @@
 #include <json-c/json.h>
 
 #include "hlbridge/hlbridge.h"
+#include "../common/strbuf.h"
+#include "../common/template.h"
 #include "../filter/filter_expr.h"
+#include "threshold.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -46,212 +49,46 @@
 #define THR_BUCKETS 4096       /* hash buckets of the group table */
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-/* ---- the engine: declared here, and again in tests/test_threshold.c ---- */
-
-struct thr;
-
-/* A new engine for the instance called `name` (alert name and key prefix)
- * with the bound `when`; NULL with a message in err. */
-struct thr *threshold_new(const hlb_host *host, const char *name, const char *when, char *err, size_t errlen);
-/* Comma-separated paths that make a group; HLB_EINVAL with err. */
-int threshold_group_by(struct thr *t, const char *list, char *err, size_t errlen);
-/* Count mode: more than `count` matches within window_ms (> 0). */
-int threshold_window(struct thr *t, int64_t window_ms, int64_t count, char *err, size_t errlen);
-void threshold_cooldown(struct thr *t, int64_t cooldown_ms);
-/* The path whose value an alert reports as `value`. */
-int threshold_value(struct thr *t, const char *path, char *err, size_t errlen);
-/* The alert's message: text with {{$.path}} taken from the record. */
-int threshold_message(struct thr *t, const char *tmpl, char *err, size_t errlen);
-/* Feeds one record body at time_ms. Returns 1 with a new alert body and a
- * malloc'd key when it crosses the bound, 0 when not, or an error. */
-int threshold_feed(struct thr *t, struct json_object *body, int64_t time_ms, struct json_object **alert,
-		   char **key);
-/* What changed since the last threshold_save: THR_SAVE_NOW (a group alerted
- * or re-armed), THR_SAVE_SOON (only the windows of groups waiting to re-arm
- * moved), or 0. */
-#define THR_SAVE_SOON 1
-#define THR_SAVE_NOW 2
-int threshold_dirty(const struct thr *t);
-/* The crossing state to keep (new reference), and back. threshold_load
- * returns 0, or -1 when the state was made for other conditions. */
-struct json_object *threshold_save(struct thr *t);
-int threshold_load(struct thr *t, struct json_object *state);
-size_t threshold_groups(const struct thr *t);
-/* Groups forgotten because THR_MAX_GROUPS were tracked. */
-uint64_t threshold_evicted(const struct thr *t);
-void threshold_free(struct thr *t);
-
-/* ---- templates ---------------------------------------------------------- */
-
-/* A message template: literal pieces and paths, in order. */
-struct piece {
-	char *text;     /* literal text, or NULL for a path */
-	hlb_path *path;
-};
-
-struct tmpl {
-	struct piece *p;
-	size_t n;
-};
-
-static void tmpl_clear(const hlb_host *host, struct tmpl *t)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->p[i].text);
-		if (t->p[i].path)
-			host->path_free(t->p[i].path);
-	}
-	free(t->p);
-	t->p = NULL;
-	t->n = 0;
-}
-
-static int tmpl_add(struct tmpl *t, char *text, hlb_path *path)
-{
-	struct piece *p = realloc(t->p, (t->n + 1) * sizeof(*p));
-
-	if (!p)
-		return HLB_ENOMEM;
-	t->p = p;
-	t->p[t->n].text = text;
-	t->p[t->n].path = path;
-	t->n++;
-	return HLB_OK;
-}
-
-static char *trimmed(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t')) {
-		s++;
-		n--;
-	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	return strndup(s, n);
-}
-
-/* "text {{$.a}} more": every "{{" opens a placeholder that "}}" closes. */
-static int tmpl_compile(const hlb_host *host, const char *src, struct tmpl *t, char *err, size_t errlen)
-{
-	const char *s = src;
-
-	while (*s) {
-		const char *open = strstr(s, "{{"), *close;
-		char *lit, *ptext;
-		hlb_path *path;
-		char perr[256];
-
-		if (open != s) {
-			size_t n = open ? (size_t)(open - s) : strlen(s);
-
-			if (!(lit = strndup(s, n)) || tmpl_add(t, lit, NULL) != HLB_OK) {
-				free(lit);
-				return HLB_ENOMEM;
-			}
-			s += n;
-			continue;
-		}
-		close = strstr(open + 2, "}}");
-		if (!close) {
-			snprintf(err, errlen, "unterminated {{ at column %zu (expected {{$.path}})",
-				 (size_t)(open - src) + 1);
-			return HLB_EINVAL;
-		}
-		if (!(ptext = trimmed(open + 2, (size_t)(close - open - 2))))
-			return HLB_ENOMEM;
-		if (ptext[0] != '$') {
-			snprintf(err, errlen, "expected a $.path inside {{ }} at column %zu, not \"%s\"",
-				 (size_t)(open - src) + 1, ptext);
-			free(ptext);
-			return HLB_EINVAL;
-		}
-		path = host->path_compile(ptext, perr, sizeof(perr));
-		if (!path) {
-			snprintf(err, errlen, "{{%s}} at column %zu: %s", ptext, (size_t)(open - src) + 1, perr);
-			free(ptext);
-			return HLB_EINVAL;
-		}
-		free(ptext);
-		if (tmpl_add(t, NULL, path) != HLB_OK) {
-			host->path_free(path);
-			return HLB_ENOMEM;
-		}
-		s = close + 2;
-	}
-	return HLB_OK;
-}
-
-/* A growable string with a cap: text past the cap is dropped. */
-struct buf {
-	char *p;
-	size_t len, cap, max;
-	int oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n > b->max)
-		n = b->max - b->len;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
+/* ---- messages ----------------------------------------------------------- */
 
 /* A value as message text: strings as they are, anything else as JSON. */
-static void buf_value(struct buf *b, struct json_object *v)
+static void add_value(sb_buf *b, struct json_object *v)
 {
-	if (json_object_is_type(v, json_type_string))
-		buf_add(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
-	else
-		buf_str(b, json_object_to_json_string_ext(v, JSON_FLAGS));
+	const char *s;
+
+	if (json_object_is_type(v, json_type_string)) {
+		sb_add_cut(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+		return;
+	}
+	s = json_object_to_json_string_ext(v, JSON_FLAGS);
+	sb_add_cut(b, s, strlen(s));
+}
+
+/* Text past the message cap is dropped. */
+static void add_text(sb_buf *b, const char *s)
+{
+	sb_add_cut(b, s, strlen(s));
 }
 
 /* Cuts a capped text back to the start of a UTF-8 sequence. */
-static void buf_utf8_end(struct buf *b)
+static void cut_at_utf8_start(sb_buf *b)
 {
 	size_t n = b->len;
 
-	if (!b->p || n < b->max)
+	if (!b->data || n < b->cap)
 		return;
-	while (n > 0 && ((unsigned char)b->p[n] & 0xC0) == 0x80)
+	while (n > 0 && ((unsigned char)b->data[n] & 0xC0) == 0x80)
 		n--;
-	if (n > 0 && (unsigned char)b->p[n - 1] >= 0xC0)
+	if (n > 0 && (unsigned char)b->data[n - 1] >= 0xC0)
 		n--; /* a lead byte whose sequence the cap cut */
-	b->len = n;
-	b->p[n] = 0;
+	sb_cut(b, n);
 }
 
-static void tmpl_render(const hlb_host *host, const struct tmpl *t, struct json_object *body, struct buf *b)
+/* A template's placeholder (tmpl_value_fn). */
+static void add_placeholder(sb_buf *b, struct json_object *v, void *arg)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		struct json_object *v;
-
-		if (t->p[i].text)
-			buf_str(b, t->p[i].text);
-		else if (host->path_lookup(t->p[i].path, body, &v))
-			buf_value(b, v);
-		/* a path that does not resolve renders as nothing */
-	}
+	(void)arg;
+	add_value(b, v);
 }
 
 /* ---- groups ------------------------------------------------------------- */
@@ -278,7 +115,7 @@ struct thr {
 	char *by_text;
 	int64_t window_ms, count, cooldown_ms;
 	hlb_path *value;
-	struct tmpl message;
+	tmpl message;
 	int has_message;
 	struct group *bucket[THR_BUCKETS];
 	struct group *newest, *oldest;
@@ -535,31 +372,31 @@ static void duration_text(int64_t ms, char *out, size_t len)
 }
 
 static void default_message(struct thr *t, const struct group *g, struct json_object *value, int64_t seen,
-			    struct buf *b)
+			    sb_buf *b)
 {
 	char num[128], win[32];
 
-	buf_str(b, t->name);
-	buf_str(b, ": ");
+	add_text(b, t->name);
+	add_text(b, ": ");
 	if (t->window_ms) {
 		duration_text(t->window_ms, win, sizeof(win));
 		snprintf(num, sizeof(num), "%" PRId64 " records within %s (more than %" PRId64 ") with ", seen, win,
 			 t->count);
-		buf_str(b, num);
+		add_text(b, num);
 	}
-	buf_str(b, t->when_text);
+	add_text(b, t->when_text);
 	if (g->values) {
-		buf_str(b, " for ");
+		add_text(b, " for ");
 		for (size_t i = 0; i < json_object_array_length(g->values); i++) {
 			if (i)
-				buf_str(b, ", ");
-			buf_value(b, json_object_array_get_idx(g->values, i));
+				add_text(b, ", ");
+			add_value(b, json_object_array_get_idx(g->values, i));
 		}
 	}
 	if (t->value && value) {
-		buf_str(b, " (value ");
-		buf_value(b, value);
-		buf_str(b, ")");
+		add_text(b, " (value ");
+		add_value(b, value);
+		add_text(b, ")");
 	}
 }
 
@@ -613,21 +450,22 @@ static struct json_object *alert_body(struct thr *t, const struct group *g, stru
 				      int64_t time_ms, int64_t seen)
 {
 	struct json_object *a = json_object_new_object(), *value = NULL;
-	struct buf msg = { .max = THR_MESSAGE_CAP };
+	sb_buf msg;
 	char when[80], win[32];
 	int rc;
 
 	if (!a)
 		return NULL;
+	sb_init(&msg, THR_MESSAGE_CAP);
 	iso_time(time_ms, when, sizeof(when));
 	if (t->value && !t->host->path_lookup(t->value, body, &value))
 		value = NULL;
 	if (t->has_message)
-		tmpl_render(t->host, &t->message, body, &msg);
+		tmpl_render(t->host, &t->message, body, &msg, add_placeholder, NULL);
 	else
 		default_message(t, g, value, seen, &msg);
-	buf_utf8_end(&msg);
-	rc = msg.oom ? HLB_ENOMEM : add_field(a, "alert", json_object_new_string(t->name));
+	cut_at_utf8_start(&msg);
+	rc = msg.failed ? HLB_ENOMEM : add_field(a, "alert", json_object_new_string(t->name));
 	if (rc == HLB_OK)
 		rc = add_copy(a, "group", g->values);
 	if (rc == HLB_OK && t->value)
@@ -643,13 +481,13 @@ static struct json_object *alert_body(struct thr *t, const struct group *g, stru
 			rc = add_field(a, "seen", json_object_new_int64(seen));
 	}
 	if (rc == HLB_OK)
-		rc = add_field(a, "message", json_object_new_string_len(msg.p ? msg.p : "", (int)msg.len));
+		rc = add_field(a, "message", json_object_new_string_len(sb_str(&msg), (int)msg.len));
 	if (rc == HLB_OK)
 		rc = add_field(a, "time", json_object_new_string(when));
 	/* A copy: the record itself may go on (pass = on) and be changed. */
 	if (rc == HLB_OK)
 		rc = add_copy(a, "record", body);
-	free(msg.p);
+	sb_free(&msg);
 	if (rc != HLB_OK) {
 		json_object_put(a);
 		return NULL;
@@ -722,7 +560,7 @@ int threshold_group_by(struct thr *t, const char *list, char *err, size_t errlen
 			else if (!quote && *p == ']' && depth)
 				depth--;
 		}
-		if (!(text = trimmed(s, (size_t)(p - s))))
+		if (!(text = tmpl_trimmed(s, (size_t)(p - s))))
 			return HLB_ENOMEM;
 		if (text[0] != '$') {
 			snprintf(err, errlen, "expected $.path, comma-separated, not \"%s\"", text);
