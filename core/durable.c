@@ -20,6 +20,7 @@ struct staged {
 
 struct hc_cp {
 	size_t remaining;        /* queued records not yet final */
+	int open;                /* its poll goes on: never committed yet */
 	struct staged *st;
 	size_t nst;
 	struct hlb_instance *src;
@@ -36,6 +37,7 @@ struct hc_batch {
 	size_t n, cap;
 	struct staged *st;
 	size_t nst, capst;
+	hc_cp *open;             /* the checkpoint a flush opened (the source owns it) */
 };
 
 /* Records queued only in the store (their sink was reading a backlog) and
@@ -205,7 +207,7 @@ static void free_cp(hc_cp *cp)
  * go in order, so a later one never overtakes an earlier one. */
 static int advance(hc_store *store, struct hlb_instance *src)
 {
-	while (src->cp_head && src->cp_head->remaining == 0) {
+	while (src->cp_head && src->cp_head->remaining == 0 && !src->cp_head->open) {
 		hc_cp *cp = src->cp_head;
 
 		if (write_cp(store, cp) < 0)
@@ -218,23 +220,27 @@ static int advance(hc_store *store, struct hlb_instance *src)
 	return 0;
 }
 
-int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
-		    int (*accept)(struct hlb_instance *sink, hlb_record *rec))
+/* A flush (final = 0) queues what a poll emitted so far under the poll's
+ * checkpoint, opened now and kept open; the poll's last commit (final)
+ * gives the checkpoint its state and closes it. Records of one poll thus
+ * never wait in memory for the poll to end, and the checkpoint still waits
+ * for every one of them. */
+static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
+		  int (*accept)(struct hlb_instance *sink, hlb_record *rec), int final)
 {
-	hc_cp *cp = NULL;
-	int written = 0;
+	hc_cp *cp = b->open;
+	int fresh = 0, written = 0;
 
-	if (b->nst) {
+	if (!cp && (b->nst || !final)) {
 		cp = calloc(1, sizeof(*cp));
 		if (!cp)
 			goto fail;
 		cp->src = src;
-		cp->st = b->st;
-		cp->nst = b->nst;
-		b->st = NULL;
-		b->nst = b->capst = 0;
+		fresh = 1;
 	}
-	if (hc_store_begin(store) < 0)
+	/* a flush can be lost in a power cut at no cost but a re-read: the
+	 * checkpoint that would skip its records is not written with it */
+	if ((final ? hc_store_begin(store) : hc_store_begin_lazy(store)) < 0)
 		goto fail;
 	for (size_t i = 0; i < b->n; i++) {
 		int64_t id = hc_store_enqueue(store, b->p[i].sink->sec->name, b->p[i].rec);
@@ -247,17 +253,46 @@ int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 			cp->remaining++;
 		}
 	}
-	/* nothing to wait for, and no older checkpoint to wait behind */
-	if (cp && cp->remaining == 0 && !src->cp_head) {
-		if (write_cp(store, cp) < 0)
-			goto fail;
-		written = 1;
+	if (final && cp) {
+		/* nothing to wait for, and no older checkpoint to wait behind */
+		if (cp->remaining == 0 && (fresh ? !src->cp_head : src->cp_head == cp)) {
+			struct staged *keep = cp->st;
+			size_t nkeep = cp->nst;
+
+			cp->st = b->st;
+			cp->nst = b->nst;
+			if (write_cp(store, cp) < 0) {
+				cp->st = keep;
+				cp->nst = nkeep;
+				goto fail;
+			}
+			cp->st = keep;
+			cp->nst = nkeep;
+			written = 1;
+		}
 	}
 	if (hc_store_commit(store) < 0)
 		goto fail;
-	if (written) {
-		free_cp(cp);
+	if (final && cp) {
+		cp->st = b->st;
+		cp->nst = b->nst;
+		b->st = NULL;
+		b->nst = b->capst = 0;
+		cp->open = 0;
+		b->open = NULL;
+		if (written) {
+			if (!fresh) {
+				src->cp_head = cp->next;
+				if (!src->cp_head)
+					src->cp_tail = NULL;
+			}
+			free_cp(cp);
+		}
 	} else if (cp) {
+		cp->open = 1;
+		b->open = cp;
+	}
+	if (cp && fresh && !written) {
 		if (src->cp_tail)
 			src->cp_tail->next = cp;
 		else
@@ -286,14 +321,28 @@ fail:
 	hc_log(src->sec->label, HLB_LOG_ERROR, "cannot queue %zu records: %s; they will be read again",
 	       b->n, hc_store_error(store));
 	hc_store_rollback(store);
-	if (cp)
-		free_cp(cp);
 	for (size_t i = 0; i < b->n; i++) {
+		if (b->p[i].rec->cp == cp && cp)
+			cp->remaining--;
 		hc_record_free(b->p[i].rec);
 		b->p[i].rec = NULL;
 	}
+	if (cp && fresh)
+		free_cp(cp);
 	b->n = 0;
 	return -1;
+}
+
+int hc_batch_flush(hc_store *store, struct hlb_instance *src, hc_batch *b,
+		   int (*accept)(struct hlb_instance *sink, hlb_record *rec))
+{
+	return b->n ? commit(store, src, b, accept, 0) : 0;
+}
+
+int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
+		    int (*accept)(struct hlb_instance *sink, hlb_record *rec))
+{
+	return commit(store, src, b, accept, 1);
 }
 
 int hc_durable_final(hc_store *store, hlb_record *rec)

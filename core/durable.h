@@ -38,6 +38,11 @@ int hc_history_stage(hc_batch *b, const char *scope, const char *object, const c
  * (nothing queued, everything freed; the error is logged). */
 int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		    int (*accept)(struct hlb_instance *sink, hlb_record *rec));
+/* The same for the records a poll emitted so far, while it goes on: they
+ * are queued under the poll's checkpoint, which stays open (and is not
+ * written) until hc_batch_commit closes it with the poll's state. */
+int hc_batch_flush(hc_store *store, struct hlb_instance *src, hc_batch *b,
+		   int (*accept)(struct hlb_instance *sink, hlb_record *rec));
 
 /* A record reached a final state; call inside the transaction that records
  * that state. Commits every checkpoint now complete. */

@@ -19,6 +19,7 @@
 
 #define ROOM_MIN 256 /* records a sink may hold before its sources pause */
 #define BACKLOG_CHECK_MS 5000 /* how often a running daemon looks for replayed records */
+#define POLL_FLUSH_RECORDS 1000 /* a poll's records queued at a time, before it ends */
 
 enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK, JOB_AUTH };
 
@@ -83,6 +84,8 @@ hc_graph *hc_engine_graph(const hc_engine *e)
 static void schedule_flush(struct hlb_instance *sink);
 static void schedule_poll(struct hlb_instance *src, int64_t delay_ms);
 static void maybe_done(hc_engine *e);
+static int accept_queued(struct hlb_instance *sink, hlb_record *rec);
+static void store_failed(hc_engine *e);
 
 hc_loop *hc_engine_loop(const hc_engine *e)
 {
@@ -361,6 +364,10 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 		j->e->collect = j->pending;
 		dispatch(j->e, j->inst, rec);
 		j->e->collect = NULL;
+		/* a long poll queues as it goes, not all at its end */
+		if (j->e->durable && hc_batch_records(j->pending) >= POLL_FLUSH_RECORDS &&
+		    hc_batch_flush(j->e->store, j->inst, j->pending, accept_queued) < 0)
+			store_failed(j->e);
 		return HLB_OK;
 	}
 	if (j->kind == JOB_PROCESS) {
@@ -421,6 +428,17 @@ static int accept_queued(struct hlb_instance *sink, hlb_record *rec)
 	return 1;
 }
 
+/* The source has moved past records that are not queued: only a restart,
+ * from the last checkpoint, reads them again. */
+static void store_failed(hc_engine *e)
+{
+	hc_log(NULL, HLB_LOG_ERROR, "the state store failed; stopping so that a restart "
+	       "resumes from the last checkpoint");
+	e->store_failed = 1;
+	e->stopping = 1;
+	hc_loop_stop(e->loop);
+}
+
 static void poll_finished(hlb_job *j)
 {
 	struct hlb_instance *src = j->inst;
@@ -429,13 +447,7 @@ static void poll_finished(hlb_job *j)
 	src->polling = 0;
 	src->polls++;
 	if (hc_batch_commit(e->store, src, j->pending, accept_queued) < 0) {
-		/* The source has moved past records that are not queued: only a
-		 * restart, from the last checkpoint, reads them again. */
-		hc_log(NULL, HLB_LOG_ERROR, "the state store failed; stopping so that a restart "
-		       "resumes from the last checkpoint");
-		e->store_failed = 1;
-		e->stopping = 1;
-		hc_loop_stop(e->loop);
+		store_failed(e);
 		return;
 	}
 	if (j->rc < 0) {

@@ -63,6 +63,9 @@ static const char *const migrations[] = {
 	"  time_ms INTEGER NOT NULL,"
 	"  row TEXT NOT NULL);"
 	"CREATE INDEX history_scope ON history (scope, object, id);",
+	/* 3: a sink reads its backlog by id; without this, each read walked
+	 * and sorted every queued row of the sink (UNIQUE (sink, key) only) */
+	"CREATE INDEX queue_sink_id ON queue (sink, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -1185,6 +1185,12 @@ END_TEST
 
 /* ---- credentials and history (ABI 1.1) ----------------------------------- */
 
+static void count_row(const hc_history *h, void *arg)
+{
+	(void)h;
+	(void)arg;
+}
+
 static void history_row(const hc_history *h, void *arg)
 {
 	char *out = arg;
@@ -1284,6 +1290,25 @@ START_TEST(test_history_with_checkpoint)
 }
 END_TEST
 
+START_TEST(test_long_poll_flushes)
+{
+	/* 2500 records from one poll are queued in flushes while it goes on;
+	 * its checkpoint (here: the history rows it staged) is written once,
+	 * when the last of them is delivered */
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe\ncount = 2500\nper_poll = 2500\nhistory = on\n"
+		  "[sink:out]\nplugin = probe\nbatch = 500\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	rig_durable = 0;
+	ck_assert_int_eq(rig_run(1), 0);
+	ck_assert_uint_eq(inst("src")->polls, 1);
+	ck_assert_uint_eq(inst("out")->delivered, 2500);
+	ck_assert_ptr_null(inst("src")->cp_head);
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, "scope-a", NULL, 0, count_row, NULL), 2500);
+	keys_are("out.txt", 0, 2500, 1, NULL);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1344,6 +1369,7 @@ static Suite *test_suite(void)
 	tcase_add_test(errors, test_auth_refused);
 	tcase_add_test(errors, test_auth_config_errors);
 	tcase_add_test(errors, test_history_with_checkpoint);
+	tcase_add_test(errors, test_long_poll_flushes);
 	suite_add_tcase(s, secret);
 	return s;
 }

@@ -1228,6 +1228,27 @@ static void fanout_count_failure(ghl_fanout *f, const ghl_fanout_loc *l, const g
 			 *where ? ": " : "", failure->error);
 }
 
+/* Starts locations while fewer than spec.concurrency are at work. A
+ * location that ends inside its start calls back here: `filling` keeps that
+ * from nesting, and the caller holds a count in `pending` so that the run
+ * cannot end (and be freed) under this loop. */
+static void fanout_fill(ghl_fanout *f)
+{
+	if (f->filling)
+		return;
+	f->filling = 1;
+	while (f->next < f->n && (!f->spec.concurrency || f->running < f->spec.concurrency)) {
+		ghl_fanout_loc *l = fanout_loc(f, f->next++);
+
+		f->running++;
+		if (l->id)
+			f->spec.start(l);
+		else
+			ghl_fanout_fail(l, HLB_ENOMEM, "out of memory");
+	}
+	f->filling = 0;
+}
+
 void ghl_fanout_done(ghl_fanout_loc *l, const ghl_reply *failure)
 {
 	ghl_fanout *f = l->fanout;
@@ -1235,8 +1256,18 @@ void ghl_fanout_done(ghl_fanout_loc *l, const ghl_reply *failure)
 	if (failure)
 		fanout_count_failure(f, l, failure);
 	f->spec.clear(l);
-	if (--f->pending == 0)
+	if (f->running)
+		f->running--;
+	if (--f->pending == 0) {
 		f->spec.end(f);
+		return;
+	}
+	if (!f->filling && f->next < f->n) {
+		f->pending++;
+		fanout_fill(f);
+		if (--f->pending == 0)
+			f->spec.end(f);
+	}
 }
 
 void ghl_fanout_fail(ghl_fanout_loc *l, int rc, const char *fmt, ...)
@@ -1288,20 +1319,26 @@ static void fanout_on_locations(void *arg, int rc, const char *message, int need
 			ghl_fanout_finish(f, HLB_ENOMEM, "out of memory");
 		return;
 	}
-	/* Every location at once: each waits for its own quota only. The one
-	 * extra count keeps a location that ends at once from ending the run
-	 * before the others have started. */
+	/* The locations at once (up to the limit): each waits for its own
+	 * quota only. The one extra count keeps a location that ends at once
+	 * from ending the run before the others have started. */
 	f->pending = n + 1;
-	for (size_t i = 0; i < n; i++) {
-		ghl_fanout_loc *l = fanout_loc(f, i);
-
-		if (l->id)
-			f->spec.start(l);
-		else
-			ghl_fanout_fail(l, HLB_ENOMEM, "out of memory");
-	}
+	fanout_fill(f);
 	if (--f->pending == 0)
 		f->spec.end(f);
+}
+
+int ghl_concurrency_option(const hlb_host *host, hlb_instance *inst, size_t *out)
+{
+	int64_t v = host->option_int(inst, "concurrency", 64);
+
+	if (v < 1 || v > GHL_CONCURRENCY_MAX) {
+		host->option_error(inst, "concurrency", "must be from 1 to %d (got %lld)", GHL_CONCURRENCY_MAX,
+				   (long long)v);
+		return HLB_EINVAL;
+	}
+	*out = (size_t)v;
+	return HLB_OK;
 }
 
 int ghl_source_host_check(const hlb_host *host, hlb_instance *inst, const char *plugin)

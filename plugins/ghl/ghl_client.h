@@ -175,13 +175,21 @@ void ghl_resolve_cancel(ghl_resolve *r);
 	{ "location_id", HLB_OPT_LIST, NULL, HLB_OPT_REQUIRED, \
 	  "location (sub-account) ids, comma-separated, or * for every location an agency credential " \
 	  "is installed in", NULL }
+#define GHL_CONCURRENCY_MAX 10000
+#define GHL_OPTION_CONCURRENCY \
+	{ "concurrency", HLB_OPT_INT, "64", 0, \
+	  "locations polled at once (1-10000): more is faster, each costs memory", NULL }
+/* Reads `concurrency` (option_error and HLB_EINVAL when out of range). */
+int ghl_concurrency_option(const hlb_host *host, hlb_instance *inst, size_t *out);
+
 #define GHL_OPTION_BASE_URL \
 	{ "base_url", HLB_OPT_STRING, NULL, 0, \
 	  "API address, overriding the credential's (a sandbox or a test server)", NULL }
 
 /* ---- one poll over every location ---------------------------------------------
  * The run of a source's poll (or check): resolves `location_id`, starts the
- * work of every location at once (each waits for its own quota only),
+ * work of the locations at once, up to spec.concurrency of them (each waits
+ * for its own quota only),
  * counts the locations that fail without holding the others up, and tells
  * the module when the last one has ended. The module keeps its own state
  * per location in a struct whose first member is a ghl_fanout_loc:
@@ -203,6 +211,8 @@ typedef struct ghl_fanout_spec {
 	ghl_client *client;
 	const char *locations;  /* the `location_id` option (borrowed for the run) */
 	size_t loc_size;        /* sizeof the module's struct, ghl_fanout_loc first */
+	size_t concurrency;     /* locations at work at once (0: all): bounds the
+				 * memory of a poll over thousands of locations */
 	void *arg;              /* the module's, for its callbacks */
 	/* Starts the work of one location (poll). */
 	void (*start)(ghl_fanout_loc *l);
@@ -231,7 +241,9 @@ struct ghl_fanout {
 	ghl_fanout **slot;
 	ghl_resolve *resolve;
 	unsigned char *locs;    /* n structs of spec.loc_size bytes */
-	size_t pending;
+	size_t pending;         /* locations not ended, started or not */
+	size_t next, running;   /* the next to start; those at work */
+	int filling;
 };
 
 /* For a source's init: HLB_OK when the host has credential support (ABI

@@ -44,6 +44,7 @@ static const hlb_option options[] = {
 	{ "platforms", HLB_OPT_LIST, NULL, 0,
 	  "only these platforms: facebook, instagram, linkedin, google, pinterest, youtube, tiktok "
 	  "(default all)", NULL },
+	GHL_OPTION_CONCURRENCY,
 	GHL_OPTION_BASE_URL,
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
@@ -63,6 +64,7 @@ struct stats {
 	char *auth, *locations;
 	char **platforms;
 	size_t nplatforms;
+	size_t concurrency;     /* locations at work at once */
 	ghl_fanout *poll;       /* the poll or check running, or NULL */
 	size_t records, idle;   /* its records, its locations without accounts */
 };
@@ -141,6 +143,8 @@ static int stats_init(const hlb_host *host, hlb_instance *inst, uint32_t role, v
 	s->host = host;
 	s->inst = inst;
 	rc = ghl_location_option_check(host, inst);
+	if (rc == HLB_OK)
+		rc = ghl_concurrency_option(host, inst, &s->concurrency);
 	if (rc != HLB_OK) {
 		free(s);
 		return rc;
@@ -436,6 +440,7 @@ static int start(struct stats *s, hlb_job *job, int check)
 		.client = s->client,
 		.locations = s->locations,
 		.loc_size = sizeof(struct loc),
+		.concurrency = s->concurrency,
 		.arg = s,
 		.start = poll_location,
 		.check = check_location,

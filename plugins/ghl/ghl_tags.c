@@ -39,6 +39,7 @@ static const hlb_option options[] = {
 	{ "search", HLB_OPT_STRING, NULL, 0, "only tags whose name matches this text (searchText)", NULL },
 	{ "page_size", HLB_OPT_INT, "100", 0, "tags per list request (1-100)", NULL },
 	{ "details_batch", HLB_OPT_INT, "100", 0, "tag ids per tags/details request (1-100)", NULL },
+	GHL_OPTION_CONCURRENCY,
 	GHL_OPTION_BASE_URL,
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
@@ -69,6 +70,7 @@ struct tags {
 	ghl_client *client;
 	char *auth, *locations, *search;
 	unsigned page_size, details_batch;
+	size_t concurrency;     /* locations at work at once */
 	ghl_fanout *poll;      /* the poll or check running, or NULL */
 	size_t created, updated, deleted;  /* its changes */
 };
@@ -115,6 +117,8 @@ static int tags_init(const hlb_host *host, hlb_instance *inst, uint32_t role, vo
 		return HLB_EINVAL;
 	}
 	rc = ghl_location_option_check(host, inst);
+	if (rc == HLB_OK)
+		rc = ghl_concurrency_option(host, inst, &t->concurrency);
 	if (rc != HLB_OK) {
 		free(t);
 		return rc;
@@ -543,6 +547,7 @@ static int start(struct tags *t, hlb_job *job, int check)
 		.client = t->client,
 		.locations = t->locations,
 		.loc_size = sizeof(struct loc),
+		.concurrency = t->concurrency,
 		.arg = t,
 		.start = loc_start,
 		.check = check_location,
