@@ -27,6 +27,10 @@
 #include "hlbridge/hlbridge.h"
 #include "ghl_client.h"
 
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
 #define PLUGIN "ghl_stats"
 #define STREAM "ghl.stats"
 #define PROFILES_PER_REQUEST 100
@@ -487,7 +491,7 @@ const hlb_plugin HLB_PLUGIN_EXPORT(ghl_stats) = {
 	HLB_PLUGIN_HEADER,
 	.caps = HLB_CAP_SOURCE,
 	.name = PLUGIN,
-	.version = "1.0",
+	.version = PACKAGE_VERSION,
 	.summary = "GoHighLevel Social Planner statistics: one record per location, platform, metric and day",
 	.options = options,
 	.init = stats_init,

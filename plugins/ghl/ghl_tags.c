@@ -26,6 +26,10 @@
 #include "hlbridge/hlbridge.h"
 #include "ghl_client.h"
 
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
 #define PLUGIN "ghl_tags"
 #define STREAM "ghl.tags"
 #define TAG_ID_MAX 128       /* longer ids are not GHL's: skipped */
@@ -592,7 +596,7 @@ const hlb_plugin HLB_PLUGIN_EXPORT(ghl_tags) = {
 	HLB_PLUGIN_HEADER,
 	.caps = HLB_CAP_SOURCE,
 	.name = PLUGIN,
-	.version = "1.0",
+	.version = PACKAGE_VERSION,
 	.summary = "GoHighLevel Social Planner tags: created, changed and deleted tags of each location",
 	.options = options,
 	.init = tags_init,
