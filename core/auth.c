@@ -17,6 +17,7 @@ struct hlb_auth_call {
 	hlb_auth_cb cb;
 	void *arg;
 	int answered, cancelled;
+	int in_token;                 /* inside the provider's auth_token */
 	hlb_auth_result res;          /* copied from the provider's answer */
 	hlb_timer *timer;             /* delivers the answer */
 	hlb_auth_call *prev, *next;   /* every call the engine keeps */
@@ -96,6 +97,7 @@ void hc_auth_done(hlb_auth_call *c, const hlb_auth_result *res)
 	}
 	if (c->res.rc == HLB_OK && !c->res.token && !oom) {
 		c->res.rc = HLB_EFAIL;
+		free((char *)c->res.message);
 		c->res.message = dup_or_null("the credential provider answered without a token", &oom);
 	}
 	if (oom) {
@@ -104,8 +106,10 @@ void hc_auth_done(hlb_auth_call *c, const hlb_auth_result *res)
 		c->res.rc = HLB_ENOMEM;
 	}
 	c->timer = hc_timer_start(hc_engine_loop(c->e), 0, 0, deliver, c);
-	if (!c->timer) {
-		/* cannot defer: the consumer must still hear back */
+	/* Out of memory for the timer: inside auth_token the consumer hears
+	 * it from its NULL return (hc_auth_token); later, it is answered here,
+	 * outside any call of its own. */
+	if (!c->timer && !c->in_token) {
 		c->cb(c->arg, &c->res);
 		free_call(c);
 	}
@@ -147,15 +151,28 @@ hlb_auth_call *hc_auth_token(hlb_instance *inst, const char *auth, const char *s
 		(*head)->prev = c;
 	*head = c;
 	p = hc_auth_find(hc_engine_graph(e), auth);
-	if (!p)
-		return fail_call(c, HLB_ENOENT, "no such [auth:] section");
-	if (!p->inited)
-		return fail_call(c, HLB_EFAIL, "the credential did not start (see the errors above)");
+	if (!p || !p->inited) {
+		c->in_token = 1;
+		fail_call(c, p ? HLB_EFAIL : HLB_ENOENT,
+			  p ? "the credential did not start (see the errors above)" : "no such [auth:] section");
+		c->in_token = 0;
+		if (!c->timer) {
+			free_call(c);
+			return NULL;
+		}
+		return c;
+	}
 	c->provider = p;
+	c->in_token = 1;
 	rc = p->mod->desc->auth_token(p->state, c);
 	/* a provider that refuses without answering still owes an answer */
 	if (rc < 0 && !c->answered)
 		fail_call(c, rc, "the credential provider refused the request");
+	c->in_token = 0;
+	if (c->answered && !c->timer) {
+		free_call(c); /* its answer could not be deferred */
+		return NULL;
+	}
 	return c;
 }
 

@@ -38,6 +38,8 @@ struct hc_batch {
 	struct staged *st;
 	size_t nst, capst;
 	hc_cp *open;             /* the checkpoint a flush opened (the source owns it) */
+	int failed;              /* a part could not be queued: this poll's
+				  * checkpoint must never be written */
 };
 
 /* Records queued only in the store (their sink was reading a backlog) and
@@ -231,7 +233,17 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 	hc_cp *cp = b->open;
 	int fresh = 0, written = 0;
 
-	if (!cp && (b->nst || !final)) {
+	/* After a part was lost, the poll's state would skip its records: it
+	 * is dropped, and an open checkpoint stays open (so never written)
+	 * until the restart that reads the poll again. What else it emitted
+	 * may still be queued; the re-read finds those already there. */
+	if (b->failed) {
+		free_staged(b->st, b->nst);
+		b->st = NULL;
+		b->nst = b->capst = 0;
+		cp = NULL;
+	}
+	if (!cp && !b->failed && (b->nst || !final)) {
 		cp = calloc(1, sizeof(*cp));
 		if (!cp)
 			goto fail;
@@ -330,6 +342,7 @@ fail:
 	if (cp && fresh)
 		free_cp(cp);
 	b->n = 0;
+	b->failed = 1;
 	return -1;
 }
 
@@ -424,9 +437,21 @@ struct json_object *hc_state_latest(hc_store *store, struct hlb_instance *inst, 
 
 int hc_state_put_now(hc_store *store, struct hlb_instance *inst, const char *key, const char *json)
 {
-	if (inst->role != HLB_CAP_AUTH && remember(inst, key, json) < 0)
+	if (inst->role != HLB_CAP_AUTH) {
+		if (remember(inst, key, json) < 0)
+			return -1;
+		return hc_store_state_put(store, inst->state_name, key, json);
+	}
+	/* A rotated refresh token is the only one that works: it must reach
+	 * the disk (synchronous = FULL) before the new access token is used,
+	 * whatever the deliveries around it committed lazily. */
+	if (hc_store_begin(store) < 0)
 		return -1;
-	return hc_store_state_put(store, inst->state_name, key, json);
+	if (hc_store_state_put(store, inst->state_name, key, json) < 0 || hc_store_commit(store) < 0) {
+		hc_store_rollback(store);
+		return -1;
+	}
+	return 0;
 }
 
 int hc_history_stage(hc_batch *b, const char *scope, const char *object, const char *change,

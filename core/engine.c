@@ -365,7 +365,8 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 		dispatch(j->e, j->inst, rec);
 		j->e->collect = NULL;
 		/* a long poll queues as it goes, not all at its end */
-		if (j->e->durable && hc_batch_records(j->pending) >= POLL_FLUSH_RECORDS &&
+		if (j->e->durable && !j->e->store_failed &&
+		    hc_batch_records(j->pending) >= POLL_FLUSH_RECORDS &&
 		    hc_batch_flush(j->e->store, j->inst, j->pending, accept_queued) < 0)
 			store_failed(j->e);
 		return HLB_OK;
@@ -1118,7 +1119,7 @@ int hc_engine_auth_exchange(hc_engine *e, struct hlb_instance *inst, const char 
 	if (!j)
 		return HLB_ENOMEM;
 	e->auth_rc = HLB_EFAIL;
-	j->refs++; /* the plugin may finish it before the call returns */
+	/* job_new's two references: ours (dropped below) and finish()'s */
 	rc = inst->mod->desc->auth_exchange(inst->state, j, code, redirect_uri);
 	if (rc < 0 && !j->finished)
 		hc_job_finish(j, rc, NULL);

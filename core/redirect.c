@@ -233,11 +233,9 @@ static int handle(hc_redirect *r, int fd, const char *csrf, char **code, char *e
 		return 0;
 	}
 	state = query_param(query, "state");
-	/* A server that drops `state` is tolerated (the listener lives only
-	 * during this login, on loopback); one that sends another is not. */
-	if (!state)
-		fprintf(stderr, "warning: the redirect carries no 'state' parameter; accepting it\n");
-	else if (strcmp(state, csrf) != 0) {
+	/* Only the redirect of this login counts: any web page could make the
+	 * browser call this port with a code (or an error) of its own. */
+	if (!state || strcmp(state, csrf) != 0) {
 		answer(fd, 400, "This redirect does not belong to the login under way (state mismatch).");
 		goto out;
 	}

@@ -540,22 +540,25 @@ static void check_auth_refs(hc_graph *g, hc_diag *d)
 		if (!inst->mod || inst->role == HLB_CAP_AUTH)
 			continue;
 		for (const hlb_option *o = inst->mod->options; o->key; o++) {
-			hc_kv *kv = o->type == HLB_OPT_AUTH ? hc_section_get(inst->sec, o->key) : NULL;
+			/* a declared default names a credential too */
+			const char *name = o->type == HLB_OPT_AUTH ? hc_instance_option(inst, o->key) : NULL;
+			hc_kv *kv = name ? hc_section_get(inst->sec, o->key) : NULL;
+			unsigned line = kv ? kv->line : inst->sec->line;
 			struct hlb_instance *a;
 
-			if (!kv)
+			if (!name)
 				continue;
-			a = find_instance(g, kv->value, HLB_CAP_AUTH);
+			a = find_instance(g, name, HLB_CAP_AUTH);
 			if (!a) {
-				hc_diag_error(d, g->cfg->file, kv->line, "[%s] %s: no [auth:%s] section",
-					      inst->sec->label, kv->key, kv->value);
+				hc_diag_error(d, g->cfg->file, line, "[%s] %s: no [auth:%s] section",
+					      inst->sec->label, o->key, name);
 				continue;
 			}
 			a->referenced = 1;
 			if (a->mod && o->choices && !hc_in_choices(o->choices, a->mod->desc->name))
-				hc_diag_error(d, g->cfg->file, kv->line,
+				hc_diag_error(d, g->cfg->file, line,
 					      "[%s] %s: [auth:%s] is of type %s, but plugin %s needs one of %s",
-					      inst->sec->label, kv->key, kv->value, a->mod->desc->name,
+					      inst->sec->label, o->key, name, a->mod->desc->name,
 					      inst->mod->desc->name, o->choices);
 		}
 	}
