@@ -8,21 +8,29 @@
 #include "log.h"
 #include "record.h"
 
-/* State a poll put, or (hist set) a history row it added: both are
- * written with the poll's checkpoint. A history row's key is its scope,
- * and object, change and time come along. */
+/* State a poll put, or a history row it added: both are written with the
+ * poll's checkpoint. A history row's key is its scope, and object, change
+ * and time come along. */
 struct staged {
 	char *key, *json;
-	int hist;
-	char *object, *change;
+	char *object, *change;   /* history rows only */
 	int64_t time_ms;
+};
+
+/* What a poll staged: its state, the last value put per key, and its
+ * history rows, all of them in order. Kept apart, so that a state put does
+ * not look through thousands of history rows for its key. */
+struct stage {
+	struct staged *st;
+	size_t nst, capst;
+	struct staged *hist;
+	size_t nhist, caphist;
 };
 
 struct hc_cp {
 	size_t remaining;        /* queued records not yet final */
 	int open;                /* its poll goes on: never committed yet */
-	struct staged *st;
-	size_t nst;
+	struct stage stage;
 	struct hlb_instance *src;
 	struct hc_cp *next;
 };
@@ -35,8 +43,7 @@ struct pending {
 struct hc_batch {
 	struct pending *p;
 	size_t n, cap;
-	struct staged *st;
-	size_t nst, capst;
+	struct stage stage;
 	hc_cp *open;             /* the checkpoint a flush opened (the source owns it) */
 	int failed;              /* a part could not be queued: this poll's
 				  * checkpoint must never be written */
@@ -110,6 +117,13 @@ static void free_staged(struct staged *st, size_t n)
 	free(st);
 }
 
+static void free_stage(struct stage *st)
+{
+	free_staged(st->st, st->nst);
+	free_staged(st->hist, st->nhist);
+	memset(st, 0, sizeof(*st));
+}
+
 void hc_batch_free(hc_batch *b)
 {
 	if (!b)
@@ -117,7 +131,7 @@ void hc_batch_free(hc_batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		hc_record_free(b->p[i].rec);
 	free(b->p);
-	free_staged(b->st, b->nst);
+	free_stage(&b->stage);
 	free(b);
 }
 
@@ -163,7 +177,7 @@ static int grow_staged(struct staged **st, size_t *n, size_t *cap)
 static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *key, const char *json)
 {
 	for (size_t i = 0; i < *n; i++)
-		if (!(*st)[i].hist && strcmp((*st)[i].key, key) == 0) {
+		if (strcmp((*st)[i].key, key) == 0) {
 			char *j = strdup(json);
 
 			if (!j)
@@ -185,23 +199,28 @@ static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *ke
 	return 0;
 }
 
-static int write_cp(hc_store *store, hc_cp *cp)
+static int write_stage(hc_store *store, const char *instance, const struct stage *stage)
 {
-	for (size_t i = 0; i < cp->nst; i++) {
-		struct staged *st = &cp->st[i];
-		int rc = st->hist ? hc_store_history_add(store, cp->src->state_name, st->key, st->object,
-							 st->change, st->time_ms, st->json)
-				  : hc_store_state_put(store, cp->src->state_name, st->key, st->json);
+	for (size_t i = 0; i < stage->nst; i++)
+		if (hc_store_state_put(store, instance, stage->st[i].key, stage->st[i].json) < 0)
+			return -1;
+	for (size_t i = 0; i < stage->nhist; i++) {
+		const struct staged *h = &stage->hist[i];
 
-		if (rc < 0)
+		if (hc_store_history_add(store, instance, h->key, h->object, h->change, h->time_ms, h->json) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+static int write_cp(hc_store *store, hc_cp *cp)
+{
+	return write_stage(store, cp->src->state_name, &cp->stage);
+}
+
 static void free_cp(hc_cp *cp)
 {
-	free_staged(cp->st, cp->nst);
+	free_stage(&cp->stage);
 	free(cp);
 }
 
@@ -238,12 +257,10 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 	 * until the restart that reads the poll again. What else it emitted
 	 * may still be queued; the re-read finds those already there. */
 	if (b->failed) {
-		free_staged(b->st, b->nst);
-		b->st = NULL;
-		b->nst = b->capst = 0;
+		free_stage(&b->stage);
 		cp = NULL;
 	}
-	if (!cp && !b->failed && (b->nst || !final)) {
+	if (!cp && !b->failed && (b->stage.nst || b->stage.nhist || !final)) {
 		cp = calloc(1, sizeof(*cp));
 		if (!cp)
 			goto fail;
@@ -268,28 +285,18 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 	if (final && cp) {
 		/* nothing to wait for, and no older checkpoint to wait behind */
 		if (cp->remaining == 0 && (fresh ? !src->cp_head : src->cp_head == cp)) {
-			struct staged *keep = cp->st;
-			size_t nkeep = cp->nst;
-
-			cp->st = b->st;
-			cp->nst = b->nst;
-			if (write_cp(store, cp) < 0) {
-				cp->st = keep;
-				cp->nst = nkeep;
+			if (write_stage(store, src->state_name, &b->stage) < 0)
 				goto fail;
-			}
-			cp->st = keep;
-			cp->nst = nkeep;
 			written = 1;
 		}
 	}
 	if (hc_store_commit(store) < 0)
 		goto fail;
 	if (final && cp) {
-		cp->st = b->st;
-		cp->nst = b->nst;
-		b->st = NULL;
-		b->nst = b->capst = 0;
+		/* an open checkpoint has staged nothing yet: the poll's final
+		 * commit brings all of it */
+		cp->stage = b->stage;
+		memset(&b->stage, 0, sizeof(b->stage));
 		cp->open = 0;
 		b->open = NULL;
 		if (written) {
@@ -459,10 +466,9 @@ int hc_history_stage(hc_batch *b, const char *scope, const char *object, const c
 {
 	struct staged *st;
 
-	if (grow_staged(&b->st, &b->nst, &b->capst) < 0)
+	if (grow_staged(&b->stage.hist, &b->stage.nhist, &b->stage.caphist) < 0)
 		return -1;
-	st = &b->st[b->nst];
-	st->hist = 1;
+	st = &b->stage.hist[b->stage.nhist];
 	st->time_ms = time_ms;
 	st->key = strdup(scope);
 	st->object = strdup(object);
@@ -475,7 +481,7 @@ int hc_history_stage(hc_batch *b, const char *scope, const char *object, const c
 		free(st->json);
 		return -1;
 	}
-	b->nst++;
+	b->stage.nhist++;
 	return 0;
 }
 
@@ -483,7 +489,7 @@ int hc_state_stage(hc_batch *b, struct hlb_instance *inst, const char *key, cons
 {
 	if (remember(inst, key, json) < 0)
 		return -1;
-	return set_staged(&b->st, &b->nst, &b->capst, key, json);
+	return set_staged(&b->stage.st, &b->stage.nst, &b->stage.capst, key, json);
 }
 
 void hc_state_forget(struct hlb_instance *inst)
