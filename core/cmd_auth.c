@@ -42,18 +42,23 @@ static void env_close(struct auth_env *a)
 	hc_cli_unload(&a->conf);
 }
 
-/* Loads FILE, opens its store (`dir`: NULL for the configured one) and
- * starts the [auth:] instances. */
-static int env_open(struct auth_env *a, const hc_cli *cli, const char *dir)
+/* Loads FILE, opens its store and starts the [auth:] instances. With
+ * `inspect`, a store that does not exist yet is not created (one in memory
+ * stands in) and *no_store says so. */
+static int env_open(struct auth_env *a, const hc_cli *cli, int inspect, int *no_store)
 {
+	const char *dir;
 	char err[1024];
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	if (hc_cli_load(&a->conf, cli) < 0)
 		return -1;
-	if (!dir)
-		dir = hc_state_dir(a->conf.graph);
+	dir = hc_state_dir(a->conf.graph);
+	if (inspect && !hc_cli_store_exists(NULL, dir, 1)) {
+		dir = ":memory:";
+		*no_store = 1;
+	}
 	if (hc_store_open(dir, &a->store, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", cli->config, err);
 		return -1;
@@ -107,7 +112,7 @@ static int login(const hc_cli *cli)
 	const char *name = cli->args[1], *redirect, *message;
 	int rc = 1;
 
-	if (env_open(&a, cli, NULL) < 0 && !a.engine)
+	if (env_open(&a, cli, 0, NULL) < 0 && !a.engine)
 		goto out;
 	if (strcmp(hc_store_path(a.store), ":memory:") == 0) {
 		fprintf(stderr, "%s: [service] state_dir = :memory: would lose the tokens at exit: set a "
@@ -181,19 +186,10 @@ static void print_value(const char *key, struct json_object *v)
 static int status(const hc_cli *cli)
 {
 	struct auth_env a;
-	const char *dir = NULL;
-	int bad = 0, n = 0;
+	int bad = 0, n = 0, no_store = 0;
 
-	memset(&a, 0, sizeof(a));
-	if (hc_cli_load(&a.conf, cli) < 0) {
-		hc_cli_unload(&a.conf);
-		return 1;
-	}
 	/* looking must not create a database: without one, nothing is stored */
-	if (!hc_cli_store_exists(NULL, hc_state_dir(a.conf.graph), 1))
-		dir = ":memory:";
-	hc_cli_unload(&a.conf);
-	if (env_open(&a, cli, dir) < 0 && !a.engine) {
+	if (env_open(&a, cli, 1, &no_store) < 0 && !a.engine) {
 		env_close(&a);
 		return 1;
 	}
@@ -224,7 +220,7 @@ static int status(const hc_cli *cli)
 	}
 	if (!n)
 		printf("%s has no [auth:] section\n", cli->config);
-	if (dir)
+	if (no_store)
 		printf("%s(no state database yet: nothing has been authorized or stored)\n", n ? "\n" : "");
 	env_close(&a);
 	return hc_cli_flush("hlbridge auth", bad);

@@ -123,7 +123,7 @@ hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *st
 	return e;
 }
 
-static int init_one(hc_engine *e, struct hlb_instance *inst, hc_diag *diag)
+static int init_one(struct hlb_instance *inst, hc_diag *diag)
 {
 	const hlb_host *host = hc_host_table();
 	const hlb_plugin *p;
@@ -143,7 +143,6 @@ static int init_one(hc_engine *e, struct hlb_instance *inst, hc_diag *diag)
 		return -1;
 	}
 	inst->inited = 1;
-	(void)e;
 	return 0;
 }
 
@@ -159,7 +158,7 @@ int hc_engine_init_roles(hc_engine *e, hc_diag *diag, uint32_t roles)
 
 			if (!(inst->role & roles) || (inst->role == HLB_CAP_AUTH) != (pass == 0))
 				continue;
-			if (init_one(e, inst, diag) < 0)
+			if (init_one(inst, diag) < 0)
 				failed++;
 		}
 	return failed ? -1 : 0;

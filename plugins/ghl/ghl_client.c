@@ -494,6 +494,7 @@ static void on_token(void *arg, const hlb_auth_result *res)
 {
 	ghl_call *call = arg;
 	ghl_client *c = call->c;
+	const char *own;
 
 	call->auth = NULL;
 	/* A location token's facts may describe the location rather than the
@@ -513,6 +514,15 @@ static void on_token(void *arg, const hlb_auth_result *res)
 	if (call->location && !call->agency && is_agency(c)) {
 		call->agency = 1;
 		restart(call);
+		return;
+	}
+	/* A sub-account's token works for its own location only: saying so
+	 * beats sending a request GoHighLevel answers 403. */
+	own = call->location && !call->agency ? ghl_json_str(c->info, "locationId") : NULL;
+	if (own && *own && strcmp(own, call->location) != 0) {
+		call_fail(call, HLB_EINVAL, 0, 0, "%s %s: [auth:%s] is a credential of location %s; it cannot act "
+			  "for location %s: use one of that location, or an agency's (user_type = Company)",
+			  call->method, call->path, c->auth, own, call->location);
 		return;
 	}
 	send_request(call, res->token, res->quota_id);

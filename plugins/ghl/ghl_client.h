@@ -13,7 +13,8 @@
  *    installedLocations use, with guards against APIs that ignore skip.
  *  - ghl_locations_resolve(): the `location_id` option (an id, a list, or
  *    `*` = every location an agency credential is installed in).
- *  - ghl_fanout: one poll over every location of `location_id` at once.
+ *  - ghl_fanout: one poll over every location of `location_id`, up to
+ *    `concurrency` at once.
  *  - Pure helpers (URL and pace-key building, the pager's decision, tag
  *    snapshot hashing and diffing, statistics extraction), unit-tested in
  *    tests/test_ghl_client.c.

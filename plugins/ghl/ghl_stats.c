@@ -1,7 +1,7 @@
 /* The `ghl_stats` source: Social Planner statistics of GoHighLevel
  * locations, one record per (location, platform, metric, day).
  *
- * Each poll, for every location at once: GET
+ * Each poll, for every location (up to `concurrency` at once): GET
  * /social-media-posting/{locationId}/accounts gives the connected accounts'
  * profileIds; POST /social-media-posting/statistics?locationId=... with
  * those ids (at most 100 per request; the answers of several requests are

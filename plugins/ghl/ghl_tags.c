@@ -10,9 +10,10 @@
  * new snapshot is staged with the poll, so it is committed only once every
  * record has been delivered and a crash replays rather than loses.
  *
- * All locations of a poll run at once, each paced by its own quota bucket
- * (ghl:<app>:<location>); one failing location is logged and keeps its old
- * snapshot (the next poll tries it again) without holding the others up. */
+ * The locations of a poll run at once (up to `concurrency`), each paced by
+ * its own quota bucket (ghl:<app>:<location>); one failing location is
+ * logged and keeps its old snapshot (the next poll tries it again) without
+ * holding the others up. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
