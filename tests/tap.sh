@@ -30,5 +30,13 @@ hlb() {
 hlb_bg() {
 	${HLB_WRAP:-} "$HLBRIDGE" "$@" &
 }
+# free_port [N]: a loopback TCP port nobody listens on, bound and released
+# through the kernel (for listeners whose port must be known in advance,
+# like an OAuth redirect_uri or a Prism proxy). Without python3, a port
+# below the kernel's ephemeral range, offset by N to keep several apart.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
+		2>/dev/null || echo $((20000 + ($$ + ${1:-0}) % 12000))
+}
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hlbtest.XXXXXX")
 trap 'rm -rf "$T_TMP"' EXIT
