@@ -8,14 +8,28 @@
 #include "log.h"
 #include "record.h"
 
-/* State a poll put, or a history row it added: both are written with the
- * poll's checkpoint. A history row's key is its scope, and object, change
- * and time come along. */
-struct staged {
-	char *key, *json;
-	char *object, *change;   /* history rows only */
-	int64_t time_ms;
+/* A JSON text kept once for the value a poll staged and the instance's
+ * latest value: a tag snapshot is tens of kilobytes per location. */
+struct text {
+	size_t refs;
+	char s[];
 };
+
+/* State a poll put: written with the poll's checkpoint. */
+struct staged {
+	char *key;
+	struct text *json;
+};
+
+/* History rows a poll added, packed one after another: the time, then
+ * scope, object, change and row as C strings. A first sync adds a row per
+ * object; as many small allocations would cost more than the rows. */
+struct hist_block {
+	struct hist_block *next;
+	size_t used, cap;
+	char data[];
+};
+#define HIST_BLOCK (64u << 10)
 
 /* What a poll staged: its state, the last value put per key, and its
  * history rows, all of them in order. Kept apart, so that a state put does
@@ -23,8 +37,8 @@ struct staged {
 struct stage {
 	struct staged *st;
 	size_t nst, capst;
-	struct staged *hist;
-	size_t nhist, caphist;
+	struct hist_block *hist, *hist_tail;
+	size_t nhist;
 };
 
 struct hc_cp {
@@ -47,6 +61,8 @@ struct hc_batch {
 	hc_cp *open;             /* the checkpoint a flush opened (the source owns it) */
 	int failed;              /* a part could not be queued: this poll's
 				  * checkpoint must never be written */
+	int replay;              /* its poll is read again if never committed:
+				  * records may wait in memory (HLB_CAP_REPLAY) */
 };
 
 /* Records queued only in the store (their sink was reading a backlog) and
@@ -97,30 +113,57 @@ void hc_durable_adopt(struct hlb_instance *sink, hlb_record *rec)
 /* The newest value an instance put, so a poll sees its own cursor before
  * the checkpoint holding it is committed. */
 struct hc_latest {
-	char *key, *json;
+	char *key;
+	struct text *json;
 	struct hc_latest *next;
 };
 
-hc_batch *hc_batch_new(void)
+static struct text *text_new(const char *s)
 {
-	return calloc(1, sizeof(hc_batch));
+	size_t n = strlen(s) + 1;
+	struct text *t = malloc(sizeof(*t) + n);
+
+	if (t) {
+		t->refs = 1;
+		memcpy(t->s, s, n);
+	}
+	return t;
 }
 
-static void free_staged(struct staged *st, size_t n)
+static struct text *text_ref(struct text *t)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(st[i].key);
-		free(st[i].json);
-		free(st[i].object);
-		free(st[i].change);
-	}
-	free(st);
+	t->refs++;
+	return t;
+}
+
+static void text_unref(struct text *t)
+{
+	if (t && --t->refs == 0)
+		free(t);
+}
+
+hc_batch *hc_batch_new(int replay)
+{
+	hc_batch *b = calloc(1, sizeof(hc_batch));
+
+	if (b)
+		b->replay = replay;
+	return b;
 }
 
 static void free_stage(struct stage *st)
 {
-	free_staged(st->st, st->nst);
-	free_staged(st->hist, st->nhist);
+	for (size_t i = 0; i < st->nst; i++) {
+		free(st->st[i].key);
+		text_unref(st->st[i].json);
+	}
+	free(st->st);
+	while (st->hist) {
+		struct hist_block *next = st->hist->next;
+
+		free(st->hist);
+		st->hist = next;
+	}
 	memset(st, 0, sizeof(*st));
 }
 
@@ -159,57 +202,53 @@ size_t hc_batch_records(const hc_batch *b)
 	return b->n;
 }
 
-static int grow_staged(struct staged **st, size_t *n, size_t *cap)
+static int set_staged(struct stage *stage, const char *key, struct text *json)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 4;
-		struct staged *s = realloc(*st, c * sizeof(*s));
+	struct staged *st;
 
-		if (!s)
-			return -1;
-		*st = s;
-		*cap = c;
-	}
-	memset(&(*st)[*n], 0, sizeof(**st));
-	return 0;
-}
-
-static int set_staged(struct staged **st, size_t *n, size_t *cap, const char *key, const char *json)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*st)[i].key, key) == 0) {
-			char *j = strdup(json);
-
-			if (!j)
-				return -1;
-			free((*st)[i].json);
-			(*st)[i].json = j;
+	for (size_t i = 0; i < stage->nst; i++)
+		if (strcmp(stage->st[i].key, key) == 0) {
+			text_unref(stage->st[i].json);
+			stage->st[i].json = text_ref(json);
 			return 0;
 		}
-	if (grow_staged(st, n, cap) < 0)
-		return -1;
-	(*st)[*n].key = strdup(key);
-	(*st)[*n].json = strdup(json);
-	if (!(*st)[*n].key || !(*st)[*n].json) {
-		free((*st)[*n].key);
-		free((*st)[*n].json);
-		return -1;
+	if (stage->nst == stage->capst) {
+		size_t cap = stage->capst ? stage->capst * 2 : 4;
+
+		st = realloc(stage->st, cap * sizeof(*st));
+		if (!st)
+			return -1;
+		stage->st = st;
+		stage->capst = cap;
 	}
-	(*n)++;
+	st = &stage->st[stage->nst];
+	st->key = strdup(key);
+	if (!st->key)
+		return -1;
+	st->json = text_ref(json);
+	stage->nst++;
 	return 0;
 }
 
 static int write_stage(hc_store *store, const char *instance, const struct stage *stage)
 {
 	for (size_t i = 0; i < stage->nst; i++)
-		if (hc_store_state_put(store, instance, stage->st[i].key, stage->st[i].json) < 0)
+		if (hc_store_state_put(store, instance, stage->st[i].key, stage->st[i].json->s) < 0)
 			return -1;
-	for (size_t i = 0; i < stage->nhist; i++) {
-		const struct staged *h = &stage->hist[i];
+	for (const struct hist_block *h = stage->hist; h; h = h->next)
+		for (size_t at = 0; at < h->used;) {
+			int64_t time_ms;
+			const char *scope, *object, *change, *json;
 
-		if (hc_store_history_add(store, instance, h->key, h->object, h->change, h->time_ms, h->json) < 0)
-			return -1;
-	}
+			memcpy(&time_ms, h->data + at, sizeof(time_ms));
+			scope = h->data + at + sizeof(time_ms);
+			object = scope + strlen(scope) + 1;
+			change = object + strlen(object) + 1;
+			json = change + strlen(change) + 1;
+			at = (size_t)(json + strlen(json) + 1 - h->data);
+			if (hc_store_history_add(store, instance, scope, object, change, time_ms, json) < 0)
+				return -1;
+		}
 	return 0;
 }
 
@@ -241,6 +280,41 @@ static int advance(hc_store *store, struct hlb_instance *src)
 	return 0;
 }
 
+/* Offers a replay batch's records to their sinks' memory queues first: a
+ * record a sink takes waits there under the checkpoint, and stays out of
+ * the store. Returns how many are left for the store. */
+static size_t take_in_memory(hc_batch *b, hc_cp *cp, int (*accept)(struct hlb_instance *sink, hlb_record *rec))
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		hlb_record *rec = b->p[i].rec;
+
+		if (cp && b->replay) {
+			rec->row_id = 0;
+			rec->cp = cp;
+			cp->remaining++;
+			if (accept(b->p[i].sink, rec)) {
+				b->p[i].rec = NULL; /* the sink's now */
+				continue;
+			}
+			rec->cp = NULL;
+			cp->remaining--;
+		}
+		left++;
+	}
+	return left;
+}
+
+static void link_cp(struct hlb_instance *src, hc_cp *cp)
+{
+	if (src->cp_tail)
+		src->cp_tail->next = cp;
+	else
+		src->cp_head = cp;
+	src->cp_tail = cp;
+}
+
 /* A flush (final = 0) queues what a poll emitted so far under the poll's
  * checkpoint, opened now and kept open; the poll's last commit (final)
  * gives the checkpoint its state and closes it. Records of one poll thus
@@ -251,6 +325,7 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 {
 	hc_cp *cp = b->open;
 	int fresh = 0, written = 0;
+	size_t left;
 
 	/* After a part was lost, the poll's state would skip its records: it
 	 * is dropped, and an open checkpoint stays open (so never written)
@@ -267,31 +342,34 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		cp->src = src;
 		fresh = 1;
 	}
+	left = take_in_memory(b, cp, accept);
 	/* a flush can be lost in a power cut at no cost but a re-read: the
 	 * checkpoint that would skip its records is not written with it */
-	if ((final ? hc_store_begin(store) : hc_store_begin_lazy(store)) < 0)
-		goto fail;
-	for (size_t i = 0; i < b->n; i++) {
-		int64_t id = hc_store_enqueue(store, b->p[i].sink->sec->name, b->p[i].rec);
-
-		if (id < 0)
+	if (left || final) {
+		if ((final ? hc_store_begin(store) : hc_store_begin_lazy(store)) < 0)
 			goto fail;
-		b->p[i].rec->row_id = id;
-		if (cp && id > 0) {
-			b->p[i].rec->cp = cp;
-			cp->remaining++;
+		for (size_t i = 0; i < b->n; i++) {
+			if (!b->p[i].rec)
+				continue;
+			int64_t id = hc_store_enqueue(store, b->p[i].sink->sec->name, b->p[i].rec);
+
+			if (id < 0)
+				goto fail;
+			b->p[i].rec->row_id = id;
+			if (cp && id > 0) {
+				b->p[i].rec->cp = cp;
+				cp->remaining++;
+			}
 		}
-	}
-	if (final && cp) {
 		/* nothing to wait for, and no older checkpoint to wait behind */
-		if (cp->remaining == 0 && (fresh ? !src->cp_head : src->cp_head == cp)) {
+		if (final && cp && cp->remaining == 0 && (fresh ? !src->cp_head : src->cp_head == cp)) {
 			if (write_stage(store, src->state_name, &b->stage) < 0)
 				goto fail;
 			written = 1;
 		}
+		if (hc_store_commit(store) < 0)
+			goto fail;
 	}
-	if (hc_store_commit(store) < 0)
-		goto fail;
 	if (final && cp) {
 		/* an open checkpoint has staged nothing yet: the poll's final
 		 * commit brings all of it */
@@ -311,16 +389,13 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		cp->open = 1;
 		b->open = cp;
 	}
-	if (cp && fresh && !written) {
-		if (src->cp_tail)
-			src->cp_tail->next = cp;
-		else
-			src->cp_head = cp;
-		src->cp_tail = cp;
-	}
+	if (cp && fresh && !written)
+		link_cp(src, cp);
 	for (size_t i = 0; i < b->n; i++) {
 		struct pending *p = &b->p[i];
 
+		if (!p->rec)
+			continue;
 		int64_t id = p->rec->row_id;
 
 		if (id > 0 && !p->sink->backlog && accept(p->sink, p->rec)) {
@@ -341,13 +416,24 @@ fail:
 	       b->n, hc_store_error(store));
 	hc_store_rollback(store);
 	for (size_t i = 0; i < b->n; i++) {
+		if (!b->p[i].rec)
+			continue;
 		if (b->p[i].rec->cp == cp && cp)
 			cp->remaining--;
 		hc_record_free(b->p[i].rec);
 		b->p[i].rec = NULL;
 	}
-	if (cp && fresh)
-		free_cp(cp);
+	if (cp && fresh) {
+		/* Records a sink took in memory still point at it: it waits
+		 * for them, open, so it is never written. */
+		if (cp->remaining) {
+			cp->open = 1;
+			b->open = cp;
+			link_cp(src, cp);
+		} else {
+			free_cp(cp);
+		}
+	}
 	b->n = 0;
 	b->failed = 1;
 	return -1;
@@ -401,25 +487,21 @@ static struct hc_latest *find_latest(struct hlb_instance *inst, const char *key)
 	return NULL;
 }
 
-static int remember(struct hlb_instance *inst, const char *key, const char *json)
+static int remember(struct hlb_instance *inst, const char *key, struct text *json)
 {
 	struct hc_latest *l = find_latest(inst, key);
-	char *copy = strdup(json);
 
-	if (!copy)
-		return -1;
 	if (!l) {
 		l = calloc(1, sizeof(*l));
 		if (!l || !(l->key = strdup(key))) {
 			free(l);
-			free(copy);
 			return -1;
 		}
 		l->next = inst->latest;
 		inst->latest = l;
 	}
-	free(l->json);
-	l->json = copy;
+	text_unref(l->json);
+	l->json = text_ref(json);
 	return 0;
 }
 
@@ -437,7 +519,7 @@ struct json_object *hc_state_latest(hc_store *store, struct hlb_instance *inst, 
 		if (!stored)
 			return NULL;
 	}
-	v = json_tokener_parse(l ? l->json : stored);
+	v = json_tokener_parse(l ? l->json->s : stored);
 	free(stored);
 	return v;
 }
@@ -445,9 +527,11 @@ struct json_object *hc_state_latest(hc_store *store, struct hlb_instance *inst, 
 int hc_state_put_now(hc_store *store, struct hlb_instance *inst, const char *key, const char *json)
 {
 	if (inst->role != HLB_CAP_AUTH) {
-		if (remember(inst, key, json) < 0)
-			return -1;
-		return hc_store_state_put(store, inst->state_name, key, json);
+		struct text *t = text_new(json);
+		int rc = t ? remember(inst, key, t) : -1;
+
+		text_unref(t);
+		return rc < 0 ? -1 : hc_store_state_put(store, inst->state_name, key, json);
 	}
 	/* A rotated refresh token is the only one that works: it must reach
 	 * the disk (synchronous = FULL) before the new access token is used,
@@ -464,32 +548,49 @@ int hc_state_put_now(hc_store *store, struct hlb_instance *inst, const char *key
 int hc_history_stage(hc_batch *b, const char *scope, const char *object, const char *change,
 		     int64_t time_ms, const char *json)
 {
-	struct staged *st;
+	const char *parts[] = { scope, object, change, json };
+	size_t len[4], need = sizeof(time_ms);
+	struct hist_block *h = b->stage.hist_tail;
+	char *at;
 
-	if (grow_staged(&b->stage.hist, &b->stage.nhist, &b->stage.caphist) < 0)
-		return -1;
-	st = &b->stage.hist[b->stage.nhist];
-	st->time_ms = time_ms;
-	st->key = strdup(scope);
-	st->object = strdup(object);
-	st->change = strdup(change);
-	st->json = strdup(json);
-	if (!st->key || !st->object || !st->change || !st->json) {
-		free(st->key);
-		free(st->object);
-		free(st->change);
-		free(st->json);
-		return -1;
+	for (int i = 0; i < 4; i++) {
+		len[i] = strlen(parts[i]) + 1;
+		need += len[i];
 	}
+	if (!h || h->cap - h->used < need) {
+		size_t cap = need > HIST_BLOCK ? need : HIST_BLOCK;
+
+		h = malloc(sizeof(*h) + cap);
+		if (!h)
+			return -1;
+		h->next = NULL;
+		h->used = 0;
+		h->cap = cap;
+		if (b->stage.hist_tail)
+			b->stage.hist_tail->next = h;
+		else
+			b->stage.hist = h;
+		b->stage.hist_tail = h;
+	}
+	at = h->data + h->used;
+	memcpy(at, &time_ms, sizeof(time_ms));
+	at += sizeof(time_ms);
+	for (int i = 0; i < 4; i++) {
+		memcpy(at, parts[i], len[i]);
+		at += len[i];
+	}
+	h->used += need;
 	b->stage.nhist++;
 	return 0;
 }
 
 int hc_state_stage(hc_batch *b, struct hlb_instance *inst, const char *key, const char *json)
 {
-	if (remember(inst, key, json) < 0)
-		return -1;
-	return set_staged(&b->stage.st, &b->stage.nst, &b->stage.capst, key, json);
+	struct text *t = text_new(json);
+	int rc = t && remember(inst, key, t) == 0 && set_staged(&b->stage, key, t) == 0 ? 0 : -1;
+
+	text_unref(t);
+	return rc;
 }
 
 void hc_state_forget(struct hlb_instance *inst)
@@ -499,7 +600,7 @@ void hc_state_forget(struct hlb_instance *inst)
 
 		inst->latest = l->next;
 		free(l->key);
-		free(l->json);
+		text_unref(l->json);
 		free(l);
 	}
 }

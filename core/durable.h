@@ -18,7 +18,10 @@ typedef struct hc_batch hc_batch;
 /* A checkpoint waiting for its records (kept per source, in order). */
 typedef struct hc_cp hc_cp;
 
-hc_batch *hc_batch_new(void);
+/* replay: the poll is read again from the last checkpoint if it is never
+ * committed (HLB_CAP_REPLAY), so records a sink has room for may skip the
+ * store: they wait in the sink's memory queue under the checkpoint. */
+hc_batch *hc_batch_new(int replay);
 void hc_batch_free(hc_batch *b);
 /* A record on its way to a sink; the batch owns it until committed. */
 int hc_batch_add(hc_batch *b, struct hlb_instance *sink, hlb_record *rec);
@@ -34,8 +37,10 @@ int hc_history_stage(hc_batch *b, const char *scope, const char *object, const c
  * transaction. Then hands each newly queued record to `accept` (the sink's
  * memory queue), which returns 0 when the sink is full: such a record, and
  * any for a sink that reads its backlog from the store, is freed and read
- * back later. Records the store already held are freed. Returns 0, or -1
- * (nothing queued, everything freed; the error is logged). */
+ * back later. Records the store already held are freed. A replay batch
+ * first offers each record to `accept` and queues in the store only those
+ * refused. Returns 0, or -1 (nothing more queued, the rest freed; the
+ * error is logged). */
 int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		    int (*accept)(struct hlb_instance *sink, hlb_record *rec));
 /* The same for the records a poll emitted so far, while it goes on: they

@@ -85,6 +85,7 @@ static void schedule_flush(struct hlb_instance *sink);
 static void schedule_poll(struct hlb_instance *src, int64_t delay_ms);
 static void maybe_done(hc_engine *e);
 static int accept_queued(struct hlb_instance *sink, hlb_record *rec);
+static int hold_source(void *owner);
 static void store_failed(hc_engine *e);
 
 hc_loop *hc_engine_loop(const hc_engine *e)
@@ -118,6 +119,8 @@ hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *st
 	e->store = store;
 	e->durable = store && strcmp(hc_store_path(store), ":memory:") != 0;
 	e->rng = (uint32_t)hc_wall_ms() | 1u;
+	if (http)
+		hc_http_hold(http, hold_source);
 	for (size_t i = 0; i < g->ninst; i++)
 		g->inst[i]->engine = e;
 	return e;
@@ -416,11 +419,24 @@ static int has_room(const struct hlb_instance *src)
 	return full == 0;
 }
 
+/* A polling source whose sinks are full has its HTTP answers held (http.c):
+ * its next pages wait as bytes, and the records it already made get through
+ * first. */
+static int hold_source(void *owner)
+{
+	struct hlb_instance *src = owner;
+
+	return src->role == HLB_CAP_SOURCE && src->polling && !src->engine->stopping && !has_room(src);
+}
+
 /* The memory queue takes a record just queued in the store, unless the sink
- * is full and the store can hold it until there is room. */
+ * is full and the store can hold it until there is room. Full here is the
+ * room and one flush more: a poll's records made before its answers were
+ * held (hold_source) still fit. */
 static int accept_queued(struct hlb_instance *sink, hlb_record *rec)
 {
-	if (sink->engine->durable && sink_full(sink)) {
+	if (sink->engine->durable &&
+	    (sink->backlog || sink->q_len + sink->wait_len >= sink_room(sink) + POLL_FLUSH_RECORDS)) {
 		sink->backlog = 1;
 		return 0;
 	}
@@ -485,7 +501,7 @@ static void start_poll(void *arg)
 	if (e->stopping || src->polling)
 		return;
 	j = job_new(e, JOB_POLL, src);
-	if (j && !(j->pending = hc_batch_new())) {
+	if (j && !(j->pending = hc_batch_new(e->durable && (src->mod->desc->caps & HLB_CAP_REPLAY)))) {
 		j->refs = 1;
 		job_unref(j);
 		j = NULL;
@@ -510,6 +526,7 @@ static void schedule_poll(struct hlb_instance *src, int64_t delay_ms)
 
 static void wake_sources(hc_engine *e)
 {
+	hc_http_wake(e->http);
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		struct hlb_instance *src = e->g->inst[i];
 
@@ -613,11 +630,21 @@ static void load_backlog(struct hlb_instance *sink)
 }
 
 /* Writes a delivery's outcome for one record; a record that reached a final
- * state may complete its source's checkpoint. */
-static int store_outcome(hc_engine *e, hlb_record *r, int v, int64_t due_wall, const char *why)
+ * state may complete its source's checkpoint. A record that only ever
+ * waited in memory (a replay poll's, hc_batch_new) has no row: a retry
+ * keeps it there (its checkpoint waits, and a crash re-reads it), and a
+ * dead one is written to the dead-letter queue now. */
+static int store_outcome(hc_engine *e, struct hlb_instance *sink, hlb_record *r, int v, int64_t due_wall,
+			 const char *why)
 {
-	if (r->row_id <= 0)
-		return 0;
+	if (r->row_id <= 0) {
+		if (!r->cp || v == HLB_RETRY)
+			return 0;
+		if (v != HLB_DONE && hc_store_bury_new(e->store, sink->sec->name, r, r->attempts, r->last_status,
+						      why) < 0)
+			return -1;
+		return hc_durable_final(e->store, r);
+	}
 	if (v == HLB_RETRY)
 		return hc_store_retry(e->store, r->row_id, r->attempts, due_wall, r->last_status, why);
 	if ((v == HLB_DONE ? hc_store_ack(e->store, r->row_id)
@@ -641,7 +668,7 @@ static void deliver_finished(hlb_job *j)
 
 		if (v == HLB_DONE) {
 			sink->delivered++;
-			if (stored && store_outcome(e, r, HLB_DONE, 0, NULL) < 0)
+			if (stored && store_outcome(e, sink, r, HLB_DONE, 0, NULL) < 0)
 				stored = 0;
 			hc_record_free(r);
 			continue;
@@ -656,7 +683,7 @@ static void deliver_finished(hlb_job *j)
 			       "record %s failed after %u attempt%s%s: %s; it is in the dead-letter queue",
 			       r->key, r->attempts, r->attempts == 1 ? "" : "s",
 			       v == HLB_FAILED ? "" : " (retry_limit reached)", why);
-			if (stored && store_outcome(e, r, HLB_FAILED, 0, why) < 0)
+			if (stored && store_outcome(e, sink, r, HLB_FAILED, 0, why) < 0)
 				stored = 0;
 			hc_record_free(r);
 			continue;
@@ -665,7 +692,7 @@ static void deliver_finished(hlb_job *j)
 		       r->key, r->attempts + 1, (long long)sink->retry.limit + 1,
 		       r->retry_after_ms ? " as the destination asked (Retry-After)" : "", why);
 		int64_t due = park_for_retry(sink, r);
-		if (stored && store_outcome(e, r, HLB_RETRY, due, why) < 0)
+		if (stored && store_outcome(e, sink, r, HLB_RETRY, due, why) < 0)
 			stored = 0;
 	}
 	/* A lost outcome only means a redelivery after a restart. */
@@ -904,6 +931,7 @@ int hc_engine_reloading(const hc_engine *e)
 static void begin_stop(hc_engine *e)
 {
 	e->stopping = 1;
+	hc_http_wake(e->http); /* a stopping engine holds no answers */
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		struct hlb_instance *inst = e->g->inst[i];
 

@@ -157,7 +157,11 @@ static hlb_http *host_http_request(hlb_instance *inst, const hlb_http_request *r
 {
 	if (!inst || !inst->engine)
 		return NULL;
-	return hc_http_request(hc_engine_http(inst->engine), inst->sec->label, req, cb, arg);
+	hlb_http *t = hc_http_request(hc_engine_http(inst->engine), inst->sec->label, req, cb, arg);
+
+	if (t && inst->role == HLB_CAP_SOURCE)
+		hc_http_set_owner(t, inst);
+	return t;
 }
 
 static int host_pace_configure(hlb_instance *inst, const char *key, uint32_t max_requests, int64_t interval_ms)

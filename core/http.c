@@ -47,6 +47,12 @@ struct hlb_http {
 	hc_pace_ticket ticket;         /* the bucket when it took its token */
 	int waiting;                   /* in its bucket's queue, not in curl */
 	struct hlb_http *wnext, *wprev; /* the bucket's queue */
+	void *owner;                   /* whose answers may be held (hc_http_hold) */
+	int held;                      /* answered; its callback waits */
+	int result;                    /* what on_done found, for a held answer */
+	long status;
+	const char *error;
+	struct hlb_http *hnext;        /* the held answers, in arrival order */
 };
 
 /* A pacing key: its bucket and the transfers waiting for a token. */
@@ -79,6 +85,9 @@ struct hc_http {
 	struct bucket **table;          /* pacing buckets by key */
 	size_t nbuckets, tsize, sweep_at;
 	hc_http_pace_totals gone;       /* of buckets dropped while idle */
+	int (*hold)(void *owner);       /* answers to hold back, for now */
+	struct hlb_http *held;          /* answers held back, oldest first */
+	hlb_timer *release_timer;
 };
 
 static int buf_add(struct buf *b, const char *data, size_t n)
@@ -410,11 +419,9 @@ static void link_transfer(struct hlb_http *t)
 
 static void pump(struct bucket *b);
 
-/* Ends a transfer: corrects its bucket, runs the callback, frees it.
- * `sent` tells whether curl had it (else it never left). */
-static void complete(struct hlb_http *t, int result, long status, const char *error, int sent)
+/* Runs a transfer's callback and frees it. */
+static void answer(struct hlb_http *t, int result, long status, const char *error)
 {
-	struct bucket *b = t->bucket;
 	struct hlb_http_response resp;
 
 	memset(&resp, 0, sizeof(resp));
@@ -423,16 +430,56 @@ static void complete(struct hlb_http *t, int result, long status, const char *er
 	resp.t = t;
 	resp.error = error;
 	unlink_transfer(t);
-	if (b)
-		b->pinned++; /* the callback may ask for buckets: never this one gone */
-	if (b && sent)
-		hc_pace_done(b->pace, &t->ticket, hc_now_ms());
-	if (b && status > 0)
-		observe(b, t, &resp);
 	t->in_callback = 1;
 	if (t->cb)
 		t->cb(t->arg, &resp);
 	free_transfer(t);
+}
+
+static void hold_answer(struct hlb_http *t, int result, long status, const char *error)
+{
+	struct hlb_http **pp = &t->svc->held;
+
+	t->held = 1;
+	t->result = result;
+	t->status = status;
+	t->error = error; /* t->errbuf, or a string that lives for ever */
+	while (*pp)
+		pp = &(*pp)->hnext;
+	*pp = t;
+}
+
+static void held_unlink(struct hlb_http *t)
+{
+	for (struct hlb_http **pp = &t->svc->held; *pp; pp = &(*pp)->hnext)
+		if (*pp == t) {
+			*pp = t->hnext;
+			break;
+		}
+	t->held = 0;
+	t->hnext = NULL;
+}
+
+/* Ends a transfer: corrects its bucket, runs the callback, frees it.
+ * `sent` tells whether curl had it (else it never left). The callback of
+ * an answer whose owner is held (hc_http_hold) waits for hc_http_wake. */
+static void complete(struct hlb_http *t, int result, long status, const char *error, int sent)
+{
+	struct bucket *b = t->bucket;
+
+	if (b)
+		b->pinned++; /* the callback may ask for buckets: never this one gone */
+	if (b && sent)
+		hc_pace_done(b->pace, &t->ticket, hc_now_ms());
+	if (b && status > 0) {
+		struct hlb_http_response resp = { .result = result, .status = status, .t = t, .error = error };
+
+		observe(b, t, &resp);
+	}
+	if (sent && t->owner && t->svc->hold && t->svc->hold(t->owner))
+		hold_answer(t, result, status, error);
+	else
+		answer(t, result, status, error);
 	if (b) {
 		b->pinned--;
 		/* A correction may let the queue go sooner, or later. */
@@ -489,6 +536,41 @@ static void on_pace_timer(void *arg)
 	pump(b);
 }
 
+/* Answers the held transfers whose owners are no longer held, oldest
+ * first; each callback may hold its owner again, or cancel others. */
+static void release_held(void *arg)
+{
+	hc_http *svc = arg;
+
+	svc->release_timer = NULL;
+	for (;;) {
+		struct hlb_http *t = svc->held;
+
+		while (t && svc->hold && svc->hold(t->owner))
+			t = t->hnext;
+		if (!t)
+			break;
+		held_unlink(t);
+		answer(t, t->result, t->status, t->error);
+	}
+}
+
+void hc_http_hold(hc_http *svc, int (*hold)(void *owner))
+{
+	svc->hold = hold;
+}
+
+void hc_http_set_owner(hlb_http *t, void *owner)
+{
+	t->owner = owner;
+}
+
+void hc_http_wake(hc_http *svc)
+{
+	if (svc && svc->held && !svc->release_timer)
+		svc->release_timer = hc_timer_start(svc->loop, 0, 0, release_held, svc);
+}
+
 static void on_done(CURL *easy, CURLcode rc, void *arg)
 {
 	hc_http *svc = arg;
@@ -536,6 +618,7 @@ void hc_http_free(hc_http *svc)
 		return;
 	while (svc->active)
 		hc_http_cancel(svc->active);
+	hc_timer_stop(svc->release_timer);
 	hc_http_pace_get(svc, NULL, &all);
 	/* What pacing did over the run, for operators and bench/quota. */
 	if (all.keys)
@@ -700,7 +783,9 @@ void hc_http_cancel(hlb_http *t)
 	 * the callback returns. */
 	if (!t || t->in_callback)
 		return;
-	if (t->waiting) {
+	if (t->held) {
+		held_unlink(t); /* answered: curl has it no more */
+	} else if (t->waiting) {
 		struct bucket *b = t->bucket;
 
 		/* Its token was never spent. */

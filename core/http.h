@@ -42,6 +42,15 @@ int hc_http_pace_get(const hc_http *svc, const char *key, hc_http_pace_totals *o
 hlb_http *hc_http_request(hc_http *svc, const char *who, const hlb_http_request *req,
 			  hlb_http_cb cb, void *arg);
 void hc_http_cancel(hlb_http *http);
+/* Backpressure: an answer to a transfer with an owner is taken in (its
+ * quota bucket corrected) but its callback waits while hold(owner) says
+ * so, until hc_http_wake finds it free. The engine holds a source whose
+ * sinks are full, so that a poll's next pages wait as raw bytes rather
+ * than as records. */
+void hc_http_hold(hc_http *svc, int (*hold)(void *owner));
+void hc_http_set_owner(hlb_http *http, void *owner);
+/* Room may have come: held answers go from the loop, at its next turn. */
+void hc_http_wake(hc_http *svc);
 int hc_http_result(const hlb_http_response *resp);
 long hc_http_status(const hlb_http_response *resp);
 /* The value is valid until the next call (the loop is single-threaded). */

@@ -63,6 +63,10 @@ int hc_store_ack(hc_store *s, int64_t id);
 int hc_store_retry(hc_store *s, int64_t id, unsigned attempts, int64_t due_ms, long status,
 		   const char *error);
 int hc_store_bury(hc_store *s, int64_t id, unsigned attempts, long status, const char *error);
+/* A record that never had a queue row goes straight to the dead-letter
+ * queue of `sink`. */
+int hc_store_bury_new(hc_store *s, const char *sink, const hlb_record *rec, unsigned attempts, long status,
+		      const char *error);
 /* Calls fn for up to `limit` queued records of a sink with id > after_id,
  * in id order. Returns the number handed over, or -1. */
 int hc_store_load(hc_store *s, const char *sink, int64_t after_id, size_t limit,

@@ -73,7 +73,7 @@ enum stmt {
 	S_ENQUEUE, S_ACK, S_RETRY, S_BURY_COPY, S_LOAD, S_COUNT_PENDING, S_COUNT_RETRY, S_COUNT_DEAD,
 	S_STATE_GET, S_STATE_PUT, S_STATE_EACH, S_DEAD_EACH, S_DEAD_EACH_SINK, S_DEAD_GET,
 	S_REPLAY_ONE, S_REPLAY_ALL, S_REPLAY_SINK, S_DROP_ONE, S_DROP_ALL, S_DROP_SINK,
-	S_HISTORY_ADD, S_HISTORY_EACH, S_COUNT
+	S_HISTORY_ADD, S_HISTORY_EACH, S_BURY_NEW, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
@@ -113,6 +113,8 @@ static const char *const sql[S_COUNT] = {
 			   "SELECT * FROM history WHERE (?1 IS NULL OR instance = ?1) AND "
 			   "(?2 IS NULL OR scope = ?2) AND (?3 IS NULL OR object = ?3) "
 			   "ORDER BY id DESC LIMIT ?4) ORDER BY id",
+	[S_BURY_NEW] = "INSERT INTO dead (sink, key, stream, op, time_ms, body, attempts, last_status, "
+		       "last_error, failed_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
 };
 
 struct hc_store {
@@ -457,6 +459,27 @@ int hc_store_bury(hc_store *s, int64_t id, unsigned attempts, long status, const
 	if (run(s, S_BURY_COPY, "cannot move a record to the dead-letter queue") < 0)
 		return -1;
 	return hc_store_ack(s, id);
+}
+
+int hc_store_bury_new(hc_store *s, const char *sink, const hlb_record *rec, unsigned attempts, long status,
+		      const char *error)
+{
+	if (s->memory)
+		return 0;
+	sqlite3_stmt *st = s->st[S_BURY_NEW];
+	const char *body = json_object_to_json_string_ext(rec->body, JSON_C_TO_STRING_PLAIN);
+
+	sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rec->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rec->stream, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, rec->op);
+	sqlite3_bind_int64(st, 5, rec->time_ms);
+	sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, (int)attempts);
+	sqlite3_bind_int64(st, 8, status);
+	sqlite3_bind_text(st, 9, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, hc_wall_ms());
+	return run(s, S_BURY_NEW, "cannot put a record in the dead-letter queue");
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)

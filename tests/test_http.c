@@ -413,6 +413,62 @@ static hlb_http *get(const char *path, int64_t timeout_ms, size_t max_response, 
 
 /* ---- tests -------------------------------------------------------------- */
 
+/* hc_http_hold: which owners are held now (a test owner is an int). */
+static int held_owners[2];
+
+static int hold_owner(void *owner)
+{
+	return held_owners[*(int *)owner];
+}
+
+START_TEST(test_hold_and_wake)
+{
+	static int owner0 = 0, owner1 = 1;
+	hlb_http *a, *b, *c;
+
+	hc_http_hold(svc, hold_owner);
+	held_owners[0] = 1;
+	held_owners[1] = 0;
+	a = get("/echo", 10000, 0, &results[0]);
+	b = get("/echo", 10000, 0, &results[1]);
+	c = get("/echo", 10000, 0, &results[2]);
+	hc_http_set_owner(a, &owner0);
+	hc_http_set_owner(b, &owner0);
+	hc_http_set_owner(c, &owner1);
+	/* the unheld owner's answer comes; the held ones wait as answers */
+	run_until(1, 10000);
+	run_for(200);
+	ck_assert_int_eq(results[2].calls, 1);
+	ck_assert_int_eq(results[0].calls, 0);
+	ck_assert_int_eq(results[1].calls, 0);
+	ck_assert_int_eq(server_requests(), 3);
+	ck_assert_uint_eq(hc_http_active(svc), 2);
+	/* a wake while still held answers nothing */
+	hc_http_wake(svc);
+	run_for(50);
+	ck_assert_int_eq(results[0].calls + results[1].calls, 0);
+	/* a held answer can be cancelled: no callback, nothing leaks */
+	hc_http_cancel(b);
+	ck_assert_uint_eq(hc_http_active(svc), 1);
+	held_owners[0] = 0;
+	hc_http_wake(svc);
+	run_until(2, 10000);
+	ck_assert_int_eq(results[0].calls, 1);
+	ck_assert_int_eq(results[0].rc, HLB_OK);
+	ck_assert_int_eq(results[0].status, 200);
+	ck_assert_str_eq(results[0].body, "hello");
+	ck_assert_int_eq(results[1].calls, 0);
+	ck_assert_uint_eq(hc_http_active(svc), 0);
+	/* held at the end: hc_http_free (teardown) frees it without a call */
+	held_owners[0] = 1;
+	a = get("/echo", 10000, 0, &results[3]);
+	hc_http_set_owner(a, &owner0);
+	run_for(300);
+	ck_assert_int_eq(results[3].calls, 0);
+	ck_assert_uint_eq(hc_http_active(svc), 1);
+}
+END_TEST
+
 START_TEST(test_get)
 {
 	struct seen last;
@@ -886,6 +942,7 @@ static Suite *test_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_hold_and_wake);
 	tcase_add_test(tc, test_free_in_flight);
 	tcase_add_test(tc, test_status_is_data);
 	tcase_add_test(tc, test_bad_requests);

@@ -15,9 +15,9 @@
 
 /* 1.0 was the first published ABI. 1.1 appended credential providers
  * (HLB_CAP_AUTH, the auth_* callbacks and host services, HLB_OPT_AUTH) and
- * history_add. */
+ * history_add. 1.2 added HLB_CAP_REPLAY. */
 #define HLB_ABI_MAJOR 1
-#define HLB_ABI_MINOR 1
+#define HLB_ABI_MINOR 2
 
 /* Result codes: 0 is success, negative values are errors (as in libuv), and
  * the few positive values are non-error outcomes. The host turns any of them
@@ -45,6 +45,12 @@ typedef enum hlb_rc {
 #define HLB_CAP_SINK      (1u << 2)
 /* 1.1: a credential provider, the `type` of an [auth:NAME] section. */
 #define HLB_CAP_AUTH      (1u << 3)
+/* 1.2, with HLB_CAP_SOURCE: a poll that was never committed is read again
+ * from the source's last committed state (its cursor, offset or snapshot),
+ * so its records may wait for their sinks in memory instead of the state
+ * store: a crash before the poll's checkpoint re-reads them. A source whose
+ * records exist nowhere else (a webhook intake) must not declare it. */
+#define HLB_CAP_REPLAY    (1u << 4)
 
 /* Types of declared options. The host validates every configured value
  * against its type before any plugin code runs. */

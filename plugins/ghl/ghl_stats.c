@@ -489,7 +489,9 @@ static void stats_fini(void *state)
 
 const hlb_plugin HLB_PLUGIN_EXPORT(ghl_stats) = {
 	HLB_PLUGIN_HEADER,
-	.caps = HLB_CAP_SOURCE,
+	/* every poll reads the whole window again: one never committed
+	 * is simply read once more */
+	.caps = HLB_CAP_SOURCE | HLB_CAP_REPLAY,
 	.name = PLUGIN,
 	.version = PACKAGE_VERSION,
 	.summary = "GoHighLevel Social Planner statistics: one record per location, platform, metric and day",

@@ -595,7 +595,9 @@ static void tags_fini(void *state)
 
 const hlb_plugin HLB_PLUGIN_EXPORT(ghl_tags) = {
 	HLB_PLUGIN_HEADER,
-	.caps = HLB_CAP_SOURCE,
+	/* a poll never committed lists the tags again against the last
+	 * committed snapshot, and finds the same changes */
+	.caps = HLB_CAP_SOURCE | HLB_CAP_REPLAY,
 	.name = PLUGIN,
 	.version = PACKAGE_VERSION,
 	.summary = "GoHighLevel Social Planner tags: created, changed and deleted tags of each location",
