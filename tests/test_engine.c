@@ -1309,6 +1309,81 @@ START_TEST(test_long_poll_flushes)
 }
 END_TEST
 
+/* ---- replay sources (ABI 1.2) ------------------------------------------- */
+
+static void dead_key(const hc_dead *d, void *arg)
+{
+	snprintf(arg, 64, "%s", d->key);
+}
+
+START_TEST(test_replay_skips_store)
+{
+	/* A replay source's records that fit their sink wait in memory, not
+	 * in the queue table: the sink never sees a queue row. The checkpoint
+	 * (the history rows) is still written only once all are delivered. */
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe_replay\ncount = 2500\nper_poll = 2500\nhistory = on\n"
+		  "[sink:out]\nplugin = probe\nbatch = 500\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	rig_durable = 0;
+	ck_assert_int_eq(rig_run(1), 0);
+	ck_assert_uint_eq(inst("out")->delivered, 2500);
+	ck_assert_int_eq(inst("out")->cursor, 0);
+	ck_assert_ptr_null(inst("src")->cp_head);
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, "scope-a", NULL, 0, count_row, NULL), 2500);
+	keys_are("out.txt", 0, 2500, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_replay_retry_and_dead)
+{
+	char key[64] = "";
+	int64_t pending = -1, retrying = -1, dead = -1;
+
+	/* retried in memory, then delivered; the failed one goes to the
+	 * dead-letter queue although it never had a queue row */
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe_replay\ncount = 10\nper_poll = 10\nhistory = on\n"
+		  "[sink:out]\nplugin = probe\nretry_times = 1\nretry_base = 20ms\nfail_key = probe-3\n"
+		  "out = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	rig_durable = 0;
+	ck_assert_int_eq(rig_run(1), 1);
+	ck_assert_uint_eq(inst("out")->delivered, 9);
+	ck_assert_uint_eq(inst("out")->failed, 1);
+	ck_assert_uint_ge(inst("out")->retried, 9);
+	ck_assert_int_eq(inst("out")->cursor, 0);
+	ck_assert_int_eq(hc_store_dead_each(rig.store, "out", dead_key, key), 1);
+	ck_assert_str_eq(key, "probe-3");
+	ck_assert_int_eq(hc_store_counts(rig.store, "out", &pending, &retrying, &dead), 0);
+	ck_assert_int_eq(pending, 0);
+	ck_assert_int_eq(retrying, 0);
+	ck_assert_int_eq(dead, 1);
+	/* every record reached a final state: the checkpoint is in */
+	ck_assert_ptr_null(inst("src")->cp_head);
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, "scope-a", NULL, 0, count_row, NULL), 10);
+}
+END_TEST
+
+START_TEST(test_replay_spills_when_full)
+{
+	/* one poll of 5000 records into a sink with room for 400 (and one
+	 * flush more): what does not fit goes to the store and comes back,
+	 * every record once and in order */
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe_replay\ncount = 5000\nper_poll = 5000\nhistory = on\n"
+		  "[sink:out]\nplugin = probe\nbatch = 100\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	rig_durable = 0;
+	ck_assert_int_eq(rig_run(1), 0);
+	ck_assert_uint_eq(inst("out")->delivered, 5000);
+	ck_assert_int_gt(inst("out")->cursor, 0);
+	ck_assert_ptr_null(inst("src")->cp_head);
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, "scope-a", NULL, 0, count_row, NULL), 5000);
+	keys_are("out.txt", 0, 5000, 1, NULL);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1370,6 +1445,9 @@ static Suite *test_suite(void)
 	tcase_add_test(errors, test_auth_config_errors);
 	tcase_add_test(errors, test_history_with_checkpoint);
 	tcase_add_test(errors, test_long_poll_flushes);
+	tcase_add_test(errors, test_replay_skips_store);
+	tcase_add_test(errors, test_replay_retry_and_dead);
+	tcase_add_test(errors, test_replay_spills_when_full);
 	suite_add_tcase(s, secret);
 	return s;
 }

@@ -317,10 +317,23 @@ static struct json_object *auth_status(void *state)
 	return o;
 }
 
-const hlb_plugin HLB_PLUGIN_EXPORT(probe) = {
+/* Built twice: as probe, and with PROBE_REPLAY as probe_replay, whose
+ * polls the host treats as read again after a crash (HLB_CAP_REPLAY), so
+ * that its records may skip the store. */
+#ifdef PROBE_REPLAY
+#define PROBE_NAME probe_replay
+#define PROBE_CAPS HLB_CAP_REPLAY
+#else
+#define PROBE_NAME probe
+#define PROBE_CAPS 0
+#endif
+#define PROBE_STR_(x) #x
+#define PROBE_STR(x) PROBE_STR_(x)
+
+const hlb_plugin HLB_PLUGIN_EXPORT(PROBE_NAME) = {
 	HLB_PLUGIN_HEADER,
-	.caps = HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH,
-	.name = "probe",
+	.caps = HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH | PROBE_CAPS,
+	.name = PROBE_STR(PROBE_NAME),
 	.version = "1.0",
 	.summary = "test plugin: emits, copies, drops and answers on command",
 	.options = options,
