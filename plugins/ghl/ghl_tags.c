@@ -13,7 +13,11 @@
  * The locations of a poll run at once (up to `concurrency`), each paced by
  * its own quota bucket (ghl:<app>:<location>); one failing location is
  * logged and keeps its old snapshot (the next poll tries it again) without
- * holding the others up. */
+ * holding the others up.
+ *
+ * Memory per location stays small however many locations run at once: of
+ * a list entry only the fields a record needs are kept, and the changes
+ * are emitted one details batch at a time, in list order. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
@@ -53,7 +57,9 @@ struct change {
 	char *id;
 	ghl_tag_change kind;
 	char hash[17];
-	json_object *entry;  /* the list entry (NULL for a tag that left the list) */
+	char *name;          /* the list's name, or NULL */
+	char *updated;       /* the list's updatedAt, or NULL */
+	json_object *entry;  /* a list entry marked deleted: the record's details */
 	char *prev_name;     /* the name in the old snapshot, or NULL */
 };
 
@@ -64,9 +70,11 @@ struct loc {
 	json_object *old;      /* the snapshot of the last poll, or NULL */
 	json_object *snap;     /* the snapshot being built */
 	json_object *seen;     /* every tag id listed this time (a set) */
-	json_object *details;  /* tagId -> tags/details entry */
+	json_object *details;  /* tagId -> tags/details entry, of the batch read last */
 	struct change *changes;
-	size_t nchanges, alloc, next_detail;
+	size_t nchanges, alloc;
+	size_t next_detail;    /* the first change the details batches have not reached */
+	size_t next_emit;      /* the first change not emitted yet */
 };
 
 struct tags {
@@ -160,12 +168,19 @@ static void loc_clear(ghl_fanout_loc *head)
 	l->old = l->snap = l->seen = l->details = NULL;
 	for (size_t i = 0; i < l->nchanges; i++) {
 		free(l->changes[i].id);
+		free(l->changes[i].name);
+		free(l->changes[i].updated);
 		free(l->changes[i].prev_name);
 		json_object_put(l->changes[i].entry);
 	}
 	free(l->changes);
 	l->changes = NULL;
-	l->nchanges = l->alloc = 0;
+	l->nchanges = l->alloc = l->next_detail = l->next_emit = 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
 }
 
 /* Every location has ended (the fan-out's end). */
@@ -190,10 +205,13 @@ static void poll_end(ghl_fanout *f)
 	ghl_fanout_finish(f, rc, rc == HLB_OK ? NULL : msg);
 }
 
+/* entry: the list entry, or NULL for a tag that left the list. */
 static int add_change(struct loc *l, const char *id, ghl_tag_change kind, const char *hash,
 		      json_object *entry, const char *prev_name)
 {
 	struct change *c;
+	const char *name = entry ? ghl_json_str(entry, "tag") : NULL;
+	const char *updated = entry ? ghl_json_str(entry, "updatedAt") : NULL;
 
 	if (l->nchanges == l->alloc) {
 		size_t alloc = l->alloc ? l->alloc * 2 : 16;
@@ -207,15 +225,20 @@ static int add_change(struct loc *l, const char *id, ghl_tag_change kind, const 
 	c = &l->changes[l->nchanges];
 	memset(c, 0, sizeof(*c));
 	c->id = strdup(id);
-	c->prev_name = prev_name ? strdup(prev_name) : NULL;
-	if (!c->id || (prev_name && !c->prev_name)) {
+	c->prev_name = dup_or_null(prev_name);
+	c->name = dup_or_null(name);
+	c->updated = dup_or_null(updated);
+	if (!c->id || (prev_name && !c->prev_name) || (name && !c->name) || (updated && !c->updated)) {
 		free(c->id);
 		free(c->prev_name);
+		free(c->name);
+		free(c->updated);
 		return HLB_ENOMEM;
 	}
 	c->kind = kind;
 	memcpy(c->hash, hash, 17);
-	c->entry = entry ? json_object_get(entry) : NULL;
+	/* the whole entry only where it becomes the details: a deletion */
+	c->entry = entry && kind == GHL_TAG_DELETED ? json_object_get(entry) : NULL;
 	l->nchanges++;
 	return HLB_OK;
 }
@@ -263,7 +286,8 @@ static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *r
 }
 
 static void loc_details(struct loc *l);
-static void loc_emit(struct loc *l);
+static void loc_emit(struct loc *l, size_t upto);
+static void loc_end(struct loc *l);
 
 static void on_details(void *arg, const ghl_reply *reply)
 {
@@ -289,6 +313,14 @@ static void on_details(void *arg, const ghl_reply *reply)
 
 		if (id && *id)
 			json_object_object_add(l->details, id, json_object_get(d));
+	}
+	/* the changes this batch covered go now, and their details with them */
+	loc_emit(l, l->next_detail);
+	json_object_put(l->details);
+	l->details = json_object_new_object();
+	if (!l->details) {
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
+		return;
 	}
 	loc_details(l);
 }
@@ -321,7 +353,7 @@ static void loc_details(struct loc *l)
 	}
 	if (!batch) {
 		json_object_put(body);
-		loc_emit(l);
+		loc_end(l);
 		return;
 	}
 	snprintf(path, sizeof(path), "/social-media-posting/%s/tags/details", l->head.id);
@@ -336,12 +368,24 @@ static json_object *new_str(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
+/* What the list said of a tag whose details did not come (it went away
+ * between the list and the details request). */
+static json_object *list_fields(const struct change *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "_id", json_object_new_string(c->id));
+	json_object_object_add(o, "tag", new_str(c->name));
+	json_object_object_add(o, "updatedAt", new_str(c->updated));
+	return o;
+}
+
 static void emit_change(struct loc *l, const struct change *c)
 {
 	struct tags *t = tags_of(l);
 	hlb_job *job = l->head.fanout->job;
 	json_object *body, *row, *details = NULL;
-	const char *name = c->entry ? ghl_json_str(c->entry, "tag") : NULL;
+	const char *name = c->name;
 	const char *change = ghl_tag_change_name(c->kind);
 	char ts[40], key[256], hash[17];
 	int64_t when = l->head.fanout->started_ms;
@@ -351,14 +395,16 @@ static void emit_change(struct loc *l, const struct change *c)
 	if (!name)
 		name = c->prev_name;
 	if (c->kind != GHL_TAG_DELETED) {
-		int64_t upd = ghl_parse_time(ghl_json_str(c->entry, "updatedAt"));
+		int64_t upd = ghl_parse_time(c->updated);
 
 		if (upd >= 0)
 			when = upd;
-		if (!json_object_object_get_ex(l->details, c->id, &details))
-			details = c->entry; /* gone between the list and the details */
+		if (json_object_object_get_ex(l->details, c->id, &details))
+			json_object_get(details);
+		else
+			details = list_fields(c);
 	} else {
-		details = c->entry;
+		details = c->entry ? json_object_get(c->entry) : NULL;
 	}
 	renamed = c->kind == GHL_TAG_UPDATED && c->prev_name && name && strcmp(c->prev_name, name) != 0;
 	memcpy(hash, c->hash, sizeof(hash));
@@ -381,7 +427,7 @@ static void emit_change(struct loc *l, const struct change *c)
 	json_object_object_add(body, "timestamp", json_object_new_string(ts));
 	json_object_object_add(body, "change", json_object_new_string(change));
 	json_object_object_add(body, "source", json_object_new_string("poll"));
-	json_object_object_add(body, "details", details ? json_object_get(details) : NULL);
+	json_object_object_add(body, "details", details);
 	rec = t->host->record_new(STREAM, key, c->kind == GHL_TAG_DELETED ? HLB_OP_DELETE : HLB_OP_UPSERT,
 				  when, body);
 	if (!rec || t->host->emit(job, rec) != HLB_OK)
@@ -403,13 +449,27 @@ static void emit_change(struct loc *l, const struct change *c)
 		t->deleted++;
 }
 
-static void loc_emit(struct loc *l)
+/* Emits the changes before `upto` not emitted yet, in list order, and lets
+ * go of what they held. */
+static void loc_emit(struct loc *l, size_t upto)
+{
+	for (; l->next_emit < upto; l->next_emit++) {
+		struct change *c = &l->changes[l->next_emit];
+
+		emit_change(l, c);
+		json_object_put(c->entry);
+		c->entry = NULL;
+	}
+}
+
+/* Every details batch is in: the rest of the changes, then the snapshot,
+ * after every record it covers. */
+static void loc_end(struct loc *l)
 {
 	struct tags *t = tags_of(l);
 	char key[128];
 
-	for (size_t i = 0; i < l->nchanges; i++)
-		emit_change(l, &l->changes[i]);
+	loc_emit(l, l->nchanges);
 	/* An unchanged location keeps its stored snapshot as it is. */
 	if (l->nchanges || !l->old) {
 		snprintf(key, sizeof(key), "snap:%s", l->head.id);
