@@ -325,6 +325,53 @@ START_TEST(test_memory)
 }
 END_TEST
 
+/* Schema 4 rebuilt history without AUTOINCREMENT: a schema 3 database keeps
+ * its rows, ids and order, and goes on numbering after them. */
+static void history_line(const hc_history *h, void *arg)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 256 - len, "%lld %s %s;", (long long)h->id, h->object, h->change);
+}
+
+START_TEST(test_history_migrates)
+{
+	sqlite3 *db;
+	hc_store *s;
+	char rows[256] = "";
+
+	hc_store_close(open_ok(path_in("v3")));
+	ck_assert_int_eq(sqlite3_open(path_in("v3/hlbridge.db"), &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+		"DROP TABLE history;"
+		"CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, instance TEXT NOT NULL,"
+		"  scope TEXT NOT NULL, object TEXT NOT NULL, change TEXT NOT NULL, time_ms INTEGER NOT NULL,"
+		"  row TEXT NOT NULL);"
+		"CREATE INDEX history_scope ON history (scope, object, id);"
+		"INSERT INTO history VALUES (7, 'src', 'loc', 'a', 'created', 1, '{}');"
+		"INSERT INTO history VALUES (9, 'src', 'loc', 'b', 'deleted', 2, '{}');"
+		"PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = open_ok(path_in("v3"));
+	ck_assert_int_eq(hc_store_history_add(s, "src", "loc", "c", "updated", 3, "{}"), 0);
+	ck_assert_int_eq(hc_store_history_each(s, NULL, "loc", NULL, 0, history_line, rows), 3);
+	ck_assert_str_eq(rows, "7 a created;9 b deleted;10 c updated;");
+	hc_store_close(s);
+	ck_assert_int_eq(sqlite3_open(path_in("v3/hlbridge.db"), &db), SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'history'", -1,
+						    &st, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		ck_assert_ptr_null(strstr((const char *)sqlite3_column_text(st, 0), "AUTOINCREMENT"));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -333,6 +380,7 @@ static Suite *test_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_creates_private_files);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_history_migrates);
 	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_dead_letters);
 	tcase_add_test(tc, test_state_and_transactions);
