@@ -315,16 +315,27 @@ static void link_cp(struct hlb_instance *src, hc_cp *cp)
 	src->cp_tail = cp;
 }
 
-/* A flush (final = 0) queues what a poll emitted so far under the poll's
- * checkpoint, opened now and kept open; the poll's last commit (final)
+/* A flush queues what a poll emitted so far under the poll's checkpoint,
+ * opened now and kept open; the poll's last commit (FINAL)
  * gives the checkpoint its state and closes it. Records of one poll thus
  * never wait in memory for the poll to end, and the checkpoint still waits
  * for every one of them. */
+/* FLUSH queues and keeps the checkpoint open; CHECKPOINT closes it with
+ * what was staged so far while the poll goes on; FINAL closes it at the
+ * poll's end, and only it waits for the disk (synchronous = FULL). */
+enum commit_mode { FLUSH, CHECKPOINT, FINAL };
+
+/* Nothing to wait for, and no older checkpoint to wait behind. */
+static int ready(const struct hlb_instance *src, const hc_cp *cp, int fresh)
+{
+	return cp->remaining == 0 && (fresh ? !src->cp_head : src->cp_head == cp);
+}
+
 static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
-		  int (*accept)(struct hlb_instance *sink, hlb_record *rec), int final)
+		  int (*accept)(struct hlb_instance *sink, hlb_record *rec), enum commit_mode mode)
 {
 	hc_cp *cp = b->open;
-	int fresh = 0, written = 0;
+	int fresh = 0, written = 0, closing = mode != FLUSH;
 	size_t left;
 
 	/* After a part was lost, the poll's state would skip its records: it
@@ -335,7 +346,7 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		free_stage(&b->stage);
 		cp = NULL;
 	}
-	if (!cp && !b->failed && (b->stage.nst || b->stage.nhist || !final)) {
+	if (!cp && !b->failed && (b->stage.nst || b->stage.nhist || mode == FLUSH)) {
 		cp = calloc(1, sizeof(*cp));
 		if (!cp)
 			goto fail;
@@ -345,8 +356,8 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 	left = take_in_memory(b, cp, accept);
 	/* a flush can be lost in a power cut at no cost but a re-read: the
 	 * checkpoint that would skip its records is not written with it */
-	if (left || final) {
-		if ((final ? hc_store_begin(store) : hc_store_begin_lazy(store)) < 0)
+	if (left || mode == FINAL || (mode == CHECKPOINT && cp && ready(src, cp, fresh))) {
+		if ((mode == FINAL ? hc_store_begin(store) : hc_store_begin_lazy(store)) < 0)
 			goto fail;
 		for (size_t i = 0; i < b->n; i++) {
 			if (!b->p[i].rec)
@@ -361,8 +372,7 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 				cp->remaining++;
 			}
 		}
-		/* nothing to wait for, and no older checkpoint to wait behind */
-		if (final && cp && cp->remaining == 0 && (fresh ? !src->cp_head : src->cp_head == cp)) {
+		if (closing && cp && ready(src, cp, fresh)) {
 			if (write_stage(store, src->state_name, &b->stage) < 0)
 				goto fail;
 			written = 1;
@@ -370,9 +380,9 @@ static int commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		if (hc_store_commit(store) < 0)
 			goto fail;
 	}
-	if (final && cp) {
-		/* an open checkpoint has staged nothing yet: the poll's final
-		 * commit brings all of it */
+	if (closing && cp) {
+		/* an open checkpoint has staged nothing yet: the closing commit
+		 * brings all of it */
 		cp->stage = b->stage;
 		memset(&b->stage, 0, sizeof(b->stage));
 		cp->open = 0;
@@ -442,13 +452,19 @@ fail:
 int hc_batch_flush(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		   int (*accept)(struct hlb_instance *sink, hlb_record *rec))
 {
-	return b->n ? commit(store, src, b, accept, 0) : 0;
+	return b->n ? commit(store, src, b, accept, FLUSH) : 0;
+}
+
+int hc_batch_checkpoint(hc_store *store, struct hlb_instance *src, hc_batch *b,
+			int (*accept)(struct hlb_instance *sink, hlb_record *rec))
+{
+	return commit(store, src, b, accept, CHECKPOINT);
 }
 
 int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		    int (*accept)(struct hlb_instance *sink, hlb_record *rec))
 {
-	return commit(store, src, b, accept, 1);
+	return commit(store, src, b, accept, FINAL);
 }
 
 int hc_durable_final(hc_store *store, hlb_record *rec)

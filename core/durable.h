@@ -49,6 +49,12 @@ int hc_batch_commit(hc_store *store, struct hlb_instance *src, hc_batch *b,
 int hc_batch_flush(hc_store *store, struct hlb_instance *src, hc_batch *b,
 		   int (*accept)(struct hlb_instance *sink, hlb_record *rec));
 
+/* The same, closing the checkpoint with the state and history the poll
+ * staged so far (host->checkpoint): it is written once the records up to
+ * here are final, and the poll's next records open a new one. */
+int hc_batch_checkpoint(hc_store *store, struct hlb_instance *src, hc_batch *b,
+			int (*accept)(struct hlb_instance *sink, hlb_record *rec));
+
 /* A record reached a final state; call inside the transaction that records
  * that state. Commits every checkpoint now complete. */
 int hc_durable_final(hc_store *store, hlb_record *rec);

@@ -219,6 +219,20 @@ static void job_unref(hlb_job *j)
 
 int hc_job_emit(hlb_job *j, hlb_record *rec);
 
+int hc_job_checkpoint(hlb_job *j)
+{
+	if (!j || j->kind != JOB_POLL || j->finished)
+		return HLB_EINVAL;
+	/* without a durable store a poll's records wait for its end anyway */
+	if (!j->e->durable || j->e->store_failed)
+		return HLB_OK;
+	if (hc_batch_checkpoint(j->e->store, j->inst, j->pending, accept_queued) < 0) {
+		store_failed(j->e);
+		return HLB_EIO;
+	}
+	return HLB_OK;
+}
+
 size_t hc_job_batch_size(const hlb_job *j)
 {
 	return j && j->kind == JOB_DELIVER ? j->n : 0;

@@ -41,6 +41,7 @@ const hlb_host *hc_host_table(void);
 
 /* Job services behind the host table (host.c forwards to these). */
 int hc_job_emit(hlb_job *job, hlb_record *rec);
+int hc_job_checkpoint(hlb_job *job);
 size_t hc_job_batch_size(const hlb_job *job);
 const hlb_record *hc_job_batch_record(const hlb_job *job, size_t i);
 void hc_job_verdict(hlb_job *job, size_t i, hlb_verdict v, const char *reason);

@@ -234,6 +234,7 @@ static const hlb_host table = {
 	.auth_subject = hc_auth_subject,
 	.auth_done = hc_auth_done,
 	.history_add = hc_engine_history_add,
+	.checkpoint = hc_job_checkpoint,
 };
 
 const hlb_host *hc_host_table(void)

@@ -1384,6 +1384,48 @@ START_TEST(test_replay_spills_when_full)
 }
 END_TEST
 
+static char *seen_pos;
+static int seen_rows;
+
+static void look_at_checkpoint(void *arg)
+{
+	(void)arg;
+	seen_pos = hc_store_state_get(rig.store, "src", "position");
+	seen_rows = hc_store_history_each(rig.store, NULL, "scope-a", NULL, 0, count_row, NULL);
+	raise(SIGTERM);
+}
+
+START_TEST(test_checkpoint_inside_poll)
+{
+	/* One poll of 30 records with a checkpoint after every 10; the sink
+	 * takes the first 15 and stalls from probe-15 on. The first
+	 * checkpoint (10 records, position 10, 10 history rows) is committed
+	 * while the poll's other records wait; the second never is. */
+	char *pos;
+
+	seen_pos = NULL;
+	seen_rows = -1;
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe_replay\ncount = 30\nper_poll = 30\nhistory = on\n"
+		  "checkpoint_every = 10\ninterval = 1h\n"
+		  "[sink:out]\nplugin = probe\nstall_from = 15\nretry_after = 10s\nout = %s/out.txt\n"
+		  "[route:r]\nfrom = src\nto = out\n", dir);
+	rig_durable = 0;
+	ck_assert_ptr_nonnull(hc_timer_start(rig.loop, 300, 0, look_at_checkpoint, NULL));
+	ck_assert_int_eq(rig_run(0), 0);
+	ck_assert_ptr_nonnull(seen_pos);
+	ck_assert_str_eq(seen_pos, "{\"next\":10}");
+	ck_assert_int_eq(seen_rows, 10);
+	free(seen_pos);
+	/* after the stop, still: the records from 15 on never got through */
+	pos = hc_store_state_get(rig.store, "src", "position");
+	ck_assert_str_eq(pos, "{\"next\":10}");
+	free(pos);
+	ck_assert_int_eq(hc_store_history_each(rig.store, NULL, "scope-a", NULL, 0, count_row, NULL), 10);
+	ck_assert_uint_eq(inst("out")->delivered, 15);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1448,6 +1490,7 @@ static Suite *test_suite(void)
 	tcase_add_test(errors, test_replay_skips_store);
 	tcase_add_test(errors, test_replay_retry_and_dead);
 	tcase_add_test(errors, test_replay_spills_when_full);
+	tcase_add_test(sig, test_checkpoint_inside_poll);
 	suite_add_tcase(s, secret);
 	return s;
 }

@@ -230,6 +230,16 @@ typedef struct hlb_host {
 	 * NULL at once. */
 	int (*history_add)(hlb_instance *inst, hlb_job *job, const char *scope, const char *object,
 			   const char *change, int64_t time_ms, struct json_object *row);
+
+	/* 1.2: a consistent point inside a running poll. What the poll put
+	 * (state_put, history_add) up to here covers only the records it
+	 * emitted up to here: that part of the poll's checkpoint is committed
+	 * as soon as those records are delivered, without waiting for the
+	 * rest of the poll, and a crash after it reads only the rest again.
+	 * A source that works through independent parts (GHL: locations)
+	 * calls it after each part. HLB_OK, or an error (then the poll's
+	 * checkpoint is never written, as when a record cannot be queued). */
+	int (*checkpoint)(hlb_job *job);
 } hlb_host;
 
 /* True when the host's table contains `member` (added in a later minor). */

@@ -61,6 +61,7 @@ struct change {
 	char *updated;       /* the list's updatedAt, or NULL */
 	json_object *entry;  /* a list entry marked deleted: the record's details */
 	char *prev_name;     /* the name in the old snapshot, or NULL */
+	int left;            /* a deletion: the tag left the list */
 };
 
 struct loc {
@@ -239,6 +240,7 @@ static int add_change(struct loc *l, const char *id, ghl_tag_change kind, const 
 	memcpy(c->hash, hash, 17);
 	/* the whole entry only where it becomes the details: a deletion */
 	c->entry = entry && kind == GHL_TAG_DELETED ? json_object_get(entry) : NULL;
+	c->left = kind == GHL_TAG_DELETED && !entry;
 	l->nchanges++;
 	return HLB_OK;
 }
@@ -380,25 +382,48 @@ static json_object *list_fields(const struct change *c)
 	return o;
 }
 
-static void emit_change(struct loc *l, const struct change *c)
-{
-	struct tags *t = tags_of(l);
-	hlb_job *job = l->head.fanout->job;
-	json_object *body, *row, *details = NULL;
-	const char *name = c->name;
-	const char *change = ghl_tag_change_name(c->kind);
-	char ts[40], key[256], hash[17];
-	int64_t when = l->head.fanout->started_ms;
+/* What a record and its history row share: the name, the time, the hash
+ * in the key, and whether the tag was renamed. */
+struct facts {
+	const char *name, *change;
+	int64_t when;
+	char hash[17];
 	int renamed;
-	hlb_record *rec;
+};
 
-	if (!name)
-		name = c->prev_name;
+static void facts_of(const struct loc *l, const struct change *c, struct facts *f)
+{
+	f->name = c->name ? c->name : c->prev_name;
+	f->change = ghl_tag_change_name(c->kind);
+	f->when = l->head.fanout->started_ms;
 	if (c->kind != GHL_TAG_DELETED) {
 		int64_t upd = ghl_parse_time(c->updated);
 
 		if (upd >= 0)
-			when = upd;
+			f->when = upd;
+	}
+	f->renamed = c->kind == GHL_TAG_UPDATED && c->prev_name && f->name && strcmp(c->prev_name, f->name) != 0;
+	memcpy(f->hash, c->hash, sizeof(f->hash));
+	if (c->left) {
+		/* Left the list: a key of its own, apart from the live versions. */
+		char buf[40];
+		int len = snprintf(buf, sizeof(buf), "deleted\x1f%s", c->hash);
+
+		ghl_hash_hex(buf, (size_t)len, f->hash);
+	}
+}
+
+static void emit_change(struct loc *l, struct change *c)
+{
+	struct tags *t = tags_of(l);
+	hlb_job *job = l->head.fanout->job;
+	json_object *body, *details = NULL;
+	struct facts f;
+	char ts[40], key[256];
+	hlb_record *rec;
+
+	facts_of(l, c, &f);
+	if (c->kind != GHL_TAG_DELETED) {
 		if (json_object_object_get_ex(l->details, c->id, &details))
 			json_object_get(details);
 		else
@@ -406,47 +431,47 @@ static void emit_change(struct loc *l, const struct change *c)
 	} else {
 		details = c->entry ? json_object_get(c->entry) : NULL;
 	}
-	renamed = c->kind == GHL_TAG_UPDATED && c->prev_name && name && strcmp(c->prev_name, name) != 0;
-	memcpy(hash, c->hash, sizeof(hash));
-	if (c->kind == GHL_TAG_DELETED && !c->entry) {
-		/* Left the list: a key of its own, apart from the live versions. */
-		char buf[40];
-		int len = snprintf(buf, sizeof(buf), "deleted\x1f%s", c->hash);
-
-		ghl_hash_hex(buf, (size_t)len, hash);
-	}
-	ghl_format_time(when, ts, sizeof(ts));
-	snprintf(key, sizeof(key), "%s/%s/%s", l->head.id, c->id, hash);
+	ghl_format_time(f.when, ts, sizeof(ts));
+	snprintf(key, sizeof(key), "%s/%s/%s", l->head.id, c->id, f.hash);
 
 	body = json_object_new_object();
 	json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
 	json_object_object_add(body, "tagId", json_object_new_string(c->id));
-	json_object_object_add(body, "tagName", new_str(name));
-	if (renamed)
+	json_object_object_add(body, "tagName", new_str(f.name));
+	if (f.renamed)
 		json_object_object_add(body, "previousName", new_str(c->prev_name));
 	json_object_object_add(body, "timestamp", json_object_new_string(ts));
-	json_object_object_add(body, "change", json_object_new_string(change));
+	json_object_object_add(body, "change", json_object_new_string(f.change));
 	json_object_object_add(body, "source", json_object_new_string("poll"));
 	json_object_object_add(body, "details", details);
 	rec = t->host->record_new(STREAM, key, c->kind == GHL_TAG_DELETED ? HLB_OP_DELETE : HLB_OP_UPSERT,
-				  when, body);
+				  f.when, body);
 	if (!rec || t->host->emit(job, rec) != HLB_OK)
 		t->host->log(t->inst, HLB_LOG_ERROR, "location %s: tag %s could not be emitted", l->head.id, c->id);
-
-	row = json_object_new_object();
-	json_object_object_add(row, "tagName", new_str(name));
-	if (renamed)
-		json_object_object_add(row, "previousName", new_str(c->prev_name));
-	json_object_object_add(row, "hash", json_object_new_string(hash));
-	if (t->host->history_add(t->inst, job, l->head.id, c->id, change, when, row) != HLB_OK)
-		t->host->log(t->inst, HLB_LOG_WARN, "location %s: the history row of tag %s was not kept",
-			     l->head.id, c->id);
 	if (c->kind == GHL_TAG_CREATED)
 		t->created++;
 	else if (c->kind == GHL_TAG_UPDATED)
 		t->updated++;
 	else
 		t->deleted++;
+}
+
+/* The history row of a change: added with the location's snapshot, so
+ * that a checkpoint never holds the rows of a location half done. */
+static void add_history(struct loc *l, const struct change *c)
+{
+	struct tags *t = tags_of(l);
+	json_object *row = json_object_new_object();
+	struct facts f;
+
+	facts_of(l, c, &f);
+	json_object_object_add(row, "tagName", new_str(f.name));
+	if (f.renamed)
+		json_object_object_add(row, "previousName", new_str(c->prev_name));
+	json_object_object_add(row, "hash", json_object_new_string(f.hash));
+	if (t->host->history_add(t->inst, l->head.fanout->job, l->head.id, c->id, f.change, f.when, row) != HLB_OK)
+		t->host->log(t->inst, HLB_LOG_WARN, "location %s: the history row of tag %s was not kept",
+			     l->head.id, c->id);
 }
 
 /* Emits the changes before `upto` not emitted yet, in list order, and lets
@@ -462,21 +487,29 @@ static void loc_emit(struct loc *l, size_t upto)
 	}
 }
 
-/* Every details batch is in: the rest of the changes, then the snapshot,
- * after every record it covers. */
+/* Every details batch is in: the rest of the changes, then their history
+ * rows and the snapshot, after every record they cover. The location is
+ * a checkpoint of its own: once its records are delivered its snapshot
+ * and rows are committed, whatever the other locations still do. */
 static void loc_end(struct loc *l)
 {
 	struct tags *t = tags_of(l);
+	hlb_job *job = l->head.fanout->job;
 	char key[128];
 
 	loc_emit(l, l->nchanges);
 	/* An unchanged location keeps its stored snapshot as it is. */
 	if (l->nchanges || !l->old) {
+		for (size_t i = 0; i < l->nchanges; i++)
+			add_history(l, &l->changes[i]);
 		snprintf(key, sizeof(key), "snap:%s", l->head.id);
-		if (t->host->state_put(t->inst, l->head.fanout->job, key, l->snap) != HLB_OK)
+		if (t->host->state_put(t->inst, job, key, l->snap) != HLB_OK)
 			t->host->log(t->inst, HLB_LOG_ERROR, "location %s: the tag snapshot was not saved; "
 				     "the same changes will be reported again", l->head.id);
 		l->snap = NULL;
+		if (HLB_HOST_HAS(t->host, checkpoint) && t->host->checkpoint(job) != HLB_OK)
+			t->host->log(t->inst, HLB_LOG_ERROR, "location %s: its checkpoint could not be "
+				     "queued; this poll is read again after a restart", l->head.id);
 	}
 	ghl_fanout_done(&l->head, NULL);
 }

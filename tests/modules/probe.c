@@ -24,6 +24,9 @@ static const hlb_option options[] = {
 	{ "subject", HLB_OPT_STRING, NULL, 0, "source: the subject of the token asked for", NULL },
 	{ "history", HLB_OPT_BOOL, "off", 0, "source: add a history row per record", NULL },
 	{ "token_base", HLB_OPT_STRING, "tok", 0, "auth: tokens are BASE-GENERATION-SUBJECT", NULL },
+	{ "checkpoint_every", HLB_OPT_INT, "0", 0,
+	  "source: after every N records, put position {\"next\": n} and call host->checkpoint", NULL },
+	{ "stall_from", HLB_OPT_INT, "-1", 0, "sink: records whose n is at least this always get retry", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
@@ -31,7 +34,7 @@ struct probe {
 	const hlb_host *host;
 	hlb_instance *inst;
 	uint32_t role;
-	int64_t count, per_poll, next, retry_times, retry_after;
+	int64_t count, per_poll, next, retry_times, retry_after, checkpoint_every, stall_from;
 	const char *url, *out, *fail_key;
 	int async, dup, drop_odd, history;
 	const char *auth, *subject, *token_base;
@@ -57,6 +60,8 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	p->count = host->option_int(inst, "count", 10);
 	p->per_poll = host->option_int(inst, "per_poll", 3);
 	p->retry_times = host->option_int(inst, "retry_times", 0);
+	p->checkpoint_every = host->option_int(inst, "checkpoint_every", 0);
+	p->stall_from = host->option_int(inst, "stall_from", -1);
 	p->retry_after = host->option_ms(inst, "retry_after", 0);
 	p->url = host->option(inst, "http_url");
 	p->out = host->option(inst, "out");
@@ -180,8 +185,17 @@ static int emit_poll(struct probe *p, hlb_job *job)
 		}
 		return HLB_OK;
 	}
-	for (int64_t i = 0; i < p->per_poll && p->next < p->count; i++)
+	for (int64_t i = 0; i < p->per_poll && p->next < p->count; i++) {
 		emit_n(p, job, p->next++, NULL);
+		if (p->checkpoint_every > 0 && p->next % p->checkpoint_every == 0) {
+			struct json_object *pos = json_object_new_object();
+
+			json_object_object_add(pos, "next", json_object_new_int64(p->next));
+			p->host->state_put(p->inst, job, "position", pos);
+			if (p->host->checkpoint(job) != HLB_OK)
+				p->host->log(p->inst, HLB_LOG_ERROR, "checkpoint refused");
+		}
+	}
 	p->host->finish(job, p->next < p->count ? HLB_MORE : HLB_OK, NULL);
 	return HLB_OK;
 }
@@ -230,6 +244,8 @@ static void give_verdicts(struct probe *p, hlb_job *job)
 
 		if (p->fail_key && strcmp(key, p->fail_key) == 0) {
 			p->host->verdict(job, i, HLB_FAILED, "probe refuses this key");
+		} else if (p->stall_from >= 0 && strncmp(key, "probe-", 6) == 0 && atoll(key + 6) >= p->stall_from) {
+			p->host->verdict_http(job, i, HLB_RETRY, "probe stalls this key", 503, p->retry_after);
 		} else if (tries && (*tries)++ < p->retry_times) {
 			p->host->verdict_http(job, i, HLB_RETRY, "probe asks for a retry", 503, p->retry_after);
 		} else {
