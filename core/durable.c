@@ -44,6 +44,7 @@ struct stage {
 struct hc_cp {
 	size_t remaining;        /* queued records not yet final */
 	int open;                /* its poll goes on: never committed yet */
+	int written;             /* written in the transaction under way */
 	struct stage stage;
 	struct hlb_instance *src;
 	struct hc_cp *next;
@@ -267,17 +268,34 @@ static void free_cp(hc_cp *cp)
  * go in order, so a later one never overtakes an earlier one. */
 static int advance(hc_store *store, struct hlb_instance *src)
 {
-	while (src->cp_head && src->cp_head->remaining == 0 && !src->cp_head->open) {
-		hc_cp *cp = src->cp_head;
+	hc_cp *cp = src->cp_head;
 
+	while (cp && cp->written)
+		cp = cp->next;
+	for (; cp && cp->remaining == 0 && !cp->open; cp = cp->next) {
 		if (write_cp(store, cp) < 0)
 			return -1;
+		cp->written = 1;
+	}
+	return 0;
+}
+
+void hc_durable_settle(struct hlb_instance *src, int committed)
+{
+	if (!committed) {
+		/* rolled back: written again by the next advance */
+		for (hc_cp *cp = src->cp_head; cp; cp = cp->next)
+			cp->written = 0;
+		return;
+	}
+	while (src->cp_head && src->cp_head->written) {
+		hc_cp *cp = src->cp_head;
+
 		src->cp_head = cp->next;
 		if (!src->cp_head)
 			src->cp_tail = NULL;
 		free_cp(cp);
 	}
-	return 0;
 }
 
 /* Offers a replay batch's records to their sinks' memory queues first: a
@@ -574,7 +592,11 @@ int hc_history_stage(hc_batch *b, const char *scope, const char *object, const c
 		need += len[i];
 	}
 	if (!h || h->cap - h->used < need) {
-		size_t cap = need > HIST_BLOCK ? need : HIST_BLOCK;
+		/* small first: a checkpoint per location may hold one row */
+		size_t cap = h ? (h->cap * 2 < HIST_BLOCK ? h->cap * 2 : HIST_BLOCK) : 512;
+
+		if (cap < need)
+			cap = need;
 
 		h = malloc(sizeof(*h) + cap);
 		if (!h)

@@ -56,8 +56,11 @@ int hc_batch_checkpoint(hc_store *store, struct hlb_instance *src, hc_batch *b,
 			int (*accept)(struct hlb_instance *sink, hlb_record *rec));
 
 /* A record reached a final state; call inside the transaction that records
- * that state. Commits every checkpoint now complete. */
+ * that state. Writes every checkpoint now complete; hc_durable_settle
+ * after that transaction forgets them (committed) or lets the next
+ * hc_durable_final write them again (rolled back). */
 int hc_durable_final(hc_store *store, hlb_record *rec);
+void hc_durable_settle(struct hlb_instance *src, int committed);
 /* A record a sink loaded from the store: if a checkpoint waits for it,
  * the record carries it from now on. */
 void hc_durable_adopt(struct hlb_instance *sink, hlb_record *rec);

@@ -449,6 +449,10 @@ static int hold_source(void *owner)
  * held (hold_source) still fit. */
 static int accept_queued(struct hlb_instance *sink, hlb_record *rec)
 {
+	/* A reload hands the queues over in the store: a record only in
+	 * memory now would wait for a delivery that never comes. */
+	if (!rec->row_id && rec->cp && sink->engine->reloading)
+		return 0;
 	if (sink->engine->durable &&
 	    (sink->backlog || sink->q_len + sink->wait_len >= sink_room(sink) + POLL_FLUSH_RECORDS)) {
 		sink->backlog = 1;
@@ -714,7 +718,12 @@ static void deliver_finished(hlb_job *j)
 		hc_log(sink->sec->label, HLB_LOG_ERROR, "cannot record delivery outcomes: %s; "
 		       "those records will be delivered again after a restart", hc_store_error(e->store));
 		hc_store_rollback(e->store);
+		stored = 0;
 	}
+	/* checkpoints the outcomes completed: kept until their write is in */
+	for (size_t i = 0; i < e->g->ninst; i++)
+		if (e->g->inst[i]->role == HLB_CAP_SOURCE)
+			hc_durable_settle(e->g->inst[i], stored);
 	load_backlog(sink);
 	if (sink->q_len)
 		schedule_flush(sink);
