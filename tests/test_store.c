@@ -12,6 +12,8 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include "durable.h"
+#include "graph.h"
 #include "record.h"
 #include "store.h"
 
@@ -372,6 +374,77 @@ START_TEST(test_history_migrates)
 }
 END_TEST
 
+/* Checkpoints written in a transaction that rolls back are written again
+ * by the next one, in order; a replay batch keeps its records out of the
+ * queue table. */
+static hlb_record *taken[4];
+static size_t ntaken;
+
+static int take(struct hlb_instance *sink, hlb_record *rec)
+{
+	(void)sink;
+	taken[ntaken++] = rec;
+	return 1;
+}
+
+static int count_history(hc_store *s)
+{
+	char rows[256] = "";
+
+	return hc_store_history_each(s, NULL, "scope", NULL, 0, history_line, rows);
+}
+
+START_TEST(test_checkpoint_rollback)
+{
+	hc_store *s = open_ok(path_in("cp"));
+	hc_section src_sec = { .name = "src", .label = "source:src" }, sink_sec = { .name = "out", .label = "sink:out" };
+	struct hlb_instance src = { .sec = &src_sec, .role = HLB_CAP_SOURCE, .state_name = "src" };
+	struct hlb_instance sink = { .sec = &sink_sec, .role = HLB_CAP_SINK };
+	hc_batch *b = hc_batch_new(1);
+	int64_t pending = -1, retrying = -1, dead = -1;
+	char *pos;
+
+	ntaken = 0;
+	/* part 1 of a poll, closed by a checkpoint; part 2 closed by its end */
+	ck_assert_int_eq(hc_batch_add(b, &sink, hc_record_new("s", "k1", HLB_OP_UPSERT, 1, NULL)), 0);
+	ck_assert_int_eq(hc_state_stage(b, &src, "pos", "1"), 0);
+	ck_assert_int_eq(hc_history_stage(b, "scope", "k1", "created", 1, "{}"), 0);
+	ck_assert_int_eq(hc_batch_checkpoint(s, &src, b, take), 0);
+	ck_assert_int_eq(hc_batch_add(b, &sink, hc_record_new("s", "k2", HLB_OP_UPSERT, 2, NULL)), 0);
+	ck_assert_int_eq(hc_state_stage(b, &src, "pos", "2"), 0);
+	ck_assert_int_eq(hc_history_stage(b, "scope", "k2", "created", 2, "{}"), 0);
+	ck_assert_int_eq(hc_batch_commit(s, &src, b, take), 0);
+	ck_assert_uint_eq(ntaken, 2);
+	ck_assert_int_eq(hc_store_counts(s, "out", &pending, &retrying, &dead), 0);
+	ck_assert_int_eq(pending, 0); /* both waited in memory only */
+	/* k1 is delivered, but that transaction rolls back */
+	ck_assert_int_eq(hc_store_begin_lazy(s), 0);
+	ck_assert_int_eq(hc_durable_final(s, taken[0]), 0);
+	hc_store_rollback(s);
+	hc_durable_settle(&src, 0);
+	ck_assert_ptr_null(hc_store_state_get(s, "src", "pos"));
+	ck_assert_int_eq(count_history(s), 0);
+	ck_assert_ptr_nonnull(src.cp_head);
+	/* k2 is delivered: the first checkpoint is written again, then the second */
+	ck_assert_int_eq(hc_store_begin_lazy(s), 0);
+	ck_assert_int_eq(hc_durable_final(s, taken[1]), 0);
+	ck_assert_int_eq(hc_store_commit(s), 0);
+	hc_durable_settle(&src, 1);
+	pos = hc_store_state_get(s, "src", "pos");
+	ck_assert_str_eq(pos, "2");
+	free(pos);
+	ck_assert_int_eq(count_history(s), 2);
+	ck_assert_ptr_null(src.cp_head);
+	hc_record_free(taken[0]);
+	hc_record_free(taken[1]);
+	hc_batch_free(b);
+	hc_state_forget(&src);
+	hc_durable_forget(&src);
+	hc_durable_forget(&sink);
+	hc_store_close(s);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -381,6 +454,7 @@ static Suite *test_suite(void)
 	tcase_add_test(tc, test_creates_private_files);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_history_migrates);
+	tcase_add_test(tc, test_checkpoint_rollback);
 	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_dead_letters);
 	tcase_add_test(tc, test_state_and_transactions);
