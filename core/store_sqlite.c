@@ -436,19 +436,24 @@ static int run(hc_store *s, enum stmt which, const char *what)
 	return rc == SQLITE_DONE ? 0 : fail(s, what);
 }
 
-int64_t hc_store_enqueue(hc_store *s, const char *sink, const hlb_record *rec)
+/* Binds sink, key, stream, op, time_ms and body, the first six parameters
+ * of S_ENQUEUE and S_BURY_NEW. */
+static void bind_record(sqlite3_stmt *st, const char *sink, const hlb_record *rec)
 {
-	if (s->memory)
-		return ++s->next_id;
-	sqlite3_stmt *st = s->st[S_ENQUEUE];
-	const char *body = json_object_to_json_string_ext(rec->body, JSON_C_TO_STRING_PLAIN);
-
 	sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rec->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, rec->stream, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, rec->op);
 	sqlite3_bind_int64(st, 5, rec->time_ms);
-	sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, json_object_to_json_string_ext(rec->body, JSON_C_TO_STRING_PLAIN), -1,
+			  SQLITE_STATIC);
+}
+
+int64_t hc_store_enqueue(hc_store *s, const char *sink, const hlb_record *rec)
+{
+	if (s->memory)
+		return ++s->next_id;
+	bind_record(s->st[S_ENQUEUE], sink, rec);
 	if (run(s, S_ENQUEUE, "cannot queue a record") < 0)
 		return -1;
 	return sqlite3_changes(s->db) ? sqlite3_last_insert_rowid(s->db) : 0;
@@ -499,14 +504,8 @@ int hc_store_bury_new(hc_store *s, const char *sink, const hlb_record *rec, unsi
 	if (s->memory)
 		return 0;
 	sqlite3_stmt *st = s->st[S_BURY_NEW];
-	const char *body = json_object_to_json_string_ext(rec->body, JSON_C_TO_STRING_PLAIN);
 
-	sqlite3_bind_text(st, 1, sink, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rec->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, rec->stream, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, rec->op);
-	sqlite3_bind_int64(st, 5, rec->time_ms);
-	sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+	bind_record(st, sink, rec);
 	sqlite3_bind_int(st, 7, (int)attempts);
 	sqlite3_bind_int64(st, 8, status);
 	sqlite3_bind_text(st, 9, error, -1, SQLITE_STATIC);
