@@ -1412,18 +1412,17 @@ const char *ghl_tag_change_name(ghl_tag_change ch)
 
 void ghl_tag_hash(const char *name, const char *updated_at, int deleted, char out[17])
 {
-	ghl_buf b;
+	uint64_t h = GHL_FNV_INIT;
 
-	/* Unit separators keep ("ab", "c") apart from ("a", "bc"). */
-	ghl_buf_init(&b, (size_t)1 << 20);
-	if (ghl_buf_addf(&b, "%s\x1f%s\x1f%d", name ? name : "", updated_at ? updated_at : "",
-			 deleted ? 1 : 0) < 0) {
-		ghl_buf_free(&b);
-		ghl_hash_hex(name ? name : "", name ? strlen(name) : 0, out);
-		return;
-	}
-	ghl_hash_hex(b.data, b.len, out);
-	ghl_buf_free(&b);
+	/* "name\x1fupdatedAt\x1f0|1": unit separators keep ("ab", "c") apart
+	 * from ("a", "bc"). Hashed in parts, one tag at a time, no copy. */
+	if (name)
+		h = ghl_fnv1a(h, name, strlen(name));
+	h = ghl_fnv1a(h, "\x1f", 1);
+	if (updated_at)
+		h = ghl_fnv1a(h, updated_at, strlen(updated_at));
+	h = ghl_fnv1a(h, deleted ? "\x1f" "1" : "\x1f" "0", 2);
+	ghl_hash_out(h, out);
 }
 
 int ghl_tag_snap_get(struct json_object *snap, const char *tag_id, char hash[17], const char **name)

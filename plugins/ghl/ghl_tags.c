@@ -370,15 +370,23 @@ static json_object *new_str(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
+/* Adds under a literal key, known to be new: json-c neither copies nor
+ * looks it up (a record has a dozen such fields). The literal lives in
+ * this module, which the host unloads only after freeing every record. */
+static void put(json_object *o, const char *literal, json_object *v)
+{
+	json_object_object_add_ex(o, literal, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
 /* What the list said of a tag whose details did not come (it went away
  * between the list and the details request). */
 static json_object *list_fields(const struct change *c)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "_id", json_object_new_string(c->id));
-	json_object_object_add(o, "tag", new_str(c->name));
-	json_object_object_add(o, "updatedAt", new_str(c->updated));
+	put(o, "_id", json_object_new_string(c->id));
+	put(o, "tag", new_str(c->name));
+	put(o, "updatedAt", new_str(c->updated));
 	return o;
 }
 
@@ -435,15 +443,15 @@ static void emit_change(struct loc *l, struct change *c)
 	snprintf(key, sizeof(key), "%s/%s/%s", l->head.id, c->id, f.hash);
 
 	body = json_object_new_object();
-	json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
-	json_object_object_add(body, "tagId", json_object_new_string(c->id));
-	json_object_object_add(body, "tagName", new_str(f.name));
+	put(body, "locationId", json_object_new_string(l->head.id));
+	put(body, "tagId", json_object_new_string(c->id));
+	put(body, "tagName", new_str(f.name));
 	if (f.renamed)
-		json_object_object_add(body, "previousName", new_str(c->prev_name));
-	json_object_object_add(body, "timestamp", json_object_new_string(ts));
-	json_object_object_add(body, "change", json_object_new_string(f.change));
-	json_object_object_add(body, "source", json_object_new_string("poll"));
-	json_object_object_add(body, "details", details);
+		put(body, "previousName", new_str(c->prev_name));
+	put(body, "timestamp", json_object_new_string(ts));
+	put(body, "change", json_object_new_string(f.change));
+	put(body, "source", json_object_new_string("poll"));
+	put(body, "details", details);
 	rec = t->host->record_new(STREAM, key, c->kind == GHL_TAG_DELETED ? HLB_OP_DELETE : HLB_OP_UPSERT,
 				  f.when, body);
 	if (!rec || t->host->emit(job, rec) != HLB_OK)
@@ -465,10 +473,10 @@ static void add_history(struct loc *l, const struct change *c)
 	struct facts f;
 
 	facts_of(l, c, &f);
-	json_object_object_add(row, "tagName", new_str(f.name));
+	put(row, "tagName", new_str(f.name));
 	if (f.renamed)
-		json_object_object_add(row, "previousName", new_str(c->prev_name));
-	json_object_object_add(row, "hash", json_object_new_string(f.hash));
+		put(row, "previousName", new_str(c->prev_name));
+	put(row, "hash", json_object_new_string(f.hash));
 	if (t->host->history_add(t->inst, l->head.fanout->job, l->head.id, c->id, f.change, f.when, row) != HLB_OK)
 		t->host->log(t->inst, HLB_LOG_WARN, "location %s: the history row of tag %s was not kept",
 			     l->head.id, c->id);

@@ -330,16 +330,27 @@ int64_t ghl_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void ghl_hash_hex(const char *s, size_t len, char out[17])
+uint64_t ghl_fnv1a(uint64_t h, const char *s, size_t len)
 {
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
+	for (size_t i = 0; i < len; i++) {
 		h ^= (unsigned char)s[i];
 		h *= 1099511628211ULL;
 	}
-	snprintf(out, 17, "%016" PRIx64, h);
+	return h;
+}
+
+void ghl_hash_out(uint64_t h, char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		out[i] = hex[h & 15];
+	out[16] = '\0';
+}
+
+void ghl_hash_hex(const char *s, size_t len, char out[17])
+{
+	ghl_hash_out(ghl_fnv1a(GHL_FNV_INIT, s, len), out);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's

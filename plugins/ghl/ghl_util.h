@@ -69,6 +69,11 @@ int64_t ghl_now_ms(void);
 
 /* Stable 64-bit FNV-1a hash of `s` as 16 hex digits (ids, content hashes). */
 void ghl_hash_hex(const char *s, size_t len, char out[17]);
+/* The same in parts: h = ghl_fnv1a(GHL_FNV_INIT, a, n) continued with
+ * ghl_fnv1a(h, b, m) hashes a followed by b; ghl_hash_out writes it. */
+#define GHL_FNV_INIT 14695981039346656037ULL
+uint64_t ghl_fnv1a(uint64_t h, const char *s, size_t len);
+void ghl_hash_out(uint64_t h, char out[17]);
 
 /* Milliseconds since the epoch from an ISO 8601 time such as
  * "2023-08-02T00:00:00.000Z"; -1 when it is not one. And back, UTC. */
