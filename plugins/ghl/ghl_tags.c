@@ -17,7 +17,9 @@
  *
  * Memory per location stays small however many locations run at once: of
  * a list entry only the fields a record needs are kept, and the changes
- * are emitted one details batch at a time, in list order. */
+ * are emitted as their details batch comes, in list order. A location
+ * keeps two details requests going (DETAILS_IN_FLIGHT), so that a large
+ * one does not wait for each in turn. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
@@ -40,6 +42,7 @@
 #define TAG_ID_MAX 128       /* longer ids are not GHL's: skipped */
 #define MAX_PAGE 100
 #define MAX_DETAILS_BATCH 100
+#define DETAILS_IN_FLIGHT 2  /* a location's details requests at once */
 
 static const hlb_option options[] = {
 	GHL_OPTION_AUTH,
@@ -64,14 +67,27 @@ struct change {
 	int left;            /* a deletion: the tag left the list */
 };
 
+struct loc;
+
+/* One tags/details request: the changes before `upto` not emitted yet are
+ * its (deletions between need none). Answers are used in request order. */
+struct batch {
+	struct loc *l;
+	ghl_call *call;
+	json_object *details;  /* tagId -> details entry, once answered */
+	size_t upto;
+	int answered;
+};
+
 struct loc {
 	ghl_fanout_loc head;   /* first: the run's part (the fan-out's) */
 	ghl_pager *pager;
-	ghl_call *call;
+	ghl_call *call;        /* a check's request */
 	json_object *old;      /* the snapshot of the last poll, or NULL */
 	json_object *snap;     /* the snapshot being built */
 	json_object *seen;     /* every tag id listed this time (a set) */
-	json_object *details;  /* tagId -> tags/details entry, of the batch read last */
+	struct batch batch[DETAILS_IN_FLIGHT]; /* a ring, oldest at `first` */
+	size_t first, nbatch;
 	struct change *changes;
 	size_t nchanges, alloc;
 	size_t next_detail;    /* the first change the details batches have not reached */
@@ -162,11 +178,16 @@ static void loc_clear(ghl_fanout_loc *head)
 	ghl_call_cancel(l->call);
 	l->pager = NULL;
 	l->call = NULL;
+	for (size_t i = 0; i < DETAILS_IN_FLIGHT; i++) {
+		ghl_call_cancel(l->batch[i].call);
+		json_object_put(l->batch[i].details);
+		memset(&l->batch[i], 0, sizeof(l->batch[i]));
+	}
+	l->first = l->nbatch = 0;
 	json_object_put(l->old);
 	json_object_put(l->snap);
 	json_object_put(l->seen);
-	json_object_put(l->details);
-	l->old = l->snap = l->seen = l->details = NULL;
+	l->old = l->snap = l->seen = NULL;
 	for (size_t i = 0; i < l->nchanges; i++) {
 		free(l->changes[i].id);
 		free(l->changes[i].name);
@@ -288,16 +309,17 @@ static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *r
 }
 
 static void loc_details(struct loc *l);
-static void loc_emit(struct loc *l, size_t upto);
+static void loc_emit(struct loc *l, size_t upto, json_object *details);
 static void loc_end(struct loc *l);
 
 static void on_details(void *arg, const ghl_reply *reply)
 {
-	struct loc *l = arg;
+	struct batch *b = arg;
+	struct loc *l = b->l;
 	json_object *list;
 	size_t n;
 
-	l->call = NULL;
+	b->call = NULL;
 	if (reply->rc != HLB_OK) {
 		ghl_fanout_done(&l->head, reply);
 		return;
@@ -308,30 +330,40 @@ static void on_details(void *arg, const ghl_reply *reply)
 			 "results.tags array", l->head.id);
 		return;
 	}
+	b->details = json_object_new_object();
+	if (!b->details) {
+		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
+		return;
+	}
 	n = json_object_array_length(list);
 	for (size_t i = 0; i < n; i++) {
 		json_object *d = json_object_array_get_idx(list, i);
 		const char *id = ghl_json_str(d, "_id");
 
 		if (id && *id)
-			json_object_object_add(l->details, id, json_object_get(d));
+			json_object_object_add(b->details, id, json_object_get(d));
 	}
-	/* the changes this batch covered go now, and their details with them */
-	loc_emit(l, l->next_detail);
-	json_object_put(l->details);
-	l->details = json_object_new_object();
-	if (!l->details) {
-		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
-		return;
+	b->answered = 1;
+	/* in list order: the oldest answered batches emit their changes, and
+	 * let go of their details */
+	while (l->nbatch && l->batch[l->first].answered) {
+		struct batch *o = &l->batch[l->first];
+
+		loc_emit(l, o->upto, o->details);
+		json_object_put(o->details);
+		memset(o, 0, sizeof(*o));
+		l->first = (l->first + 1) % DETAILS_IN_FLIGHT;
+		l->nbatch--;
 	}
 	loc_details(l);
 }
 
-/* Reads the details of the next batch of new or changed tags; emits when
- * they have all been read. */
-static void loc_details(struct loc *l)
+/* Requests the details of the next batch of new or changed tags: 1 when
+ * one went out, 0 when none is left, -1 when the location failed. */
+static int start_batch(struct loc *l)
 {
 	struct tags *t = tags_of(l);
+	struct batch *b = &l->batch[(l->first + l->nbatch) % DETAILS_IN_FLIGHT];
 	json_object *body, *ids;
 	char path[160];
 	size_t batch = 0;
@@ -342,7 +374,7 @@ static void loc_details(struct loc *l)
 		json_object_put(body);
 		json_object_put(ids);
 		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
-		return;
+		return -1;
 	}
 	json_object_object_add(body, "tagIds", ids);
 	for (; l->next_detail < l->nchanges && batch < t->details_batch; l->next_detail++) {
@@ -355,14 +387,36 @@ static void loc_details(struct loc *l)
 	}
 	if (!batch) {
 		json_object_put(body);
-		loc_end(l);
-		return;
+		return 0;
 	}
 	snprintf(path, sizeof(path), "/social-media-posting/%s/tags/details", l->head.id);
-	l->call = ghl_request(t->client, l->head.id, "POST", GHL_VERSION, path, body, on_details, l);
+	memset(b, 0, sizeof(*b));
+	b->l = l;
+	b->upto = l->next_detail;
+	b->call = ghl_request(t->client, l->head.id, "POST", GHL_VERSION, path, body, on_details, b);
 	json_object_put(body);
-	if (!l->call)
+	if (!b->call) {
 		ghl_fanout_fail(&l->head, HLB_ENOMEM, "POST %s: could not be started (out of memory)", path);
+		return -1;
+	}
+	l->nbatch++;
+	return 1;
+}
+
+/* Keeps up to DETAILS_IN_FLIGHT details requests going (one location's
+ * quota is its own); when none is left, the location ends. */
+static void loc_details(struct loc *l)
+{
+	while (l->nbatch < DETAILS_IN_FLIGHT) {
+		int rc = start_batch(l);
+
+		if (rc < 0)
+			return;
+		if (rc == 0)
+			break;
+	}
+	if (!l->nbatch)
+		loc_end(l);
 }
 
 static json_object *new_str(const char *s)
@@ -421,7 +475,7 @@ static void facts_of(const struct loc *l, const struct change *c, struct facts *
 	}
 }
 
-static void emit_change(struct loc *l, struct change *c)
+static void emit_change(struct loc *l, struct change *c, json_object *batch_details)
 {
 	struct tags *t = tags_of(l);
 	hlb_job *job = l->head.fanout->job;
@@ -432,7 +486,7 @@ static void emit_change(struct loc *l, struct change *c)
 
 	facts_of(l, c, &f);
 	if (c->kind != GHL_TAG_DELETED) {
-		if (json_object_object_get_ex(l->details, c->id, &details))
+		if (batch_details && json_object_object_get_ex(batch_details, c->id, &details))
 			json_object_get(details);
 		else
 			details = list_fields(c);
@@ -482,14 +536,14 @@ static void add_history(struct loc *l, const struct change *c)
 			     l->head.id, c->id);
 }
 
-/* Emits the changes before `upto` not emitted yet, in list order, and lets
- * go of what they held. */
-static void loc_emit(struct loc *l, size_t upto)
+/* Emits the changes before `upto` not emitted yet, in list order, with
+ * the details a batch brought, and lets go of what they held. */
+static void loc_emit(struct loc *l, size_t upto, json_object *details)
 {
 	for (; l->next_emit < upto; l->next_emit++) {
 		struct change *c = &l->changes[l->next_emit];
 
-		emit_change(l, c);
+		emit_change(l, c, details);
 		json_object_put(c->entry);
 		c->entry = NULL;
 	}
@@ -505,7 +559,7 @@ static void loc_end(struct loc *l)
 	hlb_job *job = l->head.fanout->job;
 	char key[128];
 
-	loc_emit(l, l->nchanges);
+	loc_emit(l, l->nchanges, NULL); /* deletions after the last batch */
 	/* An unchanged location keeps its stored snapshot as it is. */
 	if (l->nchanges || !l->old) {
 		for (size_t i = 0; i < l->nchanges; i++)
@@ -580,8 +634,7 @@ static void loc_start(ghl_fanout_loc *head)
 	}
 	l->snap = json_object_new_object();
 	l->seen = json_object_new_object();
-	l->details = json_object_new_object();
-	if (!l->snap || !l->seen || !l->details) {
+	if (!l->snap || !l->seen) {
 		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");
 		return;
 	}
