@@ -333,14 +333,12 @@ static void link_cp(struct hlb_instance *src, hc_cp *cp)
 	src->cp_tail = cp;
 }
 
-/* A flush queues what a poll emitted so far under the poll's checkpoint,
- * opened now and kept open; the poll's last commit (FINAL)
- * gives the checkpoint its state and closes it. Records of one poll thus
- * never wait in memory for the poll to end, and the checkpoint still waits
- * for every one of them. */
-/* FLUSH queues and keeps the checkpoint open; CHECKPOINT closes it with
- * what was staged so far while the poll goes on; FINAL closes it at the
- * poll's end, and only it waits for the disk (synchronous = FULL). */
+/* FLUSH queues what a poll emitted so far under the poll's checkpoint,
+ * opened now and kept open, so that a poll's records never wait in memory
+ * for its end; CHECKPOINT closes it with what was staged so far while the
+ * poll goes on (host->checkpoint); FINAL closes it at the poll's end, and
+ * only it waits for the disk (synchronous = FULL). A closed checkpoint is
+ * written once every record before it is final. */
 enum commit_mode { FLUSH, CHECKPOINT, FINAL };
 
 /* Nothing to wait for, and no older checkpoint to wait behind. */

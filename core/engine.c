@@ -413,9 +413,10 @@ static size_t sink_room(const struct hlb_instance *s)
 	return s->batch * 4 > ROOM_MIN ? s->batch * 4 : ROOM_MIN;
 }
 
-static int sink_full(const struct hlb_instance *s)
+/* Full past its room and `more` records: reading its backlog counts too. */
+static int sink_full(const struct hlb_instance *s, size_t more)
 {
-	return s->q_len + s->wait_len >= sink_room(s) || s->backlog;
+	return s->q_len + s->wait_len >= sink_room(s) + more || s->backlog;
 }
 
 /* With a durable queue a full sink takes its records into the store only,
@@ -427,7 +428,7 @@ static int has_room(const struct hlb_instance *src)
 	size_t full = 0;
 
 	for (size_t i = 0; i < src->nreach; i++)
-		full += sink_full(src->reach[i]);
+		full += sink_full(src->reach[i], 0);
 	if (src->engine->durable)
 		return full < src->nreach || src->nreach == 0;
 	return full == 0;
@@ -443,18 +444,17 @@ static int hold_source(void *owner)
 	return src->role == HLB_CAP_SOURCE && src->polling && !src->engine->stopping && !has_room(src);
 }
 
-/* The memory queue takes a record just queued in the store, unless the sink
- * is full and the store can hold it until there is room. Full here is the
- * room and one flush more: a poll's records made before its answers were
- * held (hold_source) still fit. */
+/* The memory queue takes a record (queued in the store, or a replay poll's
+ * waiting only here), unless the sink is full and the store can hold it
+ * until there is room. Full here is the room and one flush more: a poll's
+ * records made before its answers were held (hold_source) still fit. */
 static int accept_queued(struct hlb_instance *sink, hlb_record *rec)
 {
 	/* A reload hands the queues over in the store: a record only in
 	 * memory now would wait for a delivery that never comes. */
 	if (!rec->row_id && rec->cp && sink->engine->reloading)
 		return 0;
-	if (sink->engine->durable &&
-	    (sink->backlog || sink->q_len + sink->wait_len >= sink_room(sink) + POLL_FLUSH_RECORDS)) {
+	if (sink->engine->durable && sink_full(sink, POLL_FLUSH_RECORDS)) {
 		sink->backlog = 1;
 		return 0;
 	}

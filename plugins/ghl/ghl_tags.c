@@ -62,6 +62,7 @@ struct change {
 	char hash[17];
 	char *name;          /* the list's name, or NULL */
 	char *updated;       /* the list's updatedAt, or NULL */
+	int64_t updated_ms;  /* the same parsed, or -1 */
 	json_object *entry;  /* a list entry marked deleted: the record's details */
 	char *prev_name;     /* the name in the old snapshot, or NULL */
 	int left;            /* a deletion: the tag left the list */
@@ -200,11 +201,6 @@ static void loc_clear(ghl_fanout_loc *head)
 	l->nchanges = l->alloc = l->next_detail = l->next_emit = 0;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 /* Every location has ended (the fan-out's end). */
 static void poll_end(ghl_fanout *f)
 {
@@ -247,9 +243,10 @@ static int add_change(struct loc *l, const char *id, ghl_tag_change kind, const 
 	c = &l->changes[l->nchanges];
 	memset(c, 0, sizeof(*c));
 	c->id = strdup(id);
-	c->prev_name = dup_or_null(prev_name);
-	c->name = dup_or_null(name);
-	c->updated = dup_or_null(updated);
+	c->prev_name = ghl_dup_or_null(prev_name);
+	c->name = ghl_dup_or_null(name);
+	c->updated = ghl_dup_or_null(updated);
+	c->updated_ms = ghl_parse_time(updated);
 	if (!c->id || (prev_name && !c->prev_name) || (name && !c->name) || (updated && !c->updated)) {
 		free(c->id);
 		free(c->prev_name);
@@ -457,13 +454,7 @@ static void facts_of(const struct loc *l, const struct change *c, struct facts *
 {
 	f->name = c->name ? c->name : c->prev_name;
 	f->change = ghl_tag_change_name(c->kind);
-	f->when = l->head.fanout->started_ms;
-	if (c->kind != GHL_TAG_DELETED) {
-		int64_t upd = ghl_parse_time(c->updated);
-
-		if (upd >= 0)
-			f->when = upd;
-	}
+	f->when = c->kind != GHL_TAG_DELETED && c->updated_ms >= 0 ? c->updated_ms : l->head.fanout->started_ms;
 	f->renamed = c->kind == GHL_TAG_UPDATED && c->prev_name && f->name && strcmp(c->prev_name, f->name) != 0;
 	memcpy(f->hash, c->hash, sizeof(f->hash));
 	if (c->left) {

@@ -330,6 +330,11 @@ int64_t ghl_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+char *ghl_dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
 uint64_t ghl_fnv1a(uint64_t h, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -64,6 +64,9 @@ int ghl_token_ok(const char *token, size_t max);
 struct json_object *ghl_auth_info(const char *base_url, int company, const char *company_id,
 				  const char *location_id, const char *app_id);
 
+/* strdup(s), or NULL for NULL (check: NULL with s set is out of memory). */
+char *ghl_dup_or_null(const char *s);
+
 /* The wall clock in milliseconds since the epoch. */
 int64_t ghl_now_ms(void);
 
