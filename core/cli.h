@@ -11,7 +11,7 @@
 
 typedef struct hc_cli {
 	const char *command;
-	const char *subcommand;  /* dlq list|show|replay|drop */
+	const char *subcommand;  /* dlq list|show|replay|drop, links list|add|remove */
 	const char *config;      /* -c FILE */
 	const char **plugin_dirs; /* --plugin-dir, in order */
 	size_t nplugin_dirs;
@@ -34,6 +34,7 @@ int hc_cmd_dlq(const hc_cli *cli);
 int hc_cmd_state(const hc_cli *cli);
 int hc_cmd_auth(const hc_cli *cli);
 int hc_cmd_history(const hc_cli *cli);
+int hc_cmd_links(const hc_cli *cli);
 
 /* Shared by the commands: the built-in default directories. */
 const char *hc_default_plugin_dir(void);

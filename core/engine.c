@@ -1181,6 +1181,11 @@ int hc_engine_auth_exchange(hc_engine *e, struct hlb_instance *inst, const char 
 	return rc;
 }
 
+hc_store *hc_engine_store(const hc_engine *e)
+{
+	return e->store;
+}
+
 int hc_engine_history_add(hlb_instance *inst, hlb_job *job, const char *scope, const char *object,
 			  const char *change, int64_t time_ms, struct json_object *row)
 {

@@ -56,5 +56,6 @@ hlb_auth_call **hc_engine_auth_calls(hc_engine *e);
 int hc_engine_history_add(hlb_instance *inst, hlb_job *job, const char *scope, const char *object,
 			  const char *change, int64_t time_ms, struct json_object *row);
 hc_http *hc_engine_http(const hc_engine *e);
+hc_store *hc_engine_store(const hc_engine *e);
 
 #endif

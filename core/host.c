@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "engine.h"
+#include "sync.h"
 #include "graph.h"
 #include "jpath.h"
 #include "log.h"
@@ -235,6 +236,11 @@ static const hlb_host table = {
 	.auth_done = hc_auth_done,
 	.history_add = hc_engine_history_add,
 	.checkpoint = hc_job_checkpoint,
+	.link_put = hc_sync_link_put,
+	.link_find = hc_sync_link_find,
+	.echo_put = hc_sync_echo_put,
+	.echo_get = hc_sync_echo_get,
+	.pace_block = hc_sync_pace_block,
 };
 
 const hlb_host *hc_host_table(void)

@@ -373,6 +373,7 @@ static void observe(struct bucket *b, const struct hlb_http *t, const hlb_http_r
 	o.interval_ms = header_num(r, "X-RateLimit-Interval-Milliseconds");
 	o.remaining = header_num(r, "X-RateLimit-Remaining");
 	o.daily_remaining = header_num(r, "X-RateLimit-Daily-Remaining");
+	o.extra_cost = header_num(r, "X-RateLimit-Additional-Cost");
 	if (r->status == 429 || o.daily_remaining == 0) {
 		const char *ra = hc_http_header(r, "Retry-After");
 
@@ -662,6 +663,19 @@ int hc_http_pace_configure(hc_http *svc, const char *key, uint32_t max_requests,
 		return HLB_ENOMEM;
 	if (hc_pace_configure(b->pace, max_requests, interval_ms) > 0 && b->whead && !b->pumping)
 		pump(b);
+	return HLB_OK;
+}
+
+int hc_http_pace_block(hc_http *svc, const char *key, int64_t delay_ms)
+{
+	struct bucket *b;
+
+	if (!svc || !key || !*key)
+		return HLB_EINVAL;
+	b = bucket_get(svc, key);
+	if (!b)
+		return HLB_ENOMEM;
+	hc_pace_block(b->pace, hc_now_ms() + (delay_ms >= 1000 ? delay_ms : 1000));
 	return HLB_OK;
 }
 

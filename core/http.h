@@ -21,6 +21,8 @@ size_t hc_http_peak_inflight(const hc_http *svc);
  * names a key nobody declared are paced only once a response announces
  * the limit (X-RateLimit-Max). */
 int hc_http_pace_configure(hc_http *svc, const char *key, uint32_t max_requests, int64_t interval_ms);
+/* Holds requests with this key for delay_ms (at least 1 s): host->pace_block. */
+int hc_http_pace_block(hc_http *svc, const char *key, int64_t delay_ms);
 
 typedef struct hc_http_pace_totals {
 	size_t keys;          /* buckets counted */

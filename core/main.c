@@ -46,6 +46,8 @@ static const char usage[] =
 	"  auth login NAME -c FILE  authorize the credential [auth:NAME] (OAuth)\n"
 	"  auth status -c FILE    show each credential's expiry and whether it needs a login\n"
 	"  history -c FILE        print the change history sources keep (tag changes)\n"
+	"  links [SUBCOMMAND] -c FILE  list, add or remove links between objects of\n"
+	"                         two systems (GHL contacts and Octorate reservations)\n"
 	"  help [COMMAND]         show this help, or a command's help\n"
 	"  version                print the version and the plugin ABI version\n"
 	"\n"
@@ -151,6 +153,27 @@ static const struct {
 	  "(default 1000).\n"
 	  "Exits 0 on success, 1 when the configuration is invalid or has no state\n"
 	  "database yet, 2 on a usage error.\n" },
+	{ "links",
+	  "Usage: hlbridge links [list [OBJECT]] -c FILE [--plugin-dir DIR]...\n"
+	  "       hlbridge links add LEFT RIGHT -c FILE\n"
+	  "       hlbridge links remove LEFT RIGHT -c FILE\n"
+	  "\n"
+	  "Two-way sync links objects of two systems, named SYSTEM:SCOPE:KIND:ID:\n"
+	  "a GHL contact (ghl:LOCATION:contact:ID, the left side, which may have\n"
+	  "many partners) and the Octorate reservations it booked\n"
+	  "(octorate:ACCOMMODATION:reservation:ID, the right side, which has one\n"
+	  "partner per system). The connectors record the links as they sync;\n"
+	  "the octorate sink annotates only linked reservations.\n"
+	  "\n"
+	  "  list     one line per link (of OBJECT, on either side): left, right,\n"
+	  "           when it was last confirmed (UTC), the instance that made it\n"
+	  "           and what it matched on\n"
+	  "  add      links LEFT and RIGHT, replacing RIGHT's link to another\n"
+	  "           object of LEFT's system\n"
+	  "  remove   removes one link\n"
+	  "\n"
+	  "Exits 0 on success, 1 when the configuration is invalid, has no state\n"
+	  "database yet or the link to remove does not exist, 2 on a usage error.\n" },
 	{ "version", "Usage: hlbridge version\n\nPrints the hlbridge version and its plugin ABI version.\n" },
 	{ "help", "Usage: hlbridge help [COMMAND]\n" },
 };
@@ -273,7 +296,7 @@ int main(int argc, char **argv)
 			goto usage_error;
 		} else if (!cli.command) {
 			cli.command = a;
-		} else if (!cli.subcommand && strcmp(cli.command, "dlq") == 0) {
+		} else if (!cli.subcommand && (strcmp(cli.command, "dlq") == 0 || strcmp(cli.command, "links") == 0)) {
 			cli.subcommand = a;
 		} else {
 			cli.args[cli.nargs++] = a;
@@ -313,6 +336,8 @@ int main(int argc, char **argv)
 		rc = hc_cmd_auth(&cli);
 	else if (strcmp(cli.command, "history") == 0)
 		rc = hc_cmd_history(&cli);
+	else if (strcmp(cli.command, "links") == 0)
+		rc = hc_cmd_links(&cli);
 	else
 		rc = show_help(cli.command);
 	curl_global_cleanup();

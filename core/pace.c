@@ -331,8 +331,22 @@ unsigned hc_pace_observe(hc_pace *p, int64_t now, const hc_pace_obs *o, const hc
 			p->st.corrected += extra;
 			spend(p, now + p->interval + margin(p->interval), extra);
 		}
+	} else if (p->max && o->extra_cost > 0) {
+		/* A heavier call cost more than its token, and no Remaining
+		 * says how much the server counted: take the server's word. */
+		uint64_t extra = o->extra_cost < (int64_t)p->max ? (uint64_t)o->extra_cost : p->max;
+
+		p->st.corrected += extra;
+		spend(p, now + p->interval + margin(p->interval), extra);
 	}
 	return ev;
+}
+
+void hc_pace_block(hc_pace *p, int64_t until)
+{
+	block(p, until);
+	if (p->max)
+		drain(p, p->blocked_until);
 }
 
 uint32_t hc_pace_available(hc_pace *p, int64_t now)

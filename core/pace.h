@@ -47,9 +47,10 @@ typedef struct hc_pace_obs {
 	int64_t remaining;       /* X-RateLimit-Remaining */
 	int64_t daily_remaining; /* X-RateLimit-Daily-Remaining */
 	int64_t retry_after_ms;  /* Retry-After, parsed */
+	int64_t extra_cost;      /* X-RateLimit-Additional-Cost (Octorate) */
 } hc_pace_obs;
 
-#define HC_PACE_OBS_NONE { 0, -1, -1, -1, -1, -1 }
+#define HC_PACE_OBS_NONE { 0, -1, -1, -1, -1, -1, -1 }
 
 /* What hc_pace_observe did that deserves a log line: each is reported once
  * per episode, not once per response. */
@@ -102,6 +103,11 @@ void hc_pace_done(hc_pace *p, const hc_pace_ticket *ticket, int64_t done_at);
  * that took `ticket` (NULL: compare with the bucket as it is now); returns
  * HC_PACE_* flags for what should be logged. */
 unsigned hc_pace_observe(hc_pace *p, int64_t now, const hc_pace_obs *o, const hc_pace_ticket *ticket);
+
+/* Holds every request until `until`, as a 429 would: for APIs whose quota
+ * signal is not a 429 (Octorate's 403 ApiQuotaException), which only the
+ * connector can recognise. */
+void hc_pace_block(hc_pace *p, int64_t until);
 
 /* Tokens free now (UINT32_MAX without a limit; 0 while blocked). */
 uint32_t hc_pace_available(hc_pace *p, int64_t now);

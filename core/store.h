@@ -103,4 +103,25 @@ int hc_store_history_add(hc_store *s, const char *instance, const char *scope, c
 int hc_store_history_each(hc_store *s, const char *instance, const char *scope, const char *object,
 			  int64_t limit, void (*fn)(const hc_history *h, void *arg), void *arg);
 
+/* Links between objects of two systems (host->link_put). A right-hand
+ * object keeps one partner per system: putting (L, R) removes (L2, R)
+ * where L2 is another object of L's system (the prefix up to ':'). Written
+ * in a transaction of its own unless one is open. */
+typedef struct hc_link {
+	const char *left, *right, *instance, *info; /* info may be NULL */
+	int64_t created_ms, updated_ms;
+} hc_link;
+int hc_store_link_put(hc_store *s, const char *instance, const char *left, const char *right, const char *info,
+		      int64_t now_ms);
+/* Returns the number removed (0 or 1), or -1. */
+int hc_store_link_remove(hc_store *s, const char *left, const char *right);
+/* The links of `object` on either side (NULL: every link). Returns the
+ * number of links, or -1. */
+int hc_store_link_each(hc_store *s, const char *object, void (*fn)(const hc_link *l, void *arg), void *arg);
+
+/* What hlbridge last wrote to an object (host->echo_put): a JSON object of
+ * fields. get returns a malloc'ed text or NULL. */
+int hc_store_echo_put(hc_store *s, const char *instance, const char *object, const char *fields, int64_t time_ms);
+char *hc_store_echo_get(hc_store *s, const char *object, int64_t *time_ms);
+
 #endif

@@ -81,6 +81,23 @@ static const char *const migrations[] = {
 	"DROP TABLE history;"
 	"ALTER TABLE history_new RENAME TO history;"
 	"CREATE INDEX history_scope ON history (scope, object, id);",
+	/* 5: two-way sync: links between objects of two systems (a GHL contact
+	 * and its Octorate reservations), and what hlbridge last wrote to an
+	 * object, so that its echo is not carried back */
+	"CREATE TABLE links ("
+	"  left TEXT NOT NULL,"
+	"  right TEXT NOT NULL,"
+	"  instance TEXT NOT NULL,"
+	"  info TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (left, right)) WITHOUT ROWID;"
+	"CREATE INDEX links_right ON links (right);"
+	"CREATE TABLE echo ("
+	"  object TEXT PRIMARY KEY,"
+	"  instance TEXT NOT NULL,"
+	"  fields TEXT NOT NULL,"
+	"  time_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -88,7 +105,8 @@ enum stmt {
 	S_ENQUEUE, S_ACK, S_RETRY, S_BURY_COPY, S_LOAD, S_COUNT_PENDING, S_COUNT_RETRY, S_COUNT_DEAD,
 	S_STATE_GET, S_STATE_PUT, S_STATE_EACH, S_DEAD_EACH, S_DEAD_EACH_SINK, S_DEAD_GET,
 	S_REPLAY_ONE, S_REPLAY_ALL, S_REPLAY_SINK, S_DROP_ONE, S_DROP_ALL, S_DROP_SINK,
-	S_HISTORY_ADD, S_HISTORY_EACH, S_BURY_NEW, S_BEGIN, S_COMMIT, S_COUNT
+	S_HISTORY_ADD, S_HISTORY_EACH, S_BURY_NEW, S_BEGIN, S_COMMIT,
+	S_LINK_UNHOOK, S_LINK_PUT, S_LINK_REMOVE, S_LINK_FIND, S_LINK_ALL, S_ECHO_PUT, S_ECHO_GET, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
@@ -132,6 +150,19 @@ static const char *const sql[S_COUNT] = {
 	 * twentieth of a large sync's time */
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
+	/* a right-hand object has one partner per system: the prefix of left
+	 * up to and with its first ':' (?3) */
+	[S_LINK_UNHOOK] = "DELETE FROM links WHERE right = ?2 AND left <> ?1 AND substr(left, 1, length(?3)) = ?3",
+	[S_LINK_PUT] = "INSERT INTO links (left, right, instance, info, created_ms, updated_ms) VALUES (?,?,?,?,?5,?5) "
+		       "ON CONFLICT (left, right) DO UPDATE SET instance = excluded.instance, info = excluded.info, "
+		       "updated_ms = excluded.updated_ms",
+	[S_LINK_REMOVE] = "DELETE FROM links WHERE left = ? AND right = ?",
+	[S_LINK_FIND] = "SELECT left, right, instance, info, created_ms, updated_ms FROM links "
+			"WHERE left = ?1 UNION ALL SELECT left, right, instance, info, created_ms, updated_ms "
+			"FROM links WHERE right = ?1 AND left <> ?1 ORDER BY 5, 1, 2",
+	[S_LINK_ALL] = "SELECT left, right, instance, info, created_ms, updated_ms FROM links ORDER BY 1, 5, 2",
+	[S_ECHO_PUT] = "INSERT OR REPLACE INTO echo (object, instance, fields, time_ms) VALUES (?,?,?,?)",
+	[S_ECHO_GET] = "SELECT fields, time_ms FROM echo WHERE object = ?",
 	[S_BURY_NEW] = "INSERT INTO dead (sink, key, stream, op, time_ms, body, attempts, last_status, "
 		       "last_error, failed_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
 };
@@ -723,4 +754,101 @@ int64_t hc_store_dead_drop(hc_store *s, int64_t id)
 	if (run(s, S_DROP_ONE, "cannot drop a dead record") < 0)
 		return -1;
 	return sqlite3_changes(s->db);
+}
+
+/* ---- links and echo memory (two-way sync) ------------------------------- */
+
+int hc_store_link_put(hc_store *s, const char *instance, const char *left, const char *right, const char *info,
+		      int64_t now_ms)
+{
+	const char *colon = strchr(left, ':');
+	size_t sys = colon ? (size_t)(colon - left) + 1 : strlen(left);
+	int own = sqlite3_get_autocommit(s->db); /* no transaction open: make one */
+	sqlite3_stmt *st;
+
+	if (own && hc_store_begin(s) < 0)
+		return -1;
+	st = s->st[S_LINK_UNHOOK];
+	sqlite3_bind_text(st, 1, left, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, right, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, left, (int)sys, SQLITE_STATIC);
+	if (run(s, S_LINK_UNHOOK, "cannot save a link") < 0)
+		goto fail;
+	st = s->st[S_LINK_PUT];
+	sqlite3_bind_text(st, 1, left, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, right, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, instance, -1, SQLITE_STATIC);
+	if (info)
+		sqlite3_bind_text(st, 4, info, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now_ms);
+	if (run(s, S_LINK_PUT, "cannot save a link") < 0)
+		goto fail;
+	return own ? hc_store_commit(s) : 0;
+fail:
+	if (own)
+		hc_store_rollback(s);
+	return -1;
+}
+
+int hc_store_link_remove(hc_store *s, const char *left, const char *right)
+{
+	sqlite3_stmt *st = s->st[S_LINK_REMOVE];
+
+	sqlite3_bind_text(st, 1, left, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, right, -1, SQLITE_STATIC);
+	if (run(s, S_LINK_REMOVE, "cannot remove a link") < 0)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
+int hc_store_link_each(hc_store *s, const char *object, void (*fn)(const hc_link *l, void *arg), void *arg)
+{
+	sqlite3_stmt *st = s->st[object ? S_LINK_FIND : S_LINK_ALL];
+	int rc, n = 0;
+
+	if (object)
+		sqlite3_bind_text(st, 1, object, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hc_link l = {
+			.left = col_text(st, 0),
+			.right = col_text(st, 1),
+			.instance = col_text(st, 2),
+			.info = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : col_text(st, 3),
+			.created_ms = sqlite3_column_int64(st, 4),
+			.updated_ms = sqlite3_column_int64(st, 5),
+		};
+
+		fn(&l, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? n : fail(s, "cannot read the links");
+}
+
+int hc_store_echo_put(hc_store *s, const char *instance, const char *object, const char *fields, int64_t time_ms)
+{
+	sqlite3_stmt *st = s->st[S_ECHO_PUT];
+
+	sqlite3_bind_text(st, 1, object, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, fields, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, time_ms);
+	return run(s, S_ECHO_PUT, "cannot save what was written");
+}
+
+char *hc_store_echo_get(hc_store *s, const char *object, int64_t *time_ms)
+{
+	sqlite3_stmt *st = s->st[S_ECHO_GET];
+	char *v = NULL;
+
+	sqlite3_bind_text(st, 1, object, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		v = strdup(col_text(st, 0));
+		if (time_ms)
+			*time_ms = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return v;
 }

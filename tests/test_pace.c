@@ -397,6 +397,33 @@ START_TEST(test_ring)
 }
 END_TEST
 
+/* Octorate: a heavier call says what it cost beyond its token
+ * (X-RateLimit-Additional-Cost) when no Remaining tells; and a quota signal
+ * that is not a 429 (403 ApiQuotaException) blocks through hc_pace_block. */
+START_TEST(test_extra_cost_and_block)
+{
+	hc_pace_obs o = obs(200);
+
+	ck_assert_int_eq(hc_pace_configure(p, 10, 1000), 1);
+	ck_assert_int_eq(hc_pace_take(p, T0, NULL), 0);
+	o.extra_cost = 3;
+	hc_pace_observe(p, T0, &o, NULL);
+	ck_assert_uint_eq(hc_pace_available(p, T0), 6);
+	ck_assert_uint_eq(hc_pace_get_stats(p)->corrected, 3);
+	/* with Remaining the server's count already includes the cost */
+	o.remaining = 6;
+	hc_pace_observe(p, T0, &o, NULL);
+	ck_assert_uint_eq(hc_pace_available(p, T0), 6);
+	hc_pace_block(p, T0 + 5000);
+	ck_assert_uint_eq(hc_pace_available(p, T0 + 4999), 0);
+	ck_assert_int_eq(hc_pace_take(p, T0 + 1000, NULL), 4000);
+	ck_assert_int_eq(hc_pace_blocked_until(p), T0 + 5000);
+	/* after the block the tokens come back evenly, as after a 429 */
+	ck_assert_int_eq(hc_pace_take(p, T0 + 5100, NULL), 0);
+}
+END_TEST
+
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("pace");
@@ -418,6 +445,7 @@ static Suite *test_suite(void)
 	tcase_add_test(tc, test_daily_parking);
 	tcase_add_test(tc, test_shrink);
 	tcase_add_test(tc, test_ring);
+	tcase_add_test(tc, test_extra_cost_and_block);
 	suite_add_tcase(s, tc);
 	return s;
 }

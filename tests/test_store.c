@@ -327,6 +327,59 @@ START_TEST(test_memory)
 }
 END_TEST
 
+/* Links: the right side keeps one partner per system, the left side many;
+ * a link put again is confirmed, not duplicated; both sides find it. */
+static void link_line(const hc_link *l, void *arg)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 512 - len, "%s>%s%s%s;", l->left, l->right, l->info ? " " : "", l->info ? l->info : "");
+}
+
+START_TEST(test_links_and_echo)
+{
+	hc_store *s = open_ok(dir);
+	char out[512] = "";
+	int64_t t = 0;
+	char *v;
+
+	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:L:contact:A", "octorate:1:reservation:7", "{\"m\":1}", 10), 0);
+	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:L:contact:A", "octorate:1:reservation:8", NULL, 11), 0);
+	/* the same link again: confirmed, not doubled */
+	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:L:contact:A", "octorate:1:reservation:7", "{\"m\":2}", 12), 0);
+	ck_assert_int_eq(hc_store_link_each(s, "ghl:L:contact:A", link_line, out), 2);
+	ck_assert_str_eq(out, "ghl:L:contact:A>octorate:1:reservation:7 {\"m\":2};ghl:L:contact:A>octorate:1:reservation:8;");
+	/* reservation 8 moves to contact B: one GHL partner per reservation */
+	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:L:contact:B", "octorate:1:reservation:8", NULL, 13), 0);
+	out[0] = 0;
+	ck_assert_int_eq(hc_store_link_each(s, "octorate:1:reservation:8", link_line, out), 1);
+	ck_assert_str_eq(out, "ghl:L:contact:B>octorate:1:reservation:8;");
+	/* a partner in another system does not replace it */
+	ck_assert_int_eq(hc_store_link_put(s, "in", "crm:X:person:9", "octorate:1:reservation:8", NULL, 14), 0);
+	ck_assert_int_eq(hc_store_link_each(s, "octorate:1:reservation:8", link_line, out), 2);
+	ck_assert_int_eq(hc_store_link_remove(s, "crm:X:person:9", "octorate:1:reservation:8"), 1);
+	ck_assert_int_eq(hc_store_link_remove(s, "crm:X:person:9", "octorate:1:reservation:8"), 0);
+	/* inside an open transaction the link goes with it */
+	ck_assert_int_eq(hc_store_begin(s), 0);
+	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:L:contact:C", "octorate:1:reservation:9", NULL, 15), 0);
+	hc_store_rollback(s);
+	ck_assert_int_eq(hc_store_link_each(s, "ghl:L:contact:C", link_line, out), 0);
+
+	ck_assert_ptr_null(hc_store_echo_get(s, "ghl:L:contact:A", &t));
+	ck_assert_int_eq(hc_store_echo_put(s, "out", "ghl:L:contact:A", "{\"tags\":[\"a\"]}", 99), 0);
+	hc_store_close(s);
+	s = open_ok(dir);
+	out[0] = 0;
+	ck_assert_int_eq(hc_store_link_each(s, NULL, link_line, out), 2);
+	v = hc_store_echo_get(s, "ghl:L:contact:A", &t);
+	ck_assert_str_eq(v, "{\"tags\":[\"a\"]}");
+	ck_assert_int_eq(t, 99);
+	free(v);
+	hc_store_close(s);
+}
+END_TEST
+
 /* Schema 4 rebuilt history without AUTOINCREMENT: a schema 3 database keeps
  * its rows, ids and order, and goes on numbering after them. */
 static void history_line(const hc_history *h, void *arg)
@@ -346,7 +399,7 @@ START_TEST(test_history_migrates)
 	hc_store_close(open_ok(path_in("v3")));
 	ck_assert_int_eq(sqlite3_open(path_in("v3/hlbridge.db"), &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db,
-		"DROP TABLE history;"
+		"DROP TABLE history; DROP TABLE links; DROP TABLE echo;"
 		"CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, instance TEXT NOT NULL,"
 		"  scope TEXT NOT NULL, object TEXT NOT NULL, change TEXT NOT NULL, time_ms INTEGER NOT NULL,"
 		"  row TEXT NOT NULL);"
@@ -459,6 +512,7 @@ static Suite *test_suite(void)
 	tcase_add_test(tc, test_dead_letters);
 	tcase_add_test(tc, test_state_and_transactions);
 	tcase_add_test(tc, test_memory);
+	tcase_add_test(tc, test_links_and_echo);
 	suite_add_tcase(s, tc);
 	return s;
 }

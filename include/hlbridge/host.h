@@ -240,6 +240,34 @@ typedef struct hlb_host {
 	 * calls it after each part. HLB_OK, or an error (then the poll's
 	 * checkpoint is never written, as when a record cannot be queued). */
 	int (*checkpoint)(hlb_job *job);
+
+	/* ---- 1.3: two-way sync ---- */
+
+	/* Links between objects of two systems, kept in the state store and
+	 * listed by `hlbridge links`. Objects are named "system:scope:kind:id"
+	 * ("ghl:LOCATION:contact:ID", "octorate:ACCOMMODATION:reservation:ID").
+	 * `left` is the side that may have many partners (a contact books
+	 * many reservations), `right` the side that has one partner per system:
+	 * link_put replaces a link of `right` to another object of the same
+	 * system as `left`. `info` (ownership passes; NULL: none) is kept with
+	 * the link. Written at once. HLB_OK or an error. */
+	int (*link_put)(hlb_instance *inst, const char *left, const char *right, struct json_object *info);
+	/* The links of `object` on either side: a new JSON array (put it) of
+	 * {"left","right","info","created_ms","updated_ms"}, oldest first,
+	 * empty when none; NULL on a store error. */
+	struct json_object *(*link_find)(hlb_instance *inst, const char *object);
+	/* Echo prevention: what hlbridge itself last wrote to an object (named
+	 * as for links). echo_put merges the members of `fields` (ownership
+	 * passes) into the object's remembered fields and stamps the time; a
+	 * source that later sees the object changed asks echo_get and drops
+	 * the change when it is what hlbridge wrote. echo_get returns a new
+	 * reference to the remembered fields, or NULL, and their time. */
+	int (*echo_put)(hlb_instance *inst, const char *object, struct json_object *fields);
+	struct json_object *(*echo_get)(hlb_instance *inst, const char *object, int64_t *time_ms);
+	/* Quota pacing for APIs that signal exhaustion without a 429 (Octorate:
+	 * 403 ApiQuotaException): holds every request with this pace key for
+	 * delay_ms (at least 1 s when 0 or less), as a 429 does. */
+	void (*pace_block)(hlb_instance *inst, const char *key, int64_t delay_ms);
 } hlb_host;
 
 /* True when the host's table contains `member` (added in a later minor). */
