@@ -40,3 +40,26 @@ free_port() {
 }
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hlbtest.XXXXXX")
 trap 'rm -rf "$T_TMP"' EXIT
+# start_server NAME PROGRAM [ARG...]: starts a fake server that prints
+# PORT=<n> first, waits for that line (10 s at most), and sets NAME_port and
+# NAME_pid; the server's stdout and stderr go to $T_TMP/NAME.out and .err.
+# It is stopped (SIGTERM) when the test exits. Returns 1, with its stderr,
+# when it did not start.
+t_servers=""
+start_server() {
+	_name=$1; shift
+	"$@" >"$T_TMP/$_name.out" 2>"$T_TMP/$_name.err" &
+	_pid=$!
+	t_servers="$t_servers $_pid"
+	trap 'for _p in $t_servers; do kill -TERM $_p 2>/dev/null; wait $_p 2>/dev/null; done; rm -rf "$T_TMP"' EXIT
+	_i=0
+	until grep -q '^PORT=' "$T_TMP/$_name.out" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ $_i -gt 200 ] || ! kill -0 $_pid 2>/dev/null; then
+			cat "$T_TMP/$_name.err" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	eval "${_name}_pid=\$_pid ${_name}_port=\$(sed -n 's/^PORT=//p' \"\$T_TMP/\$_name.out\")"
+}
