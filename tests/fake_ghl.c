@@ -1,14 +1,20 @@
 /* fake_ghl: a stateful, seeded stand-in for the GoHighLevel API (the parts
  * hlbridge's GHL connectors use), for the tests, the conformance run, the
  * benchmark and the README demo. Shapes follow the v2 OpenAPI specs
- * (apps/oauth.json, apps/social-media-posting.json, common-schemas.json).
+ * (apps/oauth.json, apps/social-media-posting.json, apps/contacts.json,
+ * apps/opportunities.json, common-schemas.json); the contacts and
+ * opportunities part also follows the contract shared with the ghl
+ * module's author (see "Where the fake departs" below).
  *
  * Start-up: listens on 127.0.0.1 (port 0, or --port N), prints PORT=<n> as
  * the first line of stdout and flushes. SIGTERM/SIGINT (or --max-seconds N)
  * print one summary line to stderr and exit 0; the line starts "requests="
  * and is key=value pairs: requests 2xx 400 401 403 404 422 429 5xx resets
  * peak_concurrent refreshes rotated_rejected token location_token
- * installed_locations tags_list tags_details accounts statistics.
+ * installed_locations tags_list tags_details accounts statistics
+ * contacts_upsert contacts_update contacts_tags contacts_search
+ * opportunities_upsert contacts_get opportunities_search pipelines (the
+ * endpoint counters count every request routed there, failed ones too).
  *
  * Options (defaults in brackets):
  *   --port N                 listen port [0: the kernel's choice]
@@ -18,9 +24,18 @@
  *                            facebook, instagram, linkedin, google (by index)
  *   --tags N                 tags per location, at most 10000 [5]: "Tag 1".."Tag N",
  *                            _id 24 hex digits, listed in creation order
+ *   --contacts N             contacts per location, at most 100000, 1000000 in all [0]:
+ *                            contact n (1..N) is firstName "Contact", lastName "n", name
+ *                            "Contact n", email "contact.n@example.com", phone "+1555" and n
+ *                            in 7 digits ("+15550000001"), no tags; dateAdded = dateUpdated =
+ *                            2024-01-01T00:00:00Z + 60 s x location index (0-based) + n s
  *   --seed FILE              JSON replacing the generated locations: {"company_id":..,
  *                            "locations":[{"id":..,"name":..,"address":..,"tags":["name",..],
- *                            "platforms":["facebook",..]}]} (no "tags": --tags N generated)
+ *                            "platforms":["facebook",..],"contacts":[{"firstName":..,
+ *                            "lastName":..,"email":..,"phone":..,"tags":[..],..}]}]} (no
+ *                            "tags": --tags N generated; no "contacts": --contacts N);
+ *                            seeded contact k (0-based) of location i has dateAdded =
+ *                            dateUpdated = 2024-01-01T00:00:00Z + 60 s x i + (k + 1) s
  *   --company-id ID          the agency (company) [fakecompany000000001]
  *   --oauth-location ID      the location OAuth Location tokens are bound to [the first]
  *   --client-id ID           [fakeapp0001-hlbtest]   --client-secret S  [fake-secret]
@@ -59,6 +74,111 @@
  *   POST /social-media-posting/statistics?locationId=L   {"profileIds":[..] (1..100;
  *        more -> 400), "platforms":[..]} -> 201, the last 7 days ending today (UTC), only
  *        the platforms of the given profileIds of L (and in "platforms")
+ *
+ * Contacts (scopes contacts.*; a contact belongs to one location):
+ *   POST /contacts/upsert    UpsertContactDto: locationId required; firstName, lastName,
+ *        name, email, phone, companyName, source, address1, city, state, postalCode,
+ *        country, website, timezone, dateOfBirth, assignedTo, gender (strings or null;
+ *        null or "" clears), dnd, tags, customFields ([{id or key, field_value or
+ *        value}], merged by id, shown as [{id, value}] with string values), dndSettings,
+ *        inboundDndSettings, createNewIfDuplicateAllowed (checked, not kept: the
+ *        location allows no duplicates). Finds the location's oldest contact with that
+ *        email (trimmed, any case), else the oldest with exactly that phone, else
+ *        creates one. GHL's quirk: when the email finds contact A and the phone belongs
+ *        to another contact B, A is updated and the phone is left out (A keeps its
+ *        phone, B is untouched). "tags" REPLACE all the contact's tags. Neither email
+ *        nor phone -> 422. -> 200 {"new":bool,"contact":{..},"traceId"}.
+ *   GET  /contacts/{id}      -> 200 {"contact":{..}}
+ *   PUT  /contacts/{id}      UpdateContactDto (as the upsert without locationId,
+ *        companyName, gender, createNewIfDuplicateAllowed); "tags" replace all tags ->
+ *        200 {"succeded":true,"contact":{..}} (GHL's spelling)
+ *   POST /contacts/{id}/tags   {"tags":[..]} -> 201 {"tags":[every tag after]}; tags are
+ *        trimmed and lower-cased (as GHL does), kept in insertion order, a present
+ *        one is not added twice; at most 1000 a contact (-> 422)
+ *   DELETE /contacts/{id}/tags {"tags":[..]} -> 200 {"tags":[the remaining ones]}
+ *   POST /contacts/search    {"locationId" (required), "pageLimit" (required, 1..500),
+ *        "page" (1-based, default 1) or "searchAfter" ([ms, id] as each returned
+ *        contact's "searchAfter" member has it; both -> 422), "query" (<= 75 characters:
+ *        a substring of a name, the email, the phone or companyName, any case),
+ *        "filters" ([{field, operator, value}] and {group: AND|OR, filters: [..]},
+ *        4 levels; text fields id, email, phone, firstName, lastName,
+ *        firstNameLowerCase, lastNameLowerCase, fullNameLowerCase, companyName, source,
+ *        city, state, country, postalCode, assignedTo with eq, not_eq, contains,
+ *        not_contains, exists, not_exists (any case); tags with eq, not_eq, exists,
+ *        not_exists; dnd with eq; dateAdded and dateUpdated with range {gt, gte, lt,
+ *        lte: ms or ISO 8601} and exists; others -> 422), "sort" ([{field: dateUpdated
+ *        | dateAdded, direction: asc | desc}], one entry)} -> 200 {"contacts":[..],
+ *        "total": all matches}. Order: dateUpdated (or the sort field) ascending unless
+ *        desc, then id (in the same direction). page x pageLimit > 10000 -> 422 (GHL's
+ *        documented window: beyond it only searchAfter pages). Unknown members ignored.
+ *   A contact: id (20 characters of [0-9A-Za-z]), locationId, the string fields that
+ *   are set, firstNameLowerCase, lastNameLowerCase, fullNameLowerCase, emailLowerCase,
+ *   type "lead", dnd, tags, customFields, dateAdded, dateUpdated (ISO 8601 UTC with
+ *   ms). name is firstName + " " + lastName unless a write gives it. Every change
+ *   (a field, a tag, a custom field) sets dateUpdated to now; a write that changes
+ *   nothing (the same values, the same tags in the same order, an email spelt in
+ *   another case) leaves it as it was. Unknown members of an upsert or update body
+ *   -> 422 "property X should not exist" (the API's whitelist validation); an unknown
+ *   contact id -> 404 {"statusCode":404,"message":"Contact not found",..}.
+ *
+ * Opportunities and pipelines (scopes opportunities.*):
+ *   Every location has one pipeline, {"id": "pipeline" + S, "name": "Bookings",
+ *   "stages": [{"id": "stage" + k + S, "name", "position": k, ..}]} with k = 0 Waiting,
+ *   1 Confirmed, 2 Cancelled, 3 Checked out, where S is the location id's last 12
+ *   characters, '0'-padded on the left when shorter: for loc00000000000000001 the
+ *   pipeline is pipeline000000000001 and stage 0 stage0000000000001.
+ *   GET  /opportunities/pipelines?locationId=L -> 200 {"pipelines":[that one]}
+ *   POST /opportunities/upsert   {pipelineId, locationId, contactId, name, status (open
+ *        | won | lost | abandoned), pipelineStageId, monetaryValue, assignedTo,
+ *        lostReasonId, id, followers ([] of strings), isRemoveAllFollowers (boolean),
+ *        followersActionType (add | remove)}: the one opportunity of (contactId,
+ *        pipelineId) is updated, else created (name defaults to the contact's name,
+ *        status to open, the stage to 0); or the one whose "id" is given. Required ->
+ *        422: pipelineId, locationId, followers, isRemoveAllFollowers and
+ *        followersActionType (the spec's required list; the three are checked, no
+ *        followers are kept) and contactId unless id is given. An unknown pipeline,
+ *        stage, contact (of the location) or opportunity -> 400 {"statusCode":400,
+ *        "message":..}. -> 200 {"opportunity":{..},"new":bool}. updatedAt moves only
+ *        on a change, lastStatusChangeAt / lastStageChangeAt when those change.
+ *   GET  /opportunities/search?location_id=L   contact_id, pipeline_id,
+ *        pipeline_stage_id, status (open|won|lost|abandoned|all), id, q (a substring of
+ *        its name or of its contact's name, email, phone or company) filter; oldest first
+ *        (createdAt, then id); startAfter (ms) + startAfterId skip to after that one,
+ *        then page [1] and limit [20, 1..100] page -> 200 {"opportunities":[..],
+ *        "meta":{"total" (all matches),"currentPage","prevPage" (page > 1),"startAfter",
+ *        "startAfterId" (of the last one returned),"nextPage","nextPageUrl" (only when
+ *        more follow; the URL pages by startAfter)}}
+ *   An opportunity: id (20 characters of [0-9A-Za-z]), name, monetaryValue,
+ *   pipelineId, pipelineStageId, assignedTo, status, source, lastStatusChangeAt,
+ *   lastStageChangeAt, createdAt, updatedAt, contactId, locationId, contact {id, name,
+ *   companyName, email, phone, tags}, lostReasonId, followers [], customFields [].
+ *
+ * Ids: contact k (0-based, creation order in its location, seeded ones first) of
+ * location i and opportunity k of location i get 20 characters of [0-9A-Za-z]: with
+ * x = mix64((i << 32 | k) ^ K) (K = 0x636f6e7461637473 for contacts,
+ * 0x6f70706f7274756e for opportunities; mix64 is the splitmix64 finaliser), the last
+ * 11 are x in base 62 (digits, A-Z, a-z) and the first 9 mix64(x ^ K) in base 62, so
+ * a run gives the same ids for the same sequence of creations.
+ *
+ * Where the fake departs from the contract (the spec wins, or cannot be followed):
+ *   - POST /contacts/upsert and POST /opportunities/upsert answer 200 for a new record
+ *     too (the contract said 201): the spec declares only 200 for both; "new" tells.
+ *   - UpsertOpportunityDto in the spec has no contactId, which the contract's
+ *     matching per contact needs: the fake requires it as well as the
+ *     spec's required followers, isRemoveAllFollowers and followersActionType (so a
+ *     request the fake takes also passes Prism).
+ *   - Pipeline stages are objects {id, name, ..} as the contract has them: the spec
+ *     types the items of "stages" as arrays, a shape that cannot carry stage ids;
+ *     Prism, validating answers, flags GET /opportunities/pipelines for it.
+ *   - An unknown contact id is a 404 (contract); the spec lists no 404 for those
+ *     paths, so Prism warns ("Unable to match the returned status code").
+ *   - status "all" (in the spec's enum) is refused by the upsert: it is a search filter.
+ *   - The spec gives POST /contacts/search no body (SearchBodyV2DTO is empty): pageLimit
+ *     required and at most 500, the 10000-record page window, query <= 75 characters and
+ *     the filter shapes follow GHL's own search documentation.
+ *   - Fields the schemas do not declare nullable are left out rather than null (e.g.
+ *     meta.nextPage on the last page).
+ *
  * Auth: "Authorization: Bearer T". Missing/unknown/expired -> 401 "Invalid token: access
  * token is invalid"; a location token (OAuth Location or minted) or a PIT@LOC used on
  * another location -> 403 "The token does not have access to this location"; an agency
@@ -66,11 +186,16 @@
  * authClass type is not allowed ..."; an unknown location with an all-location PIT -> 404.
  * Order of checks: route (404), body cap (413), auth (401/403), Version (422), quota
  * (429), injected fault, the request itself (400 for a body that is not JSON, 422 for
- * a JSON body or query of the wrong shape). Every API answer carries X-RateLimit-Limit-
- * Daily, -Daily-Remaining, -Interval-Milliseconds, -Max, -Remaining; 429 adds Retry-After
- * (seconds; to UTC midnight for the daily quota). Every JSON object answered carries a
- * traceId; 422 bodies have message as an array. Unknown path or method -> 404
- * {"statusCode":404,"message":"Cannot GET /x",...}; body > 1 MiB -> 413.
+ * a JSON body or query of the wrong shape). The location of a contact path is the
+ * contact's (another location's token -> 403); of an upsert or search the body's
+ * locationId; of /opportunities/search its location_id. An unknown contact id, or a
+ * body that is not a JSON object, is answered (404, 400, 422) once the token and the
+ * Version passed, counted against the token's location when it has one. Every API
+ * answer carries X-RateLimit-Limit-Daily, -Daily-Remaining, -Interval-Milliseconds,
+ * -Max, -Remaining; 429 adds Retry-After (seconds; to UTC midnight for the daily quota).
+ * Every JSON object answered carries a traceId; 422 bodies have message as an array.
+ * Unknown path or method -> 404 {"statusCode":404,"message":"Cannot GET /x",...}; body
+ * > 1 MiB -> 413.
  *
  * Control (no auth, no quota, no latency, not counted, not logged):
  *   POST /_control {"op":...} -> {"ok":true,...} or 400/404/409 {"ok":false,"error":..}:
@@ -91,9 +216,19 @@
  *     expire_tokens   every access token (not PITs, not refresh tokens) expires now
  *     quota_reset     forget the rate and daily counts
  *     stats_reset     zero the counters of /_control/stats
+ *     contact_add  location, contact {fields as the upsert takes, companyName and gender
+ *                  too}  -> {"ok":true,"id":..,"contact":{..}} (always a new contact)
+ *     contact_set  location, id, fields {..}: a change "by a user in GHL" (tags replace,
+ *                  customFields merge); dateUpdated becomes now even when nothing
+ *                  changed (a save in GHL's screens) -> {"ok":true,"id","contact"}
+ *     contact_get  location, id  -> {"ok":true,"id","contact":{..}}
+ *     contacts     location  -> {"ok":true,"contacts":[every one, creation order]}
+ *     opportunities  location  -> {"ok":true,"opportunities":[every one, creation order]}
  *     `location` is a location id or a 0-based index.
  *   GET /_control/stats -> {"requests":N,"endpoints":{"token","location_token",
- *     "installed_locations","tags_list","tags_details","accounts","statistics","other"},
+ *     "installed_locations","tags_list","tags_details","accounts","statistics",
+ *     "contacts_upsert","contacts_get","contacts_update","contacts_tags",
+ *     "contacts_search","opportunities_upsert","opportunities_search","pipelines","other"},
  *     "status":{"2xx","400","401","403","404","413","422","429","5xx","other"},"in_flight",
  *     "peak_concurrent","refreshes","rotated_rejected","codes_exchanged","location_tokens",
  *     "faults_injected","resets","tags_details_ids"} (endpoint counts include failed calls)
@@ -144,19 +279,35 @@
 #define REFRESH_TTL_MS (365LL * 86400 * 1000)
 #define ROTATED_TTL_MS (86400LL * 1000) /* how long a used refresh token is recognised */
 #define SEED_EPOCH_MS 1704067200000LL   /* 2024-01-01: createdAt of seeded tags */
+#define MAX_CONTACTS 100000        /* per location (the API creates no more beyond) */
+#define MAX_SEEDED_CONTACTS 1000000 /* --locations x --contacts */
+#define CONTACT_TAGS_CAP 1000       /* tags per contact */
+#define SEARCH_LIMIT_MAX 500        /* pageLimit of POST /contacts/search (GHL's search docs) */
+#define SEARCH_WINDOW 10000         /* page x pageLimit beyond this needs searchAfter (same docs) */
+#define SEARCH_QUERY_MAX 75         /* characters of "query" (same docs) */
+#define FILTER_DEPTH 4              /* nested filter groups */
+#define OPP_LIMIT_MAX 100           /* limit of GET /opportunities/search (spec) */
+#define NSTAGES 4
+#define LOC_SUFFIX 12               /* characters of a location id in pipeline and stage ids */
+#define ID_CONTACT 0x636f6e7461637473ull  /* make_id kinds */
+#define ID_OPP 0x6f70706f7274756eull
 #define SCOPE "socialplanner/account.readonly socialplanner/tag.readonly " \
-	"socialplanner/statistics.readonly oauth.readonly oauth.write locations.readonly"
+	"socialplanner/statistics.readonly oauth.readonly oauth.write locations.readonly " \
+	"contacts.readonly contacts.write opportunities.readonly opportunities.write"
 #define AUTHCLASS_MSG "This authClass type is not allowed to access this scope. " \
 	"Please reach out to the Platform team to get it added."
 
 enum ep {
-	EP_NONE, EP_TOKEN, EP_LOCTOKEN, EP_INSTALLED, EP_TAGS, EP_DETAILS, EP_ACCOUNTS, EP_STATS, EP_COUNT
+	EP_NONE, EP_TOKEN, EP_LOCTOKEN, EP_INSTALLED, EP_TAGS, EP_DETAILS, EP_ACCOUNTS, EP_STATS,
+	EP_C_UPSERT, EP_C_GET, EP_C_UPDATE, EP_C_TAGS, EP_C_SEARCH, EP_O_UPSERT, EP_O_SEARCH, EP_PIPELINES,
+	EP_COUNT
 };
 
 /* Names in /_control/stats, the log and the summary line; EP_NONE is a 404. */
 static const char *const ep_names[EP_COUNT] = {
 	"other", "token", "location_token", "installed_locations", "tags_list", "tags_details",
-	"accounts", "statistics"
+	"accounts", "statistics", "contacts_upsert", "contacts_get", "contacts_update", "contacts_tags",
+	"contacts_search", "opportunities_upsert", "opportunities_search", "pipelines"
 };
 
 static const char *const platforms[] = {
@@ -178,6 +329,45 @@ struct tag {
 	int64_t created_ms, updated_ms;  /* wall clock */
 };
 
+/* Contact fields that are plain strings, by their API names. */
+enum cf {
+	CF_FIRST, CF_LAST, CF_NAME, CF_EMAIL, CF_PHONE, CF_COMPANY, CF_SOURCE, CF_ADDRESS1, CF_CITY,
+	CF_STATE, CF_POSTAL, CF_COUNTRY, CF_WEBSITE, CF_TIMEZONE, CF_BIRTH, CF_ASSIGNED, CF_GENDER, NCF
+};
+static const char *const cf_names[NCF] = {
+	"firstName", "lastName", "name", "email", "phone", "companyName", "source", "address1", "city",
+	"state", "postalCode", "country", "website", "timezone", "dateOfBirth", "assignedTo", "gender"
+};
+
+struct opp;
+
+struct contact {
+	char id[21];
+	int loc;
+	char *f[NCF];                   /* NULL: not set */
+	int dnd;
+	char **tags;                    /* lower case, in insertion order */
+	size_t ntags, tcap;
+	struct json_object *custom;     /* [{"id","value"}] or NULL */
+	int64_t added_ms, updated_ms;   /* wall clock */
+	struct opp *opp;                /* its opportunity in the location's one pipeline */
+	struct contact *hnext;          /* w.cbucket chain */
+};
+
+enum opp_status { OS_OPEN, OS_WON, OS_LOST, OS_ABANDONED };
+static const char *const opp_status_names[] = { "open", "won", "lost", "abandoned", NULL };
+static const char *const stage_names[NSTAGES] = { "Waiting", "Confirmed", "Cancelled", "Checked out" };
+
+struct opp {
+	char id[21];
+	struct contact *contact;
+	char *name, *assigned_to, *lost_reason;
+	int stage;
+	enum opp_status status;
+	double value;
+	int64_t created_ms, updated_ms, status_ms, stage_ms;  /* wall clock */
+};
+
 struct location {
 	char *id, *name, *address;
 	struct tag *tags;
@@ -186,6 +376,10 @@ struct location {
 	long bump;          /* added to this week's statistics (stats_bump) */
 	unsigned char plat[NPLAT];
 	int nplat;
+	struct contact **contacts;      /* creation order; never deleted */
+	size_t ncontacts, ccap;
+	struct opp **opps;              /* creation order; never deleted */
+	size_t nopps, ocap;
 };
 
 enum tok_kind { TK_ACCESS, TK_REFRESH, TK_ROTATED, TK_CODE };
@@ -252,6 +446,8 @@ static struct {
 	struct fault faults[FAULT_CAP];
 	size_t nfaults;
 	long latency_ms;
+	struct contact **cbucket;       /* every contact by id, chained */
+	size_t cbuckets, ncontacts;
 	struct counters st;
 	char *log[LOG_RING];
 	size_t log_head, log_len;
@@ -519,7 +715,647 @@ static void tag_remove(struct location *l, struct tag *t)
 	l->ntags--;
 }
 
-static void seed_default(long nloc, long ntags)
+/* ---- the world: contacts, the pipeline and opportunities ------------------ */
+
+static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* 20 alphanumerics like GHL's ids, unique per (kind, location, sequence):
+ * the last 11 spell mix64 of them in base 62 (a bijection, and 62^11 >
+ * 2^64), the first 9 are noise derived from that. */
+static void make_id(char out[21], uint64_t kind, size_t li, size_t seq)
+{
+	uint64_t a = mix64((((uint64_t)li << 32) | (uint32_t)seq) ^ kind), h = mix64(a ^ kind);
+
+	for (int i = 19; i >= 9; i--, a /= 62)
+		out[i] = b62[a % 62];
+	for (int i = 8; i >= 0; i--, h /= 62)
+		out[i] = b62[h % 62];
+	out[20] = 0;
+}
+
+/* The last LOC_SUFFIX characters of the location's id, '0'-padded on the left. */
+static void loc_suffix(const struct location *l, char out[LOC_SUFFIX + 1])
+{
+	size_t n = strlen(l->id);
+
+	if (n >= LOC_SUFFIX) {
+		memcpy(out, l->id + n - LOC_SUFFIX, LOC_SUFFIX);
+	} else {
+		memset(out, '0', LOC_SUFFIX - n);
+		memcpy(out + LOC_SUFFIX - n, l->id, n);
+	}
+	out[LOC_SUFFIX] = 0;
+}
+
+static void pipeline_id(const struct location *l, char out[32])
+{
+	char sfx[LOC_SUFFIX + 1];
+
+	loc_suffix(l, sfx);
+	snprintf(out, 32, "pipeline%s", sfx);
+}
+
+static void stage_id(const struct location *l, int k, char out[32])
+{
+	char sfx[LOC_SUFFIX + 1];
+
+	loc_suffix(l, sfx);
+	snprintf(out, 32, "stage%d%s", k, sfx);
+}
+
+/* The stage of the location's pipeline with that id, or -1. */
+static int stage_find(const struct location *l, const char *id)
+{
+	for (int k = 0; k < NSTAGES; k++) {
+		char s[32];
+
+		stage_id(l, k, s);
+		if (strcmp(s, id) == 0)
+			return k;
+	}
+	return -1;
+}
+
+static struct contact *contact_find(const char *id)
+{
+	if (!w.cbuckets)
+		return NULL;
+	for (struct contact *c = w.cbucket[str_hash(id) & (w.cbuckets - 1)]; c; c = c->hnext)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+/* Doubles the id table; when that fails the chains just grow longer. */
+static void contact_rehash(void)
+{
+	size_t nb = w.cbuckets ? w.cbuckets * 2 : 1024;
+	struct contact **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < w.cbuckets; i++)
+		for (struct contact *c = w.cbucket[i], *next; c; c = next) {
+			size_t k = str_hash(c->id) & (nb - 1);
+
+			next = c->hnext;
+			c->hnext = b[k];
+			b[k] = c;
+		}
+	free(w.cbucket);
+	w.cbucket = b;
+	w.cbuckets = nb;
+}
+
+/* A new contact without fields at the end of the location's list; NULL at
+ * the cap or out of memory. */
+static struct contact *contact_new(size_t li, int64_t now)
+{
+	struct location *l = &w.loc[li];
+	struct contact *c;
+	size_t k;
+
+	if (l->ncontacts >= MAX_CONTACTS)
+		return NULL;
+	if (w.ncontacts >= 2 * w.cbuckets)
+		contact_rehash();
+	if (!w.cbuckets)
+		return NULL;
+	if (l->ncontacts == l->ccap) {
+		size_t cap = l->ccap ? l->ccap * 2 : 16;
+		struct contact **n = realloc(l->contacts, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		l->contacts = n;
+		l->ccap = cap;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	make_id(c->id, ID_CONTACT, li, l->ncontacts);
+	c->loc = (int)li;
+	c->added_ms = c->updated_ms = now;
+	k = str_hash(c->id) & (w.cbuckets - 1);
+	c->hnext = w.cbucket[k];
+	w.cbucket[k] = c;
+	w.ncontacts++;
+	l->contacts[l->ncontacts++] = c;
+	return c;
+}
+
+static void contact_free(struct contact *c)
+{
+	for (int i = 0; i < NCF; i++)
+		free(c->f[i]);
+	for (size_t i = 0; i < c->ntags; i++)
+		free(c->tags[i]);
+	free(c->tags);
+	json_object_put(c->custom);
+	free(c);
+}
+
+/* Sets one string field (NULL or "" clears it): 1 when it changed, 0 when
+ * not, -1 out of memory. */
+static int set_field(char **slot, const char *v)
+{
+	char *d;
+
+	if (v && !*v)
+		v = NULL;
+	if (!v ? !*slot : *slot && strcmp(*slot, v) == 0)
+		return 0;
+	d = v ? strdup(v) : NULL;
+	if (v && !d)
+		return -1;
+	free(*slot);
+	*slot = d;
+	return 1;
+}
+
+/* s without leading and trailing white space: *len characters from the result. */
+static const char *trimmed(const char *s, size_t *len)
+{
+	size_t n;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	*len = n;
+	return s;
+}
+
+/* A tag as GHL keeps it: trimmed and lower case; "" for a blank one, NULL
+ * out of memory. */
+static char *tag_norm(const char *raw)
+{
+	size_t n;
+	const char *s = trimmed(raw, &n);
+	char *t = strndup(s, n);
+
+	for (size_t i = 0; t && i < n; i++)
+		t[i] = (char)tolower((unsigned char)t[i]);
+	return t;
+}
+
+static ssize_t contact_tag_index(const struct contact *c, const char *norm)
+{
+	for (size_t i = 0; i < c->ntags; i++)
+		if (strcmp(c->tags[i], norm) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Adds a tag unless present: 1 added, 0 present or blank, -1 out of memory
+ * or at the cap. */
+static int contact_tag_add(struct contact *c, const char *raw)
+{
+	char *t = tag_norm(raw);
+
+	if (!t)
+		return -1;
+	if (!*t || contact_tag_index(c, t) >= 0) {
+		free(t);
+		return 0;
+	}
+	if (c->ntags >= CONTACT_TAGS_CAP) {
+		free(t);
+		return -1;
+	}
+	if (c->ntags == c->tcap) {
+		size_t cap = c->tcap ? c->tcap * 2 : 4;
+		char **n = realloc(c->tags, cap * sizeof(*n));
+
+		if (!n) {
+			free(t);
+			return -1;
+		}
+		c->tags = n;
+		c->tcap = cap;
+	}
+	c->tags[c->ntags++] = t;
+	return 1;
+}
+
+/* 1 when the tag was there and is gone, 0 when it was not there, -1 out of memory. */
+static int contact_tag_remove(struct contact *c, const char *raw)
+{
+	char *t = tag_norm(raw);
+	ssize_t i;
+
+	if (!t)
+		return -1;
+	i = contact_tag_index(c, t);
+	free(t);
+	if (i < 0)
+		return 0;
+	free(c->tags[i]);
+	memmove(&c->tags[i], &c->tags[i + 1], (c->ntags - (size_t)i - 1) * sizeof(*c->tags));
+	c->ntags--;
+	return 1;
+}
+
+/* "tags" in an upsert or update replace every tag: 1 changed, 0 the same
+ * list, -1 out of memory (the contact is then unchanged). */
+static int contact_tags_replace(struct contact *c, struct json_object *arr)
+{
+	struct contact n = { .tags = NULL };
+	int same, rc = 0;
+
+	for (size_t i = 0; i < json_object_array_length(arr) && rc >= 0; i++)
+		rc = contact_tag_add(&n, json_object_get_string(json_object_array_get_idx(arr, i)));
+	same = rc >= 0 && n.ntags == c->ntags;
+	for (size_t i = 0; same && i < n.ntags; i++)
+		same = strcmp(n.tags[i], c->tags[i]) == 0;
+	if (rc < 0 || same) {
+		for (size_t i = 0; i < n.ntags; i++)
+			free(n.tags[i]);
+		free(n.tags);
+		return rc < 0 ? -1 : 0;
+	}
+	for (size_t i = 0; i < c->ntags; i++)
+		free(c->tags[i]);
+	free(c->tags);
+	c->tags = n.tags;
+	c->ntags = n.ntags;
+	c->tcap = n.tcap;
+	return 1;
+}
+
+/* A custom field's value as the contact shows it: a string. */
+static const char *custom_value(struct json_object *item)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(item, "field_value", &v))
+		json_object_object_get_ex(item, "value", &v);
+	if (!v || json_object_is_type(v, json_type_null))
+		return "";
+	if (json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+static const char *custom_id(struct json_object *item)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(item, "id", &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	if (json_object_object_get_ex(item, "key", &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* "customFields" merge by id (or key) into the contact's: 1 changed, 0
+ * not, -1 out of memory. */
+static int contact_custom_merge(struct contact *c, struct json_object *arr)
+{
+	int changed = 0;
+
+	if (!c->custom && json_object_array_length(arr) && !(c->custom = json_object_new_array()))
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *item = json_object_array_get_idx(arr, i), *e = NULL, *cur;
+		const char *id = custom_id(item);
+		char *val = strdup(custom_value(item));
+
+		if (!val)
+			return -1;
+		for (size_t k = 0; k < json_object_array_length(c->custom) && !e; k++) {
+			struct json_object *x = json_object_array_get_idx(c->custom, k), *xid;
+
+			if (json_object_object_get_ex(x, "id", &xid) && strcmp(json_object_get_string(xid), id) == 0)
+				e = x;
+		}
+		if (e && json_object_object_get_ex(e, "value", &cur) && strcmp(json_object_get_string(cur), val) == 0) {
+			free(val);
+			continue;
+		}
+		if (!e) {
+			e = json_object_new_object();
+			json_object_object_add(e, "id", json_object_new_string(id));
+			json_object_array_add(c->custom, e);
+		}
+		json_object_object_add(e, "value", json_object_new_string(val));
+		free(val);
+		changed = 1;
+	}
+	return changed;
+}
+
+/* What a write may carry, per kind of write (the spec's DTOs: what
+ * UpsertContactDto and UpdateContactDto do not list is refused, as the
+ * API's whitelisting validation does). */
+enum ck { CK_STR, CK_BOOL, CK_TAGS, CK_CUSTOM, CK_OBJ, CK_FLAG, CK_LOCATION };
+#define IN_UPSERT 1u
+#define IN_UPDATE 2u
+#define IN_CONTROL 4u
+#define IN_ALL (IN_UPSERT | IN_UPDATE | IN_CONTROL)
+
+static const struct ckey {
+	const char *key;
+	enum ck kind;
+	int cf;
+	unsigned in;
+} contact_keys[] = {
+	{ "firstName", CK_STR, CF_FIRST, IN_ALL },
+	{ "lastName", CK_STR, CF_LAST, IN_ALL },
+	{ "name", CK_STR, CF_NAME, IN_ALL },
+	{ "email", CK_STR, CF_EMAIL, IN_ALL },
+	{ "phone", CK_STR, CF_PHONE, IN_ALL },
+	{ "companyName", CK_STR, CF_COMPANY, IN_UPSERT | IN_CONTROL },
+	{ "source", CK_STR, CF_SOURCE, IN_ALL },
+	{ "address1", CK_STR, CF_ADDRESS1, IN_ALL },
+	{ "city", CK_STR, CF_CITY, IN_ALL },
+	{ "state", CK_STR, CF_STATE, IN_ALL },
+	{ "postalCode", CK_STR, CF_POSTAL, IN_ALL },
+	{ "country", CK_STR, CF_COUNTRY, IN_ALL },
+	{ "website", CK_STR, CF_WEBSITE, IN_ALL },
+	{ "timezone", CK_STR, CF_TIMEZONE, IN_ALL },
+	{ "dateOfBirth", CK_STR, CF_BIRTH, IN_ALL },
+	{ "assignedTo", CK_STR, CF_ASSIGNED, IN_ALL },
+	{ "gender", CK_STR, CF_GENDER, IN_UPSERT | IN_CONTROL },
+	{ "dnd", CK_BOOL, -1, IN_ALL },
+	{ "tags", CK_TAGS, -1, IN_ALL },
+	{ "customFields", CK_CUSTOM, -1, IN_ALL },
+	{ "dndSettings", CK_OBJ, -1, IN_UPSERT | IN_UPDATE },
+	{ "inboundDndSettings", CK_OBJ, -1, IN_UPSERT | IN_UPDATE },
+	{ "createNewIfDuplicateAllowed", CK_FLAG, -1, IN_UPSERT },
+	{ "locationId", CK_LOCATION, -1, IN_UPSERT },
+};
+
+static const struct ckey *ckey_find(const char *k)
+{
+	for (size_t i = 0; i < sizeof(contact_keys) / sizeof(contact_keys[0]); i++)
+		if (strcmp(contact_keys[i].key, k) == 0)
+			return &contact_keys[i];
+	return NULL;
+}
+
+/* Good enough for the API's "email must be an email": one @, something
+ * before it, a dot in what follows, no blanks. */
+static int email_ok(const char *s)
+{
+	size_t n;
+	const char *t = trimmed(s, &n), *at = memchr(t, '@', n);
+
+	if (!at || at == t || memchr(at + 1, '@', n - (size_t)(at - t) - 1))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (isspace((unsigned char)t[i]))
+			return 0;
+	return memchr(at + 1, '.', n - (size_t)(at - t) - 1) && t[n - 1] != '.';
+}
+
+static int is_string(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_string);
+}
+
+/* Why a contact write cannot be done (message in msg, 1), or 0. */
+static int contact_invalid(struct json_object *body, unsigned in, char *msg, size_t n)
+{
+	json_object_object_foreach(body, k, v) {
+		const struct ckey *ck = ckey_find(k);
+		int null = json_object_is_type(v, json_type_null);
+
+		if (!ck || !(ck->in & in)) {
+			snprintf(msg, n, "property %.64s should not exist", k);
+			return 1;
+		}
+		switch (ck->kind) {
+		case CK_STR:
+			if (!null && !is_string(v)) {
+				snprintf(msg, n, "%s must be a string", k);
+				return 1;
+			}
+			if (ck->cf == CF_EMAIL && !null && *json_object_get_string(v) && !email_ok(json_object_get_string(v))) {
+				snprintf(msg, n, "email must be an email");
+				return 1;
+			}
+			break;
+		case CK_BOOL:
+		case CK_FLAG:
+			if (!null && !json_object_is_type(v, json_type_boolean)) {
+				snprintf(msg, n, "%s must be a boolean value", k);
+				return 1;
+			}
+			break;
+		case CK_TAGS:
+			if (!json_object_is_type(v, json_type_array)) {
+				snprintf(msg, n, "tags must be an array");
+				return 1;
+			}
+			if (json_object_array_length(v) > CONTACT_TAGS_CAP) {
+				snprintf(msg, n, "tags must contain no more than %d elements", CONTACT_TAGS_CAP);
+				return 1;
+			}
+			for (size_t i = 0; i < json_object_array_length(v); i++)
+				if (!is_string(json_object_array_get_idx(v, i))) {
+					snprintf(msg, n, "each value in tags must be a string");
+					return 1;
+				}
+			break;
+		case CK_CUSTOM:
+			if (!json_object_is_type(v, json_type_array)) {
+				snprintf(msg, n, "customFields must be an array");
+				return 1;
+			}
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				struct json_object *item = json_object_array_get_idx(v, i);
+
+				if (!json_object_is_type(item, json_type_object) || !custom_id(item)) {
+					snprintf(msg, n, "each value in customFields must be an object with an id (or key)");
+					return 1;
+				}
+			}
+			break;
+		case CK_OBJ:
+			if (!null && !json_object_is_type(v, json_type_object)) {
+				snprintf(msg, n, "%s must be an object", k);
+				return 1;
+			}
+			break;
+		case CK_LOCATION:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* "name" follows firstName and lastName unless a write gives it. */
+static int contact_rename(struct contact *c)
+{
+	const char *f = c->f[CF_FIRST] ? c->f[CF_FIRST] : "", *l = c->f[CF_LAST] ? c->f[CF_LAST] : "";
+	size_t n = strlen(f) + strlen(l) + 2;
+	char *full = malloc(n);
+	int rc;
+
+	if (!full)
+		return -1;
+	snprintf(full, n, "%s%s%s", f, *f && *l ? " " : "", l);
+	rc = set_field(&c->f[CF_NAME], full);
+	free(full);
+	return rc;
+}
+
+/* Writes a body that contact_invalid accepted into the contact: 1 when
+ * something changed, 0 when not, -1 out of memory. keep_phone: the upsert
+ * found the contact by e-mail and the phone belongs to another one. The
+ * caller sets dateUpdated. */
+static int contact_apply(struct contact *c, struct json_object *body, int keep_phone)
+{
+	int changed = 0, rc = 0, renamed = 0, named = 0;
+
+	json_object_object_foreach(body, k, v) {
+		const struct ckey *ck = ckey_find(k);
+
+		if (!ck)
+			continue;
+		rc = 0;
+		switch (ck->kind) {
+		case CK_STR: {
+			const char *s = is_string(v) ? json_object_get_string(v) : NULL;
+			size_t len;
+
+			if (ck->cf == CF_PHONE && keep_phone)
+				break;
+			if (ck->cf == CF_EMAIL && s) {
+				char *e;
+
+				s = trimmed(s, &len);
+				/* Another spelling of the same address changes nothing. */
+				if (c->f[CF_EMAIL] && strlen(c->f[CF_EMAIL]) == len && !strncasecmp(c->f[CF_EMAIL], s, len))
+					break;
+				if (!(e = strndup(s, len)))
+					return -1;
+				rc = set_field(&c->f[CF_EMAIL], e);
+				free(e);
+			} else {
+				rc = set_field(&c->f[ck->cf], s);
+			}
+			renamed |= ck->cf == CF_FIRST || ck->cf == CF_LAST;
+			named |= ck->cf == CF_NAME;
+			break;
+		}
+		case CK_BOOL:
+			rc = json_object_get_boolean(v) != c->dnd;
+			c->dnd = json_object_get_boolean(v);
+			break;
+		case CK_TAGS:
+			rc = contact_tags_replace(c, v);
+			break;
+		case CK_CUSTOM:
+			rc = contact_custom_merge(c, v);
+			break;
+		default:
+			break;
+		}
+		if (rc < 0)
+			return -1;
+		changed |= rc;
+	}
+	if (renamed && !named) {
+		if ((rc = contact_rename(c)) < 0)
+			return -1;
+		changed |= rc;
+	}
+	return changed;
+}
+
+/* The oldest contact of the location with that e-mail (trimmed, any case). */
+static struct contact *contact_by_email(const struct location *l, const char *email)
+{
+	size_t n;
+	const char *e = trimmed(email, &n);
+
+	for (size_t i = 0; i < l->ncontacts; i++) {
+		const char *ce = l->contacts[i]->f[CF_EMAIL];
+
+		if (ce && strlen(ce) == n && strncasecmp(ce, e, n) == 0)
+			return l->contacts[i];
+	}
+	return NULL;
+}
+
+/* The oldest contact of the location with exactly that phone. */
+static struct contact *contact_by_phone(const struct location *l, const char *phone)
+{
+	for (size_t i = 0; i < l->ncontacts; i++) {
+		const char *cp = l->contacts[i]->f[CF_PHONE];
+
+		if (cp && strcmp(cp, phone) == 0)
+			return l->contacts[i];
+	}
+	return NULL;
+}
+
+/* Seeded contact n (1-based) of a location. */
+static void seed_contact(size_t li, long n)
+{
+	char s[64];
+	struct contact *c = contact_new(li, SEED_EPOCH_MS + (int64_t)li * 60000 + (int64_t)n * 1000);
+
+	if (!c)
+		die("out of memory seeding contacts");
+	snprintf(s, sizeof(s), "%ld", n);
+	if (set_field(&c->f[CF_FIRST], "Contact") < 0 || set_field(&c->f[CF_LAST], s) < 0 ||
+	    contact_rename(c) < 0)
+		die("out of memory seeding contacts");
+	snprintf(s, sizeof(s), "contact.%ld@example.com", n);
+	if (set_field(&c->f[CF_EMAIL], s) < 0)
+		die("out of memory seeding contacts");
+	snprintf(s, sizeof(s), "+1555%07ld", n);
+	if (set_field(&c->f[CF_PHONE], s) < 0)
+		die("out of memory seeding contacts");
+}
+
+static void seed_contacts_default(size_t li, long ncontacts)
+{
+	if (w.ncontacts + (size_t)ncontacts > MAX_SEEDED_CONTACTS)
+		die("more than %d seeded contacts in all", MAX_SEEDED_CONTACTS);
+	for (long n = 1; n <= ncontacts; n++)
+		seed_contact(li, n);
+}
+
+/* A new opportunity of the contact in its location's pipeline, NULL out of memory. */
+static struct opp *opp_new(struct contact *c, int64_t now)
+{
+	struct location *l = &w.loc[c->loc];
+	struct opp *o;
+
+	if (l->nopps == l->ocap) {
+		size_t cap = l->ocap ? l->ocap * 2 : 16;
+		struct opp **n = realloc(l->opps, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		l->opps = n;
+		l->ocap = cap;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	make_id(o->id, ID_OPP, (size_t)c->loc, l->nopps);
+	o->contact = c;
+	o->created_ms = o->updated_ms = o->status_ms = o->stage_ms = now;
+	c->opp = o;
+	l->opps[l->nopps++] = o;
+	return o;
+}
+
+static void opp_free(struct opp *o)
+{
+	free(o->name);
+	free(o->assigned_to);
+	free(o->lost_reason);
+	free(o);
+}
+
+static void seed_default(long nloc, long ntags, long ncontacts)
 {
 	for (long i = 1; i <= nloc; i++) {
 		char id[32];
@@ -538,6 +1374,7 @@ static void seed_default(long nloc, long ntags)
 			if (!tag_append(l, name, SEED_EPOCH_MS + (i - 1) * 60000 + t * 1000))
 				die("out of memory seeding tags");
 		}
+		seed_contacts_default((size_t)(i - 1), ncontacts);
 	}
 }
 
@@ -558,9 +1395,30 @@ static const char *seed_string(struct json_object *o, const char *key)
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
+/* A location's "contacts" of a --seed file: objects of contact fields. */
+static void seed_file_contacts(const char *path, size_t i, struct json_object *arr)
+{
+	for (size_t k = 0; k < json_object_array_length(arr); k++) {
+		struct json_object *o = json_object_array_get_idx(arr, k);
+		struct contact *c;
+		char msg[256];
+
+		if (!json_object_is_type(o, json_type_object))
+			die("--seed %s: locations[%zu].contacts[%zu] must be an object", path, i, k);
+		if (contact_invalid(o, IN_CONTROL, msg, sizeof(msg)))
+			die("--seed %s: locations[%zu].contacts[%zu]: %s", path, i, k, msg);
+		if (w.ncontacts >= MAX_SEEDED_CONTACTS)
+			die("--seed %s: more than %d contacts in all", path, MAX_SEEDED_CONTACTS);
+		c = contact_new(w.nloc - 1, SEED_EPOCH_MS + (int64_t)i * 60000 + (int64_t)(k + 1) * 1000);
+		if (!c || contact_apply(c, o, 0) < 0)
+			die("--seed %s: locations[%zu]: out of memory or more than %d contacts", path, i, MAX_CONTACTS);
+	}
+}
+
 /* --seed FILE: {"company_id":..., "locations":[{"id","name","address","tags":[..],
- * "platforms":[..]}]}; each location without tags gets --tags N generated. */
-static void seed_file(const char *path, long ntags)
+ * "platforms":[..],"contacts":[{..}]}]}; each location without tags gets --tags N
+ * generated, without contacts --contacts N. */
+static void seed_file(const char *path, long ntags, long ncontacts)
 {
 	struct json_object *root = json_object_from_file(path);
 	struct json_object *locs, *v;
@@ -618,6 +1476,10 @@ static void seed_file(const char *path, long ntags)
 					die("out of memory seeding tags");
 			}
 		}
+		if (json_object_object_get_ex(lo, "contacts", &arr) && json_object_is_type(arr, json_type_array))
+			seed_file_contacts(path, i, arr);
+		else
+			seed_contacts_default(w.nloc - 1, ncontacts);
 	}
 	json_object_put(root);
 	if (!w.nloc)
@@ -1689,16 +2551,1148 @@ out:
 	json_object_put(body);
 }
 
+/* ---- query strings ------------------------------------------------------------------ */
+
+struct qbuf {
+	char s[2048];
+	size_t len;
+	int first;
+};
+
+static void qbuf_add(struct qbuf *q, const char *s, int encode)
+{
+	for (; *s && q->len + 4 < sizeof(q->s); s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (!encode || isalnum(ch) || strchr("-_.~", ch))
+			q->s[q->len++] = (char)ch;
+		else
+			q->len += (size_t)snprintf(q->s + q->len, 4, "%%%02X", ch);
+	}
+	q->s[q->len] = 0;
+}
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct qbuf *q = cls;
+
+	(void)kind;
+	qbuf_add(q, q->first ? "?" : "&", 0);
+	q->first = 0;
+	qbuf_add(q, key, 1);
+	if (value) {
+		qbuf_add(q, "=", 0);
+		qbuf_add(q, value, 1);
+	}
+	return MHD_YES;
+}
+
+/* ---- contacts ---------------------------------------------------------------------- */
+
+static void put_time(struct json_object *o, const char *k, int64_t ms)
+{
+	char ts[32];
+
+	iso_time(ms, ts, sizeof(ts));
+	put_str(o, k, ts);
+}
+
+/* s in lower case, under key k (GHL's *LowerCase search fields). */
+static void put_lower(struct json_object *o, const char *k, const char *s)
+{
+	char *t = strdup(s);
+
+	if (!t)
+		return;
+	for (char *p = t; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	put_str(o, k, t);
+	free(t);
+}
+
+/* A copy, not a reference: control answers are written out after w.mu is released. */
+static struct json_object *custom_json(const struct contact *c)
+{
+	size_t n = c->custom ? json_object_array_length(c->custom) : 0;
+	struct json_object *a = json_object_new_array_ext((int)n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(c->custom, i), *o = json_object_new_object(), *v;
+
+		json_object_object_get_ex(e, "id", &v);
+		put_str(o, "id", json_object_get_string(v));
+		json_object_object_get_ex(e, "value", &v);
+		put_str(o, "value", json_object_get_string(v));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static struct json_object *tags_json(const struct contact *c)
+{
+	struct json_object *a = json_object_new_array_ext((int)c->ntags);
+
+	for (size_t i = 0; i < c->ntags; i++)
+		json_object_array_add(a, json_object_new_string(c->tags[i]));
+	return a;
+}
+
+/* A contact as GetContectByIdSchema has it; fields not set are left out
+ * (the schema has no nullable ones). */
+static struct json_object *contact_json(const struct contact *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	put_str(o, "id", c->id);
+	put_str(o, "locationId", w.loc[c->loc].id);
+	for (int i = 0; i < NCF; i++)
+		if (c->f[i])
+			put_str(o, cf_names[i], c->f[i]);
+	if (c->f[CF_FIRST])
+		put_lower(o, "firstNameLowerCase", c->f[CF_FIRST]);
+	if (c->f[CF_LAST])
+		put_lower(o, "lastNameLowerCase", c->f[CF_LAST]);
+	if (c->f[CF_NAME])
+		put_lower(o, "fullNameLowerCase", c->f[CF_NAME]);
+	if (c->f[CF_EMAIL])
+		put_lower(o, "emailLowerCase", c->f[CF_EMAIL]);
+	put_str(o, "type", "lead");
+	put_bool(o, "dnd", c->dnd);
+	json_object_object_add(o, "tags", tags_json(c));
+	json_object_object_add(o, "customFields", custom_json(c));
+	put_time(o, "dateAdded", c->added_ms);
+	put_time(o, "dateUpdated", c->updated_ms);
+	return o;
+}
+
+/* A string member of the body: NULL when absent, not a string or blank. */
+static const char *body_text(struct json_object *body, const char *key)
+{
+	struct json_object *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(body, key, &v) || !is_string(v))
+		return NULL;
+	trimmed(json_object_get_string(v), &n);
+	return n ? json_object_get_string(v) : NULL;
+}
+
+/* POST /contacts/upsert: by e-mail, else by phone; when the e-mail finds
+ * one contact and the phone another, the e-mail's wins and the phone is
+ * left out (GHL's "ignore the second field to prevent duplication"). */
+static void h_contact_upsert(struct req *rq, int li)
+{
+	struct json_object *body = json_body(rq), *o;
+	const char *email, *phone;
+	struct contact *c, *by_phone;
+	int64_t now = wall_ms();
+	int isnew = 0, rc;
+	char msg[256];
+
+	if (!body)
+		return;
+	if (contact_invalid(body, IN_UPSERT, msg, sizeof(msg))) {
+		set_error(rq, 422, msg);
+		goto out;
+	}
+	if (li < 0) {
+		set_error(rq, 422, "locationId should not be empty");
+		goto out;
+	}
+	email = body_text(body, "email");
+	phone = body_text(body, "phone");
+	if (!email && !phone) {
+		set_error(rq, 422, "email or phone is required to upsert a contact");
+		goto out;
+	}
+	c = email ? contact_by_email(&w.loc[li], email) : NULL;
+	by_phone = phone ? contact_by_phone(&w.loc[li], phone) : NULL;
+	if (!c && !(c = by_phone)) {
+		if (w.loc[li].ncontacts >= MAX_CONTACTS) {
+			set_error_fmt(rq, 422, "the fake keeps at most %d contacts a location", MAX_CONTACTS);
+			goto out;
+		}
+		if (!(c = contact_new((size_t)li, now))) {
+			set_error(rq, 500, "Internal server error");
+			goto out;
+		}
+		isnew = 1;
+	}
+	rc = contact_apply(c, body, by_phone && by_phone != c);
+	if (rc < 0) {
+		set_error(rq, 500, "Internal server error");
+		goto out;
+	}
+	if (rc)
+		c->updated_ms = now;
+	o = json_object_new_object();
+	put_bool(o, "new", isnew);
+	json_object_object_add(o, "contact", contact_json(c));
+	/* 200 whether new or not: the spec declares no 201 here. */
+	set_json(rq, 200, o);
+out:
+	json_object_put(body);
+}
+
+/* 1 when the body has only the keys listed (NULL-terminated), else 422. */
+static int only_keys(struct req *rq, struct json_object *body, const char *const *keys)
+{
+	json_object_object_foreach(body, k, v) {
+		size_t i;
+
+		(void)v;
+		for (i = 0; keys[i] && strcmp(keys[i], k) != 0; i++)
+			;
+		if (!keys[i]) {
+			set_error_fmt(rq, 422, "property %.64s should not exist", k);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* POST and DELETE /contacts/{id}/tags {"tags":[..]}. */
+static void h_contact_tags(struct req *rq, struct contact *c, int del)
+{
+	static const char *const keys[] = { "tags", NULL };
+	struct json_object *body = json_body(rq), *tags, *o;
+	size_t n, fresh = 0;
+	int changed = 0;
+
+	if (!body)
+		return;
+	if (!only_keys(rq, body, keys) || !string_array(rq, body, "tags", 1, &tags))
+		goto out;
+	n = json_object_array_length(tags);
+	for (size_t i = 0; i < n && !del; i++) {
+		char *t = tag_norm(json_object_get_string(json_object_array_get_idx(tags, i)));
+
+		fresh += t && *t && contact_tag_index(c, t) < 0;
+		free(t);
+	}
+	if (c->ntags + fresh > CONTACT_TAGS_CAP) {
+		set_error_fmt(rq, 422, "a contact has at most %d tags in the fake", CONTACT_TAGS_CAP);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(tags, i));
+		int rc = del ? contact_tag_remove(c, t) : contact_tag_add(c, t);
+
+		if (rc < 0) {
+			set_error(rq, 500, "Internal server error");
+			goto out;
+		}
+		changed |= rc;
+	}
+	if (changed)
+		c->updated_ms = wall_ms();
+	o = json_object_new_object();
+	json_object_object_add(o, "tags", tags_json(c));
+	set_json(rq, del ? 200 : 201, o);
+out:
+	json_object_put(body);
+}
+
+/* GET, PUT /contacts/{id} and its /tags; c is NULL for an unknown id. */
+static void h_contact(struct req *rq, enum ep ep, const char *method, struct contact *c)
+{
+	struct json_object *body, *o;
+	char msg[256];
+	int rc;
+
+	if (!c) {
+		set_error(rq, 404, "Contact not found");
+		return;
+	}
+	if (ep == EP_C_TAGS) {
+		h_contact_tags(rq, c, strcmp(method, "DELETE") == 0);
+		return;
+	}
+	if (ep == EP_C_GET) {
+		o = json_object_new_object();
+		json_object_object_add(o, "contact", contact_json(c));
+		set_json(rq, 200, o);
+		return;
+	}
+	if (!(body = json_body(rq)))
+		return;
+	if (contact_invalid(body, IN_UPDATE, msg, sizeof(msg))) {
+		set_error(rq, 422, msg);
+	} else if ((rc = contact_apply(c, body, 0)) < 0) {
+		set_error(rq, 500, "Internal server error");
+	} else {
+		if (rc)
+			c->updated_ms = wall_ms();
+		o = json_object_new_object();
+		put_bool(o, "succeded", 1);   /* sic: UpdateContactsSuccessfulResponseDto */
+		json_object_object_add(o, "contact", contact_json(c));
+		set_json(rq, 200, o);
+	}
+	json_object_put(body);
+}
+
+/* ---- contact search ------------------------------------------------------------------ */
+
+/* "2026-11-30T12:00:00.000Z", without the fraction or the Z, or "2026-11-30",
+ * all UTC, as ms since the epoch; -1 when it is none of those. */
+static int parse_iso_ms(const char *s, int64_t *out)
+{
+	int y, mo, d, h = 0, mi = 0, se = 0, ms = 0, n = 0;
+	struct tm tm;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	s += n;
+	if (*s == 'T') {
+		if (sscanf(s, "T%2d:%2d:%2d%n", &h, &mi, &se, &n) != 3 || n != 9)
+			return -1;
+		s += n;
+		if (*s == '.') {
+			int scale = 100;
+
+			for (s++; isdigit((unsigned char)*s); s++, scale /= 10)
+				ms += (*s - '0') * scale;
+		}
+		if (*s == 'Z')
+			s++;
+	}
+	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	*out = (int64_t)timegm(&tm) * 1000 + ms;
+	return 0;
+}
+
+/* A time in a filter: ms since the epoch as a number, or an ISO string. */
+static int filter_time(struct json_object *v, int64_t *out)
+{
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+		*out = json_object_get_int64(v);
+		return 0;
+	}
+	return is_string(v) ? parse_iso_ms(json_object_get_string(v), out) : -1;
+}
+
+enum ff { FF_TEXT, FF_TAGS, FF_TIME, FF_DND };
+
+/* The filterable fields: text ones compare without regard to case. */
+static const struct ffield {
+	const char *name;
+	enum ff kind;
+	int cf;             /* FF_TEXT: the field, -1 for id; FF_TIME: 0 dateAdded, 1 dateUpdated */
+} filter_fields[] = {
+	{ "id", FF_TEXT, -1 }, { "email", FF_TEXT, CF_EMAIL }, { "phone", FF_TEXT, CF_PHONE },
+	{ "firstName", FF_TEXT, CF_FIRST }, { "lastName", FF_TEXT, CF_LAST },
+	{ "firstNameLowerCase", FF_TEXT, CF_FIRST }, { "lastNameLowerCase", FF_TEXT, CF_LAST },
+	{ "fullNameLowerCase", FF_TEXT, CF_NAME }, { "companyName", FF_TEXT, CF_COMPANY },
+	{ "source", FF_TEXT, CF_SOURCE }, { "city", FF_TEXT, CF_CITY }, { "state", FF_TEXT, CF_STATE },
+	{ "country", FF_TEXT, CF_COUNTRY }, { "postalCode", FF_TEXT, CF_POSTAL },
+	{ "assignedTo", FF_TEXT, CF_ASSIGNED }, { "tags", FF_TAGS, -1 }, { "dnd", FF_DND, -1 },
+	{ "dateAdded", FF_TIME, 0 }, { "dateUpdated", FF_TIME, 1 },
+};
+
+static const struct ffield *ffield_find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(filter_fields) / sizeof(filter_fields[0]); i++)
+		if (strcmp(filter_fields[i].name, name) == 0)
+			return &filter_fields[i];
+	return NULL;
+}
+
+/* Which operators the fake knows for which kind of field. */
+static int filter_op_ok(enum ff kind, const char *op)
+{
+	static const char *const text[] = { "eq", "not_eq", "contains", "not_contains", "exists", "not_exists", NULL };
+	static const char *const tags[] = { "eq", "not_eq", "exists", "not_exists", NULL };
+	static const char *const time[] = { "range", "exists", NULL };
+	static const char *const dnd[] = { "eq", NULL };
+	const char *const *ops = kind == FF_TEXT ? text : kind == FF_TAGS ? tags : kind == FF_TIME ? time : dnd;
+
+	for (size_t i = 0; op && ops[i]; i++)
+		if (strcmp(ops[i], op) == 0)
+			return 1;
+	return 0;
+}
+
+static int filters_invalid(struct json_object *filters, int depth, char *msg, size_t n);
+
+/* One filter, or a group {group: AND|OR, filters: [..]}. */
+static int filter_invalid(struct json_object *f, int depth, char *msg, size_t n)
+{
+	struct json_object *g, *v = NULL;
+	const struct ffield *ff;
+	const char *op;
+
+	if (!json_object_is_type(f, json_type_object)) {
+		snprintf(msg, n, "each value in filters must be an object");
+		return 1;
+	}
+	if (json_object_object_get_ex(f, "group", &g)) {
+		const char *gs = is_string(g) ? json_object_get_string(g) : "";
+
+		if (strcmp(gs, "AND") && strcmp(gs, "OR")) {
+			snprintf(msg, n, "a filter group must be AND or OR");
+			return 1;
+		}
+		if (!json_object_object_get_ex(f, "filters", &v) || depth >= FILTER_DEPTH) {
+			snprintf(msg, n, "a filter group needs filters (at most %d levels deep)", FILTER_DEPTH);
+			return 1;
+		}
+		return filters_invalid(v, depth + 1, msg, n);
+	}
+	ff = ffield_find(seed_string(f, "field"));
+	op = seed_string(f, "operator");
+	if (!ff || !filter_op_ok(ff->kind, op)) {
+		snprintf(msg, n, "filter on field %.64s with operator %.32s is not supported by the fake",
+			 seed_string(f, "field") ? seed_string(f, "field") : "(none)", op ? op : "(none)");
+		return 1;
+	}
+	if (!strcmp(op, "exists") || !strcmp(op, "not_exists"))
+		return 0;
+	json_object_object_get_ex(f, "value", &v);
+	if (!strcmp(op, "range")) {
+		int any = 0;
+		int64_t t;
+
+		if (!json_object_is_type(v, json_type_object)) {
+			snprintf(msg, n, "a range filter needs a value with gt, gte, lt or lte");
+			return 1;
+		}
+		json_object_object_foreach(v, k, x) {
+			if (strcmp(k, "gt") && strcmp(k, "gte") && strcmp(k, "lt") && strcmp(k, "lte"))
+				continue;
+			if (filter_time(x, &t) < 0) {
+				snprintf(msg, n, "range values must be ms since the epoch or ISO 8601 times");
+				return 1;
+			}
+			any = 1;
+		}
+		if (!any) {
+			snprintf(msg, n, "a range filter needs a value with gt, gte, lt or lte");
+			return 1;
+		}
+		return 0;
+	}
+	if (ff->kind == FF_DND ? !json_object_is_type(v, json_type_boolean) : !is_string(v)) {
+		snprintf(msg, n, "the value of a filter on %s must be a %s", ff->name,
+			 ff->kind == FF_DND ? "boolean" : "string");
+		return 1;
+	}
+	return 0;
+}
+
+static int filters_invalid(struct json_object *filters, int depth, char *msg, size_t n)
+{
+	if (!json_object_is_type(filters, json_type_array)) {
+		snprintf(msg, n, "filters must be an array");
+		return 1;
+	}
+	for (size_t i = 0; i < json_object_array_length(filters); i++)
+		if (filter_invalid(json_object_array_get_idx(filters, i), depth, msg, n))
+			return 1;
+	return 0;
+}
+
+static int filters_match(const struct contact *c, struct json_object *filters, int any);
+
+/* Whether a contact passes one filter that filter_invalid accepted. */
+static int filter_match(const struct contact *c, struct json_object *f)
+{
+	struct json_object *g, *v = NULL;
+	const struct ffield *ff;
+	const char *op, *val = NULL;
+
+	if (json_object_object_get_ex(f, "group", &g)) {
+		json_object_object_get_ex(f, "filters", &v);
+		return filters_match(c, v, strcmp(json_object_get_string(g), "OR") == 0);
+	}
+	ff = ffield_find(seed_string(f, "field"));
+	op = seed_string(f, "operator");
+	json_object_object_get_ex(f, "value", &v);
+	switch (ff->kind) {
+	case FF_TEXT:
+		val = ff->cf < 0 ? c->id : c->f[ff->cf];
+		if (!strcmp(op, "exists") || !strcmp(op, "not_exists"))
+			return !val == !strcmp(op, "not_exists");
+		if (!strcmp(op, "eq") || !strcmp(op, "not_eq"))
+			return (val && strcasecmp(val, json_object_get_string(v)) == 0) == !strcmp(op, "eq");
+		return (val && strcasestr(val, json_object_get_string(v))) == !strcmp(op, "contains");
+	case FF_TAGS:
+		if (!strcmp(op, "exists") || !strcmp(op, "not_exists"))
+			return !c->ntags == !strcmp(op, "not_exists");
+		{
+			char *t = tag_norm(json_object_get_string(v));
+			int has = t && contact_tag_index(c, t) >= 0;
+
+			free(t);
+			return has == !strcmp(op, "eq");
+		}
+	case FF_DND:
+		return c->dnd == json_object_get_boolean(v);
+	case FF_TIME: {
+		int64_t at = ff->cf ? c->updated_ms : c->added_ms, t;
+		int ok = 1;
+
+		if (!strcmp(op, "exists"))
+			return 1;
+		json_object_object_foreach(v, k, x) {
+			if (filter_time(x, &t) < 0)
+				continue;
+			if (!strcmp(k, "gt"))
+				ok &= at > t;
+			else if (!strcmp(k, "gte"))
+				ok &= at >= t;
+			else if (!strcmp(k, "lt"))
+				ok &= at < t;
+			else if (!strcmp(k, "lte"))
+				ok &= at <= t;
+		}
+		return ok;
+	}
+	}
+	return 0;
+}
+
+/* All of the filters (any: one of them) pass; no filters pass everything. */
+static int filters_match(const struct contact *c, struct json_object *filters, int any)
+{
+	size_t n = filters ? json_object_array_length(filters) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (filter_match(c, json_object_array_get_idx(filters, i)) == any)
+			return any;
+	return n == 0 || !any;
+}
+
+/* "query": a substring of a name, the e-mail, the phone or the company. */
+static int query_match(const struct contact *c, const char *q)
+{
+	static const int fields[] = { CF_NAME, CF_FIRST, CF_LAST, CF_EMAIL, CF_PHONE, CF_COMPANY };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (c->f[fields[i]] && strcasestr(c->f[fields[i]], q))
+			return 1;
+	return 0;
+}
+
+struct hit {
+	int64_t key;    /* the sort field, ms */
+	const struct contact *c;
+};
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return strcmp(x->c->id, y->c->id);
+}
+
+/* A whole number member in [min, max] or absent (*out = dflt): 1, else 422. */
+static int body_int(struct req *rq, struct json_object *body, const char *name, int64_t dflt, int64_t min,
+		    int64_t max, int64_t *out)
+{
+	struct json_object *v;
+
+	*out = dflt;
+	if (!json_object_object_get_ex(body, name, &v) || json_object_is_type(v, json_type_null))
+		return 1;
+	if (!json_object_is_type(v, json_type_int)) {
+		set_error_fmt(rq, 422, "%s must be a number conforming to the specified constraints", name);
+		return 0;
+	}
+	*out = json_object_get_int64(v);
+	if (*out < min || *out > max) {
+		set_error_fmt(rq, 422, "%s must not be %s than %lld", name, *out < min ? "less" : "greater",
+			      (long long)(*out < min ? min : max));
+		return 0;
+	}
+	return 1;
+}
+
+struct search {
+	int64_t limit, page;
+	struct json_object *after;      /* [ms, id] or NULL */
+	struct json_object *filters;
+	const char *query;
+	int by_added, desc;
+};
+
+/* The search body's paging, sort, query and filters: 1, else an error is answered. */
+static int search_parse(struct req *rq, struct json_object *body, struct search *s)
+{
+	struct json_object *v;
+	char msg[256];
+
+	memset(s, 0, sizeof(*s));
+	if (!json_object_object_get_ex(body, "pageLimit", NULL)) {
+		set_error(rq, 422, "pageLimit should not be empty");
+		return 0;
+	}
+	if (!body_int(rq, body, "pageLimit", 0, 1, SEARCH_LIMIT_MAX, &s->limit) ||
+	    !body_int(rq, body, "page", 0, 1, SEARCH_WINDOW, &s->page))
+		return 0;
+	if (json_object_object_get_ex(body, "searchAfter", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2 ||
+		    !json_object_is_type(json_object_array_get_idx(v, 0), json_type_int) ||
+		    !is_string(json_object_array_get_idx(v, 1))) {
+			set_error(rq, 422, "searchAfter must be the [number, string] of a returned contact's searchAfter");
+			return 0;
+		}
+		s->after = v;
+	}
+	if (s->after && s->page) {
+		set_error(rq, 422, "page cannot be used with searchAfter");
+		return 0;
+	}
+	if (!s->page)
+		s->page = 1;
+	if (s->page * s->limit > SEARCH_WINDOW) {
+		set_error_fmt(rq, 422, "page x pageLimit must not exceed %d: use searchAfter beyond", SEARCH_WINDOW);
+		return 0;
+	}
+	if (json_object_object_get_ex(body, "query", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!is_string(v) || strlen(json_object_get_string(v)) > SEARCH_QUERY_MAX) {
+			set_error_fmt(rq, 422, "query must be a string of at most %d characters", SEARCH_QUERY_MAX);
+			return 0;
+		}
+		s->query = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(body, "filters", &v) && !json_object_is_type(v, json_type_null)) {
+		if (filters_invalid(v, 0, msg, sizeof(msg))) {
+			set_error(rq, 422, msg);
+			return 0;
+		}
+		s->filters = v;
+	}
+	if (json_object_object_get_ex(body, "sort", &v) && !json_object_is_type(v, json_type_null)) {
+		struct json_object *e = json_object_is_type(v, json_type_array) && json_object_array_length(v) == 1 ?
+					json_object_array_get_idx(v, 0) : NULL;
+		const char *field = e ? seed_string(e, "field") : NULL, *dir = e ? seed_string(e, "direction") : NULL;
+
+		if (!field || (strcmp(field, "dateUpdated") && strcmp(field, "dateAdded")) ||
+		    (dir && strcmp(dir, "asc") && strcmp(dir, "desc"))) {
+			set_error(rq, 422, "sort: the fake sorts by one field, dateUpdated or dateAdded, asc or desc");
+			return 0;
+		}
+		s->by_added = strcmp(field, "dateAdded") == 0;
+		s->desc = dir && strcmp(dir, "desc") == 0;
+	}
+	return 1;
+}
+
+/* POST /contacts/search: matches ordered by dateUpdated (or the sort
+ * field), then id; "page" or "searchAfter" (a contact's [ms, id]) pages. */
+static void h_contact_search(struct req *rq, int li)
+{
+	struct json_object *body = json_body(rq), *o, *a;
+	const struct location *l;
+	struct search s;
+	struct hit *hits = NULL;
+	size_t n = 0, from = 0;
+
+	if (!body)
+		return;
+	if (!search_parse(rq, body, &s))
+		goto out;
+	if (li < 0) {
+		set_error(rq, 422, "locationId should not be empty");
+		goto out;
+	}
+	l = &w.loc[li];
+	if (l->ncontacts && !(hits = malloc(l->ncontacts * sizeof(*hits)))) {
+		set_error(rq, 500, "Internal server error");
+		goto out;
+	}
+	for (size_t i = 0; i < l->ncontacts; i++) {
+		const struct contact *c = l->contacts[i];
+
+		if ((s.query && !query_match(c, s.query)) || !filters_match(c, s.filters, 0))
+			continue;
+		hits[n].key = s.by_added ? c->added_ms : c->updated_ms;
+		hits[n++].c = c;
+	}
+	if (n)
+		qsort(hits, n, sizeof(*hits), hit_cmp);
+	if (s.desc)
+		for (size_t i = 0; i < n / 2; i++) {
+			struct hit t = hits[i];
+
+			hits[i] = hits[n - 1 - i];
+			hits[n - 1 - i] = t;
+		}
+	if (s.after) {
+		struct contact key = { .id = "" };
+		struct hit at = { json_object_get_int64(json_object_array_get_idx(s.after, 0)), &key };
+
+		snprintf(key.id, sizeof(key.id), "%s", json_object_get_string(json_object_array_get_idx(s.after, 1)));
+		/* Past the cursor: in ascending order what is not above it, in
+		 * descending order what is not below it. */
+		while (from < n && (s.desc ? hit_cmp(&hits[from], &at) >= 0 : hit_cmp(&hits[from], &at) <= 0))
+			from++;
+	} else {
+		from = (size_t)((s.page - 1) * s.limit);
+	}
+	a = json_object_new_array();
+	for (size_t i = from; i < n && i < from + (size_t)s.limit; i++) {
+		struct json_object *e = contact_json(hits[i].c), *sa = json_object_new_array_ext(2);
+
+		json_object_array_add(sa, json_object_new_int64(hits[i].key));
+		json_object_array_add(sa, json_object_new_string(hits[i].c->id));
+		json_object_object_add(e, "searchAfter", sa);
+		json_object_array_add(a, e);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "contacts", a);
+	put_int(o, "total", (int64_t)n);
+	set_json(rq, 200, o);
+out:
+	free(hits);
+	json_object_put(body);
+}
+
+/* ---- pipelines and opportunities --------------------------------------------------- */
+
+static struct json_object *pipeline_json(const struct location *l)
+{
+	struct json_object *p = json_object_new_object(), *a = json_object_new_array_ext(NSTAGES);
+	char id[32];
+
+	pipeline_id(l, id);
+	put_str(p, "id", id);
+	put_str(p, "name", "Bookings");
+	for (int k = 0; k < NSTAGES; k++) {
+		struct json_object *s = json_object_new_object();
+
+		stage_id(l, k, id);
+		put_str(s, "id", id);
+		put_str(s, "name", stage_names[k]);
+		put_int(s, "position", k);
+		put_bool(s, "showInFunnel", 1);
+		put_bool(s, "showInPieChart", 1);
+		json_object_array_add(a, s);
+	}
+	json_object_object_add(p, "stages", a);
+	put_bool(p, "showInFunnel", 1);
+	put_bool(p, "showInPieChart", 1);
+	put_str(p, "locationId", l->id);
+	return p;
+}
+
+static void h_pipelines(struct req *rq, int li)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array_ext(1);
+
+	json_object_array_add(a, pipeline_json(&w.loc[li]));
+	json_object_object_add(o, "pipelines", a);
+	set_json(rq, 200, o);
+}
+
+/* An opportunity as SearchOpportunitiesResponseSchema has it. */
+static struct json_object *opp_json(const struct opp *op)
+{
+	const struct contact *c = op->contact;
+	const struct location *l = &w.loc[c->loc];
+	struct json_object *o = json_object_new_object(), *ct = json_object_new_object();
+	char id[32];
+
+	put_str(o, "id", op->id);
+	put_str(o, "name", op->name ? op->name : "");
+	if (op->value == (double)(int64_t)op->value)
+		put_int(o, "monetaryValue", (int64_t)op->value);
+	else
+		put_double(o, "monetaryValue", op->value);
+	pipeline_id(l, id);
+	put_str(o, "pipelineId", id);
+	stage_id(l, op->stage, id);
+	put_str(o, "pipelineStageId", id);
+	if (op->assigned_to)
+		put_str(o, "assignedTo", op->assigned_to);
+	put_str(o, "status", opp_status_names[op->status]);
+	put_str(o, "source", "");
+	put_time(o, "lastStatusChangeAt", op->status_ms);
+	put_time(o, "lastStageChangeAt", op->stage_ms);
+	put_time(o, "createdAt", op->created_ms);
+	put_time(o, "updatedAt", op->updated_ms);
+	put_str(o, "contactId", c->id);
+	put_str(o, "locationId", l->id);
+	put_str(ct, "id", c->id);
+	if (c->f[CF_NAME])
+		put_str(ct, "name", c->f[CF_NAME]);
+	if (c->f[CF_COMPANY])
+		put_str(ct, "companyName", c->f[CF_COMPANY]);
+	if (c->f[CF_EMAIL])
+		put_str(ct, "email", c->f[CF_EMAIL]);
+	if (c->f[CF_PHONE])
+		put_str(ct, "phone", c->f[CF_PHONE]);
+	json_object_object_add(ct, "tags", tags_json(c));
+	json_object_object_add(o, "contact", ct);
+	if (op->lost_reason)
+		put_str(o, "lostReasonId", op->lost_reason);
+	json_object_object_add(o, "followers", json_object_new_array());
+	json_object_object_add(o, "customFields", json_object_new_array());
+	return o;
+}
+
+static int status_index(const char *s)
+{
+	for (int i = 0; s && opp_status_names[i]; i++)
+		if (strcmp(s, opp_status_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The upsert body's members and types (UpsertOpportunityDto, plus contactId): 1, else 422. */
+static int opp_body_ok(struct req *rq, struct json_object *body)
+{
+	static const char *const keys[] = {
+		"id", "pipelineId", "locationId", "contactId", "followers", "isRemoveAllFollowers",
+		"followersActionType", "name", "status", "pipelineStageId", "monetaryValue", "assignedTo",
+		"lostReasonId", NULL
+	};
+	static const char *const strings[] = {
+		"id", "pipelineId", "locationId", "contactId", "name", "pipelineStageId", "assignedTo", "lostReasonId", NULL
+	};
+	struct json_object *v, *f;
+	const char *act;
+
+	if (!only_keys(rq, body, keys))
+		return 0;
+	for (size_t i = 0; strings[i]; i++)
+		if (json_object_object_get_ex(body, strings[i], &v) && !is_string(v) &&
+		    !json_object_is_type(v, json_type_null)) {
+			set_error_fmt(rq, 422, "%s must be a string", strings[i]);
+			return 0;
+		}
+	if (json_object_object_get_ex(body, "status", &v) && status_index(json_object_get_string(v)) < 0) {
+		set_error(rq, 422, "status must be one of the following values: open, won, lost, abandoned");
+		return 0;
+	}
+	if (json_object_object_get_ex(body, "monetaryValue", &v) && !json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_null)) {
+		set_error(rq, 422, "monetaryValue must be a number");
+		return 0;
+	}
+	/* Required by the spec, though the fake keeps no followers. */
+	act = seed_string(body, "followersActionType");
+	if (!act || (strcmp(act, "add") && strcmp(act, "remove"))) {
+		set_error(rq, 422, "followersActionType must be one of the following values: add, remove");
+		return 0;
+	}
+	if (!json_object_object_get_ex(body, "isRemoveAllFollowers", &v) ||
+	    !json_object_is_type(v, json_type_boolean)) {
+		set_error(rq, 422, "isRemoveAllFollowers must be a boolean value");
+		return 0;
+	}
+	return string_array(rq, body, "followers", 1, &f);
+}
+
+static struct opp *opp_find(const struct location *l, const char *id)
+{
+	for (size_t i = 0; i < l->nopps; i++)
+		if (strcmp(l->opps[i]->id, id) == 0)
+			return l->opps[i];
+	return NULL;
+}
+
+/* Writes the checked body into the opportunity: 1 changed, 0 not, -1 out of memory. */
+static int opp_apply(struct opp *op, struct json_object *body, int stage, int64_t now)
+{
+	struct json_object *v;
+	int changed = 0, rc;
+	const char *st;
+
+	if (stage >= 0 && stage != op->stage) {
+		op->stage = stage;
+		op->stage_ms = now;
+		changed = 1;
+	}
+	st = body_text(body, "status");
+	if (st && status_index(st) != (int)op->status) {
+		op->status = (enum opp_status)status_index(st);
+		op->status_ms = now;
+		changed = 1;
+	}
+	if (json_object_object_get_ex(body, "monetaryValue", &v) && json_object_get_double(v) != op->value) {
+		op->value = json_object_get_double(v);
+		changed = 1;
+	}
+	if (json_object_object_get_ex(body, "name", &v)) {
+		if ((rc = set_field(&op->name, json_object_get_string(v))) < 0)
+			return -1;
+		changed |= rc;
+	}
+	if (json_object_object_get_ex(body, "assignedTo", &v)) {
+		if ((rc = set_field(&op->assigned_to, json_object_get_string(v))) < 0)
+			return -1;
+		changed |= rc;
+	}
+	if (json_object_object_get_ex(body, "lostReasonId", &v)) {
+		if ((rc = set_field(&op->lost_reason, json_object_get_string(v))) < 0)
+			return -1;
+		changed |= rc;
+	}
+	return changed;
+}
+
+/* POST /opportunities/upsert: the one opportunity of (contactId, pipelineId)
+ * is updated, else created; or the one named by "id". */
+static void h_opp_upsert(struct req *rq, int li)
+{
+	struct json_object *body = json_body(rq), *o;
+	const char *pid, *cid, *oid, *sid;
+	struct location *l;
+	struct contact *c = NULL;
+	struct opp *op = NULL;
+	int64_t now = wall_ms();
+	int stage = -1, isnew = 0, rc;
+	char want[32];
+
+	if (!body)
+		return;
+	if (!opp_body_ok(rq, body))
+		goto out;
+	if (li < 0) {
+		set_error(rq, 422, "locationId should not be empty");
+		goto out;
+	}
+	l = &w.loc[li];
+	pid = body_text(body, "pipelineId");
+	cid = body_text(body, "contactId");
+	oid = body_text(body, "id");
+	sid = body_text(body, "pipelineStageId");
+	if (!pid) {
+		set_error(rq, 422, "pipelineId should not be empty");
+		goto out;
+	}
+	if (!oid && !cid) {
+		set_error(rq, 422, "contactId should not be empty");
+		goto out;
+	}
+	pipeline_id(l, want);
+	if (strcmp(pid, want) != 0) {
+		set_error(rq, 400, "Pipeline not found");
+		goto out;
+	}
+	if (sid && (stage = stage_find(l, sid)) < 0) {
+		set_error(rq, 400, "Pipeline stage not found in the pipeline");
+		goto out;
+	}
+	if (cid && (!(c = contact_find(cid)) || c->loc != li)) {
+		set_error(rq, 400, "Contact not found");
+		goto out;
+	}
+	if (oid && (!(op = opp_find(l, oid)) || (c && op->contact != c))) {
+		set_error(rq, 400, op ? "The opportunity belongs to another contact" : "Opportunity not found");
+		goto out;
+	}
+	if (!op && !(op = c->opp)) {
+		if (!(op = opp_new(c, now)) || set_field(&op->name, c->f[CF_NAME] ? c->f[CF_NAME] : c->id) < 0) {
+			set_error(rq, 500, "Internal server error");
+			goto out;
+		}
+		isnew = 1;
+	}
+	if ((rc = opp_apply(op, body, stage, now)) < 0) {
+		set_error(rq, 500, "Internal server error");
+		goto out;
+	}
+	if (rc)
+		op->updated_ms = now;
+	o = json_object_new_object();
+	json_object_object_add(o, "opportunity", opp_json(op));
+	put_bool(o, "new", isnew);
+	/* 200 whether new or not: the spec declares no 201 here. */
+	set_json(rq, 200, o);
+out:
+	json_object_put(body);
+}
+
+/* Whether an opportunity passes the search's query filters. */
+static int opp_match(struct MHD_Connection *c, const struct location *l, const struct opp *op)
+{
+	const char *cid = query(c, "contact_id"), *pid = query(c, "pipeline_id"), *sid = query(c, "pipeline_stage_id");
+	const char *st = query(c, "status"), *id = query(c, "id"), *q = query(c, "q");
+	char s[32];
+
+	if (cid && *cid && strcmp(cid, op->contact->id))
+		return 0;
+	pipeline_id(l, s);
+	if (pid && *pid && strcmp(pid, s))
+		return 0;
+	stage_id(l, op->stage, s);
+	if (sid && *sid && strcmp(sid, s))
+		return 0;
+	if (st && *st && strcmp(st, "all") && strcmp(st, opp_status_names[op->status]))
+		return 0;
+	if (id && *id && strcmp(id, op->id))
+		return 0;
+	return !q || !*q || (op->name && strcasestr(op->name, q)) || query_match(op->contact, q);
+}
+
+/* The URL of the page after the one answered: the same filters, the last
+ * opportunity as the startAfter cursor. */
+static void next_page_url(struct MHD_Connection *c, const struct opp *last, long limit, char *out, size_t n)
+{
+	static const char *const keep[] = {
+		"location_id", "contact_id", "pipeline_id", "pipeline_stage_id", "status", "id", "q", NULL
+	};
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	struct qbuf q = { .first = 1 };
+	char num[32];
+
+	qbuf_add(&q, "http://", 0);
+	qbuf_add(&q, host && strlen(host) < 256 ? host : "127.0.0.1", 0);
+	qbuf_add(&q, "/opportunities/search", 0);
+	for (size_t i = 0; keep[i]; i++) {
+		const char *v = query(c, keep[i]);
+
+		if (v && *v)
+			query_arg(&q, MHD_GET_ARGUMENT_KIND, keep[i], v);
+	}
+	snprintf(num, sizeof(num), "%ld", limit);
+	query_arg(&q, MHD_GET_ARGUMENT_KIND, "limit", num);
+	snprintf(num, sizeof(num), "%lld", (long long)last->created_ms);
+	query_arg(&q, MHD_GET_ARGUMENT_KIND, "startAfter", num);
+	query_arg(&q, MHD_GET_ARGUMENT_KIND, "startAfterId", last->id);
+	snprintf(out, n, "%s", q.s);
+}
+
+static int opp_cmp(const void *a, const void *b)
+{
+	const struct opp *x = *(const struct opp *const *)a, *y = *(const struct opp *const *)b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* GET /opportunities/search?location_id=L: oldest first (createdAt, then
+ * id); startAfter + startAfterId skip to after that opportunity, then
+ * page/limit count pages from there. */
+static void h_opp_search(struct MHD_Connection *c, struct req *rq, int li)
+{
+	const struct location *l = &w.loc[li];
+	const char *st = query(c, "status"), *sa = query(c, "startAfter"), *said = query(c, "startAfterId");
+	struct json_object *o, *a, *meta;
+	const struct opp *last = NULL, **all = NULL;
+	long page, limit, total = 0, skip;
+	int64_t after = 0;
+	int more = 0;
+
+	if (!paging_param(c, rq, "page", 1, 1, 1000000000, &page) ||
+	    !paging_param(c, rq, "limit", 20, 1, OPP_LIMIT_MAX, &limit))
+		return;
+	if (st && *st && strcmp(st, "all") && status_index(st) < 0) {
+		set_error(rq, 422, "status must be one of the following values: open, won, lost, abandoned, all");
+		return;
+	}
+	if (sa && *sa) {
+		long v;
+
+		if (parse_long(sa, &v) < 0) {
+			set_error(rq, 422, "startAfter must be a number conforming to the specified constraints");
+			return;
+		}
+		after = v;
+	}
+	if (l->nopps && !(all = malloc(l->nopps * sizeof(*all)))) {
+		set_error(rq, 500, "Internal server error");
+		return;
+	}
+	for (size_t i = 0; i < l->nopps; i++)
+		if (opp_match(c, l, l->opps[i]))
+			all[total++] = l->opps[i];
+	if (total)
+		qsort(all, (size_t)total, sizeof(*all), opp_cmp);
+	skip = (page - 1) * limit;
+	a = json_object_new_array();
+	for (long i = 0; i < total; i++) {
+		const struct opp *op = all[i];
+
+		if (sa && *sa && (op->created_ms < after ||
+				  (op->created_ms == after && said && strcmp(op->id, said) <= 0)))
+			continue;
+		if (skip > 0) {
+			skip--;
+		} else if ((long)json_object_array_length(a) < limit) {
+			json_object_array_add(a, opp_json(op));
+			last = op;
+		} else {
+			more = 1;
+			break;
+		}
+	}
+	free(all);
+	meta = json_object_new_object();
+	put_int(meta, "total", total);
+	put_int(meta, "currentPage", page);
+	if (page > 1)
+		put_int(meta, "prevPage", page - 1);
+	if (last) {
+		put_int(meta, "startAfter", last->created_ms);
+		put_str(meta, "startAfterId", last->id);
+	}
+	if (more) {
+		char url[2048];
+
+		put_int(meta, "nextPage", page + 1);
+		next_page_url(c, last, limit, url, sizeof(url));
+		put_str(meta, "nextPageUrl", url);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "opportunities", a);
+	json_object_object_add(o, "meta", meta);
+	set_json(rq, 200, o);
+}
+
 /* ---- routing and access ------------------------------------------------------------ */
 
 #define SMP "/social-media-posting/"
 
-/* Which operation a request is; location paths copy their {locationId}. */
+/* /contacts/...: the id of a contact path goes to id. */
+static enum ep route_contacts(const char *rest, const char *method, char *id, size_t idlen)
+{
+	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+
+	if (strcmp(rest, "upsert") == 0)
+		return post ? EP_C_UPSERT : EP_NONE;
+	if (strcmp(rest, "search") == 0)
+		return post ? EP_C_SEARCH : EP_NONE;
+	if (!n || n >= idlen)
+		return EP_NONE;
+	snprintf(id, idlen, "%.*s", (int)n, rest);
+	if (!slash)
+		return get ? EP_C_GET : strcmp(method, "PUT") == 0 ? EP_C_UPDATE : EP_NONE;
+	if (strcmp(slash, "/tags") == 0)
+		return post || strcmp(method, "DELETE") == 0 ? EP_C_TAGS : EP_NONE;
+	return EP_NONE;
+}
+
+/* Which operation a request is; location paths copy their {locationId},
+ * contact paths their {contactId}. */
 static enum ep route(const char *url, const char *method, char *loc, size_t loclen)
 {
 	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
 	const char *rest, *slash;
 
+	if (strncmp(url, "/contacts/", 10) == 0)
+		return route_contacts(url + 10, method, loc, loclen);
+	if (strcmp(url, "/opportunities/upsert") == 0)
+		return post ? EP_O_UPSERT : EP_NONE;
+	if (strcmp(url, "/opportunities/search") == 0)
+		return get ? EP_O_SEARCH : EP_NONE;
+	if (strcmp(url, "/opportunities/pipelines") == 0)
+		return get ? EP_PIPELINES : EP_NONE;
 	if (strcmp(url, "/oauth/token") == 0)
 		return post ? EP_TOKEN : EP_NONE;
 	if (strcmp(url, "/oauth/locationToken") == 0)
@@ -1760,8 +3754,12 @@ invalid:
 	return 0;
 }
 
-/* Every request but the token exchange gets here; 0 after answering. */
-static int check_access(struct MHD_Connection *c, struct req *rq, enum ep ep, const char *locid)
+/* Every request but the token exchange gets here; 0 after answering.
+ * unknown: which location the request is about cannot be told yet (a
+ * contact id that does not exist, a body that is not a JSON object): only
+ * the token and Version are checked, and the resource is the token's
+ * location if it has one. */
+static int check_access(struct MHD_Connection *c, struct req *rq, enum ep ep, const char *locid, int unknown)
 {
 	const char *version;
 	struct auth a;
@@ -1781,6 +3779,10 @@ static int check_access(struct MHD_Connection *c, struct req *rq, enum ep ep, co
 	}
 	if (agency) {
 		rq->resource = (int)w.nloc;
+		return 1;
+	}
+	if (unknown) {
+		rq->resource = a.loc;
 		return 1;
 	}
 	if (!locid || !*locid) {
@@ -1812,12 +3814,65 @@ static void set_malformed(struct req *rq)
 	rq->ctype = "application/json";
 }
 
+/* The "locationId" of a JSON body, looked at before the token is: a copy,
+ * NULL when absent; *unknown when the body is no JSON object (answered 400
+ * or 422 once the token passed). */
+static char *body_location(const struct req *rq, int *unknown)
+{
+	struct json_object *o = rq->len ? json_tokener_parse(rq->body) : NULL;
+	const char *s;
+	char *loc = NULL;
+
+	*unknown = rq->len && !json_object_is_type(o, json_type_object);
+	if (!*unknown && (s = seed_string(o, "locationId")) && !(loc = strdup(s)))
+		*unknown = 1;
+	json_object_put(o);
+	return loc;
+}
+
+/* The token, the Version and the location of an API request; 0 after answering. */
+static int access_for(struct MHD_Connection *c, struct req *rq, enum ep ep, const char *arg,
+		      struct contact **contact)
+{
+	const char *where = arg;
+	char *copy = NULL;
+	int unknown = 0, ok;
+
+	switch (ep) {
+	case EP_STATS:
+	case EP_PIPELINES:
+		where = query(c, "locationId");
+		break;
+	case EP_O_SEARCH:
+		where = query(c, "location_id");
+		break;
+	case EP_C_UPSERT:
+	case EP_C_SEARCH:
+	case EP_O_UPSERT:
+		where = copy = body_location(rq, &unknown);
+		break;
+	case EP_C_GET:
+	case EP_C_UPDATE:
+	case EP_C_TAGS:
+		*contact = contact_find(arg);
+		unknown = !*contact;
+		where = *contact ? w.loc[(*contact)->loc].id : NULL;
+		break;
+	default:
+		break;
+	}
+	ok = check_access(c, rq, ep, where, unknown);
+	free(copy);
+	return ok;
+}
+
 /* The answer to an API request, without sending it: rq->status/out,
  * rq->rl, rq->delay_ms, rq->reset. The caller holds w.mu. */
 static void decide(struct MHD_Connection *c, const char *url, const char *method, struct req *rq)
 {
 	char locid[128] = "";
 	enum ep ep = route(url, method, locid, sizeof(locid));
+	struct contact *contact = NULL;
 	int64_t extra = 0;
 	int li, fault;
 
@@ -1838,9 +3893,9 @@ static void decide(struct MHD_Connection *c, const char *url, const char *method
 	if (ep == EP_TOKEN) {
 		rq->resource = (int)w.nloc;  /* shown, not counted */
 	} else {
-		if (!check_access(c, rq, ep, ep == EP_STATS ? query(c, "locationId") : locid))
+		if (!access_for(c, rq, ep, locid, &contact))
 			goto headers;
-		if (!quota_take(rq->resource, &rq->rl)) {
+		if (rq->resource >= 0 && !quota_take(rq->resource, &rq->rl)) {
 			struct json_object *o = json_object_new_object();
 
 			put_int(o, "statusCode", 429);
@@ -1876,6 +3931,14 @@ static void decide(struct MHD_Connection *c, const char *url, const char *method
 	case EP_DETAILS: h_details(rq, li); break;
 	case EP_ACCOUNTS: h_accounts(rq, li); break;
 	case EP_STATS: h_statistics(rq, li); break;
+	case EP_C_UPSERT: h_contact_upsert(rq, li); break;
+	case EP_C_GET:
+	case EP_C_UPDATE:
+	case EP_C_TAGS: h_contact(rq, ep, method, contact); break;
+	case EP_C_SEARCH: h_contact_search(rq, li); break;
+	case EP_O_UPSERT: h_opp_upsert(rq, li); break;
+	case EP_O_SEARCH: h_opp_search(c, rq, li); break;
+	case EP_PIPELINES: h_pipelines(rq, li); break;
 	default: break;
 	}
 	fault = fault_take(url, 1u << F_MALFORMED | 1u << F_TRUNCATED, &extra);
@@ -1889,40 +3952,6 @@ headers:
 }
 
 /* ---- the log and the counters ------------------------------------------------------ */
-
-struct qbuf {
-	char s[2048];
-	size_t len;
-	int first;
-};
-
-static void qbuf_add(struct qbuf *q, const char *s, int encode)
-{
-	for (; *s && q->len + 4 < sizeof(q->s); s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (!encode || isalnum(ch) || strchr("-_.~", ch))
-			q->s[q->len++] = (char)ch;
-		else
-			q->len += (size_t)snprintf(q->s + q->len, 4, "%%%02X", ch);
-	}
-	q->s[q->len] = 0;
-}
-
-static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	struct qbuf *q = cls;
-
-	(void)kind;
-	qbuf_add(q, q->first ? "?" : "&", 0);
-	q->first = 0;
-	qbuf_add(q, key, 1);
-	if (value) {
-		qbuf_add(q, "=", 0);
-		qbuf_add(q, value, 1);
-	}
-	return MHD_YES;
-}
 
 static void count_status(unsigned status)
 {
@@ -2034,11 +4063,15 @@ static void summary_line(char *out, size_t n)
 	snprintf(out, n,
 		 "requests=%lu 2xx=%lu 400=%lu 401=%lu 403=%lu 404=%lu 422=%lu 429=%lu 5xx=%lu resets=%lu "
 		 "peak_concurrent=%ld refreshes=%lu rotated_rejected=%lu token=%lu location_token=%lu "
-		 "installed_locations=%lu tags_list=%lu tags_details=%lu accounts=%lu statistics=%lu",
+		 "installed_locations=%lu tags_list=%lu tags_details=%lu accounts=%lu statistics=%lu "
+		 "contacts_upsert=%lu contacts_update=%lu contacts_tags=%lu contacts_search=%lu "
+		 "opportunities_upsert=%lu contacts_get=%lu opportunities_search=%lu pipelines=%lu",
 		 w.st.requests, w.st.s2xx, w.st.s400, w.st.s401, w.st.s403, w.st.s404, w.st.s422, w.st.s429,
 		 w.st.s5xx, w.st.resets, w.st.peak, w.st.refreshes, w.st.rotated_rejected, w.st.ep[EP_TOKEN],
 		 w.st.ep[EP_LOCTOKEN], w.st.ep[EP_INSTALLED], w.st.ep[EP_TAGS], w.st.ep[EP_DETAILS],
-		 w.st.ep[EP_ACCOUNTS], w.st.ep[EP_STATS]);
+		 w.st.ep[EP_ACCOUNTS], w.st.ep[EP_STATS], w.st.ep[EP_C_UPSERT], w.st.ep[EP_C_UPDATE],
+		 w.st.ep[EP_C_TAGS], w.st.ep[EP_C_SEARCH], w.st.ep[EP_O_UPSERT], w.st.ep[EP_C_GET],
+		 w.st.ep[EP_O_SEARCH], w.st.ep[EP_PIPELINES]);
 	pthread_mutex_unlock(&w.mu);
 }
 
@@ -2227,6 +4260,69 @@ static struct json_object *ctl_issue_code(struct json_object *req, unsigned *sta
 	return o;
 }
 
+/* contact_add, contact_set, contact_get, contacts, opportunities: what a
+ * user does and sees in GHL itself. */
+static struct json_object *ctl_contacts(struct json_object *req, const char *op, unsigned *status)
+{
+	int li = ctl_location(req);
+	const char *id = ctl_string(req, "id");
+	struct json_object *o, *arg = NULL;
+	struct contact *c = NULL;
+	struct location *l;
+	char msg[256];
+
+	*status = 400;
+	if (li < 0)
+		return ctl_fail("%s: \"location\" must be a location id or index (0..%zu)", op, w.nloc - 1);
+	l = &w.loc[li];
+	if (!strcmp(op, "contacts") || !strcmp(op, "opportunities")) {
+		struct json_object *a = json_object_new_array();
+
+		if (*op == 'c')
+			for (size_t i = 0; i < l->ncontacts; i++)
+				json_object_array_add(a, contact_json(l->contacts[i]));
+		else
+			for (size_t i = 0; i < l->nopps; i++)
+				json_object_array_add(a, opp_json(l->opps[i]));
+		o = ctl_ok();
+		json_object_object_add(o, op, a);
+		*status = 200;
+		return o;
+	}
+	if (strcmp(op, "contact_add") != 0) {
+		if (!id)
+			return ctl_fail("%s: \"id\" (a contact id) is required", op);
+		if (!(c = contact_find(id)) || c->loc != li) {
+			*status = 404;
+			return ctl_fail("%s: location %s has no contact %.64s", op, l->id, id);
+		}
+	}
+	if (strcmp(op, "contact_get") != 0) {
+		const char *member = c ? "fields" : "contact";
+
+		if (!json_object_object_get_ex(req, member, &arg) || !json_object_is_type(arg, json_type_object))
+			return ctl_fail("%s: \"%s\" must be an object of contact fields", op, member);
+		if (contact_invalid(arg, IN_CONTROL, msg, sizeof(msg)))
+			return ctl_fail("%s: %s", op, msg);
+		if (!c && !(c = contact_new((size_t)li, wall_ms()))) {
+			*status = 409;
+			return ctl_fail("contact_add: location %s has %d contacts, the most the fake keeps (or out of memory)",
+					l->id, MAX_CONTACTS);
+		}
+		if (contact_apply(c, arg, 0) < 0) {
+			*status = 500;
+			return ctl_fail("%s: out of memory", op);
+		}
+		/* A save in GHL's own screens: dateUpdated moves even when nothing changed. */
+		c->updated_ms = wall_ms();
+	}
+	o = ctl_ok();
+	put_str(o, "id", c->id);
+	json_object_object_add(o, "contact", contact_json(c));
+	*status = 200;
+	return o;
+}
+
 /* POST /_control: one operation on the world; the caller holds w.mu. */
 static struct json_object *ctl_op(struct json_object *req, unsigned *status)
 {
@@ -2252,6 +4348,9 @@ static struct json_object *ctl_op(struct json_object *req, unsigned *status)
 				w.loc[i].bump += (long)by;
 		return ctl_ok();
 	}
+	if (!strcmp(op, "contact_add") || !strcmp(op, "contact_set") || !strcmp(op, "contact_get") ||
+	    !strcmp(op, "contacts") || !strcmp(op, "opportunities"))
+		return ctl_contacts(req, op, status);
 	if (strcmp(op, "fault") == 0)
 		return ctl_fault(req, status);
 	if (strcmp(op, "fault_clear") == 0) {
@@ -2623,18 +4722,19 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void usage(FILE *out)
 {
-	fputs("usage: fake_ghl [--port N] [--locations N] [--tags N] [--seed FILE] [--company-id ID]\n"
-	      "         [--oauth-location ID] [--client-id ID] [--client-secret S] [--app-id ID]\n"
-	      "         [--token-ttl SECONDS] [--pit TOKEN[@LOCATION]]... [--rate N/MS] [--daily N]\n"
-	      "         [--latency-ms N] [--log FILE] [--max-seconds N]\n"
-	      "A fake GoHighLevel API (OAuth, Social Planner tags/accounts/statistics) on 127.0.0.1.\n"
+	fputs("usage: fake_ghl [--port N] [--locations N] [--tags N] [--contacts N] [--seed FILE]\n"
+	      "         [--company-id ID] [--oauth-location ID] [--client-id ID] [--client-secret S]\n"
+	      "         [--app-id ID] [--token-ttl SECONDS] [--pit TOKEN[@LOCATION]]... [--rate N/MS]\n"
+	      "         [--daily N] [--latency-ms N] [--log FILE] [--max-seconds N]\n"
+	      "A fake GoHighLevel API (OAuth, Social Planner tags/accounts/statistics, contacts,\n"
+	      "opportunities and pipelines) on 127.0.0.1.\n"
 	      "Prints PORT=<n>, serves until SIGTERM or SIGINT, then prints a summary to stderr.\n"
 	      "POST /_control, GET /_control/stats and GET /_control/log drive it; the options and\n"
 	      "control operations are described at the top of tests/fake_ghl.c.\n", out);
 }
 
 struct options {
-	long port, nloc, ntags, max_seconds;
+	long port, nloc, ntags, ncontacts, max_seconds;
 	const char *seed, *log;
 	const char *pits[PIT_CAP];
 	size_t npits;
@@ -2646,6 +4746,7 @@ static void parse_args(int argc, char **argv, struct options *op)
 		{ "port", required_argument, NULL, 'p' },
 		{ "locations", required_argument, NULL, 'l' },
 		{ "tags", required_argument, NULL, 't' },
+		{ "contacts", required_argument, NULL, 'c' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "company-id", required_argument, NULL, 'C' },
 		{ "oauth-location", required_argument, NULL, 'O' },
@@ -2671,6 +4772,7 @@ static void parse_args(int argc, char **argv, struct options *op)
 		case 'p': num = &op->port; break;
 		case 'l': num = &op->nloc; break;
 		case 't': num = &op->ntags; break;
+		case 'c': num = &op->ncontacts; break;
 		case 'S': num = &op->max_seconds; break;
 		case 'T': num = &w.token_ttl; break;
 		case 'd': num = &w.daily; break;
@@ -2723,6 +4825,8 @@ static void parse_args(int argc, char **argv, struct options *op)
 		die("--locations must be from 1 to %d", MAX_LOCATIONS);
 	if (op->ntags > MAX_TAGS)
 		die("--tags must be at most %d", MAX_TAGS);
+	if (op->ncontacts > MAX_CONTACTS)
+		die("--contacts must be at most %d", MAX_CONTACTS);
 	if (w.token_ttl < 1 || w.token_ttl > 10L * 365 * 86400)
 		die("--token-ttl must be from 1 second to 10 years");
 	if (w.daily < 1)
@@ -2737,9 +4841,9 @@ static void setup_world(struct options *op)
 	if (!w.bucket)
 		die("out of memory");
 	if (op->seed) {
-		seed_file(op->seed, op->ntags);
+		seed_file(op->seed, op->ntags, op->ncontacts);
 	} else {
-		seed_default(op->nloc, op->ntags);
+		seed_default(op->nloc, op->ntags, op->ncontacts);
 		loc_index_build();
 	}
 	w.oauth_loc = 0;
@@ -2776,12 +4880,19 @@ static void free_world(void)
 		for (size_t t = 0; t < l->ntags; t++)
 			free(l->tags[t].name);
 		free(l->tags);
+		for (size_t k = 0; k < l->ncontacts; k++)
+			contact_free(l->contacts[k]);
+		free(l->contacts);
+		for (size_t k = 0; k < l->nopps; k++)
+			opp_free(l->opps[k]);
+		free(l->opps);
 		free(l->id);
 		free(l->name);
 		free(l->address);
 	}
 	free(w.loc);
 	free(w.lindex);
+	free(w.cbucket);
 	tok_free_all();
 	for (size_t i = 0; i < w.npits; i++)
 		free(w.pits[i].token);

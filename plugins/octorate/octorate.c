@@ -1,0 +1,966 @@
+/* The `octorate` connector: reservations of Octorate properties.
+ *
+ * As a source, each poll asks every configured accommodation for the
+ * reservations modified in a window (GET /rest/v1/reservation/{acc},
+ * type=MODIFIED_BETWEEN, dates in Rome time from the day before the last
+ * committed poll to tomorrow, every page) and emits each new or changed
+ * one once per change on stream "octorate.reservations" (see
+ * octorate_record.h for the record and its dedup state). An accommodation
+ * is a checkpoint of its own: its cursor and dedup entries are committed
+ * once its records are delivered.
+ *
+ * As a sink, it annotates the reservations linked to a GHL contact
+ * (host->link_find) with the contact's tags (a metaData entry "ghl_tags")
+ * and appends its history to the private notes, reading each reservation
+ * first (PATCH replaces a field) and skipping a write that would change
+ * nothing. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "hlbridge/hlbridge.h"
+#include "octorate_client.h"
+#include "octorate_record.h"
+#include "../common/echo.h"
+#include "../common/identity.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define PLUGIN "octorate"
+#define DAY_MS 86400000LL
+#define MAX_ACCOMMODATIONS 1000
+#define MAX_PAGE 200
+#define REASON_MAX 1024
+#define META_KEY "ghl_tags"
+#define META_LABEL "GHL tags"
+#define MAX_HISTORY_LINES 200
+
+static const hlb_option options[] = {
+	{ "auth", HLB_OPT_AUTH, NULL, HLB_OPT_REQUIRED,
+	  "the [auth:NAME] credential of the property (octorate_oauth)", "octorate_oauth" },
+	{ "accommodation", HLB_OPT_LIST, NULL, HLB_OPT_REQUIRED,
+	  "accommodation (property) ids the credential covers, comma-separated", NULL },
+	{ "country", HLB_OPT_STRING, "IT", 0,
+	  "source: region of phone numbers written without a country code (ISO 3166, e.g. IT)", NULL },
+	{ "page_size", HLB_OPT_INT, "100", 0, "source: reservations per search request (1-200)", NULL },
+	{ "lookback", HLB_OPT_DURATION, "2d", 0,
+	  "source: the first poll reads reservations modified this long ago and later", NULL },
+	{ "interval", HLB_OPT_DURATION, "5m", 0, "source: time between polls (with 10% jitter)", NULL },
+	{ "rate", HLB_OPT_STRING, "100/5m", 0,
+	  "calls per accommodation as COUNT/DURATION (Octorate's quota); X-RateLimit-Remaining corrects it",
+	  NULL },
+	{ NULL, 0, NULL, 0, NULL, NULL }
+};
+
+struct octo;
+
+/* ---- the source's poll -------------------------------------------------------------- */
+
+struct poll {
+	struct octo *o;
+	hlb_job *job;
+	size_t acc;             /* the accommodation at work */
+	int64_t started_ms;
+	octo_pager *pager;
+	octo_call *call;        /* a check's request */
+	json_object *seen;      /* reservation ids of this accommodation, this poll */
+	size_t emitted, skipped, failed;
+	char first_error[REASON_MAX];
+};
+
+/* ---- the sink's delivery --------------------------------------------------------------- */
+
+struct target {
+	char acc[OCTO_ID_MAX + 1];
+	char id[72];
+	char object[200];
+};
+
+struct delivery {
+	struct octo *o;
+	hlb_job *job;
+	size_t n, i;              /* records, the one at work */
+	struct target *targets;   /* the reservations linked to record i */
+	size_t ntargets, t;
+	char *value;              /* the tags, joined */
+	char **lines;             /* history lines to append */
+	size_t nlines;
+	octo_call *call;
+	json_object *patch;       /* the PATCH in flight, for its echo */
+	/* the outcome of record i so far */
+	hlb_verdict verdict;
+	long status;
+	int64_t retry_after_ms;
+	char reason[REASON_MAX];
+	size_t patched, unchanged;
+};
+
+struct octo {
+	const hlb_host *host;
+	hlb_instance *inst;
+	uint32_t role;
+	octo_client *client;
+	char *auth, *country;
+	char **accs;
+	size_t naccs;
+	unsigned page_size;
+	int64_t lookback_ms;
+	struct poll *poll;
+	struct delivery *delivery;
+};
+
+/* ---- options ------------------------------------------------------------------------- */
+
+static void accs_free(struct octo *o)
+{
+	for (size_t i = 0; i < o->naccs; i++)
+		free(o->accs[i]);
+	free(o->accs);
+	o->accs = NULL;
+	o->naccs = 0;
+}
+
+static int parse_accs(struct octo *o, const char *list)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		char id[OCTO_ID_MAX + 2], **grown;
+		const char *s = p, *e = p + n;
+
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > s) {
+			snprintf(id, sizeof(id), "%.*s", (int)((size_t)(e - s) < sizeof(id) - 1 ? e - s : (long)sizeof(id) - 1), s);
+			if ((size_t)(e - s) > OCTO_ID_MAX || !octo_id_ok(id)) {
+				o->host->option_error(o->inst, "accommodation", "'%.*s' is not an accommodation id",
+						      (int)(e - s > 80 ? 80 : e - s), s);
+				return HLB_EINVAL;
+			}
+			if (o->naccs >= MAX_ACCOMMODATIONS) {
+				o->host->option_error(o->inst, "accommodation", "more than %d accommodations",
+						      MAX_ACCOMMODATIONS);
+				return HLB_EINVAL;
+			}
+			grown = realloc(o->accs, (o->naccs + 1) * sizeof(*grown));
+			if (!grown)
+				return HLB_ENOMEM;
+			o->accs = grown;
+			if (!(o->accs[o->naccs] = strdup(id)))
+				return HLB_ENOMEM;
+			o->naccs++;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (!o->naccs) {
+		o->host->option_error(o->inst, "accommodation", "is empty: list the property ids");
+		return HLB_EINVAL;
+	}
+	return HLB_OK;
+}
+
+static int covers(const struct octo *o, const char *acc, size_t len)
+{
+	for (size_t i = 0; i < o->naccs; i++)
+		if (strlen(o->accs[i]) == len && strncmp(o->accs[i], acc, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void octo_free(struct octo *o);
+
+static int load_options(struct octo *o)
+{
+	const hlb_host *host = o->host;
+	hlb_instance *inst = o->inst;
+	const char *country = host->option(inst, "country");
+	const char *rate = host->option(inst, "rate");
+	int64_t page = host->option_int(inst, "page_size", 100);
+	uint32_t rate_max = OCTO_RATE_MAX;
+	int64_t rate_ms = OCTO_RATE_MS;
+	int bad = 0, rc;
+
+	rc = parse_accs(o, host->option(inst, "accommodation"));
+	if (rc == HLB_ENOMEM)
+		return rc;
+	bad += rc != HLB_OK;
+	if (page < 1 || page > MAX_PAGE) {
+		host->option_error(inst, "page_size", "must be from 1 to %d (got %" PRId64 ")", MAX_PAGE, page);
+		bad++;
+	}
+	o->page_size = (unsigned)page;
+	o->lookback_ms = host->option_ms(inst, "lookback", 2 * DAY_MS);
+	if (o->lookback_ms < 0 || o->lookback_ms > 3660 * DAY_MS) {
+		host->option_error(inst, "lookback", "must be from 0 to 3660d");
+		bad++;
+	}
+	if (!country || !identity_region_known(country)) {
+		host->option_error(inst, "country", "'%s' is not a known ISO 3166 country code (such as IT)",
+				   country ? country : "");
+		bad++;
+	}
+	if (rate && octo_parse_rate(rate, &rate_max, &rate_ms) < 0) {
+		host->option_error(inst, "rate", "expected COUNT/DURATION such as 100/5m");
+		bad++;
+	}
+	if (bad)
+		return HLB_EINVAL;
+	o->auth = strdup(host->option(inst, "auth"));
+	o->country = strdup(country);
+	if (!o->auth || !o->country)
+		return HLB_ENOMEM;
+	o->client = octo_client_new(host, inst, PLUGIN, o->auth, rate_max, rate_ms);
+	return o->client ? HLB_OK : HLB_ENOMEM;
+}
+
+static int octo_init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
+{
+	struct octo *o;
+	int rc;
+
+	*state = NULL;
+	if (!HLB_HOST_HAS(host, history_add) || !host->auth_token) {
+		host->log(inst, HLB_LOG_ERROR, "octorate needs hlbridge with credential support (ABI 1.1)");
+		return HLB_EUNSUPPORTED;
+	}
+	if (role == HLB_CAP_SINK && !HLB_HOST_HAS(host, link_find)) {
+		host->log(inst, HLB_LOG_ERROR, "the octorate sink needs hlbridge with links (ABI 1.3); this host "
+			  "is %u.%u", host->abi_major, host->abi_minor);
+		return HLB_EUNSUPPORTED;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return HLB_ENOMEM;
+	o->host = host;
+	o->inst = inst;
+	o->role = role;
+	rc = load_options(o);
+	if (rc != HLB_OK) {
+		octo_free(o);
+		return rc;
+	}
+	*state = o;
+	return HLB_OK;
+}
+
+/* ---- the source ------------------------------------------------------------------------- */
+
+static void poll_next(struct poll *p);
+
+static void poll_free(struct poll *p)
+{
+	if (!p)
+		return;
+	octo_pager_cancel(p->pager);
+	octo_call_cancel(p->call);
+	json_object_put(p->seen);
+	if (p->o->poll == p)
+		p->o->poll = NULL;
+	free(p);
+}
+
+static void poll_finish(struct poll *p, int rc, const char *msg)
+{
+	const hlb_host *host = p->o->host;
+	hlb_job *job = p->job;
+
+	poll_free(p);
+	host->finish(job, rc, msg);
+}
+
+static int on_res_page(void *arg, struct json_object *items)
+{
+	struct poll *p = arg;
+	struct octo *o = p->o;
+	const char *acc = o->accs[p->acc];
+	size_t n = json_object_array_length(items);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *res = json_object_array_get_idx(items, i), *id;
+		char idt[72];
+		int rc;
+
+		if (!json_object_object_get_ex(res, "id", &id) || octo_id_text(id, idt, sizeof(idt)) != 0) {
+			o->host->log(o->inst, HLB_LOG_WARN, "accommodation %s: skipping a reservation without a "
+				     "usable id", acc);
+			continue;
+		}
+		/* the list may shift between pages: a reservation once per poll */
+		if (json_object_object_get_ex(p->seen, idt, NULL))
+			continue;
+		json_object_object_add(p->seen, idt, NULL);
+		rc = octo_res_emit(o->host, o->inst, p->job, acc, res, o->country);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			p->emitted++;
+		else
+			p->skipped++;
+	}
+	return HLB_OK;
+}
+
+static void on_res_done(void *arg, const octo_reply *reply)
+{
+	struct poll *p = arg;
+	struct octo *o = p->o;
+	const char *acc = o->accs[p->acc];
+	char key[OCTO_ID_MAX + 16];
+	json_object *cur;
+
+	p->pager = NULL;
+	if (reply->rc != HLB_OK) {
+		p->failed++;
+		o->host->log(o->inst, HLB_LOG_ERROR, "accommodation %s: %s%s", acc, reply->error,
+			     reply->needs_login ? "" : "; polled again next time");
+		if (!p->first_error[0])
+			snprintf(p->first_error, sizeof(p->first_error), "accommodation %s: %s", acc, reply->error);
+	} else {
+		/* The next window starts the day before this poll began. */
+		snprintf(key, sizeof(key), "cursor:%s", acc);
+		cur = json_object_new_object();
+		if (cur)
+			json_object_object_add(cur, "ms", json_object_new_int64(p->started_ms));
+		if (!cur || o->host->state_put(o->inst, p->job, key, cur) != HLB_OK)
+			o->host->log(o->inst, HLB_LOG_ERROR, "accommodation %s: the cursor was not saved", acc);
+		if (HLB_HOST_HAS(o->host, checkpoint) && o->host->checkpoint(p->job) != HLB_OK)
+			o->host->log(o->inst, HLB_LOG_ERROR, "accommodation %s: its checkpoint could not be queued",
+				     acc);
+	}
+	p->acc++;
+	poll_next(p);
+}
+
+/* The start of the window: the Rome day before the last committed poll, or
+ * now - lookback for the first. */
+static int64_t window_start(struct poll *p, const char *acc)
+{
+	struct octo *o = p->o;
+	char key[OCTO_ID_MAX + 16];
+	json_object *cur, *ms;
+	int64_t start = p->started_ms - o->lookback_ms;
+
+	snprintf(key, sizeof(key), "cursor:%s", acc);
+	cur = o->host->state_get(o->inst, key);
+	if (cur && json_object_object_get_ex(cur, "ms", &ms) && json_object_get_int64(ms) > 0)
+		start = json_object_get_int64(ms) - DAY_MS;
+	json_object_put(cur);
+	return start;
+}
+
+static void poll_next(struct poll *p)
+{
+	struct octo *o = p->o;
+	char path[256], from[16], to[16], msg[REASON_MAX + 128];
+	const char *acc;
+
+	if (p->acc >= o->naccs) {
+		if (p->emitted || p->failed)
+			o->host->log(o->inst, p->failed ? HLB_LOG_WARN : HLB_LOG_INFO, "poll: %zu accommodations: "
+				     "%zu reservations emitted, %zu unchanged, %zu failed", o->naccs, p->emitted,
+				     p->skipped, p->failed);
+		if (p->failed) {
+			snprintf(msg, sizeof(msg), "%zu of %zu accommodations failed (first: %s)", p->failed, o->naccs,
+				 p->first_error);
+			poll_finish(p, HLB_EFAIL, msg);
+		} else {
+			poll_finish(p, HLB_OK, NULL);
+		}
+		return;
+	}
+	acc = o->accs[p->acc];
+	json_object_put(p->seen);
+	p->seen = json_object_new_object();
+	octo_rome_date(window_start(p, acc), from, sizeof(from));
+	octo_rome_date(p->started_ms + DAY_MS, to, sizeof(to));
+	snprintf(path, sizeof(path), "/rest/v1/reservation/%s?type=MODIFIED_BETWEEN&startDate=%s&endDate=%s",
+		 acc, from, to);
+	p->pager = p->seen ? octo_page(o->client, acc, path, o->page_size, OCTO_MAX_PAGES, on_res_page,
+				       on_res_done, p) : NULL;
+	if (!p->pager)
+		poll_finish(p, HLB_ENOMEM, "out of memory");
+}
+
+static int octo_poll(void *state, hlb_job *job)
+{
+	struct octo *o = state;
+	struct poll *p;
+
+	if (o->poll) {
+		o->host->finish(job, HLB_EINVAL, "a poll is already running");
+		return HLB_EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		o->host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	p->o = o;
+	p->job = job;
+	p->started_ms = ghl_now_ms();
+	o->poll = p;
+	poll_next(p);
+	return HLB_OK;
+}
+
+static void on_check(void *arg, const octo_reply *reply)
+{
+	struct poll *p = arg;
+	char msg[REASON_MAX + 128];
+	json_object *name;
+
+	p->call = NULL;
+	if (reply->rc != HLB_OK) {
+		poll_finish(p, reply->rc, reply->error);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "accommodation %s (%s) is readable with [auth:%s]", p->o->accs[0],
+		 json_object_object_get_ex(reply->json, "name", &name) ? json_object_get_string(name) : "?",
+		 p->o->auth);
+	poll_finish(p, HLB_OK, msg);
+}
+
+static int octo_check(void *state, hlb_job *job)
+{
+	struct octo *o = state;
+	struct poll *p;
+	char path[128];
+
+	if (o->poll) {
+		o->host->finish(job, HLB_EINVAL, "a poll is already running");
+		return HLB_EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		o->host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	p->o = o;
+	p->job = job;
+	o->poll = p; /* freed by fini if the check is still running */
+	snprintf(path, sizeof(path), "/rest/v1/accommodation/%s", o->accs[0]);
+	p->call = octo_request(o->client, o->accs[0], "GET", path, NULL, on_check, p);
+	if (!p->call) {
+		poll_finish(p, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	return HLB_OK;
+}
+
+/* ---- the sink ----------------------------------------------------------------------------- */
+
+static void record_start(struct delivery *d);
+static void target_start(struct delivery *d);
+
+static void record_clear(struct delivery *d)
+{
+	free(d->targets);
+	d->targets = NULL;
+	d->ntargets = d->t = 0;
+	free(d->value);
+	d->value = NULL;
+	for (size_t i = 0; i < d->nlines; i++)
+		free(d->lines[i]);
+	free(d->lines);
+	d->lines = NULL;
+	d->nlines = 0;
+	json_object_put(d->patch);
+	d->patch = NULL;
+	d->verdict = HLB_DONE;
+	d->status = 0;
+	d->retry_after_ms = 0;
+	d->reason[0] = '\0';
+}
+
+static void delivery_free(struct delivery *d)
+{
+	if (!d)
+		return;
+	octo_call_cancel(d->call);
+	record_clear(d);
+	if (d->o->delivery == d)
+		d->o->delivery = NULL;
+	free(d);
+}
+
+/* The verdict of record i, then the next record. */
+static void record_end(struct delivery *d)
+{
+	const hlb_host *host = d->o->host;
+
+	if (HLB_HOST_HAS(host, verdict_http) && host->verdict_http)
+		host->verdict_http(d->job, d->i, d->verdict, d->verdict == HLB_DONE ? NULL : d->reason, d->status,
+				   d->retry_after_ms);
+	else
+		host->verdict(d->job, d->i, d->verdict, d->verdict == HLB_DONE ? NULL : d->reason);
+	record_clear(d);
+	d->i++;
+	record_start(d);
+}
+
+static void record_fail(struct delivery *d, hlb_verdict v, const char *fmt, ...) HLB_PRINTF(3, 4);
+
+static void record_fail(struct delivery *d, hlb_verdict v, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	record_end(d);
+}
+
+/* A reservation's failure: the record's verdict is the worst so far (a
+ * retry beats a failure: its redelivery rewrites only what changed). */
+static void target_failed(struct delivery *d, const struct target *t, const octo_reply *r)
+{
+	hlb_verdict v = r->retryable || r->quota ? HLB_RETRY : HLB_FAILED;
+
+	d->o->host->log(d->o->inst, HLB_LOG_WARN, "reservation %s/%s: %s", t->acc, t->id, r->error);
+	if (d->verdict == HLB_DONE || (v == HLB_RETRY && d->verdict == HLB_FAILED)) {
+		d->verdict = v;
+		d->status = r->status;
+		d->retry_after_ms = r->retry_after_ms;
+		snprintf(d->reason, sizeof(d->reason), "reservation %s/%s: %s", t->acc, t->id, r->error);
+	}
+}
+
+static void target_next(struct delivery *d)
+{
+	d->t++;
+	target_start(d);
+}
+
+static void on_patch(void *arg, const octo_reply *reply)
+{
+	struct delivery *d = arg;
+	struct octo *o = d->o;
+	struct target *t = &d->targets[d->t];
+	json_object *fields;
+
+	d->call = NULL;
+	if (reply->rc != HLB_OK) {
+		target_failed(d, t, reply);
+	} else {
+		d->patched++;
+		fields = json_object_new_object();
+		if (fields) {
+			json_object_object_add(fields, META_KEY, json_object_new_string(d->value));
+			if (o->host->echo_put(o->inst, t->object, fields) != HLB_OK)
+				o->host->log(o->inst, HLB_LOG_WARN, "reservation %s/%s: what was written could not "
+					     "be remembered (its echo may come back)", t->acc, t->id);
+		}
+	}
+	json_object_put(d->patch);
+	d->patch = NULL;
+	target_next(d);
+}
+
+/* The reservation's ghl_tags entry: its id (borrowed) and value. */
+static void current_meta(json_object *res, json_object **id, const char **value)
+{
+	json_object *meta, *e, *k, *v;
+	size_t n;
+
+	*id = NULL;
+	*value = NULL;
+	if (!json_object_object_get_ex(res, "metaData", &meta) || !json_object_is_type(meta, json_type_array))
+		return;
+	n = json_object_array_length(meta);
+	for (size_t i = 0; i < n; i++) {
+		e = json_object_array_get_idx(meta, i);
+		if (!json_object_object_get_ex(e, "metaKey", &k) || !json_object_is_type(k, json_type_string) ||
+		    strcmp(json_object_get_string(k), META_KEY) != 0)
+			continue;
+		json_object_object_get_ex(e, "id", id);
+		if (json_object_object_get_ex(e, "value", &v) && json_object_is_type(v, json_type_string))
+			*value = json_object_get_string(v);
+		return;
+	}
+}
+
+/* The PATCH body, or NULL (nothing to change, or out of memory: *oom). */
+static json_object *build_patch(struct delivery *d, json_object *res, const struct target *t, int *oom)
+{
+	struct octo *o = d->o;
+	json_object *meta_id, *notes_v, *patch, *list, *entry, *observed;
+	const char *current, *old_notes = NULL;
+	char *notes;
+	int same_tags, own;
+	static const char *const fields[] = { META_KEY, NULL };
+
+	*oom = 0;
+	current_meta(res, &meta_id, &current);
+	if (json_object_object_get_ex(res, "privateNotes", &notes_v) && json_object_is_type(notes_v, json_type_string))
+		old_notes = json_object_get_string(notes_v);
+	notes = octo_notes_append(old_notes, (const char *const *)d->lines, d->nlines, oom);
+	if (*oom)
+		return NULL;
+	/* A redelivery: the value is what hlbridge wrote last, and still there. */
+	same_tags = current && strcmp(current, d->value) == 0;
+	observed = json_object_new_object();
+	if (observed)
+		json_object_object_add(observed, META_KEY, json_object_new_string(d->value));
+	own = same_tags && echo_is_own_write(o->host, o->inst, t->object, observed, fields);
+	json_object_put(observed);
+	if (own && !notes)
+		return NULL;
+	patch = json_object_new_object();
+	if (!patch) {
+		free(notes);
+		*oom = 1;
+		return NULL;
+	}
+	if (!own) {
+		list = json_object_new_array();
+		entry = json_object_new_object();
+		if (meta_id)
+			json_object_object_add(entry, "id", json_object_get(meta_id));
+		json_object_object_add(entry, "metaKey", json_object_new_string(META_KEY));
+		json_object_object_add(entry, "labelText", json_object_new_string(META_LABEL));
+		json_object_object_add(entry, "metaDataType", json_object_new_string("TEXT"));
+		json_object_object_add(entry, "value", json_object_new_string(d->value));
+		json_object_array_add(list, entry);
+		json_object_object_add(patch, "metaData", list);
+	}
+	if (notes) {
+		json_object_object_add(patch, "privateNotes", json_object_new_string(notes));
+		json_object_object_add(patch, "noteTime", json_object_new_boolean(1));
+		free(notes);
+	}
+	return patch;
+}
+
+static json_object *find_res(json_object *answer, const char *id)
+{
+	json_object *data, *idv;
+	char idt[72];
+	size_t n;
+
+	if (!json_object_object_get_ex(answer, "data", &data) || !json_object_is_type(data, json_type_array))
+		return NULL;
+	n = json_object_array_length(data);
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(data, i);
+
+		if (json_object_object_get_ex(r, "id", &idv) && octo_id_text(idv, idt, sizeof(idt)) == 0 &&
+		    strcmp(idt, id) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static void on_read(void *arg, const octo_reply *reply)
+{
+	struct delivery *d = arg;
+	struct octo *o = d->o;
+	struct target *t = &d->targets[d->t];
+	json_object *res;
+	char path[256];
+	int oom;
+
+	d->call = NULL;
+	if (reply->rc != HLB_OK) {
+		target_failed(d, t, reply);
+		target_next(d);
+		return;
+	}
+	res = find_res(reply->json, t->id);
+	if (!res) {
+		octo_reply r = { .rc = HLB_ENOENT, .status = 404,
+				 .error = "not found in the accommodation (deleted, or a link to a wrong id)" };
+
+		target_failed(d, t, &r);
+		target_next(d);
+		return;
+	}
+	d->patch = build_patch(d, res, t, &oom);
+	if (!d->patch) {
+		if (oom) {
+			octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1, .error = "out of memory" };
+
+			target_failed(d, t, &r);
+		} else {
+			d->unchanged++;
+		}
+		target_next(d);
+		return;
+	}
+	snprintf(path, sizeof(path), "/rest/v1/reservation/%s/%s", t->acc, t->id);
+	d->call = octo_request(o->client, t->acc, "PATCH", path, d->patch, on_patch, d);
+	if (!d->call) {
+		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1, .error = "out of memory" };
+
+		target_failed(d, t, &r);
+		target_next(d);
+	}
+}
+
+static void target_start(struct delivery *d)
+{
+	struct target *t;
+	char path[256];
+
+	if (d->t >= d->ntargets) {
+		record_end(d);
+		return;
+	}
+	t = &d->targets[d->t];
+	/* GET .../{acc}/{id} is deprecated: the search with ids[] reads one */
+	snprintf(path, sizeof(path), "/rest/v1/reservation/%s?ids%%5B%%5D=%s", t->acc, t->id);
+	d->call = octo_request(d->o->client, t->acc, "GET", path, NULL, on_read, d);
+	if (!d->call) {
+		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1, .error = "out of memory" };
+
+		target_failed(d, t, &r);
+		target_next(d);
+	}
+}
+
+/* "octorate:<acc>:reservation:<id>" of an accommodation this sink covers:
+ * into t, 1; otherwise 0. */
+static int parse_target(const struct octo *o, const char *obj, struct target *t)
+{
+	const char *acc, *rest, *id;
+	size_t alen;
+
+	if (!obj || strncmp(obj, "octorate:", 9) != 0)
+		return 0;
+	acc = obj + 9;
+	rest = strchr(acc, ':');
+	if (!rest || strncmp(rest, ":reservation:", 13) != 0)
+		return 0;
+	alen = (size_t)(rest - acc);
+	id = rest + 13;
+	if (!alen || alen > OCTO_ID_MAX || !covers(o, acc, alen) || !*id || strlen(id) >= sizeof(t->id) ||
+	    strspn(id, "0123456789") != strlen(id))
+		return 0;
+	snprintf(t->acc, sizeof(t->acc), "%.*s", (int)alen, acc);
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->object, sizeof(t->object), "%s", obj);
+	return 1;
+}
+
+static int add_line(struct delivery *d, const char *s)
+{
+	char **grown, *copy;
+
+	if (!s || !*s || d->nlines >= MAX_HISTORY_LINES)
+		return 0;
+	grown = realloc(d->lines, (d->nlines + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	d->lines = grown;
+	if (!(copy = strdup(s)))
+		return -1;
+	/* one note line per entry: newlines inside would break the dedup */
+	for (char *c = copy; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	d->lines[d->nlines++] = copy;
+	return 0;
+}
+
+/* `history`: a string (one line per line) or an array of strings or
+ * objects (one compact JSON line each). */
+static int read_history(struct delivery *d, json_object *h)
+{
+	if (!h)
+		return 0;
+	if (json_object_is_type(h, json_type_string)) {
+		char *text = strdup(json_object_get_string(h)), *save = NULL;
+		int rc = 0;
+
+		if (!text)
+			return -1;
+		for (char *l = strtok_r(text, "\r\n", &save); l && rc == 0; l = strtok_r(NULL, "\r\n", &save))
+			rc = add_line(d, l);
+		free(text);
+		return rc;
+	}
+	if (json_object_is_type(h, json_type_array)) {
+		size_t n = json_object_array_length(h);
+
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(h, i);
+			const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e)
+					: json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
+
+			if (e && add_line(d, s) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The tags joined with ", ". */
+static char *join_tags(json_object *tags)
+{
+	sb_buf b;
+	size_t n = tags && json_object_is_type(tags, json_type_array) ? json_object_array_length(tags) : 0;
+
+	sb_init(&b, 0);
+	sb_add(&b, "", 0);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(tags, i);
+
+		if (!json_object_is_type(e, json_type_string))
+			continue;
+		if (b.len)
+			sb_adds(&b, ", ");
+		sb_adds(&b, json_object_get_string(e));
+	}
+	if (b.failed) {
+		sb_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static void record_start(struct delivery *d)
+{
+	struct octo *o = d->o;
+	const hlb_host *host = o->host;
+	const hlb_record *rec;
+	json_object *body, *v, *links;
+	const char *loc = NULL, *cid = NULL, *obj = NULL;
+	char own[300];
+
+	if (d->i >= d->n) {
+		hlb_job *job = d->job;
+
+		if (d->patched || d->unchanged)
+			host->log(o->inst, HLB_LOG_DEBUG, "%zu reservations written, %zu already up to date",
+				  d->patched, d->unchanged);
+		delivery_free(d);
+		host->finish(job, HLB_OK, NULL);
+		return;
+	}
+	rec = host->batch_record(d->job, d->i);
+	body = host->record_body(rec);
+	if (json_object_object_get_ex(body, "locationId", &v) && json_object_is_type(v, json_type_string))
+		loc = json_object_get_string(v);
+	if (json_object_object_get_ex(body, "contactId", &v) && json_object_is_type(v, json_type_string))
+		cid = json_object_get_string(v);
+	if (json_object_object_get_ex(body, "object", &v) && json_object_is_type(v, json_type_string) &&
+	    strncmp(json_object_get_string(v), "ghl:", 4) == 0)
+		obj = json_object_get_string(v);
+	if (!obj && loc && cid) {
+		snprintf(own, sizeof(own), "ghl:%s:contact:%s", loc, cid);
+		obj = own;
+	}
+	if (!obj) {
+		record_fail(d, HLB_FAILED, "the record names no GHL contact (object, or locationId and contactId)");
+		return;
+	}
+	links = host->link_find(o->inst, obj);
+	if (!links) {
+		record_fail(d, HLB_RETRY, "the links of %s could not be read from the state store", obj);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(links); i++) {
+		json_object *l = json_object_array_get_idx(links, i), *left, *right;
+		const char *other, *ls, *rs;
+		struct target t, *grown;
+
+		if (!json_object_object_get_ex(l, "left", &left) || !json_object_object_get_ex(l, "right", &right) ||
+		    !json_object_is_type(left, json_type_string) || !json_object_is_type(right, json_type_string))
+			continue;
+		ls = json_object_get_string(left);
+		rs = json_object_get_string(right);
+		other = strcmp(ls, obj) == 0 ? rs : ls;
+		if (!parse_target(o, other, &t))
+			continue;
+		grown = realloc(d->targets, (d->ntargets + 1) * sizeof(*grown));
+		if (!grown)
+			break;
+		d->targets = grown;
+		d->targets[d->ntargets++] = t;
+	}
+	json_object_put(links);
+	if (!d->ntargets) {
+		record_fail(d, HLB_FAILED, "no Octorate reservation is linked to GHL contact %s/%s",
+			    loc ? loc : "?", cid ? cid : obj);
+		return;
+	}
+	d->value = join_tags(json_object_object_get_ex(body, "tags", &v) ? v : NULL);
+	if (!d->value || read_history(d, json_object_object_get_ex(body, "history", &v) ? v : NULL) < 0) {
+		record_fail(d, HLB_RETRY, "out of memory");
+		return;
+	}
+	d->t = 0;
+	target_start(d);
+}
+
+static int octo_deliver(void *state, hlb_job *job)
+{
+	struct octo *o = state;
+	struct delivery *d;
+
+	if (o->delivery) {
+		o->host->finish(job, HLB_EINVAL, "a delivery is already running");
+		return HLB_EINVAL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		o->host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	d->o = o;
+	d->job = job;
+	d->n = o->host->batch_size(job);
+	o->delivery = d;
+	record_start(d);
+	return HLB_OK;
+}
+
+/* ---- teardown ------------------------------------------------------------------------------- */
+
+static void octo_free(struct octo *o)
+{
+	if (!o)
+		return;
+	poll_free(o->poll);
+	delivery_free(o->delivery);
+	octo_client_free(o->client);
+	accs_free(o);
+	free(o->auth);
+	free(o->country);
+	free(o);
+}
+
+static void octo_fini(void *state)
+{
+	octo_free(state);
+}
+
+const hlb_plugin HLB_PLUGIN_EXPORT(octorate) = {
+	HLB_PLUGIN_HEADER,
+	/* a poll never committed reads the same window again from the last
+	 * committed cursor, and its dedup entries are committed with it */
+	.caps = HLB_CAP_SOURCE | HLB_CAP_SINK | HLB_CAP_REPLAY,
+	.name = PLUGIN,
+	.version = PACKAGE_VERSION,
+	.summary = "Octorate reservations: a source of new and changed ones, a sink annotating linked ones",
+	.options = options,
+	.init = octo_init,
+	.check = octo_check,
+	.poll = octo_poll,
+	.deliver = octo_deliver,
+	.fini = octo_fini,
+};

@@ -1,0 +1,1013 @@
+/* The shared Octorate client (see octorate_client.h).
+ *
+ * A request is three steps, each a callback on the event loop: a token
+ * from the [auth:] provider; the transfer, paced on
+ * "octorate:<quota_id>:<accommodation>"; the answer, parsed or classified.
+ * Everything in flight is on a list of the client, so that
+ * octo_client_free() cancels it all and no callback runs afterwards. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "octorate_client.h"
+
+#define ERROR_LEN 768
+#define TOKEN_HEADER_MAX 8192
+#define REQUEST_TIMEOUT_MS 60000
+#define BACKOFF_BASE_MS 500
+#define DEFAULT_RETRIES 2
+#define DEFAULT_QUOTA_WAIT_MS (10 * 60 * 1000)
+#define QUOTA_WAIT_FIRST_MS 1000
+#define QUOTA_WAIT_CAP_MS 60000
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define DAY_MS 86400000LL
+
+struct octo_client {
+	const hlb_host *host;
+	hlb_instance *inst;
+	char *plugin, *auth;
+	char user_agent[128];
+	json_object *paced;   /* pace keys configured (a set) */
+	uint32_t rate_max;
+	int64_t rate_ms;
+	unsigned retries;
+	int64_t max_quota_wait_ms;
+	uint64_t rng;
+	octo_call *calls;
+	octo_pager *pagers;
+	json_tokener *tok;
+};
+
+struct octo_call {
+	octo_client *c;
+	octo_call *prev, *next;
+	char *acc, *method, *path, *body;
+	size_t body_len;
+	octo_reply_cb cb;
+	void *arg;
+	hlb_auth_call *auth;
+	hlb_http *http;
+	hlb_timer *timer;
+	char *token;
+	char pace[256];
+	int rejected;         /* a 401 was answered with a new token once */
+	unsigned attempts;    /* transient failures so far */
+	int64_t quota_waited; /* ms spent waiting for the quota */
+	unsigned quota_hits;
+	int done;
+};
+
+struct octo_pager {
+	octo_client *c;
+	octo_pager *prev, *next;
+	char *acc, *path;
+	unsigned size, page;
+	octo_page_state st;
+	octo_call *call;
+	octo_page_cb on_page;
+	octo_done_cb done;
+	void *arg;
+};
+
+#define LIST_ADD(head, item) do { \
+		(item)->prev = NULL; \
+		(item)->next = (head); \
+		if (head) \
+			(head)->prev = (item); \
+		(head) = (item); \
+	} while (0)
+
+#define LIST_DEL(head, item) do { \
+		if ((item)->prev) \
+			(item)->prev->next = (item)->next; \
+		else if ((head) == (item)) \
+			(head) = (item)->next; \
+		if ((item)->next) \
+			(item)->next->prev = (item)->prev; \
+		(item)->prev = (item)->next = NULL; \
+	} while (0)
+
+/* ---- pure helpers ------------------------------------------------------- */
+
+int octo_id_ok(const char *id)
+{
+	size_t n = 0;
+
+	if (!id)
+		return 0;
+	for (; id[n]; n++)
+		if (!isalnum((unsigned char)id[n]) && id[n] != '_' && id[n] != '-')
+			return 0;
+	return n > 0 && n <= OCTO_ID_MAX;
+}
+
+int64_t octo_parse_time(const char *s)
+{
+	char buf[64];
+	size_t n;
+	const char *zone;
+
+	if (!s)
+		return -1;
+	/* Java's ZonedDateTime adds the zone's name in brackets after the
+	 * offset; the offset alone fixes the instant. */
+	zone = strchr(s, '[');
+	n = zone ? (size_t)(zone - s) : strlen(s);
+	if (zone && s[strlen(s) - 1] != ']')
+		return -1;
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return ghl_parse_time(buf);
+}
+
+void octo_format_time(int64_t ms, char *buf, size_t len)
+{
+	char full[40];
+
+	/* ghl_format_time writes "...:SS.mmmZ": Octorate's form has no ms */
+	ghl_format_time(ms - ((ms % 1000) + 1000) % 1000, full, sizeof(full));
+	if (strlen(full) == 24 && full[19] == '.')
+		memcpy(full + 19, "Z", 2);
+	snprintf(buf, len, "%s", full);
+}
+
+/* Days since 1970-01-01 of the last Sunday of `month` (3 or 10) in `year`,
+ * from a UTC midnight time of its last day. */
+static int64_t last_sunday_ms(int year, int month)
+{
+	char day[16];
+	int64_t t, days;
+	int wday;
+
+	snprintf(day, sizeof(day), "%04d-%02d-31", year, month);
+	t = ghl_parse_time(day);
+	days = t / DAY_MS;
+	wday = (int)(((days % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+	return (days - wday) * DAY_MS;
+}
+
+void octo_rome_date(int64_t ms, char *buf, size_t len)
+{
+	char utc[40];
+	int year;
+	int64_t start, end, off = 3600000;
+
+	ghl_format_time(ms, utc, sizeof(utc));
+	year = atoi(utc);
+	/* EU summer time: from 01:00 UTC of March's last Sunday to 01:00 UTC
+	 * of October's last Sunday. */
+	start = last_sunday_ms(year, 3) + 3600000;
+	end = last_sunday_ms(year, 10) + 3600000;
+	if (ms >= start && ms < end)
+		off = 7200000;
+	ghl_format_time(ms + off, utc, sizeof(utc));
+	snprintf(buf, len, "%.10s", utc);
+}
+
+void octo_page_init(octo_page_state *st, unsigned max_pages)
+{
+	memset(st, 0, sizeof(*st));
+	st->max_pages = max_pages ? max_pages : OCTO_MAX_PAGES;
+}
+
+octo_page_next octo_page_step(octo_page_state *st, size_t n, int has_next, const char *first_id)
+{
+	if (n > 0 && first_id && *first_id && st->pages > 0 && strcmp(first_id, st->first_id) == 0)
+		return OCTO_PAGE_REPEATED;
+	st->pages++;
+	snprintf(st->first_id, sizeof(st->first_id), "%s", first_id ? first_id : "");
+	if (!has_next || n == 0)
+		return OCTO_PAGE_DONE;
+	if (st->pages >= st->max_pages)
+		return OCTO_PAGE_TOO_MANY;
+	return OCTO_PAGE_MORE;
+}
+
+/* Appends s with control characters as blanks, within the buffer. */
+static void line_add(char *buf, size_t size, size_t *len, const char *s)
+{
+	for (; s && *s && *len + 1 < size; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		buf[(*len)++] = (char)(ch < 0x20 || ch == 0x7f ? ' ' : ch);
+	}
+	buf[*len] = '\0';
+}
+
+static const char *str_member(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) || !*json_object_get_string(v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static json_object *parse_small(const char *body, size_t len)
+{
+	json_tokener *jt;
+	json_object *v = NULL;
+
+	if (!body || !len || len > 65536 || !(jt = json_tokener_new()))
+		return NULL;
+	v = json_tokener_parse_ex(jt, body, (int)len);
+	if (v && json_tokener_get_error(jt) != json_tokener_success) {
+		json_object_put(v);
+		v = NULL;
+	}
+	json_tokener_free(jt);
+	return v;
+}
+
+void octo_error_text(long status, const char *body, size_t len, const char *request_id, char *buf,
+		     size_t buflen, char *type_buf, size_t type_len)
+{
+	static const char *const extra[] = { "machine_name", "human_name", "element", "suggestion", NULL };
+	json_object *root = parse_small(body, len);
+	const char *type = str_member(root, "type"), *msg = str_member(root, "message");
+	size_t n = 0;
+	int parts = 0;
+	char head[48];
+
+	if (!buf || !buflen)
+		return;
+	buf[0] = '\0';
+	if (type_buf && type_len)
+		snprintf(type_buf, type_len, "%s", type ? type : "");
+	snprintf(head, sizeof(head), status > 0 ? "HTTP %ld" : "no HTTP answer", status);
+	line_add(buf, buflen, &n, head);
+	if (type) {
+		line_add(buf, buflen, &n, " ");
+		line_add(buf, buflen, &n, type);
+	}
+	if (msg) {
+		line_add(buf, buflen, &n, ": ");
+		line_add(buf, buflen, &n, msg);
+	}
+	for (const char *const *k = extra; *k; k++) {
+		const char *v = str_member(root, *k);
+
+		if (!v || (msg && strcmp(v, msg) == 0))
+			continue;
+		line_add(buf, buflen, &n, parts++ ? "; " : " (");
+		line_add(buf, buflen, &n, *k);
+		line_add(buf, buflen, &n, " ");
+		line_add(buf, buflen, &n, v);
+	}
+	if (parts)
+		line_add(buf, buflen, &n, ")");
+	if (!type && !msg && body && len) {
+		char excerpt[201];
+
+		snprintf(excerpt, sizeof(excerpt), "%.*s", (int)(len < 200 ? len : 200), body);
+		line_add(buf, buflen, &n, ": ");
+		line_add(buf, buflen, &n, excerpt);
+	}
+	if (request_id && *request_id) {
+		line_add(buf, buflen, &n, " [request-id ");
+		line_add(buf, buflen, &n, request_id);
+		line_add(buf, buflen, &n, "]");
+	}
+	json_object_put(root);
+}
+
+char *octo_notes_append(const char *old, const char *const *lines, size_t n, int *oom)
+{
+	sb_buf b;
+	size_t added = 0;
+
+	*oom = 0;
+	sb_init(&b, 0);
+	if (old && *old)
+		sb_adds(&b, old);
+	for (size_t i = 0; i < n; i++) {
+		if (!lines[i] || !*lines[i] || (old && strstr(old, lines[i])))
+			continue;
+		if (b.len)
+			sb_add(&b, "\n", 1);
+		sb_adds(&b, lines[i]);
+		added++;
+	}
+	if (b.failed) {
+		*oom = 1;
+		sb_free(&b);
+		return NULL;
+	}
+	if (!added) {
+		sb_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+int octo_parse_rate(const char *text, uint32_t *max, int64_t *ms)
+{
+	static const struct { const char *name; int64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }
+	};
+	unsigned long long n;
+	long long per = 1;
+	char *end;
+
+	if (!text || !isdigit((unsigned char)*text))
+		return -1;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno || n < 1 || n > 1000000 || *end != '/')
+		return -1;
+	text = end + 1;
+	if (isdigit((unsigned char)*text)) {
+		per = strtoll(text, &end, 10);
+		if (errno || per < 1 || per > 86400000)
+			return -1;
+		text = end;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(text, units[i].name) == 0) {
+			*max = (uint32_t)n;
+			*ms = per * units[i].ms;
+			return 0;
+		}
+	return -1;
+}
+
+int octo_id_text(struct json_object *v, char *buf, size_t len)
+{
+	const char *s;
+
+	if (!v)
+		return -1;
+	if (json_object_is_type(v, json_type_string))
+		s = json_object_get_string(v);
+	else if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		/* json-c keeps a number too big for int64 as a double with
+		 * its original text, which this prints back */
+		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	else
+		return -1;
+	if (!s || !*s || strlen(s) >= len || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	snprintf(buf, len, "%s", s);
+	return 0;
+}
+
+/* An integer token at p (digits only, not part of a fraction or an
+ * exponent) that int64 cannot hold. *n gets the token's length. */
+static int big_int_at(const char *p, const char *end, size_t *n)
+{
+	size_t d = 0;
+
+	while (p + d < end && isdigit((unsigned char)p[d]))
+		d++;
+	*n = d;
+	if (p + d < end && (p[d] == '.' || p[d] == 'e' || p[d] == 'E'))
+		return 0;
+	return d > 19 || (d == 19 && memcmp(p, "9223372036854775807", 19) > 0);
+}
+
+char *octo_quote_big_ints(const char *json, size_t len, size_t *out_len, int *oom)
+{
+	const char *p = json, *end = json + len;
+	size_t extra = 0, n;
+	int in_str = 0;
+	char *out, *w;
+
+	*oom = 0;
+	/* first pass: count; most answers have none and are not copied */
+	for (p = json; p < end; p++) {
+		if (in_str) {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			else if (*p == '"')
+				in_str = 0;
+		} else if (*p == '"') {
+			in_str = 1;
+		} else if (isdigit((unsigned char)*p) && (p == json || !isalnum((unsigned char)p[-1])) &&
+			   (p == json || (p[-1] != '.' && p[-1] != '-'))) {
+			if (big_int_at(p, end, &n))
+				extra += 2;
+			p += n - 1;
+		}
+	}
+	if (!extra)
+		return NULL;
+	out = malloc(len + extra + 1);
+	if (!out) {
+		*oom = 1;
+		return NULL;
+	}
+	in_str = 0;
+	for (p = json, w = out; p < end; p++) {
+		if (in_str) {
+			if (*p == '\\' && p + 1 < end)
+				*w++ = *p++;
+			else if (*p == '"')
+				in_str = 0;
+		} else if (*p == '"') {
+			in_str = 1;
+		} else if (isdigit((unsigned char)*p) && (p == json || !isalnum((unsigned char)p[-1])) &&
+			   (p == json || (p[-1] != '.' && p[-1] != '-'))) {
+			if (big_int_at(p, end, &n)) {
+				*w++ = '"';
+				memcpy(w, p, n);
+				w += n;
+				*w++ = '"';
+			} else {
+				memcpy(w, p, n);
+				w += n;
+			}
+			p += n - 1;
+			continue;
+		}
+		*w++ = *p;
+	}
+	*w = '\0';
+	*out_len = (size_t)(w - out);
+	return out;
+}
+
+/* ---- the client ------------------------------------------------------------ */
+
+octo_client *octo_client_new(const hlb_host *host, hlb_instance *inst, const char *plugin,
+			     const char *auth_name, uint32_t rate_max, int64_t rate_ms)
+{
+	octo_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->host = host;
+	c->inst = inst;
+	c->plugin = strdup(plugin ? plugin : "octorate");
+	c->auth = auth_name ? strdup(auth_name) : NULL;
+	c->paced = json_object_new_object();
+	if (!c->plugin || !c->auth || !c->paced) {
+		octo_client_free(c);
+		return NULL;
+	}
+	ghl_user_agent(host, c->plugin, c->user_agent, sizeof(c->user_agent));
+	c->rate_max = rate_max ? rate_max : OCTO_RATE_MAX;
+	c->rate_ms = rate_ms > 0 ? rate_ms : OCTO_RATE_MS;
+	c->retries = DEFAULT_RETRIES;
+	c->max_quota_wait_ms = DEFAULT_QUOTA_WAIT_MS;
+	c->rng = (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ULL;
+	return c;
+}
+
+void octo_client_set_retries(octo_client *c, unsigned retries, int64_t max_quota_wait_ms)
+{
+	c->retries = retries;
+	c->max_quota_wait_ms = max_quota_wait_ms;
+}
+
+void octo_client_free(octo_client *c)
+{
+	if (!c)
+		return;
+	while (c->pagers)
+		octo_pager_cancel(c->pagers);
+	while (c->calls)
+		octo_call_cancel(c->calls);
+	json_object_put(c->paced);
+	if (c->tok)
+		json_tokener_free(c->tok);
+	free(c->plugin);
+	free(c->auth);
+	free(c);
+}
+
+static uint64_t next_random(octo_client *c)
+{
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	return c->rng;
+}
+
+static void call_free(octo_call *call)
+{
+	free(call->acc);
+	free(call->method);
+	free(call->path);
+	free(call->body);
+	if (call->token)
+		memset(call->token, 0, strlen(call->token));
+	free(call->token);
+	free(call);
+}
+
+void octo_call_cancel(octo_call *call)
+{
+	octo_client *c;
+
+	if (!call || call->done)
+		return;
+	c = call->c;
+	if (call->auth)
+		c->host->auth_cancel(call->auth);
+	if (call->http)
+		c->host->http_cancel(call->http);
+	if (call->timer)
+		c->host->timer_stop(call->timer);
+	LIST_DEL(c->calls, call);
+	call_free(call);
+}
+
+static void call_reply(octo_call *call, octo_reply *reply)
+{
+	octo_client *c = call->c;
+
+	LIST_DEL(c->calls, call);
+	call->done = 1;
+	if (!reply->error)
+		reply->error = "";
+	call->cb(call->arg, reply);
+	call_free(call);
+}
+
+static void call_error(octo_call *call, const octo_reply *base, const char *fmt, ...) HLB_PRINTF(3, 4);
+
+static void call_error(octo_call *call, const octo_reply *base, const char *fmt, ...)
+{
+	char msg[ERROR_LEN + 256];
+	octo_reply reply = *base;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply.error = msg;
+	call_reply(call, &reply);
+}
+
+static void restart(octo_call *call);
+static void on_http(void *arg, const hlb_http_response *resp);
+
+static void on_retry_timer(void *arg)
+{
+	octo_call *call = arg;
+
+	call->timer = NULL;
+	restart(call);
+}
+
+static int wait_then_restart(octo_call *call, int64_t wait)
+{
+	call->timer = call->c->host->timer_start(call->c->inst, wait, 0, on_retry_timer, call);
+	return call->timer != NULL;
+}
+
+/* 5xx, network, malformed JSON: a few short retries, then reported as
+ * retryable. */
+static void call_transient(octo_call *call, int rc, long status, const char *what)
+{
+	octo_client *c = call->c;
+	int64_t cap = (int64_t)BACKOFF_BASE_MS << (call->attempts < 6 ? call->attempts : 6);
+	int64_t wait = cap / 2 + (int64_t)(next_random(c) % (uint64_t)(cap / 2 + 1));
+
+	if (call->attempts < c->retries) {
+		call->attempts++;
+		c->host->log(c->inst, HLB_LOG_WARN, "%s %s: %s; retrying in %" PRId64 " ms (retry %u of %u)",
+			     call->method, call->path, what, wait, call->attempts, c->retries);
+		if (wait_then_restart(call, wait))
+			return;
+	}
+	{
+		octo_reply reply = { .rc = rc, .status = status, .retryable = 1 };
+
+		call_error(call, &reply, "%s %s: %s", call->method, call->path, what);
+	}
+}
+
+/* 403 ApiQuotaException: every request of this accommodation holds for a
+ * while (host->pace_block), and this one tries again after it, waiting
+ * longer each time, until max_quota_wait_ms is spent. */
+static void call_quota(octo_call *call, long status, int64_t retry_after, const char *what)
+{
+	octo_client *c = call->c;
+	int64_t wait = retry_after;
+
+	if (wait <= 0) {
+		wait = (int64_t)QUOTA_WAIT_FIRST_MS << (call->quota_hits < 6 ? call->quota_hits : 6);
+		if (wait > QUOTA_WAIT_CAP_MS)
+			wait = QUOTA_WAIT_CAP_MS;
+	}
+	call->quota_hits++;
+	if (HLB_HOST_HAS(c->host, pace_block) && c->host->pace_block)
+		c->host->pace_block(c->inst, call->pace, wait);
+	if (call->quota_waited + wait <= c->max_quota_wait_ms) {
+		call->quota_waited += wait;
+		c->host->log(c->inst, HLB_LOG_WARN, "%s %s: %s; the quota of %s is spent: waiting %" PRId64 " ms",
+			     call->method, call->path, what, call->acc ? call->acc : "the app", wait);
+		if (wait_then_restart(call, wait))
+			return;
+	}
+	{
+		octo_reply reply = { .rc = HLB_EHTTP, .status = status, .retryable = 1, .quota = 1,
+				     .retry_after_ms = wait };
+
+		call_error(call, &reply, "%s %s: %s (the quota is still spent after %" PRId64 " ms)", call->method,
+			   call->path, what, call->quota_waited);
+	}
+}
+
+static void configure_pace(octo_client *c, const char *key)
+{
+	if (json_object_object_get_ex(c->paced, key, NULL) || !c->host->pace_configure)
+		return;
+	if (c->host->pace_configure(c->inst, key, c->rate_max, c->rate_ms) == HLB_OK)
+		json_object_object_add(c->paced, key, NULL);
+}
+
+static void send_request(octo_call *call, const char *token, const char *base_url, const char *quota_id)
+{
+	octo_client *c = call->c;
+	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+	char ua[160];
+	const char *headers[6];
+	ghl_buf url, auth;
+	size_t h = 0;
+
+	if (call->token)
+		memset(call->token, 0, strlen(call->token));
+	free(call->token);
+	call->token = strdup(token);
+	if (!call->token) {
+		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1 };
+
+		call_error(call, &r, "%s %s: out of memory", call->method, call->path);
+		return;
+	}
+	snprintf(call->pace, sizeof(call->pace), "octorate:%s:%s", quota_id && *quota_id ? quota_id : "-",
+		 call->acc ? call->acc : "-");
+	configure_pace(c, call->pace);
+	ghl_buf_init(&url, 8192);
+	ghl_buf_init(&auth, TOKEN_HEADER_MAX);
+	{
+		size_t n = strlen(base_url);
+
+		while (n && base_url[n - 1] == '/')
+			n--;
+		ghl_buf_add(&url, base_url, n);
+		ghl_buf_addf(&url, "%s", call->path);
+	}
+	ghl_buf_addf(&auth, "Authorization: Bearer %s", token);
+	if (url.failed || auth.failed) {
+		octo_reply r = { .rc = HLB_ETOOBIG };
+
+		ghl_buf_free(&url);
+		ghl_buf_free(&auth);
+		call_error(call, &r, "%s %s: the URL or the token is too long", call->method, call->path);
+		return;
+	}
+	snprintf(ua, sizeof(ua), "User-Agent: %s", c->user_agent);
+	headers[h++] = auth.data;
+	headers[h++] = "Accept: application/json";
+	if (call->body)
+		headers[h++] = "Content-Type: application/json";
+	headers[h++] = ua;
+	headers[h] = NULL;
+	req.method = call->method;
+	req.url = url.data;
+	req.headers = headers;
+	req.body = call->body;
+	req.body_len = call->body_len;
+	req.timeout_ms = REQUEST_TIMEOUT_MS;
+	req.max_response = OCTO_MAX_RESPONSE;
+	req.pace_key = call->pace;
+	call->http = c->host->http_request(c->inst, &req, on_http, call);
+	memset(auth.data, 0, auth.len);
+	ghl_buf_free(&auth);
+	ghl_buf_free(&url);
+	if (!call->http) {
+		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1 };
+
+		call_error(call, &r, "%s %s: the request could not be started", call->method, call->path);
+	}
+}
+
+static void on_token(void *arg, const hlb_auth_result *res)
+{
+	octo_call *call = arg;
+	octo_client *c = call->c;
+	const char *base = res->info ? str_member(res->info, "base_url") : NULL;
+
+	call->auth = NULL;
+	if (res->rc != HLB_OK || !res->token || !*res->token) {
+		octo_reply r = { .rc = res->rc != HLB_OK ? res->rc : HLB_EFAIL, .retryable = !res->needs_login,
+				 .needs_login = res->needs_login };
+
+		call_error(call, &r, "%s %s: no token from [auth:%s]: %s", call->method, call->path, c->auth,
+			   res->message ? res->message : c->host->strerror(res->rc));
+		return;
+	}
+	send_request(call, res->token, base ? base : OCTO_BASE_URL, res->quota_id);
+}
+
+static void restart(octo_call *call)
+{
+	call->auth = call->c->host->auth_token(call->c->inst, call->c->auth, NULL, on_token, call);
+	if (!call->auth) {
+		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1 };
+
+		call_error(call, &r, "%s %s: [auth:%s] could not be asked for a token", call->method, call->path,
+			   call->c->auth);
+	}
+}
+
+static json_object *parse_json(octo_client *c, const char *text, size_t len)
+{
+	json_tokener *tok = c->tok ? c->tok : (c->tok = json_tokener_new());
+	json_object *obj;
+	size_t end, qlen = 0;
+	int oom;
+	char *quoted = octo_quote_big_ints(text, len, &qlen, &oom);
+	const char *body = quoted ? quoted : text;
+
+	if (quoted)
+		len = qlen;
+	if (!tok || len > INT_MAX || oom) {
+		free(quoted);
+		return NULL;
+	}
+	json_tokener_reset(tok);
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		free(quoted);
+		return NULL;
+	}
+	end = json_tokener_get_parse_end(tok);
+	while (end < len && isspace((unsigned char)body[end]))
+		end++;
+	free(quoted);
+	if (end != len) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static const char *wrong_env_hint =
+	" -- the app's mode (SANDBOX or PRODUCTION, GET /rest/v1/api/configuration) does not match the "
+	"property it calls: a sandbox app reaches only its test property; ask openapi@octorate.com to move "
+	"the app to production, or use the test property";
+
+static void on_http(void *arg, const hlb_http_response *resp)
+{
+	octo_call *call = arg;
+	octo_client *c = call->c;
+	int result = c->host->http_result(resp);
+	long status = c->host->http_status(resp);
+	size_t len = 0;
+	const char *body = c->host->http_body(resp, &len);
+	const char *rid = status ? c->host->http_header(resp, "request-id") : NULL;
+	char text[ERROR_LEN], type[64], rid_copy[128];
+
+	call->http = NULL;
+	snprintf(rid_copy, sizeof(rid_copy), "%s", rid ? rid : "");
+	if (result == HLB_ETOOBIG) {
+		octo_reply r = { .rc = HLB_ETOOBIG, .status = status };
+
+		call_error(call, &r, "%s %s: the answer is larger than %u bytes", call->method, call->path,
+			   OCTO_MAX_RESPONSE);
+		return;
+	}
+	if (result != HLB_OK || status == 0) {
+		const char *err = c->host->http_error(resp);
+
+		snprintf(text, sizeof(text), "%s%s%s", status ? "the answer was cut short: " : "",
+			 err && *err ? err : c->host->strerror(result), "");
+		call_transient(call, result != HLB_OK ? result : HLB_ECONN, status, text);
+		return;
+	}
+	octo_error_text(status, body, len, rid_copy, text, sizeof(text), type, sizeof(type));
+	if (status == 401 && !call->rejected) {
+		call->rejected = 1;
+		c->host->auth_reject(c->inst, c->auth, NULL, call->token);
+		c->host->log(c->inst, HLB_LOG_INFO, "[auth:%s] %s %s: %s; asking for a new token", c->auth,
+			     call->method, call->path, text);
+		restart(call);
+		return;
+	}
+	if (status == 403 && strcmp(type, "ApiQuotaException") == 0) {
+		const char *ra = c->host->http_header(resp, "Retry-After");
+		int64_t after = ra ? c->host->retry_after_ms(ra) : -1;
+
+		call_quota(call, status, after > 0 ? after : 0, text);
+		return;
+	}
+	if (status == 403 && strcmp(type, "WrongEnviroment") == 0) {
+		octo_reply r = { .rc = HLB_EHTTP, .status = status, .config = 1 };
+
+		call_error(call, &r, "%s %s: %s%s", call->method, call->path, text, wrong_env_hint);
+		return;
+	}
+	if (status == 408 || status == 429 || status >= 500) {
+		call_transient(call, HLB_EHTTP, status, text);
+		return;
+	}
+	if (status < 200 || status > 299) {
+		octo_reply r = { .rc = HLB_EHTTP, .status = status };
+
+		call_error(call, &r, "%s %s: %s%s", call->method, call->path, text,
+			   status == 401 ? " (a new token was refused too: see hlbridge auth status -c CONFIG)" : "");
+		return;
+	}
+	{
+		octo_reply r = { .rc = HLB_OK, .status = status };
+		size_t i = 0;
+
+		while (i < len && isspace((unsigned char)body[i]))
+			i++;
+		if (i < len && !(r.json = parse_json(c, body, len))) {
+			snprintf(text, sizeof(text), "HTTP %ld with a malformed or truncated JSON body (%zu bytes)%s%s%s",
+				 status, len, *rid_copy ? " [request-id " : "", rid_copy, *rid_copy ? "]" : "");
+			call_transient(call, HLB_EPARSE, status, text);
+			return;
+		}
+		call_reply(call, &r);
+		json_object_put(r.json);
+	}
+}
+
+octo_call *octo_request(octo_client *c, const char *accommodation, const char *method,
+			const char *path_and_query, struct json_object *body, octo_reply_cb cb, void *arg)
+{
+	octo_call *call;
+
+	if (!c || !method || !path_and_query || !cb)
+		return NULL;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return NULL;
+	call->c = c;
+	call->cb = cb;
+	call->arg = arg;
+	call->acc = ghl_dup_or_null(accommodation);
+	call->method = strdup(method);
+	call->path = strdup(path_and_query);
+	if (body) {
+		call->body = ghl_dup_or_null(json_object_to_json_string_ext(body, JSON_FLAGS));
+		call->body_len = call->body ? strlen(call->body) : 0;
+	}
+	if ((accommodation && !call->acc) || !call->method || !call->path || (body && !call->body)) {
+		call_free(call);
+		return NULL;
+	}
+	call->auth = c->host->auth_token(c->inst, c->auth, NULL, on_token, call);
+	if (!call->auth) {
+		call_free(call);
+		return NULL;
+	}
+	LIST_ADD(c->calls, call);
+	return call;
+}
+
+/* ---- paging ---------------------------------------------------------------- */
+
+static void pager_free(octo_pager *p)
+{
+	free(p->acc);
+	free(p->path);
+	free(p);
+}
+
+void octo_pager_cancel(octo_pager *p)
+{
+	if (!p)
+		return;
+	octo_call_cancel(p->call);
+	LIST_DEL(p->c->pagers, p);
+	pager_free(p);
+}
+
+static void pager_finish(octo_pager *p, const octo_reply *reply)
+{
+	LIST_DEL(p->c->pagers, p);
+	p->done(p->arg, reply);
+	pager_free(p);
+}
+
+static void pager_fail(octo_pager *p, int rc, const char *fmt, ...) HLB_PRINTF(3, 4);
+
+static void pager_fail(octo_pager *p, int rc, const char *fmt, ...)
+{
+	char msg[ERROR_LEN];
+	octo_reply r = { .rc = rc, .error = msg };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pager_finish(p, &r);
+}
+
+static int pager_next(octo_pager *p);
+
+static void on_page(void *arg, const octo_reply *reply)
+{
+	octo_pager *p = arg;
+	json_object *items, *page, *next = NULL;
+	char first[OCTO_ID_MAX + 1] = "";
+	octo_page_next step;
+	size_t n;
+	int rc;
+
+	p->call = NULL;
+	if (reply->rc != HLB_OK) {
+		pager_finish(p, reply);
+		return;
+	}
+	if (!json_object_object_get_ex(reply->json, "data", &items) ||
+	    !json_object_is_type(items, json_type_array)) {
+		pager_fail(p, HLB_EPARSE, "GET %s (page %u): the answer has no \"data\" array", p->path, p->page);
+		return;
+	}
+	n = json_object_array_length(items);
+	if (n) {
+		json_object *id;
+
+		if (json_object_object_get_ex(json_object_array_get_idx(items, 0), "id", &id))
+			octo_id_text(id, first, sizeof(first));
+	}
+	if (json_object_object_get_ex(reply->json, "page", &page))
+		json_object_object_get_ex(page, "next", &next);
+	step = octo_page_step(&p->st, n, next && !json_object_is_type(next, json_type_null), first);
+	if (step == OCTO_PAGE_REPEATED) {
+		pager_fail(p, HLB_EFAIL, "GET %s: page %u repeats the page before (first reservation %s): "
+			   "stopping", p->path, p->page, first);
+		return;
+	}
+	rc = p->on_page(p->arg, items);
+	if (rc != HLB_OK) {
+		pager_fail(p, rc, "GET %s: stopped at page %u", p->path, p->page);
+		return;
+	}
+	if (step == OCTO_PAGE_DONE) {
+		octo_reply ok = { .rc = HLB_OK, .status = reply->status, .error = "" };
+
+		pager_finish(p, &ok);
+		return;
+	}
+	if (step == OCTO_PAGE_TOO_MANY) {
+		pager_fail(p, HLB_ETOOBIG, "GET %s: more than %u pages of %u; stopping (raise page_size)", p->path,
+			   p->st.max_pages, p->size);
+		return;
+	}
+	p->page++;
+	if (pager_next(p) != HLB_OK)
+		pager_fail(p, HLB_ENOMEM, "GET %s: out of memory", p->path);
+}
+
+static int pager_next(octo_pager *p)
+{
+	char *path;
+
+	if (asprintf(&path, "%s%cpage=%u&size=%u", p->path, strchr(p->path, '?') ? '&' : '?', p->page,
+		     p->size) < 0)
+		return HLB_ENOMEM;
+	p->call = octo_request(p->c, p->acc, "GET", path, NULL, on_page, p);
+	free(path);
+	return p->call ? HLB_OK : HLB_ENOMEM;
+}
+
+octo_pager *octo_page(octo_client *c, const char *accommodation, const char *path, unsigned size,
+		      unsigned max_pages, octo_page_cb page, octo_done_cb done, void *arg)
+{
+	octo_pager *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->c = c;
+	p->acc = ghl_dup_or_null(accommodation);
+	p->path = strdup(path);
+	p->size = size ? size : 100;
+	p->on_page = page;
+	p->done = done;
+	p->arg = arg;
+	octo_page_init(&p->st, max_pages);
+	if ((accommodation && !p->acc) || !p->path) {
+		pager_free(p);
+		return NULL;
+	}
+	LIST_ADD(c->pagers, p);
+	if (pager_next(p) != HLB_OK) {
+		LIST_DEL(c->pagers, p);
+		pager_free(p);
+		return NULL;
+	}
+	return p;
+}

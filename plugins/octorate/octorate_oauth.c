@@ -1,0 +1,877 @@
+/* `octorate_oauth`: a credential provider ([auth:NAME] type = octorate_oauth)
+ * for an Octorate app, OAuth 2.0 authorization code as Octorate does it.
+ *
+ * `hlbridge auth login` sends the property owner to authorize_url with
+ * client_id, redirect_uri and state only (no response_type or scope), and
+ * trades the code that comes back (good for 3 minutes, once) at
+ * /rest/v1/identity/token with grant_type=code. One token is one property:
+ * a second property is a second [auth:] section.
+ *
+ * The access token, its expiry and the refresh token live in the state
+ * store under "token". Access tokens are refreshed at /rest/v1/identity/refresh
+ * ahead of expiry (refresh_margin) and after a 401 (auth_reject). The
+ * refresh token does not expire and does not rotate: the answer carries
+ * no new one, so the stored one is kept. One refresh at a time: requests
+ * that arrive meanwhile wait for its outcome. A refused refresh (401)
+ * marks the credential as needing a new login, persisted and logged once.
+ *
+ * Tokens and the client secret are never logged or shown. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "hlbridge/hlbridge.h"
+#include "octorate_client.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define TOKEN_MAX 8192
+#define ANSWER_MAX 65536
+#define MAX_WAITERS 10000
+#define FAIL_QUIET_MS 1000
+#define DEFAULT_EXPIRES_S 3600
+#define MSG_MAX 1024
+
+static const hlb_option options[] = {
+	{ "client_id", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED,
+	  "the Octorate app's client id (best as ${OCTORATE_CLIENT_ID})", NULL },
+	{ "client_secret", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED | HLB_OPT_SECRET,
+	  "the app's client secret, best as ${OCTORATE_CLIENT_SECRET}", NULL },
+	{ "base_url", HLB_OPT_STRING, OCTO_BASE_URL, 0,
+	  "API base URL; tokens come from base_url/rest/v1/identity/token", NULL },
+	{ "authorize_url", HLB_OPT_STRING, OCTO_AUTHORIZE_URL, 0,
+	  "where 'hlbridge auth login' sends the property owner to authorize the app", NULL },
+	{ "refresh_margin", HLB_OPT_DURATION, "5m", 0,
+	  "refresh an access token this long before it expires", NULL },
+	{ "timeout", HLB_OPT_DURATION, "30s", 0, "longest time a token request may take", NULL },
+	{ NULL, 0, NULL, 0, NULL, NULL }
+};
+
+struct tok {
+	char *access, *refresh;
+	int64_t expires_at, obtained_at;
+	int needs_login;
+	char *reason;
+};
+
+struct waiter {
+	hlb_auth_call *call;
+	struct waiter *next;
+};
+
+struct oauth {
+	const hlb_host *host;
+	hlb_instance *inst;
+	const char *name;
+	char *client_id, *client_secret, *base_url, *authorize_url;
+	char *token_url, *refresh_url, *quota_id;
+	int64_t margin_ms, timeout_ms;
+	char user_agent[160];
+
+	struct tok tok;
+	int have, rejected, refused_logged;
+	hlb_http *refresh;
+	struct waiter *head, *tail;
+	size_t nwaiting;
+	int64_t fail_at, relook_at;
+	int fail_rc;
+	char fail_msg[MSG_MAX];
+
+	hlb_http *exchange;
+	hlb_job *exchange_job;
+};
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void free_secret(char *s)
+{
+	if (s) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+static int set_str(char **dst, const char *src)
+{
+	char *copy = src ? strdup(src) : NULL;
+
+	if (src && !copy)
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static void tok_clear(struct tok *t)
+{
+	free_secret(t->access);
+	free_secret(t->refresh);
+	free(t->reason);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *jstr(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *obj, const char *key, int64_t dflt)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v))
+		return dflt;
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		return json_object_get_int64(v);
+	if (json_object_is_type(v, json_type_string)) {
+		char *end;
+		long long n = strtoll(json_object_get_string(v), &end, 10);
+
+		return *end == '\0' && end != json_object_get_string(v) ? n : dflt;
+	}
+	return dflt;
+}
+
+static void add_str(json_object *o, const char *key, const char *value)
+{
+	if (value)
+		json_object_object_add(o, key, json_object_new_string(value));
+}
+
+static int64_t margin_for(const struct oauth *o)
+{
+	int64_t life = o->tok.expires_at - o->tok.obtained_at;
+
+	return life > 0 && o->margin_ms > life / 2 ? life / 2 : o->margin_ms;
+}
+
+static int fresh(const struct oauth *o, int64_t now)
+{
+	return o->have && !o->rejected && !o->tok.needs_login && o->tok.access &&
+	       now + margin_for(o) < o->tok.expires_at;
+}
+
+static int usable(const struct oauth *o, int64_t now)
+{
+	return o->have && !o->rejected && !o->tok.needs_login && o->tok.access && now < o->tok.expires_at;
+}
+
+static void login_message(const struct oauth *o, char *buf, size_t len)
+{
+	if (!o->have)
+		snprintf(buf, len, "[auth:%s] is not authorized yet: run 'hlbridge auth login %s -c CONFIG'",
+			 o->name, o->name);
+	else
+		snprintf(buf, len, "[auth:%s] must be authorized again (%s): run 'hlbridge auth login %s -c CONFIG'",
+			 o->name, o->tok.reason ? o->tok.reason : "needs login", o->name);
+}
+
+/* ---- waiters --------------------------------------------------------------- */
+
+static void answer_all(struct oauth *o, const hlb_auth_result *res)
+{
+	struct waiter *w = o->head;
+
+	o->head = o->tail = NULL;
+	while (w) {
+		struct waiter *next = w->next;
+
+		o->host->auth_done(w->call, res);
+		o->nwaiting--;
+		free(w);
+		w = next;
+	}
+}
+
+static json_object *info(const struct oauth *o)
+{
+	json_object *i = json_object_new_object();
+
+	if (i)
+		add_str(i, "base_url", o->base_url);
+	return i;
+}
+
+static void answer_one(struct oauth *o, hlb_auth_call *call, int rc, const char *msg, int needs_login)
+{
+	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
+	json_object *inf = NULL;
+
+	res.rc = rc;
+	if (rc == HLB_OK) {
+		res.token = o->tok.access;
+		res.quota_id = o->quota_id;
+		res.info = inf = info(o);
+	} else {
+		res.message = msg;
+		res.needs_login = needs_login;
+	}
+	if (call)
+		o->host->auth_done(call, &res);
+	else
+		answer_all(o, &res);
+	json_object_put(inf);
+}
+
+/* ---- the store ---------------------------------------------------------------- */
+
+static int store_token(struct oauth *o, const struct tok *t)
+{
+	json_object *v = json_object_new_object();
+
+	if (!v)
+		return HLB_ENOMEM;
+	add_str(v, "client_id", o->client_id);
+	add_str(v, "access_token", t->access);
+	add_str(v, "refresh_token", t->refresh);
+	json_object_object_add(v, "expires_at", json_object_new_int64(t->expires_at));
+	json_object_object_add(v, "obtained_at", json_object_new_int64(t->obtained_at));
+	json_object_object_add(v, "needs_login", json_object_new_boolean(t->needs_login));
+	add_str(v, "reason", t->reason);
+	return o->host->state_put(o->inst, NULL, "token", v);
+}
+
+static int tok_from_json(struct oauth *o, json_object *v, struct tok *t)
+{
+	const char *cid = jstr(v, "client_id");
+	json_object *nl;
+
+	memset(t, 0, sizeof(*t));
+	if (!v || !json_object_is_type(v, json_type_object) || (cid && strcmp(cid, o->client_id) != 0) ||
+	    !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX))
+		return -1;
+	if (set_str(&t->access, jstr(v, "access_token")) || set_str(&t->refresh, jstr(v, "refresh_token")) ||
+	    set_str(&t->reason, jstr(v, "reason"))) {
+		tok_clear(t);
+		return -1;
+	}
+	t->expires_at = jint(v, "expires_at", 0);
+	t->obtained_at = jint(v, "obtained_at", 0);
+	t->needs_login = json_object_object_get_ex(v, "needs_login", &nl) && json_object_get_boolean(nl);
+	return 0;
+}
+
+static void adopt(struct oauth *o, struct tok *t)
+{
+	tok_clear(&o->tok);
+	o->tok = *t;
+	memset(t, 0, sizeof(*t));
+	o->have = 1;
+	o->rejected = 0;
+}
+
+/* Takes the stored token when it differs from the one in memory (a login
+ * or a refresh by another hlbridge process); 1 when taken. */
+static int reload_stored(struct oauth *o)
+{
+	json_object *v = o->host->state_get(o->inst, "token");
+	struct tok t;
+	int taken = 0;
+
+	if (v && tok_from_json(o, v, &t) == 0) {
+		if (!o->have || strcmp(t.refresh, o->tok.refresh) != 0 || t.needs_login != o->tok.needs_login ||
+		    (t.access && (!o->tok.access || strcmp(t.access, o->tok.access) != 0))) {
+			adopt(o, &t);
+			taken = 1;
+		}
+		tok_clear(&t);
+	}
+	json_object_put(v);
+	return taken;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------ */
+
+static hlb_http *post_form(struct oauth *o, const char *url, const ghl_buf *form, hlb_http_cb cb)
+{
+	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+	char ua[200];
+	const char *hdrs[4];
+
+	snprintf(ua, sizeof(ua), "User-Agent: %s", o->user_agent);
+	hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
+	hdrs[1] = "Accept: application/json";
+	hdrs[2] = ua;
+	hdrs[3] = NULL;
+	req.method = "POST";
+	req.url = url;
+	req.headers = hdrs;
+	req.body = form->data;
+	req.body_len = form->len;
+	req.timeout_ms = o->timeout_ms;
+	req.max_response = ANSWER_MAX;
+	return o->host->http_request(o->inst, &req, cb, o);
+}
+
+/* A failed answer as one line (with Octorate's ApiError and request-id);
+ * returns the rc and sets *status_out. */
+static int describe(struct oauth *o, const hlb_http_response *resp, const char *what, const char *url,
+		    char *msg, size_t len, char *type, size_t type_len)
+{
+	const hlb_host *host = o->host;
+	int rc = host->http_result(resp);
+	long status = host->http_status(resp);
+	size_t blen = 0;
+	const char *body = host->http_body(resp, &blen);
+	const char *rid = status ? host->http_header(resp, "request-id") : NULL;
+	char text[768];
+
+	type[0] = '\0';
+	if (status == 0 || rc != HLB_OK) {
+		const char *e = host->http_error(resp);
+
+		snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url,
+			 e && *e ? e : host->strerror(rc));
+		return status == 0 ? (rc == HLB_ETIMEDOUT ? rc : HLB_ECONN) : HLB_EHTTP;
+	}
+	octo_error_text(status, body, blen, rid, text, sizeof(text), type, type_len);
+	snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url, text);
+	if (strcmp(type, "WrongEnviroment") == 0)
+		snprintf(msg + strlen(msg), len - strlen(msg), " -- the app's mode (SANDBOX or PRODUCTION) does "
+			 "not match this property: a sandbox app reaches only its test property; ask "
+			 "openapi@octorate.com to move the app to production");
+	if (status >= 500 || status == 429 || status == 408 || strcmp(type, "ApiQuotaException") == 0)
+		return HLB_EHTTP;
+	return HLB_EFAIL;
+}
+
+/* A token answer into t; want_refresh: it must carry a refresh token. 0,
+ * or -1 with why in err. */
+static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int want_refresh, struct tok *t,
+			char *err, size_t errlen)
+{
+	size_t len = 0;
+	const char *body = host->http_body(resp, &len);
+	json_tokener *jt;
+	json_object *v = NULL;
+	int64_t now = ghl_now_ms(), expires_in, at;
+	const char *access;
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (body && len && len <= ANSWER_MAX && (jt = json_tokener_new())) {
+		v = json_tokener_parse_ex(jt, body, (int)len);
+		if (v && json_tokener_get_error(jt) != json_tokener_success) {
+			json_object_put(v);
+			v = NULL;
+		}
+		json_tokener_free(jt);
+	}
+	if (!v || !json_object_is_type(v, json_type_object)) {
+		snprintf(err, errlen, "the answer is not a JSON object");
+		goto out;
+	}
+	/* OAuthToken2 has both spellings */
+	access = jstr(v, "access_token") ? jstr(v, "access_token") : jstr(v, "accessToken");
+	if (!ghl_token_ok(access, TOKEN_MAX)) {
+		snprintf(err, errlen, "the answer has no valid access_token");
+		goto out;
+	}
+	if (want_refresh && !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX)) {
+		snprintf(err, errlen, "the answer has no valid refresh_token");
+		goto out;
+	}
+	expires_in = jint(v, "expires_in", -1);
+	if (expires_in > 0 && expires_in <= 366LL * 86400) {
+		t->expires_at = now + expires_in * 1000;
+	} else {
+		/* expireDate is deprecated, but may be all there is */
+		at = octo_parse_time(jstr(v, "expireDate"));
+		t->expires_at = at > now ? at : now + DEFAULT_EXPIRES_S * 1000;
+	}
+	if (set_str(&t->access, access) || set_str(&t->refresh, jstr(v, "refresh_token"))) {
+		snprintf(err, errlen, "out of memory");
+		tok_clear(t);
+		goto out;
+	}
+	t->obtained_at = now;
+	rc = 0;
+out:
+	json_object_put(v);
+	return rc;
+}
+
+/* ---- refresh ------------------------------------------------------------------ */
+
+static void refresh_done(struct oauth *o, int rc, const char *msg, int needs_login)
+{
+	if (rc == HLB_OK || usable(o, ghl_now_ms()))
+		answer_one(o, NULL, HLB_OK, NULL, 0);
+	else
+		answer_one(o, NULL, rc, msg, needs_login);
+}
+
+static void mark_needs_login(struct oauth *o, const char *reason)
+{
+	int rc;
+
+	o->tok.needs_login = 1;
+	set_str(&o->tok.reason, reason);
+	rc = store_token(o, &o->tok);
+	if (rc != HLB_OK)
+		o->host->log(o->inst, HLB_LOG_ERROR, "could not store that the credential needs a new login: %s",
+			     o->host->strerror(rc));
+}
+
+static void on_refresh(void *arg, const hlb_http_response *resp)
+{
+	struct oauth *o = arg;
+	const hlb_host *host = o->host;
+	long status = host->http_status(resp);
+	char msg[MSG_MAX], err[256], type[64], when[40];
+	struct tok t;
+	int rc;
+
+	o->refresh = NULL;
+	if (host->http_result(resp) == HLB_OK && status >= 200 && status < 300) {
+		if (parse_answer(host, resp, 0, &t, err, sizeof(err)) < 0) {
+			snprintf(o->fail_msg, sizeof(o->fail_msg), "[auth:%s] refreshing the access token at %s: "
+				 "HTTP %ld, but %s", o->name, o->refresh_url, status, err);
+			o->fail_rc = HLB_EHTTP;
+			o->fail_at = ghl_now_ms();
+			host->log(o->inst, HLB_LOG_ERROR, "%s", o->fail_msg);
+			refresh_done(o, o->fail_rc, o->fail_msg, 0);
+			return;
+		}
+		/* No new refresh token comes back: the one we hold stays valid. */
+		if (!t.refresh && set_str(&t.refresh, o->tok.refresh)) {
+			tok_clear(&t);
+			refresh_done(o, HLB_ENOMEM, "out of memory", 0);
+			return;
+		}
+		rc = store_token(o, &t);
+		if (rc != HLB_OK)
+			host->log(o->inst, HLB_LOG_WARN, "could not store the refreshed access token (%s): using it "
+				  "anyway; the refresh token is unchanged", host->strerror(rc));
+		adopt(o, &t);
+		o->fail_at = 0;
+		octo_format_time(o->tok.expires_at, when, sizeof(when));
+		host->log(o->inst, HLB_LOG_INFO, "access token refreshed, expires %s", when);
+		refresh_done(o, HLB_OK, NULL, 0);
+		return;
+	}
+	rc = describe(o, resp, "refreshing the access token", o->refresh_url, msg, sizeof(msg), type,
+		      sizeof(type));
+	if (host->http_result(resp) == HLB_OK &&
+	    (status == 401 || strcmp(type, "ApiKeyInvalid") == 0 || strcmp(type, "ApiKeyMissing") == 0)) {
+		snprintf(err, sizeof(err), "Octorate refused the refresh token (HTTP %ld%s%s)", status,
+			 *type ? " " : "", type);
+		if (!o->refused_logged)
+			host->log(o->inst, HLB_LOG_ERROR, "%s: the property must authorize the app again: "
+				  "hlbridge auth login %s -c CONFIG (%s)", err, o->name, msg);
+		o->refused_logged = 1;
+		o->rejected = 1;
+		mark_needs_login(o, err);
+		login_message(o, msg, sizeof(msg));
+		refresh_done(o, HLB_EFAIL, msg, 1);
+		return;
+	}
+	o->fail_rc = rc;
+	o->fail_at = ghl_now_ms();
+	snprintf(o->fail_msg, sizeof(o->fail_msg), "%s", msg);
+	host->log(o->inst, HLB_LOG_WARN, "%s%s", msg,
+		  usable(o, o->fail_at) ? "; the current access token is still good: using it" : "");
+	refresh_done(o, rc, msg, 0);
+}
+
+static void start_refresh(struct oauth *o)
+{
+	int64_t now = ghl_now_ms();
+	char msg[MSG_MAX];
+	ghl_buf form;
+
+	if (o->refresh)
+		return;
+	if (reload_stored(o) && fresh(o, now)) {
+		refresh_done(o, HLB_OK, NULL, 0);
+		return;
+	}
+	if (o->tok.needs_login) {
+		login_message(o, msg, sizeof(msg));
+		refresh_done(o, HLB_EFAIL, msg, 1);
+		return;
+	}
+	if (o->fail_at && now >= o->fail_at && now - o->fail_at < FAIL_QUIET_MS) {
+		refresh_done(o, o->fail_rc, o->fail_msg, 0);
+		return;
+	}
+	ghl_buf_init(&form, TOKEN_MAX * 2 + 1024);
+	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
+	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 ||
+	    ghl_form_add(&form, "refresh_token", o->tok.refresh) < 0 ||
+	    !(o->refresh = post_form(o, o->refresh_url, &form, on_refresh))) {
+		snprintf(msg, sizeof(msg), "[auth:%s] could not start the token refresh (out of memory)", o->name);
+		refresh_done(o, HLB_ENOMEM, msg, 0);
+	}
+	if (form.data)
+		memset(form.data, 0, form.len);
+	ghl_buf_free(&form);
+}
+
+/* ---- callbacks ------------------------------------------------------------------ */
+
+static int auth_token(void *state, hlb_auth_call *call)
+{
+	struct oauth *o = state;
+	int64_t now = ghl_now_ms();
+	char msg[MSG_MAX];
+	struct waiter *w;
+
+	/* a login from another process, looked for at most once a second */
+	if ((!o->have || o->tok.needs_login) && (!o->relook_at || now - o->relook_at >= FAIL_QUIET_MS)) {
+		o->relook_at = now;
+		if (reload_stored(o) && !o->tok.needs_login)
+			o->host->log(o->inst, HLB_LOG_INFO, "found a new authorization in the state store: using it");
+	}
+	if (!o->have || o->tok.needs_login) {
+		login_message(o, msg, sizeof(msg));
+		answer_one(o, call, HLB_EFAIL, msg, 1);
+		return HLB_OK;
+	}
+	if (fresh(o, now)) {
+		answer_one(o, call, HLB_OK, NULL, 0);
+		return HLB_OK;
+	}
+	if (o->nwaiting >= MAX_WAITERS || !(w = calloc(1, sizeof(*w)))) {
+		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting", o->name);
+		answer_one(o, call, HLB_ETOOBIG, msg, 0);
+		return HLB_OK;
+	}
+	w->call = call;
+	if (o->tail)
+		o->tail->next = w;
+	else
+		o->head = w;
+	o->tail = w;
+	o->nwaiting++;
+	start_refresh(o);
+	return HLB_OK;
+}
+
+static void auth_reject(void *state, const char *subject, const char *token)
+{
+	struct oauth *o = state;
+
+	(void)subject;
+	if (token && o->have && o->tok.access && strcmp(o->tok.access, token) == 0)
+		o->rejected = 1;
+}
+
+static int auth_url(void *state, const char *redirect_uri, const char *csrf, char *url, size_t len)
+{
+	struct oauth *o = state;
+	ghl_buf b;
+	int rc = HLB_OK;
+
+	if (!url || !len)
+		return HLB_EINVAL;
+	ghl_buf_init(&b, len - 1);
+	sb_adds(&b, o->authorize_url);
+	ghl_buf_add(&b, strchr(o->authorize_url, '?') ? "&" : "?", 1);
+	sb_adds(&b, "client_id=");
+	ghl_buf_add_encoded(&b, o->client_id);
+	sb_adds(&b, "&redirect_uri=");
+	ghl_buf_add_encoded(&b, redirect_uri);
+	sb_adds(&b, "&state=");
+	ghl_buf_add_encoded(&b, csrf);
+	if (b.failed)
+		rc = HLB_ETOOBIG;
+	else
+		snprintf(url, len, "%s", b.data);
+	ghl_buf_free(&b);
+	return rc;
+}
+
+static void on_exchange(void *arg, const hlb_http_response *resp)
+{
+	struct oauth *o = arg;
+	const hlb_host *host = o->host;
+	hlb_job *job = o->exchange_job;
+	long status = host->http_status(resp);
+	char msg[MSG_MAX], err[256], type[64], when[40];
+	struct tok t;
+	int rc;
+
+	o->exchange = NULL;
+	o->exchange_job = NULL;
+	if (host->http_result(resp) != HLB_OK || status < 200 || status > 299) {
+		rc = describe(o, resp, "exchanging the authorization code", o->token_url, msg, sizeof(msg), type,
+			      sizeof(type));
+		if (status == 400 && strcmp(type, "WrongEnviroment") != 0)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " -- an authorization code is good "
+				 "for 3 minutes and once: run 'hlbridge auth login %s -c CONFIG' again and approve "
+				 "at once", o->name);
+		host->finish(job, rc, msg);
+		return;
+	}
+	if (parse_answer(host, resp, 1, &t, err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg), "[auth:%s] exchanging the authorization code at %s: HTTP %ld, but %s",
+			 o->name, o->token_url, status, err);
+		host->finish(job, HLB_EHTTP, msg);
+		return;
+	}
+	rc = store_token(o, &t);
+	if (rc != HLB_OK) {
+		tok_clear(&t);
+		snprintf(msg, sizeof(msg), "[auth:%s] the state store could not keep the token (%s): run the "
+			 "login again", o->name, host->strerror(rc));
+		host->finish(job, rc, msg);
+		return;
+	}
+	adopt(o, &t);
+	o->fail_at = 0;
+	o->refused_logged = 0;
+	octo_format_time(o->tok.expires_at, when, sizeof(when));
+	snprintf(msg, sizeof(msg), "authorized: Octorate app %s, token expires %s", o->client_id, when);
+	host->finish(job, HLB_OK, msg);
+}
+
+static int auth_exchange(void *state, hlb_job *job, const char *code, const char *redirect_uri)
+{
+	struct oauth *o = state;
+	char msg[MSG_MAX];
+	ghl_buf form;
+
+	if (o->exchange) {
+		snprintf(msg, sizeof(msg), "[auth:%s] an authorization code is being exchanged already", o->name);
+		o->host->finish(job, HLB_EINVAL, msg);
+		return HLB_OK;
+	}
+	if (!code || !*code || strlen(code) > TOKEN_MAX) {
+		snprintf(msg, sizeof(msg), "[auth:%s] the redirect carried no usable authorization code", o->name);
+		o->host->finish(job, HLB_EINVAL, msg);
+		return HLB_OK;
+	}
+	ghl_buf_init(&form, TOKEN_MAX * 2 + 2048);
+	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
+	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 || ghl_form_add(&form, "code", code) < 0 ||
+	    ghl_form_add(&form, "redirect_uri", redirect_uri ? redirect_uri : "") < 0 ||
+	    ghl_form_add(&form, "grant_type", "code") < 0 ||
+	    !(o->exchange = post_form(o, o->token_url, &form, on_exchange))) {
+		snprintf(msg, sizeof(msg), "[auth:%s] could not send the authorization code (out of memory)", o->name);
+		o->host->finish(job, HLB_ENOMEM, msg);
+	} else {
+		o->exchange_job = job;
+	}
+	if (form.data)
+		memset(form.data, 0, form.len);
+	ghl_buf_free(&form);
+	return HLB_OK;
+}
+
+static json_object *auth_status(void *state)
+{
+	struct oauth *o = state;
+	json_object *s = json_object_new_object();
+	int64_t now = ghl_now_ms();
+	char when[40];
+
+	if (!s)
+		return NULL;
+	add_str(s, "type", "octorate_oauth");
+	add_str(s, "client_id", o->client_id);
+	if (!o->have) {
+		json_object_object_add(s, "authorized", json_object_new_boolean(0));
+		json_object_object_add(s, "needs_login", json_object_new_boolean(1));
+		add_str(s, "reason", "not authorized yet: run hlbridge auth login");
+		return s;
+	}
+	json_object_object_add(s, "authorized", json_object_new_boolean(1));
+	octo_format_time(o->tok.expires_at, when, sizeof(when));
+	add_str(s, "expires_at", when);
+	json_object_object_add(s, "expires_in_s",
+			       json_object_new_int64(o->tok.expires_at > now ? (o->tok.expires_at - now) / 1000 : 0));
+	if (o->tok.obtained_at > 0) {
+		octo_format_time(o->tok.obtained_at, when, sizeof(when));
+		add_str(s, "obtained_at", when);
+	}
+	json_object_object_add(s, "has_refresh_token", json_object_new_boolean(o->tok.refresh != NULL));
+	json_object_object_add(s, "needs_login", json_object_new_boolean(o->tok.needs_login));
+	if (o->tok.needs_login && o->tok.reason)
+		add_str(s, "reason", o->tok.reason);
+	return s;
+}
+
+/* Tells what is stored; sends nothing. */
+static int check(void *state, hlb_job *job)
+{
+	struct oauth *o = state;
+	char msg[MSG_MAX], when[40];
+
+	if (!o->have || o->tok.needs_login) {
+		login_message(o, msg, sizeof(msg));
+		o->host->finish(job, HLB_EFAIL, msg);
+		return HLB_OK;
+	}
+	octo_format_time(o->tok.expires_at, when, sizeof(when));
+	snprintf(msg, sizeof(msg), "authorized: Octorate app %s, access token expires %s (refreshed when needed)",
+		 o->client_id, when);
+	o->host->finish(job, HLB_OK, msg);
+	return HLB_OK;
+}
+
+/* ---- setup ------------------------------------------------------------------------ */
+
+static char *url_join(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+	char *out;
+
+	while (n && base[n - 1] == '/')
+		n--;
+	out = malloc(n + strlen(path) + 1);
+	if (out) {
+		memcpy(out, base, n);
+		strcpy(out + n, path);
+	}
+	return out;
+}
+
+static int url_ok(const char *u)
+{
+	return u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) && !strpbrk(u, " \t\r\n");
+}
+
+static void oauth_free(struct oauth *o)
+{
+	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
+
+	if (!o)
+		return;
+	if (o->refresh)
+		o->host->http_cancel(o->refresh);
+	if (o->exchange)
+		o->host->http_cancel(o->exchange);
+	res.rc = HLB_ECANCELED;
+	res.message = "hlbridge is stopping";
+	answer_all(o, &res);
+	tok_clear(&o->tok);
+	free(o->client_id);
+	free_secret(o->client_secret);
+	free(o->base_url);
+	free(o->authorize_url);
+	free(o->token_url);
+	free(o->refresh_url);
+	free(o->quota_id);
+	free(o);
+}
+
+static int load_options(struct oauth *o)
+{
+	const hlb_host *host = o->host;
+	hlb_instance *inst = o->inst;
+	const char *client_id = host->option(inst, "client_id");
+	const char *secret = host->option(inst, "client_secret");
+	const char *base_url = host->option(inst, "base_url");
+	const char *authorize_url = host->option(inst, "authorize_url");
+	int bad = 0;
+
+	if (!client_id || !*client_id || strlen(client_id) > 256 || strpbrk(client_id, " \t\r\n:/")) {
+		host->option_error(inst, "client_id", "is not a client id (one word, at most 256 characters)");
+		bad++;
+	}
+	if (!secret || !*secret || strpbrk(secret, "\r\n")) {
+		host->option_error(inst, "client_secret", "must be one non-empty line (such as "
+				   "${OCTORATE_CLIENT_SECRET})");
+		bad++;
+	}
+	if (!url_ok(base_url)) {
+		host->option_error(inst, "base_url", "must be an http:// or https:// URL");
+		bad++;
+	}
+	if (!url_ok(authorize_url)) {
+		host->option_error(inst, "authorize_url", "must be an http:// or https:// URL");
+		bad++;
+	}
+	o->margin_ms = host->option_ms(inst, "refresh_margin", 300000);
+	if (o->margin_ms < 0) {
+		host->option_error(inst, "refresh_margin", "must not be negative");
+		bad++;
+	}
+	o->timeout_ms = host->option_ms(inst, "timeout", 30000);
+	if (o->timeout_ms <= 0) {
+		host->option_error(inst, "timeout", "must be longer than 0");
+		bad++;
+	}
+	if (bad)
+		return HLB_EINVAL;
+	/* Octorate counts calls per app and property: one token is one
+	 * property, one [auth:] section each. */
+	if (!(o->client_id = strdup(client_id)) || !(o->client_secret = strdup(secret)) ||
+	    !(o->base_url = strdup(base_url)) || !(o->authorize_url = strdup(authorize_url)) ||
+	    !(o->token_url = url_join(base_url, "/rest/v1/identity/token")) ||
+	    !(o->refresh_url = url_join(base_url, "/rest/v1/identity/refresh")) ||
+	    asprintf(&o->quota_id, "%s/%s", client_id, o->name) < 0) {
+		o->quota_id = NULL;
+		return HLB_ENOMEM;
+	}
+	return HLB_OK;
+}
+
+static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
+{
+	struct oauth *o;
+	json_object *v;
+	struct tok t;
+	int rc;
+
+	if (role != HLB_CAP_AUTH || !HLB_HOST_HAS(host, auth_done))
+		return HLB_EUNSUPPORTED;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return HLB_ENOMEM;
+	o->host = host;
+	o->inst = inst;
+	o->name = host->instance_name(inst);
+	ghl_user_agent(host, "octorate_oauth", o->user_agent, sizeof(o->user_agent));
+	rc = load_options(o);
+	if (rc != HLB_OK) {
+		oauth_free(o);
+		return rc;
+	}
+	v = host->state_get(inst, "token");
+	if (v && tok_from_json(o, v, &t) == 0) {
+		adopt(o, &t);
+		o->refused_logged = o->tok.needs_login;
+	} else if (v) {
+		host->log(inst, HLB_LOG_WARN, "the stored token is unusable or of another app: authorize with "
+			  "hlbridge auth login %s -c CONFIG", o->name);
+	}
+	json_object_put(v);
+	*state = o;
+	return HLB_OK;
+}
+
+static void fini(void *state)
+{
+	oauth_free(state);
+}
+
+const hlb_plugin HLB_PLUGIN_EXPORT(octorate_oauth) = {
+	HLB_PLUGIN_HEADER,
+	.caps = HLB_CAP_AUTH,
+	.name = "octorate_oauth",
+	.version = PACKAGE_VERSION,
+	.summary = "Octorate app (OAuth 2.0 per property): login, refresh ahead of expiry and after a 401",
+	.options = options,
+	.init = init,
+	.check = check,
+	.fini = fini,
+	.auth_token = auth_token,
+	.auth_reject = auth_reject,
+	.auth_url = auth_url,
+	.auth_exchange = auth_exchange,
+	.auth_status = auth_status,
+};
