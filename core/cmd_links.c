@@ -19,7 +19,7 @@ static void print_link(const hc_link *l, void *arg)
 
 	(void)arg;
 	hc_cli_iso_time(l->updated_ms, 0, when, sizeof(when));
-	printf("%-44s %-44s %-20s  %-12s %s\n", left ? left : "?", right ? right : "?", when, l->instance,
+	printf("%-54s %-40s %-20s  %-12s %s\n", left ? left : "?", right ? right : "?", when, l->instance,
 	       info ? info : "");
 	free(left);
 	free(right);
@@ -68,7 +68,7 @@ int hc_cmd_links(const hc_cli *cli)
 			printf("removed the link between %s and %s\n", cli->args[0], cli->args[1]);
 		n = n == 0 ? -2 : n > 0 ? 0 : -1;
 	} else {
-		printf("%-44s %-44s %-20s  %-12s %s\n", "LEFT", "RIGHT", "UPDATED (UTC)", "BY", "INFO");
+		printf("%-54s %-40s %-20s  %-12s %s\n", "LEFT", "RIGHT", "UPDATED (UTC)", "BY", "INFO");
 		n = hc_store_link_each(s, cli->nargs ? cli->args[0] : NULL, print_link, NULL);
 		if (n == 0)
 			printf("(no links%s)\n", cli->nargs ? " of this object" : " yet");

@@ -63,3 +63,24 @@ start_server() {
 	done
 	eval "${_name}_pid=\$_pid ${_name}_port=\$(sed -n 's/^PORT=//p' \"\$T_TMP/\$_name.out\")"
 }
+# auth_login NAME CONFIG REDIRECT_URI CODE: `hlbridge auth login NAME`,
+# playing the browser: waits for the approval URL, then calls the loopback
+# redirect with CODE and the URL's state. Returns the login's status; its
+# output is in $T_TMP/login.out and .err.
+auth_login() {
+	hlb_bg auth login "$1" -c "$2" --plugin-dir "$PLUGIN_DIR" >"$T_TMP/login.out" 2>"$T_TMP/login.err"
+	_pid=$!
+	_i=0
+	until grep -q '^http' "$T_TMP/login.out" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ $_i -gt 300 ] || ! kill -0 $_pid 2>/dev/null; then
+			cat "$T_TMP/login.out" "$T_TMP/login.err"
+			kill $_pid 2>/dev/null
+			return 1
+		fi
+		sleep 0.05
+	done
+	_state=$(grep '^http' "$T_TMP/login.out" | head -1 | sed -n 's/.*[?&]state=\([^&]*\).*/\1/p')
+	curl -s -o /dev/null "$3?code=$4&state=$_state"
+	wait $_pid
+}
