@@ -46,6 +46,8 @@ int hc_cmd_links(const hc_cli *cli)
 		return usage("the subcommand is list, add or remove");
 	if (list ? cli->nargs > 1 : cli->nargs != 2)
 		return usage(list ? "list takes at most one OBJECT" : "add and remove take LEFT and RIGHT");
+	if (!list && !strcmp(cli->args[0], cli->args[1]))
+		return usage("an object cannot be linked to itself");
 	for (size_t i = 0; !list && i < 2; i++)
 		if (!hc_sync_object_valid(cli->args[i])) {
 			fprintf(stderr, "hlbridge links: '%s' is not an object name of the form SYSTEM:SCOPE:KIND:ID "

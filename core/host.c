@@ -239,7 +239,7 @@ static const hlb_host table = {
 	.link_put = hc_sync_link_put,
 	.link_find = hc_sync_link_find,
 	.echo_put = hc_sync_echo_put,
-	.echo_get = hc_sync_echo_get,
+	.echo_since = hc_sync_echo_since,
 	.pace_block = hc_sync_pace_block,
 };
 

@@ -675,6 +675,8 @@ int hc_http_pace_block(hc_http *svc, const char *key, int64_t delay_ms)
 	b = bucket_get(svc, key);
 	if (!b)
 		return HLB_ENOMEM;
+	if (delay_ms > HC_PACE_MAX_INTERVAL_MS)
+		delay_ms = HC_PACE_MAX_INTERVAL_MS;
 	hc_pace_block(b->pace, hc_now_ms() + (delay_ms >= 1000 ? delay_ms : 1000));
 	return HLB_OK;
 }

@@ -104,8 +104,9 @@ int hc_store_history_each(hc_store *s, const char *instance, const char *scope, 
 			  int64_t limit, void (*fn)(const hc_history *h, void *arg), void *arg);
 
 /* Links between objects of two systems (host->link_put). A right-hand
- * object keeps one partner per system: putting (L, R) removes (L2, R)
- * where L2 is another object of L's system (the prefix up to ':'). Written
+ * object keeps one partner per system and scope: putting (L, R) removes
+ * (L2, R) where L2 is another object of L's system and scope (the prefix
+ * up to the second ':'). Written
  * in a transaction of its own unless one is open. */
 typedef struct hc_link {
 	const char *left, *right, *instance, *info; /* info may be NULL */
@@ -119,9 +120,13 @@ int hc_store_link_remove(hc_store *s, const char *left, const char *right);
  * number of links, or -1. */
 int hc_store_link_each(hc_store *s, const char *object, void (*fn)(const hc_link *l, void *arg), void *arg);
 
-/* What hlbridge last wrote to an object (host->echo_put): a JSON object of
- * fields. get returns a malloc'ed text or NULL. */
-int hc_store_echo_put(hc_store *s, const char *instance, const char *object, const char *fields, int64_t time_ms);
-char *hc_store_echo_get(hc_store *s, const char *object, int64_t *time_ms);
+/* What hlbridge wrote to an object (host->echo_put): one row per write, a
+ * JSON object of fields; rows older than keep_ms are dropped on the way.
+ * echo_since calls fn for each write after since_ms, oldest first, and
+ * returns how many, or -1. */
+int hc_store_echo_put(hc_store *s, const char *instance, const char *object, const char *fields, int64_t time_ms,
+		      int64_t keep_ms);
+int hc_store_echo_since(hc_store *s, const char *object, int64_t since_ms,
+			void (*fn)(int64_t time_ms, const char *fields, void *arg), void *arg);
 
 #endif

@@ -94,10 +94,12 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (left, right)) WITHOUT ROWID;"
 	"CREATE INDEX links_right ON links (right);"
 	"CREATE TABLE echo ("
-	"  object TEXT PRIMARY KEY,"
+	"  object TEXT NOT NULL,"
+	"  time_ms INTEGER NOT NULL,"
 	"  instance TEXT NOT NULL,"
-	"  fields TEXT NOT NULL,"
-	"  time_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	"  fields TEXT NOT NULL);"
+	"CREATE INDEX echo_object ON echo (object, time_ms);"
+	"CREATE INDEX echo_time ON echo (time_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -106,7 +108,7 @@ enum stmt {
 	S_STATE_GET, S_STATE_PUT, S_STATE_EACH, S_DEAD_EACH, S_DEAD_EACH_SINK, S_DEAD_GET,
 	S_REPLAY_ONE, S_REPLAY_ALL, S_REPLAY_SINK, S_DROP_ONE, S_DROP_ALL, S_DROP_SINK,
 	S_HISTORY_ADD, S_HISTORY_EACH, S_BURY_NEW, S_BEGIN, S_COMMIT,
-	S_LINK_UNHOOK, S_LINK_PUT, S_LINK_REMOVE, S_LINK_FIND, S_LINK_ALL, S_ECHO_PUT, S_ECHO_GET, S_COUNT
+	S_LINK_UNHOOK, S_LINK_PUT, S_LINK_REMOVE, S_LINK_FIND, S_LINK_ALL, S_ECHO_PUT, S_ECHO_PRUNE, S_ECHO_SINCE, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
@@ -150,8 +152,9 @@ static const char *const sql[S_COUNT] = {
 	 * twentieth of a large sync's time */
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
-	/* a right-hand object has one partner per system: the prefix of left
-	 * up to and with its first ':' (?3) */
+	/* a right-hand object has one partner per system and scope (a
+	 * reservation, one contact per GHL location): the prefix of left up
+	 * to and with its second ':' (?3) */
 	[S_LINK_UNHOOK] = "DELETE FROM links WHERE right = ?2 AND left <> ?1 AND substr(left, 1, length(?3)) = ?3",
 	[S_LINK_PUT] = "INSERT INTO links (left, right, instance, info, created_ms, updated_ms) VALUES (?,?,?,?,?5,?5) "
 		       "ON CONFLICT (left, right) DO UPDATE SET instance = excluded.instance, info = excluded.info, "
@@ -161,8 +164,9 @@ static const char *const sql[S_COUNT] = {
 			"WHERE left = ?1 UNION ALL SELECT left, right, instance, info, created_ms, updated_ms "
 			"FROM links WHERE right = ?1 AND left <> ?1 ORDER BY 5, 1, 2",
 	[S_LINK_ALL] = "SELECT left, right, instance, info, created_ms, updated_ms FROM links ORDER BY 1, 5, 2",
-	[S_ECHO_PUT] = "INSERT OR REPLACE INTO echo (object, instance, fields, time_ms) VALUES (?,?,?,?)",
-	[S_ECHO_GET] = "SELECT fields, time_ms FROM echo WHERE object = ?",
+	[S_ECHO_PUT] = "INSERT INTO echo (object, instance, fields, time_ms) VALUES (?,?,?,?)",
+	[S_ECHO_PRUNE] = "DELETE FROM echo WHERE time_ms < ?",
+	[S_ECHO_SINCE] = "SELECT time_ms, fields FROM echo WHERE object = ? AND time_ms > ? ORDER BY time_ms, rowid",
 	[S_BURY_NEW] = "INSERT INTO dead (sink, key, stream, op, time_ms, body, attempts, last_status, "
 		       "last_error, failed_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
 };
@@ -762,7 +766,10 @@ int hc_store_link_put(hc_store *s, const char *instance, const char *left, const
 		      int64_t now_ms)
 {
 	const char *colon = strchr(left, ':');
-	size_t sys = colon ? (size_t)(colon - left) + 1 : strlen(left);
+	size_t sys;
+
+	colon = colon ? strchr(colon + 1, ':') : NULL;
+	sys = colon ? (size_t)(colon - left) + 1 : strlen(left);
 	int own = sqlite3_get_autocommit(s->db); /* no transaction open: make one */
 	sqlite3_stmt *st;
 
@@ -826,10 +833,16 @@ int hc_store_link_each(hc_store *s, const char *object, void (*fn)(const hc_link
 	return rc == SQLITE_DONE ? n : fail(s, "cannot read the links");
 }
 
-int hc_store_echo_put(hc_store *s, const char *instance, const char *object, const char *fields, int64_t time_ms)
+int hc_store_echo_put(hc_store *s, const char *instance, const char *object, const char *fields, int64_t time_ms,
+		      int64_t keep_ms)
 {
-	sqlite3_stmt *st = s->st[S_ECHO_PUT];
+	sqlite3_stmt *st = s->st[S_ECHO_PRUNE];
 
+	/* What was written long ago can no longer come back as an echo. */
+	sqlite3_bind_int64(st, 1, time_ms - keep_ms);
+	if (run(s, S_ECHO_PRUNE, "cannot prune what was written") < 0)
+		return -1;
+	st = s->st[S_ECHO_PUT];
 	sqlite3_bind_text(st, 1, object, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, fields, -1, SQLITE_STATIC);
@@ -837,18 +850,19 @@ int hc_store_echo_put(hc_store *s, const char *instance, const char *object, con
 	return run(s, S_ECHO_PUT, "cannot save what was written");
 }
 
-char *hc_store_echo_get(hc_store *s, const char *object, int64_t *time_ms)
+int hc_store_echo_since(hc_store *s, const char *object, int64_t since_ms,
+			void (*fn)(int64_t time_ms, const char *fields, void *arg), void *arg)
 {
-	sqlite3_stmt *st = s->st[S_ECHO_GET];
-	char *v = NULL;
+	sqlite3_stmt *st = s->st[S_ECHO_SINCE];
+	int rc, n = 0;
 
 	sqlite3_bind_text(st, 1, object, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		v = strdup(col_text(st, 0));
-		if (time_ms)
-			*time_ms = sqlite3_column_int64(st, 1);
+	sqlite3_bind_int64(st, 2, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fn(sqlite3_column_int64(st, 0), col_text(st, 1), arg);
+		n++;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return v;
+	return rc == SQLITE_DONE ? n : fail(s, "cannot read what was written");
 }

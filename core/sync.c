@@ -11,6 +11,10 @@
 
 /* Longest object name: ids of both APIs are far shorter. */
 #define SYNC_MAX_OBJECT 512
+/* How long a write is remembered: far longer than any poll interval. */
+#define SYNC_ECHO_KEEP_MS (30LL * 24 * 3600 * 1000)
+/* Longest pace_block: a day, as the longest daily quota wait. */
+#define SYNC_MAX_BLOCK_MS (24LL * 3600 * 1000)
 
 int hc_sync_object_valid(const char *object)
 {
@@ -84,54 +88,55 @@ struct json_object *hc_sync_link_find(hlb_instance *inst, const char *object)
 	return all;
 }
 
-struct json_object *hc_sync_echo_get(hlb_instance *inst, const char *object, int64_t *time_ms)
+static void add_write(int64_t time_ms, const char *fields, void *arg)
+{
+	struct json_object *w = json_object_new_object();
+
+	json_object_object_add(w, "time_ms", json_object_new_int64(time_ms));
+	json_object_object_add(w, "fields", json_tokener_parse(fields));
+	json_object_array_add(arg, w);
+}
+
+struct json_object *hc_sync_echo_since(hlb_instance *inst, const char *object, int64_t since_ms)
 {
 	hc_store *s = store_of(inst);
-	char *text;
-	struct json_object *v;
+	struct json_object *all;
 
-	if (time_ms)
-		*time_ms = 0;
 	if (!s || !object)
 		return NULL;
-	text = hc_store_echo_get(s, object, time_ms);
-	v = text ? json_tokener_parse(text) : NULL;
-	free(text);
-	return v;
+	all = json_object_new_array();
+	if (all && hc_store_echo_since(s, object, since_ms, add_write, all) < 0) {
+		hc_log(inst->sec->label, HLB_LOG_ERROR, "%s", hc_store_error(s));
+		json_object_put(all);
+		return NULL;
+	}
+	return all;
 }
 
 int hc_sync_echo_put(hlb_instance *inst, const char *object, struct json_object *fields)
 {
 	hc_store *s = store_of(inst);
-	struct json_object *merged = NULL;
 	int rc = HLB_OK;
 
 	if (!s || !hc_sync_object_valid(object) || !json_object_is_type(fields, json_type_object)) {
 		json_object_put(fields);
 		return HLB_EINVAL;
 	}
-	/* Merged, not replaced: a tag call remembers the tags, an upsert
-	 * before it the name; both are what hlbridge wrote. */
-	merged = hc_sync_echo_get(inst, object, NULL);
-	if (!json_object_is_type(merged, json_type_object)) {
-		json_object_put(merged);
-		merged = json_object_new_object();
+	if (hc_store_echo_put(s, inst->state_name, object,
+			      json_object_to_json_string_ext(fields, JSON_C_TO_STRING_PLAIN), hc_wall_ms(),
+			      SYNC_ECHO_KEEP_MS) < 0) {
+		hc_log(inst->sec->label, HLB_LOG_ERROR, "%s", hc_store_error(s));
+		rc = HLB_EIO;
 	}
-	json_object_object_foreach(fields, k, v)
-		json_object_object_add(merged, k, json_object_get(v));
-	if (!merged || hc_store_echo_put(s, inst->state_name, object,
-					 json_object_to_json_string_ext(merged, JSON_C_TO_STRING_PLAIN),
-					 hc_wall_ms()) < 0) {
-		hc_log(inst->sec->label, HLB_LOG_ERROR, "%s", merged ? hc_store_error(s) : "out of memory");
-		rc = merged ? HLB_EIO : HLB_ENOMEM;
-	}
-	json_object_put(merged);
 	json_object_put(fields);
 	return rc;
 }
 
 void hc_sync_pace_block(hlb_instance *inst, const char *key, int64_t delay_ms)
 {
+	/* a plugin's figure, bounded like a Retry-After */
+	if (delay_ms > SYNC_MAX_BLOCK_MS)
+		delay_ms = SYNC_MAX_BLOCK_MS;
 	if (inst && inst->engine && hc_http_pace_block(hc_engine_http(inst->engine), key, delay_ms) == HLB_OK)
 		hc_log(inst->sec->label, HLB_LOG_WARN, "pacing %s: the API says the quota is spent; requests with "
 		       "this key wait %lld ms", key, (long long)(delay_ms >= 1000 ? delay_ms : 1000));

@@ -11,7 +11,7 @@
 int hc_sync_link_put(hlb_instance *inst, const char *left, const char *right, struct json_object *info);
 struct json_object *hc_sync_link_find(hlb_instance *inst, const char *object);
 int hc_sync_echo_put(hlb_instance *inst, const char *object, struct json_object *fields);
-struct json_object *hc_sync_echo_get(hlb_instance *inst, const char *object, int64_t *time_ms);
+struct json_object *hc_sync_echo_since(hlb_instance *inst, const char *object, int64_t since_ms);
 void hc_sync_pace_block(hlb_instance *inst, const char *key, int64_t delay_ms);
 
 /* "system:scope:kind:id" with no empty part and no control character: the

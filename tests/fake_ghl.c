@@ -4,7 +4,8 @@
  * (apps/oauth.json, apps/social-media-posting.json, apps/contacts.json,
  * apps/opportunities.json, common-schemas.json); the contacts and
  * opportunities part also follows the contract shared with the ghl
- * module's author (see "Where the fake departs" below).
+ * module's author (see "Where the fake departs" below). The server
+ * scaffolding (threads, latency, faults, the log) is tests/fake_http.[ch].
  *
  * Start-up: listens on 127.0.0.1 (port 0, or --port N), prints PORT=<n> as
  * the first line of stdout and flushes. SIGTERM/SIGINT (or --max-seconds N)
@@ -239,11 +240,12 @@
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
+#include "fake_http.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -252,24 +254,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-
-#include <json-c/json.h>
-#include <microhttpd.h>
-
-#define BODY_CAP (1u << 20)         /* larger bodies are answered 413 */
-#define CONNECTION_LIMIT 2000u      /* the benchmark keeps ~1000 requests in flight */
-#define POOL_THREADS 4u
 #define MAX_LOCATIONS 10000
 #define MAX_TAGS 10000              /* per location, deleted ones do not count */
 #define TOKEN_CAP 200000            /* stored tokens; the oldest are evicted beyond */
 #define TOKEN_BUCKETS 65536u
-#define LOG_RING 1000               /* requests kept for /_control/log */
-#define FAULT_CAP 64
 #define DETAILS_IDS_CAP 1000        /* tagIds per /tags/details request */
 #define PROFILE_IDS_CAP 100         /* profileIds per statistics request (spec: 400 beyond) */
 #define PIT_CAP 64
@@ -407,22 +395,25 @@ struct quota {
 	long day, daily;
 };
 
-enum fault_kind { F_500, F_503, F_RESET, F_MALFORMED, F_TRUNCATED, F_401, F_LATENCY };
-static const char *const fault_names[] = { "500", "503", "reset", "malformed", "truncated", "401", "latency", NULL };
-
-struct fault {
-	enum fault_kind kind;
-	long count;             /* -1: until fault_clear */
-	char *path;             /* substring of the URL path, or NULL */
-	long ms;
+/* The fault op's kinds, as fake_http's. */
+static const struct {
+	const char *name;
+	enum fh_fault_kind kind;
+	unsigned status;
+} fault_kinds[] = {
+	{ "500", FH_F_STATUS, 500 }, { "503", FH_F_STATUS, 503 }, { "reset", FH_F_RESET, 0 },
+	{ "malformed", FH_F_MALFORMED, 0 }, { "truncated", FH_F_TRUNCATE, 0 }, { "401", FH_F_STATUS, 401 },
+	{ "latency", FH_F_LATENCY, 0 }
 };
+/* What the malformed fault answers with 200: not JSON. */
+static const char malformed_body[] =
+	"{\"success\":true,\"statusCode\":200,\"results\":{tags:[,]}<html>upstream error</html>";
 
 struct counters {
 	unsigned long requests, ep[EP_COUNT];
 	unsigned long s2xx, s400, s401, s403, s404, s413, s422, s429, s5xx, sother;
 	unsigned long refreshes, rotated_rejected, codes_exchanged, location_tokens;
-	unsigned long faults, resets, details_ids;
-	long in_flight, peak;
+	unsigned long resets, details_ids;
 };
 
 /* The world, under w.mu. */
@@ -443,32 +434,12 @@ static struct {
 	long rate_max, daily;
 	int64_t rate_ms;
 	struct quota *quota;    /* nloc + 1 */
-	struct fault faults[FAULT_CAP];
-	size_t nfaults;
+	unsigned long faults_base;      /* fake_http's faults injected before stats_reset */
 	long latency_ms;
 	struct contact **cbucket;       /* every contact by id, chained */
 	size_t cbuckets, ncontacts;
 	struct counters st;
-	char *log[LOG_RING];
-	size_t log_head, log_len;
-	FILE *logf;
 } w = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-/* Connections waiting for their latency to pass: a min-heap by due time,
- * under tq.mu; the timer thread resumes them. */
-struct pending {
-	int64_t due;
-	struct MHD_Connection *c;
-};
-
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stopping;
-	struct pending *heap;
-	size_t len, cap;
-	pthread_t thread;
-} tq = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /* What the X-RateLimit-* headers of one answer say. */
 struct rate_view {
@@ -477,53 +448,14 @@ struct rate_view {
 	long retry_after;       /* seconds; -1: no Retry-After */
 };
 
-/* One request: its body, then its answer. */
-struct req {
-	char *body;
-	size_t len, cap;
-	int too_big;
-	int control;            /* /_control...: not counted, no latency */
-	int ready;              /* the answer is built; sent when resumed */
-	int reset;              /* close the connection unanswered */
+/* One API request being decided: fake_http's request and answer, and
+ * what the fake makes of it. */
+struct call {
+	struct fh_req *rq;
 	enum ep ep;
 	int resource;           /* location index, w.nloc for the company, -1 none */
-	unsigned status;
-	char *out;
-	size_t outlen;
-	const char *ctype;
 	struct rate_view rl;
-	int64_t delay_ms;
 };
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fake_ghl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void iso_time(int64_t ms, char *out, size_t n)
 {
@@ -537,94 +469,13 @@ static void iso_time(int64_t ms, char *out, size_t n)
 	snprintf(out + len, n - len, ".%03dZ", (int)(ms % 1000));
 }
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static uint64_t str_hash(const char *s)
-{
-	return fnv(s, strlen(s), 14695981039346656037ull);
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-/* Per-thread generator for trace ids, seeded from the kernel. */
-static uint64_t fast_random(void)
-{
-	static __thread uint64_t state;
-
-	if (!state) {
-		if (getrandom(&state, sizeof(state), 0) != (ssize_t)sizeof(state))
-			state = (uint64_t)wall_ms() ^ (uint64_t)(uintptr_t)&state;
-		state |= 1;
-	}
-	state += 0x9e3779b97f4a7c15ull;
-	return mix64(state);
-}
-
-/* Opaque tokens and codes: 40 hex digits from the kernel's generator. */
-static void random_hex(char out[2 * TOKEN_HEX + 1])
-{
-	unsigned char b[TOKEN_HEX];
-
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (unsigned char)fast_random();
-	for (size_t i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-static void trace_id(char out[37])
-{
-	uint64_t a = fast_random(), b = fast_random();
-
-	snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-		 (unsigned)a & 0xfff, (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
-		 (unsigned long long)(b & 0xffffffffffffull));
-}
-
-static int parse_long(const char *s, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		die("out of memory");
-	return d;
-}
-
 /* ---- the world: locations and tags ---------------------------------------- */
 
 static int loc_find(const char *id)
 {
 	if (!w.lcap)
 		return -1;
-	for (size_t i = str_hash(id) & (w.lcap - 1); w.lindex[i]; i = (i + 1) & (w.lcap - 1))
+	for (size_t i = fh_hash(id) & (w.lcap - 1); w.lindex[i]; i = (i + 1) & (w.lcap - 1))
 		if (strcmp(w.loc[w.lindex[i] - 1].id, id) == 0)
 			return w.lindex[i] - 1;
 	return -1;
@@ -637,9 +488,9 @@ static void loc_index_build(void)
 		w.lcap *= 2;
 	w.lindex = calloc(w.lcap, sizeof(*w.lindex));
 	if (!w.lindex)
-		die("out of memory");
+		fh_die("out of memory");
 	for (size_t k = 0; k < w.nloc; k++) {
-		size_t i = str_hash(w.loc[k].id) & (w.lcap - 1);
+		size_t i = fh_hash(w.loc[k].id) & (w.lcap - 1);
 
 		while (w.lindex[i])
 			i = (i + 1) & (w.lcap - 1);
@@ -653,18 +504,18 @@ static struct location *loc_add(const char *id, const char *name, const char *ad
 	char buf[64];
 
 	if (w.nloc >= MAX_LOCATIONS)
-		die("more than %d locations", MAX_LOCATIONS);
+		fh_die("more than %d locations", MAX_LOCATIONS);
 	if (!w.loc) {
 		w.loc = calloc(MAX_LOCATIONS, sizeof(*w.loc));
 		if (!w.loc)
-			die("out of memory");
+			fh_die("out of memory");
 	}
 	l = &w.loc[w.nloc++];
-	l->id = xstrdup(id);
+	l->id = fh_xstrdup(id);
 	snprintf(buf, sizeof(buf), "Fake Location %zu", w.nloc);
-	l->name = xstrdup(name ? name : buf);
+	l->name = fh_xstrdup(name ? name : buf);
 	snprintf(buf, sizeof(buf), "%zu Fake Street, Testville, TX 75001, USA", w.nloc);
-	l->address = xstrdup(address ? address : buf);
+	l->address = fh_xstrdup(address ? address : buf);
 	return l;
 }
 
@@ -724,7 +575,7 @@ static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
  * 2^64), the first 9 are noise derived from that. */
 static void make_id(char out[21], uint64_t kind, size_t li, size_t seq)
 {
-	uint64_t a = mix64((((uint64_t)li << 32) | (uint32_t)seq) ^ kind), h = mix64(a ^ kind);
+	uint64_t a = fh_mix64((((uint64_t)li << 32) | (uint32_t)seq) ^ kind), h = fh_mix64(a ^ kind);
 
 	for (int i = 19; i >= 9; i--, a /= 62)
 		out[i] = b62[a % 62];
@@ -780,7 +631,7 @@ static struct contact *contact_find(const char *id)
 {
 	if (!w.cbuckets)
 		return NULL;
-	for (struct contact *c = w.cbucket[str_hash(id) & (w.cbuckets - 1)]; c; c = c->hnext)
+	for (struct contact *c = w.cbucket[fh_hash(id) & (w.cbuckets - 1)]; c; c = c->hnext)
 		if (strcmp(c->id, id) == 0)
 			return c;
 	return NULL;
@@ -796,7 +647,7 @@ static void contact_rehash(void)
 		return;
 	for (size_t i = 0; i < w.cbuckets; i++)
 		for (struct contact *c = w.cbucket[i], *next; c; c = next) {
-			size_t k = str_hash(c->id) & (nb - 1);
+			size_t k = fh_hash(c->id) & (nb - 1);
 
 			next = c->hnext;
 			c->hnext = b[k];
@@ -836,7 +687,7 @@ static struct contact *contact_new(size_t li, int64_t now)
 	make_id(c->id, ID_CONTACT, li, l->ncontacts);
 	c->loc = (int)li;
 	c->added_ms = c->updated_ms = now;
-	k = str_hash(c->id) & (w.cbuckets - 1);
+	k = fh_hash(c->id) & (w.cbuckets - 1);
 	c->hnext = w.cbucket[k];
 	w.cbucket[k] = c;
 	w.ncontacts++;
@@ -1300,23 +1151,23 @@ static void seed_contact(size_t li, long n)
 	struct contact *c = contact_new(li, SEED_EPOCH_MS + (int64_t)li * 60000 + (int64_t)n * 1000);
 
 	if (!c)
-		die("out of memory seeding contacts");
+		fh_die("out of memory seeding contacts");
 	snprintf(s, sizeof(s), "%ld", n);
 	if (set_field(&c->f[CF_FIRST], "Contact") < 0 || set_field(&c->f[CF_LAST], s) < 0 ||
 	    contact_rename(c) < 0)
-		die("out of memory seeding contacts");
+		fh_die("out of memory seeding contacts");
 	snprintf(s, sizeof(s), "contact.%ld@example.com", n);
 	if (set_field(&c->f[CF_EMAIL], s) < 0)
-		die("out of memory seeding contacts");
+		fh_die("out of memory seeding contacts");
 	snprintf(s, sizeof(s), "+1555%07ld", n);
 	if (set_field(&c->f[CF_PHONE], s) < 0)
-		die("out of memory seeding contacts");
+		fh_die("out of memory seeding contacts");
 }
 
 static void seed_contacts_default(size_t li, long ncontacts)
 {
 	if (w.ncontacts + (size_t)ncontacts > MAX_SEEDED_CONTACTS)
-		die("more than %d seeded contacts in all", MAX_SEEDED_CONTACTS);
+		fh_die("more than %d seeded contacts in all", MAX_SEEDED_CONTACTS);
 	for (long n = 1; n <= ncontacts; n++)
 		seed_contact(li, n);
 }
@@ -1372,7 +1223,7 @@ static void seed_default(long nloc, long ntags, long ncontacts)
 
 			snprintf(name, sizeof(name), "Tag %ld", t);
 			if (!tag_append(l, name, SEED_EPOCH_MS + (i - 1) * 60000 + t * 1000))
-				die("out of memory seeding tags");
+				fh_die("out of memory seeding tags");
 		}
 		seed_contacts_default((size_t)(i - 1), ncontacts);
 	}
@@ -1404,14 +1255,14 @@ static void seed_file_contacts(const char *path, size_t i, struct json_object *a
 		char msg[256];
 
 		if (!json_object_is_type(o, json_type_object))
-			die("--seed %s: locations[%zu].contacts[%zu] must be an object", path, i, k);
+			fh_die("--seed %s: locations[%zu].contacts[%zu] must be an object", path, i, k);
 		if (contact_invalid(o, IN_CONTROL, msg, sizeof(msg)))
-			die("--seed %s: locations[%zu].contacts[%zu]: %s", path, i, k, msg);
+			fh_die("--seed %s: locations[%zu].contacts[%zu]: %s", path, i, k, msg);
 		if (w.ncontacts >= MAX_SEEDED_CONTACTS)
-			die("--seed %s: more than %d contacts in all", path, MAX_SEEDED_CONTACTS);
+			fh_die("--seed %s: more than %d contacts in all", path, MAX_SEEDED_CONTACTS);
 		c = contact_new(w.nloc - 1, SEED_EPOCH_MS + (int64_t)i * 60000 + (int64_t)(k + 1) * 1000);
 		if (!c || contact_apply(c, o, 0) < 0)
-			die("--seed %s: locations[%zu]: out of memory or more than %d contacts", path, i, MAX_CONTACTS);
+			fh_die("--seed %s: locations[%zu]: out of memory or more than %d contacts", path, i, MAX_CONTACTS);
 	}
 }
 
@@ -1425,13 +1276,13 @@ static void seed_file(const char *path, long ntags, long ncontacts)
 	const char *s;
 
 	if (!json_object_is_type(root, json_type_object))
-		die("--seed %s: not a JSON object (%s)", path, json_util_get_last_err() ? json_util_get_last_err() : "");
+		fh_die("--seed %s: not a JSON object (%s)", path, json_util_get_last_err() ? json_util_get_last_err() : "");
 	if ((s = seed_string(root, "company_id"))) {
 		free(w.company_id);
-		w.company_id = xstrdup(s);
+		w.company_id = fh_xstrdup(s);
 	}
 	if (!json_object_object_get_ex(root, "locations", &locs) || !json_object_is_type(locs, json_type_array))
-		die("--seed %s: \"locations\" must be an array of objects", path);
+		fh_die("--seed %s: \"locations\" must be an array of objects", path);
 	for (size_t i = 0; i < json_object_array_length(locs); i++) {
 		struct json_object *lo = json_object_array_get_idx(locs, i);
 		struct json_object *arr;
@@ -1439,9 +1290,9 @@ static void seed_file(const char *path, long ntags, long ncontacts)
 		const char *id = json_object_is_type(lo, json_type_object) ? seed_string(lo, "id") : NULL;
 
 		if (!id || !*id || strlen(id) > 64)
-			die("--seed %s: locations[%zu] needs an \"id\" string of 1 to 64 characters", path, i);
+			fh_die("--seed %s: locations[%zu] needs an \"id\" string of 1 to 64 characters", path, i);
 		if (loc_find(id) >= 0)
-			die("--seed %s: location id %s appears twice", path, id);
+			fh_die("--seed %s: location id %s appears twice", path, id);
 		l = loc_add(id, seed_string(lo, "name"), seed_string(lo, "address"));
 		free(w.lindex);
 		loc_index_build();
@@ -1450,7 +1301,7 @@ static void seed_file(const char *path, long ntags, long ncontacts)
 				int k = platform_index(json_object_get_string(json_object_array_get_idx(arr, p)));
 
 				if (k < 0)
-					die("--seed %s: locations[%zu].platforms[%zu] is not one of facebook, instagram, "
+					fh_die("--seed %s: locations[%zu].platforms[%zu] is not one of facebook, instagram, "
 					    "linkedin, google, pinterest, youtube, tiktok", path, i, p);
 				l->plat[l->nplat++] = (unsigned char)k;
 			}
@@ -1463,9 +1314,9 @@ static void seed_file(const char *path, long ntags, long ncontacts)
 			for (size_t t = 0; t < json_object_array_length(arr); t++) {
 				v = json_object_array_get_idx(arr, t);
 				if (!json_object_is_type(v, json_type_string))
-					die("--seed %s: locations[%zu].tags[%zu] must be a string", path, i, t);
+					fh_die("--seed %s: locations[%zu].tags[%zu] must be a string", path, i, t);
 				if (!tag_append(l, json_object_get_string(v), SEED_EPOCH_MS + (int64_t)t * 1000))
-					die("--seed %s: locations[%zu]: more than %d tags", path, i, MAX_TAGS);
+					fh_die("--seed %s: locations[%zu]: more than %d tags", path, i, MAX_TAGS);
 			}
 		} else {
 			for (long t = 1; t <= ntags; t++) {
@@ -1473,7 +1324,7 @@ static void seed_file(const char *path, long ntags, long ncontacts)
 
 				snprintf(name, sizeof(name), "Tag %ld", t);
 				if (!tag_append(l, name, SEED_EPOCH_MS + t * 1000))
-					die("out of memory seeding tags");
+					fh_die("out of memory seeding tags");
 			}
 		}
 		if (json_object_object_get_ex(lo, "contacts", &arr) && json_object_is_type(arr, json_type_array))
@@ -1483,14 +1334,14 @@ static void seed_file(const char *path, long ntags, long ncontacts)
 	}
 	json_object_put(root);
 	if (!w.nloc)
-		die("--seed %s: no locations", path);
+		fh_die("--seed %s: no locations", path);
 }
 
 /* ---- tokens ---------------------------------------------------------------- */
 
 static size_t tok_bucket(const char *s)
 {
-	return str_hash(s) & (TOKEN_BUCKETS - 1);
+	return fh_hash(s) & (TOKEN_BUCKETS - 1);
 }
 
 static struct tok *tok_find(const char *s)
@@ -1532,12 +1383,12 @@ static struct tok *tok_new(enum tok_kind kind, int company, int loc, int64_t ttl
 	if (w.ntok >= TOKEN_CAP)
 		tok_remove(w.oldest);
 	do
-		random_hex(t->s);
+		fh_random_hex(t->s, TOKEN_HEX);
 	while (tok_find(t->s));
 	t->kind = (unsigned char)kind;
 	t->company = (unsigned char)company;
 	t->loc = loc;
-	t->expires_ms = mono_ms() + ttl_ms;
+	t->expires_ms = fh_mono_ms() + ttl_ms;
 	b = tok_bucket(t->s);
 	t->hnext = w.bucket[b];
 	w.bucket[b] = t;
@@ -1586,7 +1437,7 @@ static void quota_peek(int res, struct rate_view *v)
 	v->daily_remaining = w.daily;
 	if (res < 0 || !w.quota[res].ring)
 		return;
-	quota_trim(&w.quota[res], mono_ms());
+	quota_trim(&w.quota[res], fh_mono_ms());
 	v->remaining = w.rate_max - (long)w.quota[res].len;
 	v->daily_remaining = w.daily - w.quota[res].daily;
 }
@@ -1596,7 +1447,7 @@ static void quota_peek(int res, struct rate_view *v)
 static int quota_take(int res, struct rate_view *v)
 {
 	struct quota *q = &w.quota[res];
-	int64_t now = mono_ms();
+	int64_t now = fh_mono_ms();
 
 	v->set = 1;
 	v->retry_after = -1;
@@ -1642,50 +1493,6 @@ static void quota_reset(void)
 	}
 }
 
-/* ---- faults ---------------------------------------------------------------- */
-
-static void fault_drop(size_t i)
-{
-	free(w.faults[i].path);
-	memmove(&w.faults[i], &w.faults[i + 1], (w.nfaults - i - 1) * sizeof(w.faults[0]));
-	w.nfaults--;
-}
-
-/* Spends one shot of the first fault of one of the kinds in `mask` that
- * matches the URL path and returns its kind, or -1. Latency faults add up
- * instead: every matching one spends a shot and adds its ms to *extra_ms. */
-static int fault_take(const char *url, unsigned mask, int64_t *extra_ms)
-{
-	int hit = -1;
-
-	for (size_t i = 0; i < w.nfaults;) {
-		struct fault *f = &w.faults[i];
-		enum fault_kind kind = f->kind;
-
-		if (!(mask & (1u << kind)) || (f->path && !strstr(url, f->path)) ||
-		    (kind != F_LATENCY && hit >= 0)) {
-			i++;
-			continue;
-		}
-		w.st.faults++;
-		if (kind == F_LATENCY)
-			*extra_ms += f->ms;
-		else
-			hit = (int)kind;
-		if (f->count > 0 && --f->count == 0)
-			fault_drop(i);
-		else
-			i++;
-	}
-	return hit;
-}
-
-static void faults_clear(void)
-{
-	while (w.nfaults)
-		fault_drop(w.nfaults - 1);
-}
-
 /* ---- answers --------------------------------------------------------------- */
 
 static void put_str(struct json_object *o, const char *k, const char *v)
@@ -1709,23 +1516,15 @@ static void put_double(struct json_object *o, const char *k, double v)
 }
 
 /* Makes `o` the answer (and frees it); objects get a traceId. */
-static void set_json(struct req *rq, unsigned status, struct json_object *o)
+static void set_json(struct fh_req *rq, unsigned status, struct json_object *o)
 {
-	const char *s;
-
 	if (json_object_is_type(o, json_type_object) && !json_object_object_get_ex(o, "traceId", NULL)) {
 		char tid[37];
 
-		trace_id(tid);
+		fh_uuid(tid);
 		put_str(o, "traceId", tid);
 	}
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	free(rq->out);
-	rq->out = s ? strdup(s) : NULL;
-	rq->outlen = rq->out ? strlen(rq->out) : 0;
-	rq->status = status;
-	rq->ctype = "application/json";
-	json_object_put(o);
+	fh_set_json(rq, status, o);
 }
 
 static const char *reason_phrase(unsigned status)
@@ -1746,7 +1545,7 @@ static const char *reason_phrase(unsigned status)
 
 /* The API's error body: {statusCode, message, error, traceId}; 422 has
  * message as an array (common-schemas.json). */
-static void set_error(struct req *rq, unsigned status, const char *message)
+static void set_error(struct fh_req *rq, unsigned status, const char *message)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -1764,9 +1563,10 @@ static void set_error(struct req *rq, unsigned status, const char *message)
 	set_json(rq, status, o);
 }
 
-static void set_error_fmt(struct req *rq, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_error_fmt(struct fh_req *rq, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void set_error_fmt(struct req *rq, unsigned status, const char *fmt, ...)
+static void set_error_fmt(struct fh_req *rq, unsigned status, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -1778,7 +1578,7 @@ static void set_error_fmt(struct req *rq, unsigned status, const char *fmt, ...)
 }
 
 /* The OAuth endpoint's own error shape: {error, error_description}. */
-static void set_oauth_error(struct req *rq, unsigned status, const char *error, const char *description)
+static void set_oauth_error(struct fh_req *rq, unsigned status, const char *error, const char *description)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -1787,59 +1587,27 @@ static void set_oauth_error(struct req *rq, unsigned status, const char *error, 
 	set_json(rq, status, o);
 }
 
-static void set_unauthorized(struct req *rq)
+static void set_unauthorized(struct fh_req *rq)
 {
 	set_error(rq, 401, "Invalid token: access token is invalid");
 }
 
 /* ---- request parsing -------------------------------------------------------- */
 
-struct form {
-	char *buf;
-	size_t n;
-	char *key[32], *val[32];
-};
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decodes %XX and '+' in place. */
-static void url_decode(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (*s == '+') {
-			*o++ = ' ';
-		} else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-			*o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = 0;
-}
-
 /* application/x-www-form-urlencoded, at most 32 fields; or, when the body
  * is a JSON object, its string fields (the v3 API accepts JSON too). */
-static void form_parse(struct form *f, const struct req *rq)
+static void form_parse(struct fh_form *f, const struct fh_req *rq)
 {
 	struct json_object *o;
 
-	memset(f, 0, sizeof(*f));
-	if (!rq->body)
-		return;
-	f->buf = strdup(rq->body);
-	if (!f->buf)
-		return;
-	if (rq->body[0] == '{' && (o = json_tokener_parse(rq->body))) {
+	if (rq->body && rq->body[0] == '{' && (o = json_tokener_parse(rq->body))) {
 		size_t len = 0;
+
+		memset(f, 0, sizeof(*f));
+		if (!(f->buf = strdup(rq->body))) {
+			json_object_put(o);
+			return;
+		}
 
 		if (json_object_is_type(o, json_type_object)) {
 			json_object_object_foreach(o, k, v) {
@@ -1857,42 +1625,19 @@ static void form_parse(struct form *f, const struct req *rq)
 		json_object_put(o);
 		return;
 	}
-	for (char *save = NULL, *p = strtok_r(f->buf, "&", &save); p && f->n < 32; p = strtok_r(NULL, "&", &save)) {
-		char *eq = strchr(p, '=');
-
-		if (eq)
-			*eq = 0;
-		url_decode(p);
-		f->key[f->n] = p;
-		f->val[f->n] = eq ? eq + 1 : p + strlen(p);
-		url_decode(f->val[f->n]);
-		f->n++;
-	}
-}
-
-static const char *form_get(const struct form *f, const char *key)
-{
-	for (size_t i = 0; i < f->n; i++)
-		if (strcmp(f->key[i], key) == 0)
-			return f->val[i];
-	return NULL;
-}
-
-static const char *query(struct MHD_Connection *c, const char *key)
-{
-	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	fh_form_parse(f, rq->body);
 }
 
 /* A skip/limit query parameter: 1 if fine (*out set), else a 422 is answered. */
-static int paging_param(struct MHD_Connection *c, struct req *rq, const char *name, long dflt, long min, long max,
+static int paging_param(struct MHD_Connection *c, struct fh_req *rq, const char *name, long dflt, long min, long max,
 			long *out)
 {
-	const char *s = query(c, name);
+	const char *s = fh_query(c, name);
 
 	*out = dflt;
 	if (!s || !*s)
 		return 1;
-	if (parse_long(s, out) < 0) {
+	if (fh_parse_long(s, out) < 0) {
 		set_error_fmt(rq, 422, "%s must be a number conforming to the specified constraints", name);
 		return 0;
 	}
@@ -1909,27 +1654,19 @@ static int paging_param(struct MHD_Connection *c, struct req *rq, const char *na
 
 /* The body as a JSON object (an empty body counts as {}); NULL after
  * answering 400 (not JSON, as the API's body parser says) or 422. */
-static struct json_object *json_body(struct req *rq)
+static struct json_object *json_body(struct fh_req *rq)
 {
-	struct json_tokener *tok;
 	struct json_object *o;
 	int ok;
 
 	if (!rq->len)
 		return json_object_new_object();
-	tok = json_tokener_new();
-	if (!tok) {
+	ok = fh_json_value(rq->body, rq->len, &o);
+	if (ok < 0) {
 		set_error(rq, 500, "Internal server error");
 		return NULL;
 	}
-	o = json_tokener_parse_ex(tok, rq->body, (int)rq->len);
-	ok = json_tokener_get_error(tok) == json_tokener_success;
-	for (size_t i = ok ? json_tokener_get_parse_end(tok) : rq->len; i < rq->len; i++)
-		if (!isspace((unsigned char)rq->body[i]))
-			ok = 0;
-	json_tokener_free(tok);
 	if (!ok) {
-		json_object_put(o);
 		set_error(rq, 400, "Unexpected token in JSON body");
 		return NULL;
 	}
@@ -1943,7 +1680,7 @@ static struct json_object *json_body(struct req *rq)
 
 /* A string array field: 1 when fine, else 422 answered. Missing counts as
  * not an array. */
-static int string_array(struct req *rq, struct json_object *body, const char *name, int required,
+static int string_array(struct fh_req *rq, struct json_object *body, const char *name, int required,
 			struct json_object **out)
 {
 	struct json_object *a;
@@ -1980,7 +1717,7 @@ static void add_approved_locations(struct json_object *o)
 }
 
 /* A new access + refresh pair for a grant (company, or a location). */
-static void issue_pair(struct req *rq, int company, int loc)
+static void issue_pair(struct fh_req *rq, int company, int loc)
 {
 	struct tok *at = tok_new(TK_ACCESS, company, loc, (int64_t)w.token_ttl * 1000);
 	struct tok *rt = at ? tok_new(TK_REFRESH, company, loc, REFRESH_TTL_MS) : NULL;
@@ -2008,17 +1745,17 @@ static void issue_pair(struct req *rq, int company, int loc)
 	set_json(rq, 200, o);
 }
 
-static void h_token(struct req *rq)
+static void h_token(struct fh_req *rq)
 {
-	struct form f;
+	struct fh_form f;
 	const char *id, *secret, *grant, *ut;
 	int company = 0;
 
 	form_parse(&f, rq);
-	id = form_get(&f, "client_id");
-	secret = form_get(&f, "client_secret");
-	grant = form_get(&f, "grant_type");
-	ut = form_get(&f, "user_type");
+	id = fh_form_get(&f, "client_id");
+	secret = fh_form_get(&f, "client_secret");
+	grant = fh_form_get(&f, "grant_type");
+	ut = fh_form_get(&f, "user_type");
 	if (!id || !secret || strcmp(id, w.client_id) != 0 || strcmp(secret, w.client_secret) != 0) {
 		set_oauth_error(rq, 401, "invalid_client", "Invalid client: client_id or client_secret is wrong");
 		goto out;
@@ -2037,11 +1774,11 @@ static void h_token(struct req *rq)
 	if (strcmp(grant, "client_credentials") == 0) {
 		set_oauth_error(rq, 400, "unsupported_grant_type", "The fake supports authorization_code and refresh_token");
 	} else if (strcmp(grant, "authorization_code") == 0) {
-		const char *code = form_get(&f, "code");
+		const char *code = fh_form_get(&f, "code");
 		struct tok *t = code ? tok_find(code) : NULL;
 		int loc = w.oauth_loc;
 
-		if (t && t->kind == TK_CODE && t->expires_ms > mono_ms()) {
+		if (t && t->kind == TK_CODE && t->expires_ms > fh_mono_ms()) {
 			company = t->company;
 			loc = t->loc;
 			tok_remove(t);
@@ -2052,13 +1789,13 @@ static void h_token(struct req *rq)
 		w.st.codes_exchanged++;
 		issue_pair(rq, company, company ? -1 : loc);
 	} else {
-		const char *rt = form_get(&f, "refresh_token");
+		const char *rt = fh_form_get(&f, "refresh_token");
 		struct tok *t = rt ? tok_find(rt) : NULL;
 
-		if (t && t->kind == TK_REFRESH && t->expires_ms > mono_ms()) {
+		if (t && t->kind == TK_REFRESH && t->expires_ms > fh_mono_ms()) {
 			/* Rotation: the used token is remembered only to count reuse. */
 			t->kind = TK_ROTATED;
-			t->expires_ms = mono_ms() + ROTATED_TTL_MS;
+			t->expires_ms = fh_mono_ms() + ROTATED_TTL_MS;
 			w.st.refreshes++;
 			issue_pair(rq, t->company, t->loc);
 			goto out;
@@ -2068,20 +1805,20 @@ static void h_token(struct req *rq)
 		set_oauth_error(rq, 400, "invalid_grant", "Invalid grant: refresh token is invalid");
 	}
 out:
-	free(f.buf);
+	fh_form_free(&f);
 }
 
-static void h_location_token(struct req *rq)
+static void h_location_token(struct fh_req *rq)
 {
-	struct form f;
+	struct fh_form f;
 	const char *cid, *lid;
 	struct json_object *o;
 	struct tok *t;
 	int loc;
 
 	form_parse(&f, rq);
-	cid = form_get(&f, "companyId");
-	lid = form_get(&f, "locationId");
+	cid = fh_form_get(&f, "companyId");
+	lid = fh_form_get(&f, "locationId");
 	if (!cid || !*cid) {
 		set_error(rq, 422, "companyId should not be empty");
 	} else if (!lid || !*lid) {
@@ -2103,13 +1840,13 @@ static void h_location_token(struct req *rq)
 		put_str(o, "userId", w.user_id);
 		set_json(rq, 200, o);
 	}
-	free(f.buf);
+	fh_form_free(&f);
 }
 
-static void h_installed(struct MHD_Connection *c, struct req *rq)
+static void h_installed(struct MHD_Connection *c, struct fh_req *rq)
 {
-	const char *cid = query(c, "companyId"), *app = query(c, "appId");
-	const char *name = query(c, "query"), *inst = query(c, "isInstalled"), *only = query(c, "locationId");
+	const char *cid = fh_query(c, "companyId"), *app = fh_query(c, "appId");
+	const char *name = fh_query(c, "query"), *inst = fh_query(c, "isInstalled"), *only = fh_query(c, "locationId");
 	struct json_object *o, *a;
 	long skip, limit, count = 0;
 
@@ -2186,10 +1923,10 @@ static struct json_object *planner_envelope(unsigned status, const char *message
 	return o;
 }
 
-static void h_tags(struct MHD_Connection *c, struct req *rq, int li)
+static void h_tags(struct MHD_Connection *c, struct fh_req *rq, int li)
 {
 	const struct location *l = &w.loc[li];
-	const char *search = query(c, "searchText");
+	const char *search = fh_query(c, "searchText");
 	struct json_object *r, *a;
 	long skip, limit, count = 0;
 
@@ -2209,7 +1946,7 @@ static void h_tags(struct MHD_Connection *c, struct req *rq, int li)
 	set_json(rq, 200, planner_envelope(200, "Fetched Tags by Location ID", r));
 }
 
-static void h_details(struct req *rq, int li)
+static void h_details(struct fh_req *rq, int li)
 {
 	const struct location *l = &w.loc[li];
 	struct json_object *body = json_body(rq), *ids, *r, *a;
@@ -2260,7 +1997,7 @@ static void account_ids(size_t li, int p, char profile[25], char oauth[25])
 	snprintf(oauth, 25, "%08x%016llx", 0x65b1c0deu + (unsigned)p, (unsigned long long)(k ^ 0x1f2e3d4c5b6a7988ull));
 }
 
-static void h_accounts(struct req *rq, int li)
+static void h_accounts(struct fh_req *rq, int li)
 {
 	const struct location *l = &w.loc[li];
 	struct json_object *r = json_object_new_object(), *a = json_object_new_array();
@@ -2303,15 +2040,15 @@ static long stat_value(const struct location *l, int p, enum metric m, int day)
 {
 	static const long range[M_COUNT] = { 1000, 500, 100, 20, 10, 4, 0 };
 	static const long base[M_COUNT] = { 100, 50, 5, 0, 0, 0, 0 };
-	uint64_t h = str_hash(l->id);
+	uint64_t h = fh_hash(l->id);
 	long v;
 
-	h = mix64(h ^ ((uint64_t)p << 40) ^ ((uint64_t)m << 32));
+	h = fh_mix64(h ^ ((uint64_t)p << 40) ^ ((uint64_t)m << 32));
 	if (m == M_FOLLOWERS) {
 		/* A running total: a base plus a few followers a day. */
-		v = 1000 + (long)(h % 5000) + day * (long)(mix64(h) % 7);
+		v = 1000 + (long)(h % 5000) + day * (long)(fh_mix64(h) % 7);
 	} else {
-		v = base[m] + (long)(mix64(h ^ (uint64_t)day) % (uint64_t)range[m]);
+		v = base[m] + (long)(fh_mix64(h ^ (uint64_t)day) % (uint64_t)range[m]);
 	}
 	return day >= 7 ? v + l->bump : v;
 }
@@ -2429,7 +2166,7 @@ static struct json_object *demographics(long followers)
 	return o;
 }
 
-static void h_statistics(struct req *rq, int li)
+static void h_statistics(struct fh_req *rq, int li)
 {
 	const struct location *l = &w.loc[li];
 	struct json_object *body = json_body(rq), *ids, *filter, *r, *o, *x;
@@ -2551,42 +2288,6 @@ out:
 	json_object_put(body);
 }
 
-/* ---- query strings ------------------------------------------------------------------ */
-
-struct qbuf {
-	char s[2048];
-	size_t len;
-	int first;
-};
-
-static void qbuf_add(struct qbuf *q, const char *s, int encode)
-{
-	for (; *s && q->len + 4 < sizeof(q->s); s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (!encode || isalnum(ch) || strchr("-_.~", ch))
-			q->s[q->len++] = (char)ch;
-		else
-			q->len += (size_t)snprintf(q->s + q->len, 4, "%%%02X", ch);
-	}
-	q->s[q->len] = 0;
-}
-
-static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	struct qbuf *q = cls;
-
-	(void)kind;
-	qbuf_add(q, q->first ? "?" : "&", 0);
-	q->first = 0;
-	qbuf_add(q, key, 1);
-	if (value) {
-		qbuf_add(q, "=", 0);
-		qbuf_add(q, value, 1);
-	}
-	return MHD_YES;
-}
-
 /* ---- contacts ---------------------------------------------------------------------- */
 
 static void put_time(struct json_object *o, const char *k, int64_t ms)
@@ -2680,12 +2381,12 @@ static const char *body_text(struct json_object *body, const char *key)
 /* POST /contacts/upsert: by e-mail, else by phone; when the e-mail finds
  * one contact and the phone another, the e-mail's wins and the phone is
  * left out (GHL's "ignore the second field to prevent duplication"). */
-static void h_contact_upsert(struct req *rq, int li)
+static void h_contact_upsert(struct fh_req *rq, int li)
 {
 	struct json_object *body = json_body(rq), *o;
 	const char *email, *phone;
 	struct contact *c, *by_phone;
-	int64_t now = wall_ms();
+	int64_t now = fh_wall_ms();
 	int isnew = 0, rc;
 	char msg[256];
 
@@ -2735,7 +2436,7 @@ out:
 }
 
 /* 1 when the body has only the keys listed (NULL-terminated), else 422. */
-static int only_keys(struct req *rq, struct json_object *body, const char *const *keys)
+static int only_keys(struct fh_req *rq, struct json_object *body, const char *const *keys)
 {
 	json_object_object_foreach(body, k, v) {
 		size_t i;
@@ -2752,7 +2453,7 @@ static int only_keys(struct req *rq, struct json_object *body, const char *const
 }
 
 /* POST and DELETE /contacts/{id}/tags {"tags":[..]}. */
-static void h_contact_tags(struct req *rq, struct contact *c, int del)
+static void h_contact_tags(struct fh_req *rq, struct contact *c, int del)
 {
 	static const char *const keys[] = { "tags", NULL };
 	struct json_object *body = json_body(rq), *tags, *o;
@@ -2785,7 +2486,7 @@ static void h_contact_tags(struct req *rq, struct contact *c, int del)
 		changed |= rc;
 	}
 	if (changed)
-		c->updated_ms = wall_ms();
+		c->updated_ms = fh_wall_ms();
 	o = json_object_new_object();
 	json_object_object_add(o, "tags", tags_json(c));
 	set_json(rq, del ? 200 : 201, o);
@@ -2794,7 +2495,7 @@ out:
 }
 
 /* GET, PUT /contacts/{id} and its /tags; c is NULL for an unknown id. */
-static void h_contact(struct req *rq, enum ep ep, const char *method, struct contact *c)
+static void h_contact(struct fh_req *rq, enum ep ep, const char *method, struct contact *c)
 {
 	struct json_object *body, *o;
 	char msg[256];
@@ -2822,7 +2523,7 @@ static void h_contact(struct req *rq, enum ep ep, const char *method, struct con
 		set_error(rq, 500, "Internal server error");
 	} else {
 		if (rc)
-			c->updated_ms = wall_ms();
+			c->updated_ms = fh_wall_ms();
 		o = json_object_new_object();
 		put_bool(o, "succeded", 1);   /* sic: UpdateContactsSuccessfulResponseDto */
 		json_object_object_add(o, "contact", contact_json(c));
@@ -3096,7 +2797,7 @@ static int hit_cmp(const void *a, const void *b)
 }
 
 /* A whole number member in [min, max] or absent (*out = dflt): 1, else 422. */
-static int body_int(struct req *rq, struct json_object *body, const char *name, int64_t dflt, int64_t min,
+static int body_int(struct fh_req *rq, struct json_object *body, const char *name, int64_t dflt, int64_t min,
 		    int64_t max, int64_t *out)
 {
 	struct json_object *v;
@@ -3126,7 +2827,7 @@ struct search {
 };
 
 /* The search body's paging, sort, query and filters: 1, else an error is answered. */
-static int search_parse(struct req *rq, struct json_object *body, struct search *s)
+static int search_parse(struct fh_req *rq, struct json_object *body, struct search *s)
 {
 	struct json_object *v;
 	char msg[256];
@@ -3190,7 +2891,7 @@ static int search_parse(struct req *rq, struct json_object *body, struct search 
 
 /* POST /contacts/search: matches ordered by dateUpdated (or the sort
  * field), then id; "page" or "searchAfter" (a contact's [ms, id]) pages. */
-static void h_contact_search(struct req *rq, int li)
+static void h_contact_search(struct fh_req *rq, int li)
 {
 	struct json_object *body = json_body(rq), *o, *a;
 	const struct location *l;
@@ -3286,7 +2987,7 @@ static struct json_object *pipeline_json(const struct location *l)
 	return p;
 }
 
-static void h_pipelines(struct req *rq, int li)
+static void h_pipelines(struct fh_req *rq, int li)
 {
 	struct json_object *o = json_object_new_object(), *a = json_object_new_array_ext(1);
 
@@ -3350,7 +3051,7 @@ static int status_index(const char *s)
 }
 
 /* The upsert body's members and types (UpsertOpportunityDto, plus contactId): 1, else 422. */
-static int opp_body_ok(struct req *rq, struct json_object *body)
+static int opp_body_ok(struct fh_req *rq, struct json_object *body)
 {
 	static const char *const keys[] = {
 		"id", "pipelineId", "locationId", "contactId", "followers", "isRemoveAllFollowers",
@@ -3444,14 +3145,14 @@ static int opp_apply(struct opp *op, struct json_object *body, int stage, int64_
 
 /* POST /opportunities/upsert: the one opportunity of (contactId, pipelineId)
  * is updated, else created; or the one named by "id". */
-static void h_opp_upsert(struct req *rq, int li)
+static void h_opp_upsert(struct fh_req *rq, int li)
 {
 	struct json_object *body = json_body(rq), *o;
 	const char *pid, *cid, *oid, *sid;
 	struct location *l;
 	struct contact *c = NULL;
 	struct opp *op = NULL;
-	int64_t now = wall_ms();
+	int64_t now = fh_wall_ms();
 	int stage = -1, isnew = 0, rc;
 	char want[32];
 
@@ -3518,8 +3219,9 @@ out:
 /* Whether an opportunity passes the search's query filters. */
 static int opp_match(struct MHD_Connection *c, const struct location *l, const struct opp *op)
 {
-	const char *cid = query(c, "contact_id"), *pid = query(c, "pipeline_id"), *sid = query(c, "pipeline_stage_id");
-	const char *st = query(c, "status"), *id = query(c, "id"), *q = query(c, "q");
+	const char *cid = fh_query(c, "contact_id"), *pid = fh_query(c, "pipeline_id");
+	const char *sid = fh_query(c, "pipeline_stage_id"), *st = fh_query(c, "status");
+	const char *id = fh_query(c, "id"), *q = fh_query(c, "q");
 	char s[32];
 
 	if (cid && *cid && strcmp(cid, op->contact->id))
@@ -3544,25 +3246,26 @@ static void next_page_url(struct MHD_Connection *c, const struct opp *last, long
 	static const char *const keep[] = {
 		"location_id", "contact_id", "pipeline_id", "pipeline_stage_id", "status", "id", "q", NULL
 	};
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-	struct qbuf q = { .first = 1 };
-	char num[32];
+	const char *host = fh_header_in(c, "Host");
+	struct fh_qbuf q;
+	char buf[2048], num[32];
 
-	qbuf_add(&q, "http://", 0);
-	qbuf_add(&q, host && strlen(host) < 256 ? host : "127.0.0.1", 0);
-	qbuf_add(&q, "/opportunities/search", 0);
+	fh_qbuf_init(&q, buf, sizeof(buf), "?");
+	fh_qbuf_add(&q, "http://", 0);
+	fh_qbuf_add(&q, host && strlen(host) < 256 ? host : "127.0.0.1", 0);
+	fh_qbuf_add(&q, "/opportunities/search", 0);
 	for (size_t i = 0; keep[i]; i++) {
-		const char *v = query(c, keep[i]);
+		const char *v = fh_query(c, keep[i]);
 
 		if (v && *v)
-			query_arg(&q, MHD_GET_ARGUMENT_KIND, keep[i], v);
+			fh_qbuf_param(&q, keep[i], v);
 	}
 	snprintf(num, sizeof(num), "%ld", limit);
-	query_arg(&q, MHD_GET_ARGUMENT_KIND, "limit", num);
+	fh_qbuf_param(&q, "limit", num);
 	snprintf(num, sizeof(num), "%lld", (long long)last->created_ms);
-	query_arg(&q, MHD_GET_ARGUMENT_KIND, "startAfter", num);
-	query_arg(&q, MHD_GET_ARGUMENT_KIND, "startAfterId", last->id);
-	snprintf(out, n, "%s", q.s);
+	fh_qbuf_param(&q, "startAfter", num);
+	fh_qbuf_param(&q, "startAfterId", last->id);
+	snprintf(out, n, "%s", buf);
 }
 
 static int opp_cmp(const void *a, const void *b)
@@ -3577,10 +3280,10 @@ static int opp_cmp(const void *a, const void *b)
 /* GET /opportunities/search?location_id=L: oldest first (createdAt, then
  * id); startAfter + startAfterId skip to after that opportunity, then
  * page/limit count pages from there. */
-static void h_opp_search(struct MHD_Connection *c, struct req *rq, int li)
+static void h_opp_search(struct MHD_Connection *c, struct fh_req *rq, int li)
 {
 	const struct location *l = &w.loc[li];
-	const char *st = query(c, "status"), *sa = query(c, "startAfter"), *said = query(c, "startAfterId");
+	const char *st = fh_query(c, "status"), *sa = fh_query(c, "startAfter"), *said = fh_query(c, "startAfterId");
 	struct json_object *o, *a, *meta;
 	const struct opp *last = NULL, **all = NULL;
 	long page, limit, total = 0, skip;
@@ -3597,7 +3300,7 @@ static void h_opp_search(struct MHD_Connection *c, struct req *rq, int li)
 	if (sa && *sa) {
 		long v;
 
-		if (parse_long(sa, &v) < 0) {
+		if (fh_parse_long(sa, &v) < 0) {
 			set_error(rq, 422, "startAfter must be a number conforming to the specified constraints");
 			return;
 		}
@@ -3725,9 +3428,9 @@ struct auth {
 
 /* 1 when the request's Bearer token is valid now (*a filled); else a 401
  * is answered. */
-static int authenticate(struct MHD_Connection *c, struct req *rq, struct auth *a)
+static int authenticate(struct MHD_Connection *c, struct fh_req *rq, struct auth *a)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *h = fh_header_in(c, "Authorization");
 	struct tok *t;
 
 	memset(a, 0, sizeof(*a));
@@ -3744,7 +3447,7 @@ static int authenticate(struct MHD_Connection *c, struct req *rq, struct auth *a
 			return 1;
 		}
 	t = tok_find(h);
-	if (!t || t->kind != TK_ACCESS || t->expires_ms <= mono_ms())
+	if (!t || t->kind != TK_ACCESS || t->expires_ms <= fh_mono_ms())
 		goto invalid;
 	a->company = t->company;
 	a->loc = t->company ? -1 : t->loc;
@@ -3759,8 +3462,10 @@ invalid:
  * contact id that does not exist, a body that is not a JSON object): only
  * the token and Version are checked, and the resource is the token's
  * location if it has one. */
-static int check_access(struct MHD_Connection *c, struct req *rq, enum ep ep, const char *locid, int unknown)
+static int check_access(struct MHD_Connection *c, struct call *k, const char *locid, int unknown)
 {
+	struct fh_req *rq = k->rq;
+	enum ep ep = k->ep;
 	const char *version;
 	struct auth a;
 	int agency = ep == EP_LOCTOKEN || ep == EP_INSTALLED;
@@ -3772,17 +3477,17 @@ static int check_access(struct MHD_Connection *c, struct req *rq, enum ep ep, co
 		set_error(rq, 401, AUTHCLASS_MSG);
 		return 0;
 	}
-	version = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Version");
+	version = fh_header_in(c, "Version");
 	if (!version || strcmp(version, API_VERSION) != 0) {
 		set_error(rq, 422, "version header must be one of: " API_VERSION);
 		return 0;
 	}
 	if (agency) {
-		rq->resource = (int)w.nloc;
+		k->resource = (int)w.nloc;
 		return 1;
 	}
 	if (unknown) {
-		rq->resource = a.loc;
+		k->resource = a.loc;
 		return 1;
 	}
 	if (!locid || !*locid) {
@@ -3798,26 +3503,14 @@ static int check_access(struct MHD_Connection *c, struct req *rq, enum ep ep, co
 		set_error(rq, 404, "Location not found");
 		return 0;
 	}
-	rq->resource = li;
+	k->resource = li;
 	return 1;
-}
-
-/* A 200 whose body is not JSON (the malformed fault). */
-static void set_malformed(struct req *rq)
-{
-	static const char junk[] = "{\"success\":true,\"statusCode\":200,\"results\":{tags:[,]}<html>upstream error</html>";
-
-	free(rq->out);
-	rq->out = strdup(junk);
-	rq->outlen = rq->out ? strlen(rq->out) : 0;
-	rq->status = 200;
-	rq->ctype = "application/json";
 }
 
 /* The "locationId" of a JSON body, looked at before the token is: a copy,
  * NULL when absent; *unknown when the body is no JSON object (answered 400
  * or 422 once the token passed). */
-static char *body_location(const struct req *rq, int *unknown)
+static char *body_location(const struct fh_req *rq, int *unknown)
 {
 	struct json_object *o = rq->len ? json_tokener_parse(rq->body) : NULL;
 	const char *s;
@@ -3831,25 +3524,24 @@ static char *body_location(const struct req *rq, int *unknown)
 }
 
 /* The token, the Version and the location of an API request; 0 after answering. */
-static int access_for(struct MHD_Connection *c, struct req *rq, enum ep ep, const char *arg,
-		      struct contact **contact)
+static int access_for(struct MHD_Connection *c, struct call *k, const char *arg, struct contact **contact)
 {
 	const char *where = arg;
 	char *copy = NULL;
 	int unknown = 0, ok;
 
-	switch (ep) {
+	switch (k->ep) {
 	case EP_STATS:
 	case EP_PIPELINES:
-		where = query(c, "locationId");
+		where = fh_query(c, "locationId");
 		break;
 	case EP_O_SEARCH:
-		where = query(c, "location_id");
+		where = fh_query(c, "location_id");
 		break;
 	case EP_C_UPSERT:
 	case EP_C_SEARCH:
 	case EP_O_UPSERT:
-		where = copy = body_location(rq, &unknown);
+		where = copy = body_location(k->rq, &unknown);
 		break;
 	case EP_C_GET:
 	case EP_C_UPDATE:
@@ -3861,23 +3553,36 @@ static int access_for(struct MHD_Connection *c, struct req *rq, enum ep ep, cons
 	default:
 		break;
 	}
-	ok = check_access(c, rq, ep, where, unknown);
+	ok = check_access(c, k, where, unknown);
 	free(copy);
 	return ok;
 }
 
-/* The answer to an API request, without sending it: rq->status/out,
- * rq->rl, rq->delay_ms, rq->reset. The caller holds w.mu. */
-static void decide(struct MHD_Connection *c, const char *url, const char *method, struct req *rq)
+/* The answer of a fault that answers instead of the request. */
+static void fault_error(struct fh_req *rq, unsigned status)
 {
+	if (status == 401)
+		set_unauthorized(rq);
+	else if (status == 503)
+		set_error(rq, 503, "Service Unavailable");
+	else
+		set_error(rq, status, "Internal server error");
+}
+
+/* The answer to an API request, without sending it: the status, body and
+ * headers, rq->delay_ms, rq->reset; k->ep, k->resource. The caller holds w.mu. */
+static void decide(struct MHD_Connection *c, const char *url, const char *method, struct call *k)
+{
+	struct fh_req *rq = k->rq;
 	char locid[128] = "";
 	enum ep ep = route(url, method, locid, sizeof(locid));
 	struct contact *contact = NULL;
 	int64_t extra = 0;
-	int li, fault;
+	unsigned fault;
+	int li;
 
-	rq->ep = ep;
-	rq->resource = -1;
+	k->ep = ep;
+	k->resource = -1;
 	rq->delay_ms = w.latency_ms;
 	if (ep == EP_NONE) {
 		char msg[300];
@@ -3891,11 +3596,11 @@ static void decide(struct MHD_Connection *c, const char *url, const char *method
 		goto headers;
 	}
 	if (ep == EP_TOKEN) {
-		rq->resource = (int)w.nloc;  /* shown, not counted */
+		k->resource = (int)w.nloc;  /* shown, not counted */
 	} else {
-		if (!access_for(c, rq, ep, locid, &contact))
+		if (!access_for(c, k, locid, &contact))
 			goto headers;
-		if (rq->resource >= 0 && !quota_take(rq->resource, &rq->rl)) {
+		if (k->resource >= 0 && !quota_take(k->resource, &k->rl)) {
 			struct json_object *o = json_object_new_object();
 
 			put_int(o, "statusCode", 429);
@@ -3904,25 +3609,13 @@ static void decide(struct MHD_Connection *c, const char *url, const char *method
 			goto headers;
 		}
 	}
-	fault = fault_take(url, 1u << F_500 | 1u << F_503 | 1u << F_RESET | 1u << F_401 | 1u << F_LATENCY, &extra);
+	fault = fh_fault_before(url, &rq->reset, &extra);
 	rq->delay_ms += extra;
-	switch (fault) {
-	case F_500:
-		set_error(rq, 500, "Internal server error");
+	if (fault)
+		fault_error(rq, fault);
+	if (fault || rq->reset)
 		goto headers;
-	case F_503:
-		set_error(rq, 503, "Service Unavailable");
-		goto headers;
-	case F_401:
-		set_unauthorized(rq);
-		goto headers;
-	case F_RESET:
-		rq->reset = 1;
-		goto headers;
-	default:
-		break;
-	}
-	li = rq->resource;
+	li = k->resource;
 	switch (ep) {
 	case EP_TOKEN: h_token(rq); break;
 	case EP_LOCTOKEN: h_location_token(rq); break;
@@ -3941,14 +3634,17 @@ static void decide(struct MHD_Connection *c, const char *url, const char *method
 	case EP_PIPELINES: h_pipelines(rq, li); break;
 	default: break;
 	}
-	fault = fault_take(url, 1u << F_MALFORMED | 1u << F_TRUNCATED, &extra);
-	if (fault == F_MALFORMED)
-		set_malformed(rq);
-	else if (fault == F_TRUNCATED && rq->outlen > 1)
-		rq->outlen /= 2;
+	fh_fault_after(url, rq);
 headers:
-	if (!rq->rl.set)
-		quota_peek(rq->resource, &rq->rl);
+	if (!k->rl.set)
+		quota_peek(k->resource, &k->rl);
+	fh_add_header(rq, "X-RateLimit-Limit-Daily", "%ld", w.daily);
+	fh_add_header(rq, "X-RateLimit-Daily-Remaining", "%ld", k->rl.daily_remaining);
+	fh_add_header(rq, "X-RateLimit-Interval-Milliseconds", "%lld", (long long)w.rate_ms);
+	fh_add_header(rq, "X-RateLimit-Max", "%ld", w.rate_max);
+	fh_add_header(rq, "X-RateLimit-Remaining", "%ld", k->rl.remaining);
+	if (k->rl.retry_after >= 0)
+		fh_add_header(rq, "Retry-After", "%ld", k->rl.retry_after);
 }
 
 /* ---- the log and the counters ------------------------------------------------------ */
@@ -3974,61 +3670,47 @@ static void count_status(unsigned status)
 
 /* Counts an answered API request and logs it; the caller holds w.mu. The
  * log says whether a token was sent, never which. */
-static void record(struct MHD_Connection *c, const char *url, const char *method, const struct req *rq)
+static void record(struct MHD_Connection *c, const char *url, const char *method, const struct call *k)
 {
-	const char *version = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Version");
+	const struct fh_req *rq = k->rq;
+	const char *version = fh_header_in(c, "Version");
 	struct json_object *o = json_object_new_object();
-	struct qbuf q = { .first = 1 };
-	char ts[32];
-	const char *line;
+	struct fh_qbuf q;
+	char ts[32], path[2048];
 
 	w.st.requests++;
-	w.st.ep[rq->ep]++;
+	w.st.ep[k->ep]++;
 	if (rq->reset)
 		w.st.resets++;
 	else
 		count_status(rq->status);
-	qbuf_add(&q, url, 0);
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
-	iso_time(wall_ms(), ts, sizeof(ts));
+	fh_qbuf_init(&q, path, sizeof(path), "?");
+	fh_qbuf_add(&q, url, 0);
+	fh_qbuf_query(&q, c, NULL);
+	iso_time(fh_wall_ms(), ts, sizeof(ts));
 	put_str(o, "ts", ts);
 	put_str(o, "method", method);
-	put_str(o, "path", q.s);
-	put_str(o, "endpoint", rq->ep == EP_NONE ? "not_found" : ep_names[rq->ep]);
+	put_str(o, "path", path);
+	put_str(o, "endpoint", k->ep == EP_NONE ? "not_found" : ep_names[k->ep]);
 	put_int(o, "status", rq->reset ? 0 : rq->status);
-	if (rq->resource >= 0)
-		put_str(o, "resource", rq->resource < (int)w.nloc ? w.loc[rq->resource].id : w.company_id);
+	if (k->resource >= 0)
+		put_str(o, "resource", k->resource < (int)w.nloc ? w.loc[k->resource].id : w.company_id);
 	else
 		json_object_object_add(o, "resource", NULL);
 	if (version)
 		put_str(o, "version", version);
 	else
 		json_object_object_add(o, "version", NULL);
-	put_bool(o, "auth", MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") != NULL);
-	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (line) {
-		size_t slot = (w.log_head + w.log_len) % LOG_RING;
-
-		if (w.log_len == LOG_RING) {
-			free(w.log[w.log_head]);
-			w.log_head = (w.log_head + 1) % LOG_RING;
-			w.log_len--;
-		}
-		w.log[slot] = strdup(line);
-		if (w.log[slot])
-			w.log_len++;
-		if (w.logf) {
-			fprintf(w.logf, "%s\n", line);
-			fflush(w.logf);
-		}
-	}
-	json_object_put(o);
+	put_bool(o, "auth", fh_header_in(c, "Authorization") != NULL);
+	fh_log_add(o);
 }
 
 static struct json_object *stats_json(void)
 {
 	struct json_object *o = json_object_new_object(), *e = json_object_new_object(), *s = json_object_new_object();
+	long in_flight, peak;
 
+	fh_in_flight(&in_flight, &peak);
 	put_int(o, "requests", (int64_t)w.st.requests);
 	for (int i = 1; i < EP_COUNT; i++)
 		put_int(e, ep_names[i], (int64_t)w.st.ep[i]);
@@ -4045,13 +3727,13 @@ static struct json_object *stats_json(void)
 	put_int(s, "5xx", (int64_t)w.st.s5xx);
 	put_int(s, "other", (int64_t)w.st.sother);
 	json_object_object_add(o, "status", s);
-	put_int(o, "in_flight", w.st.in_flight);
-	put_int(o, "peak_concurrent", w.st.peak);
+	put_int(o, "in_flight", in_flight);
+	put_int(o, "peak_concurrent", peak);
 	put_int(o, "refreshes", (int64_t)w.st.refreshes);
 	put_int(o, "rotated_rejected", (int64_t)w.st.rotated_rejected);
 	put_int(o, "codes_exchanged", (int64_t)w.st.codes_exchanged);
 	put_int(o, "location_tokens", (int64_t)w.st.location_tokens);
-	put_int(o, "faults_injected", (int64_t)w.st.faults);
+	put_int(o, "faults_injected", (int64_t)(fh_faults_injected() - w.faults_base));
 	put_int(o, "resets", (int64_t)w.st.resets);
 	put_int(o, "tags_details_ids", (int64_t)w.st.details_ids);
 	return o;
@@ -4059,6 +3741,9 @@ static struct json_object *stats_json(void)
 
 static void summary_line(char *out, size_t n)
 {
+	long peak;
+
+	fh_in_flight(NULL, &peak);
 	pthread_mutex_lock(&w.mu);
 	snprintf(out, n,
 		 "requests=%lu 2xx=%lu 400=%lu 401=%lu 403=%lu 404=%lu 422=%lu 429=%lu 5xx=%lu resets=%lu "
@@ -4067,7 +3752,7 @@ static void summary_line(char *out, size_t n)
 		 "contacts_upsert=%lu contacts_update=%lu contacts_tags=%lu contacts_search=%lu "
 		 "opportunities_upsert=%lu contacts_get=%lu opportunities_search=%lu pipelines=%lu",
 		 w.st.requests, w.st.s2xx, w.st.s400, w.st.s401, w.st.s403, w.st.s404, w.st.s422, w.st.s429,
-		 w.st.s5xx, w.st.resets, w.st.peak, w.st.refreshes, w.st.rotated_rejected, w.st.ep[EP_TOKEN],
+		 w.st.s5xx, w.st.resets, peak, w.st.refreshes, w.st.rotated_rejected, w.st.ep[EP_TOKEN],
 		 w.st.ep[EP_LOCTOKEN], w.st.ep[EP_INSTALLED], w.st.ep[EP_TAGS], w.st.ep[EP_DETAILS],
 		 w.st.ep[EP_ACCOUNTS], w.st.ep[EP_STATS], w.st.ep[EP_C_UPSERT], w.st.ep[EP_C_UPDATE],
 		 w.st.ep[EP_C_TAGS], w.st.ep[EP_C_SEARCH], w.st.ep[EP_O_UPSERT], w.st.ep[EP_C_GET],
@@ -4076,62 +3761,6 @@ static void summary_line(char *out, size_t n)
 }
 
 /* ---- control ------------------------------------------------------------------------- */
-
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *ctype, const char *body)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result rc;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", ctype);
-	rc = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, struct json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	enum MHD_Result rc = send_text(c, status, "application/json", s ? s : "{}");
-
-	json_object_put(o);
-	return rc;
-}
-
-static struct json_object *ctl_ok(void)
-{
-	struct json_object *o = json_object_new_object();
-
-	put_bool(o, "ok", 1);
-	return o;
-}
-
-/* {"ok":false,"error":...}: what was wrong with a control request. */
-static struct json_object *ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static struct json_object *ctl_fail(const char *fmt, ...)
-{
-	struct json_object *o = json_object_new_object();
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	put_bool(o, "ok", 0);
-	put_str(o, "error", msg);
-	return o;
-}
-
-static const char *ctl_string(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 /* "location": an id or a 0-based index; -2 when absent, -1 when unknown. */
 static int ctl_location(struct json_object *o)
@@ -4160,33 +3789,33 @@ static int64_t ctl_int(struct json_object *o, const char *key, int64_t dflt)
 static struct json_object *ctl_tag(struct json_object *req, const char *op, unsigned *status)
 {
 	int li = ctl_location(req);
-	const char *name = ctl_string(req, "name"), *id = ctl_string(req, "id");
+	const char *name = fh_ctl_string(req, "name"), *id = fh_ctl_string(req, "id");
 	struct location *l;
 	struct tag *t;
 
 	*status = 400;
 	if (li < 0)
-		return ctl_fail("%s: \"location\" must be a location id or index (0..%zu)", op, w.nloc - 1);
+		return fh_ctl_fail("%s: \"location\" must be a location id or index (0..%zu)", op, w.nloc - 1);
 	l = &w.loc[li];
 	if (strcmp(op, "tag_add") == 0) {
 		struct json_object *o;
 
 		if (!name || !*name || strlen(name) > 1000)
-			return ctl_fail("tag_add: \"name\" must be a string of 1 to 1000 characters");
-		if (!(t = tag_append(l, name, wall_ms()))) {
+			return fh_ctl_fail("tag_add: \"name\" must be a string of 1 to 1000 characters");
+		if (!(t = tag_append(l, name, fh_wall_ms()))) {
 			*status = 409;
-			return ctl_fail("tag_add: location %s has %d tags, the most the fake keeps", l->id, MAX_TAGS);
+			return fh_ctl_fail("tag_add: location %s has %d tags, the most the fake keeps", l->id, MAX_TAGS);
 		}
-		o = ctl_ok();
+		o = fh_ctl_ok();
 		put_str(o, "id", t->id);
 		*status = 200;
 		return o;
 	}
 	if (!id)
-		return ctl_fail("%s: \"id\" (a tag id) is required", op);
+		return fh_ctl_fail("%s: \"id\" (a tag id) is required", op);
 	if (!(t = tag_find(l, id))) {
 		*status = 404;
-		return ctl_fail("%s: location %s has no tag %.64s", op, l->id, id);
+		return fh_ctl_fail("%s: location %s has no tag %.64s", op, l->id, id);
 	}
 	if (strcmp(op, "tag_delete") == 0) {
 		tag_remove(l, t);
@@ -4194,54 +3823,39 @@ static struct json_object *ctl_tag(struct json_object *req, const char *op, unsi
 		char *n;
 
 		if (!name || !*name || strlen(name) > 1000 || !(n = strdup(name)))
-			return ctl_fail("tag_rename: \"name\" must be a string of 1 to 1000 characters");
+			return fh_ctl_fail("tag_rename: \"name\" must be a string of 1 to 1000 characters");
 		free(t->name);
 		t->name = n;
-		t->updated_ms = wall_ms();
+		t->updated_ms = fh_wall_ms();
 	}
 	*status = 200;
-	return ctl_ok();
+	return fh_ctl_ok();
 }
 
 static struct json_object *ctl_fault(struct json_object *req, unsigned *status)
 {
-	const char *kind = ctl_string(req, "kind"), *path = ctl_string(req, "path");
+	const char *kind = fh_ctl_string(req, "kind");
 	int64_t count = ctl_int(req, "count", 1), ms = ctl_int(req, "ms", 0);
-	struct fault *f;
-	int k = -1;
-	struct json_object *o;
+	struct fh_fault f = { .path = fh_ctl_string(req, "path"), .anywhere = 1, .count = (long)count, .ms = ms };
+	size_t k = 0;
 
 	*status = 400;
-	for (int i = 0; kind && fault_names[i]; i++)
-		if (strcmp(kind, fault_names[i]) == 0)
-			k = i;
-	if (k < 0)
-		return ctl_fail("fault: \"kind\" must be one of 500, 503, reset, malformed, truncated, 401, latency");
+	while (kind && k < sizeof(fault_kinds) / sizeof(fault_kinds[0]) && strcmp(kind, fault_kinds[k].name) != 0)
+		k++;
+	if (!kind || k == sizeof(fault_kinds) / sizeof(fault_kinds[0]))
+		return fh_ctl_fail("fault: \"kind\" must be one of 500, 503, reset, malformed, truncated, 401, latency");
 	if (count == 0 || count < -1)
-		return ctl_fail("fault: \"count\" must be at least 1, or -1 for until fault_clear");
-	if (k == F_LATENCY && (ms < 1 || ms > 600000))
-		return ctl_fail("fault: a latency fault needs \"ms\" from 1 to 600000");
-	if (w.nfaults >= FAULT_CAP) {
-		*status = 409;
-		return ctl_fail("fault: %d faults are pending already; send fault_clear", FAULT_CAP);
-	}
-	f = &w.faults[w.nfaults];
-	memset(f, 0, sizeof(*f));
-	f->kind = (enum fault_kind)k;
-	f->count = (long)count;
-	f->ms = (long)ms;
-	if (path && *path && !(f->path = strdup(path)))
-		return ctl_fail("fault: out of memory");
-	w.nfaults++;
-	o = ctl_ok();
-	put_int(o, "pending", (int64_t)w.nfaults);
-	*status = 200;
-	return o;
+		return fh_ctl_fail("fault: \"count\" must be at least 1, or -1 for until fault_clear");
+	f.kind = fault_kinds[k].kind;
+	f.status = fault_kinds[k].status;
+	if (f.kind == FH_F_LATENCY && (ms < 1 || ms > 600000))
+		return fh_ctl_fail("fault: a latency fault needs \"ms\" from 1 to 600000");
+	return fh_fault_add(&f, status);
 }
 
 static struct json_object *ctl_issue_code(struct json_object *req, unsigned *status)
 {
-	const char *ut = ctl_string(req, "user_type");
+	const char *ut = fh_ctl_string(req, "user_type");
 	int company = ut && strcmp(ut, "Company") == 0;
 	int li = ctl_location(req);
 	struct json_object *o;
@@ -4249,12 +3863,12 @@ static struct json_object *ctl_issue_code(struct json_object *req, unsigned *sta
 
 	*status = 400;
 	if (ut && !company && strcmp(ut, "Location") != 0)
-		return ctl_fail("issue_code: \"user_type\" must be Company or Location");
+		return fh_ctl_fail("issue_code: \"user_type\" must be Company or Location");
 	if (li == -1)
-		return ctl_fail("issue_code: \"location\" must be a location id or index (0..%zu)", w.nloc - 1);
+		return fh_ctl_fail("issue_code: \"location\" must be a location id or index (0..%zu)", w.nloc - 1);
 	if (!(t = tok_new(TK_CODE, company, company ? -1 : li == -2 ? w.oauth_loc : li, CODE_TTL_MS)))
-		return ctl_fail("issue_code: out of memory");
-	o = ctl_ok();
+		return fh_ctl_fail("issue_code: out of memory");
+	o = fh_ctl_ok();
 	put_str(o, "code", t->s);
 	*status = 200;
 	return o;
@@ -4265,7 +3879,7 @@ static struct json_object *ctl_issue_code(struct json_object *req, unsigned *sta
 static struct json_object *ctl_contacts(struct json_object *req, const char *op, unsigned *status)
 {
 	int li = ctl_location(req);
-	const char *id = ctl_string(req, "id");
+	const char *id = fh_ctl_string(req, "id");
 	struct json_object *o, *arg = NULL;
 	struct contact *c = NULL;
 	struct location *l;
@@ -4273,7 +3887,7 @@ static struct json_object *ctl_contacts(struct json_object *req, const char *op,
 
 	*status = 400;
 	if (li < 0)
-		return ctl_fail("%s: \"location\" must be a location id or index (0..%zu)", op, w.nloc - 1);
+		return fh_ctl_fail("%s: \"location\" must be a location id or index (0..%zu)", op, w.nloc - 1);
 	l = &w.loc[li];
 	if (!strcmp(op, "contacts") || !strcmp(op, "opportunities")) {
 		struct json_object *a = json_object_new_array();
@@ -4284,39 +3898,39 @@ static struct json_object *ctl_contacts(struct json_object *req, const char *op,
 		else
 			for (size_t i = 0; i < l->nopps; i++)
 				json_object_array_add(a, opp_json(l->opps[i]));
-		o = ctl_ok();
+		o = fh_ctl_ok();
 		json_object_object_add(o, op, a);
 		*status = 200;
 		return o;
 	}
 	if (strcmp(op, "contact_add") != 0) {
 		if (!id)
-			return ctl_fail("%s: \"id\" (a contact id) is required", op);
+			return fh_ctl_fail("%s: \"id\" (a contact id) is required", op);
 		if (!(c = contact_find(id)) || c->loc != li) {
 			*status = 404;
-			return ctl_fail("%s: location %s has no contact %.64s", op, l->id, id);
+			return fh_ctl_fail("%s: location %s has no contact %.64s", op, l->id, id);
 		}
 	}
 	if (strcmp(op, "contact_get") != 0) {
 		const char *member = c ? "fields" : "contact";
 
 		if (!json_object_object_get_ex(req, member, &arg) || !json_object_is_type(arg, json_type_object))
-			return ctl_fail("%s: \"%s\" must be an object of contact fields", op, member);
+			return fh_ctl_fail("%s: \"%s\" must be an object of contact fields", op, member);
 		if (contact_invalid(arg, IN_CONTROL, msg, sizeof(msg)))
-			return ctl_fail("%s: %s", op, msg);
-		if (!c && !(c = contact_new((size_t)li, wall_ms()))) {
+			return fh_ctl_fail("%s: %s", op, msg);
+		if (!c && !(c = contact_new((size_t)li, fh_wall_ms()))) {
 			*status = 409;
-			return ctl_fail("contact_add: location %s has %d contacts, the most the fake keeps (or out of memory)",
+			return fh_ctl_fail("contact_add: location %s has %d contacts, the most the fake keeps (or out of memory)",
 					l->id, MAX_CONTACTS);
 		}
 		if (contact_apply(c, arg, 0) < 0) {
 			*status = 500;
-			return ctl_fail("%s: out of memory", op);
+			return fh_ctl_fail("%s: out of memory", op);
 		}
 		/* A save in GHL's own screens: dateUpdated moves even when nothing changed. */
-		c->updated_ms = wall_ms();
+		c->updated_ms = fh_wall_ms();
 	}
-	o = ctl_ok();
+	o = fh_ctl_ok();
 	put_str(o, "id", c->id);
 	json_object_object_add(o, "contact", contact_json(c));
 	*status = 200;
@@ -4326,12 +3940,12 @@ static struct json_object *ctl_contacts(struct json_object *req, const char *op,
 /* POST /_control: one operation on the world; the caller holds w.mu. */
 static struct json_object *ctl_op(struct json_object *req, unsigned *status)
 {
-	const char *op = ctl_string(req, "op");
+	const char *op = fh_ctl_string(req, "op");
 
 	*status = 200;
 	if (!op) {
 		*status = 400;
-		return ctl_fail("the control body needs \"op\"; see the top of tests/fake_ghl.c");
+		return fh_ctl_fail("the control body needs \"op\"; see the top of tests/fake_ghl.c");
 	}
 	if (strncmp(op, "tag_", 4) == 0 && (!strcmp(op, "tag_add") || !strcmp(op, "tag_rename") || !strcmp(op, "tag_delete")))
 		return ctl_tag(req, op, status);
@@ -4341,12 +3955,12 @@ static struct json_object *ctl_op(struct json_object *req, unsigned *status)
 
 		if (li == -1) {
 			*status = 400;
-			return ctl_fail("stats_bump: \"location\" must be a location id or index (0..%zu)", w.nloc - 1);
+			return fh_ctl_fail("stats_bump: \"location\" must be a location id or index (0..%zu)", w.nloc - 1);
 		}
 		for (size_t i = 0; i < w.nloc; i++)
 			if (li == -2 || (size_t)li == i)
 				w.loc[i].bump += (long)by;
-		return ctl_ok();
+		return fh_ctl_ok();
 	}
 	if (!strcmp(op, "contact_add") || !strcmp(op, "contact_set") || !strcmp(op, "contact_get") ||
 	    !strcmp(op, "contacts") || !strcmp(op, "opportunities"))
@@ -4354,80 +3968,44 @@ static struct json_object *ctl_op(struct json_object *req, unsigned *status)
 	if (strcmp(op, "fault") == 0)
 		return ctl_fault(req, status);
 	if (strcmp(op, "fault_clear") == 0) {
-		faults_clear();
-		return ctl_ok();
+		fh_faults_clear();
+		return fh_ctl_ok();
 	}
 	if (strcmp(op, "issue_code") == 0)
 		return ctl_issue_code(req, status);
 	if (strcmp(op, "expire_tokens") == 0) {
-		int64_t past = mono_ms() - 1;
+		int64_t past = fh_mono_ms() - 1;
 
 		for (struct tok *t = w.oldest; t; t = t->newer)
 			if (t->kind == TK_ACCESS)
 				t->expires_ms = past;
-		return ctl_ok();
+		return fh_ctl_ok();
 	}
 	if (strcmp(op, "quota_reset") == 0) {
 		quota_reset();
-		return ctl_ok();
+		return fh_ctl_ok();
 	}
 	if (strcmp(op, "stats_reset") == 0) {
-		long in_flight = w.st.in_flight;
-
 		memset(&w.st, 0, sizeof(w.st));
-		w.st.in_flight = w.st.peak = in_flight;
-		return ctl_ok();
+		w.faults_base = fh_faults_injected();
+		fh_peak_reset();
+		return fh_ctl_ok();
 	}
 	if (strcmp(op, "latency") == 0) {
 		int64_t ms = ctl_int(req, "ms", 0);
 
 		if (ms < 0 || ms > 600000) {
 			*status = 400;
-			return ctl_fail("latency: \"ms\" must be from 0 to 600000");
+			return fh_ctl_fail("latency: \"ms\" must be from 0 to 600000");
 		}
 		w.latency_ms = (long)ms;
-		return ctl_ok();
+		return fh_ctl_ok();
 	}
 	*status = 400;
-	return ctl_fail("unknown op '%.64s'; see the top of tests/fake_ghl.c", op);
+	return fh_ctl_fail("unknown op '%.64s'; see the top of tests/fake_ghl.c", op);
 }
 
-static enum MHD_Result control_log(struct MHD_Connection *c)
-{
-	const char *ns = query(c, "n");
-	long n = LOG_RING;
-	char *buf;
-	size_t len = 0, cap = 1;
-	enum MHD_Result rc;
-
-	if (ns && parse_long(ns, &n) < 0)
-		return send_json(c, 400, ctl_fail("/_control/log: n must be a whole number"));
-	pthread_mutex_lock(&w.mu);
-	if ((size_t)n > w.log_len)
-		n = (long)w.log_len;
-	for (size_t i = w.log_len - (size_t)n; i < w.log_len; i++)
-		cap += strlen(w.log[(w.log_head + i) % LOG_RING]) + 1;
-	buf = malloc(cap);
-	if (buf) {
-		for (size_t i = w.log_len - (size_t)n; i < w.log_len; i++) {
-			const char *line = w.log[(w.log_head + i) % LOG_RING];
-			size_t l = strlen(line);
-
-			memcpy(buf + len, line, l);
-			len += l;
-			buf[len++] = '\n';
-		}
-		buf[len] = 0;
-	}
-	pthread_mutex_unlock(&w.mu);
-	if (!buf)
-		return MHD_NO;
-	rc = send_text(c, 200, "application/x-ndjson", buf);
-	free(buf);
-	return rc;
-}
-
-static enum MHD_Result control(struct MHD_Connection *c, const char *url, const char *method, struct req *rq)
+static void control(struct MHD_Connection *c, const char *url, const char *method, struct fh_req *rq)
 {
 	struct json_object *req, *o;
 	unsigned status;
@@ -4436,286 +4014,49 @@ static enum MHD_Result control(struct MHD_Connection *c, const char *url, const 
 		pthread_mutex_lock(&w.mu);
 		o = stats_json();
 		pthread_mutex_unlock(&w.mu);
-		return send_json(c, 200, o);
+		fh_set_json(rq, 200, o);
+		return;
 	}
-	if (strcmp(url, "/_control/log") == 0 && strcmp(method, "GET") == 0)
-		return control_log(c);
-	if (strcmp(url, "/_control") != 0 || strcmp(method, "POST") != 0)
-		return send_json(c, 404, ctl_fail("control endpoints: POST /_control, GET /_control/stats, "
-						  "GET /_control/log"));
-	if (rq->too_big)
-		return send_json(c, 413, ctl_fail("control body larger than 1 MiB"));
+	if (strcmp(url, "/_control/log") == 0 && strcmp(method, "GET") == 0) {
+		fh_log_control(c, url, rq);
+		return;
+	}
+	if (strcmp(url, "/_control") != 0 || strcmp(method, "POST") != 0) {
+		fh_set_json(rq, 404, fh_ctl_fail("control endpoints: POST /_control, GET /_control/stats, "
+						 "GET /_control/log"));
+		return;
+	}
+	if (rq->too_big) {
+		fh_set_json(rq, 413, fh_ctl_fail("control body larger than 1 MiB"));
+		return;
+	}
 	req = rq->body ? json_tokener_parse(rq->body) : NULL;
 	if (!json_object_is_type(req, json_type_object)) {
 		json_object_put(req);
-		return send_json(c, 400, ctl_fail("the control body must be a JSON object with \"op\""));
+		fh_set_json(rq, 400, fh_ctl_fail("the control body must be a JSON object with \"op\""));
+		return;
 	}
 	pthread_mutex_lock(&w.mu);
 	o = ctl_op(req, &status);
 	pthread_mutex_unlock(&w.mu);
 	json_object_put(req);
-	return send_json(c, status, o);
+	fh_set_json(rq, status, o);
 }
 
-/* ---- latency: suspended connections and the timer that resumes them ------------------ */
-
-static void heap_swap(size_t a, size_t b)
+/* Every request, once its body is in: an API request is decided and
+ * recorded under w.mu; fake_http sends the answer, after the latency. */
+static void handle(struct MHD_Connection *c, const char *url, const char *method, struct fh_req *rq)
 {
-	struct pending t = tq.heap[a];
+	struct call k = { .rq = rq };
 
-	tq.heap[a] = tq.heap[b];
-	tq.heap[b] = t;
-}
-
-/* Room for one more entry; -1 when out of memory. */
-static int heap_reserve(void)
-{
-	size_t cap;
-	struct pending *h;
-
-	if (tq.len < tq.cap)
-		return 0;
-	cap = tq.cap ? tq.cap * 2 : 256;
-	h = realloc(tq.heap, cap * sizeof(*h));
-	if (!h)
-		return -1;
-	tq.heap = h;
-	tq.cap = cap;
-	return 0;
-}
-
-/* The caller made room with heap_reserve. */
-static void heap_push(int64_t due, struct MHD_Connection *c)
-{
-	size_t i = tq.len++;
-
-	tq.heap[i].due = due;
-	tq.heap[i].c = c;
-	while (i && tq.heap[(i - 1) / 2].due > tq.heap[i].due) {
-		heap_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
+	if (rq->control) {
+		control(c, url, method, rq);
+		return;
 	}
-}
-
-static struct MHD_Connection *heap_pop(void)
-{
-	struct MHD_Connection *c = tq.heap[0].c;
-	size_t i = 0;
-
-	tq.heap[0] = tq.heap[--tq.len];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < tq.len && tq.heap[l].due < tq.heap[m].due)
-			m = l;
-		if (r < tq.len && tq.heap[r].due < tq.heap[m].due)
-			m = r;
-		if (m == i)
-			break;
-		heap_swap(i, m);
-		i = m;
-	}
-	return c;
-}
-
-/* Parks the connection for `ms` without holding a thread; 0 when it cannot
- * (stopping, out of memory) and the answer must go now. */
-static int suspend_for(struct MHD_Connection *c, int64_t ms)
-{
-	int ok = 0;
-
-	pthread_mutex_lock(&tq.mu);
-	if (!tq.stopping && heap_reserve() == 0) {
-		/* Suspended before the timer can see it: resuming a connection
-		 * that is not suspended is undefined. */
-		MHD_suspend_connection(c);
-		heap_push(mono_ms() + ms, c);
-		if (tq.heap[0].c == c)
-			pthread_cond_signal(&tq.cv);
-		ok = 1;
-	}
-	pthread_mutex_unlock(&tq.mu);
-	return ok;
-}
-
-static void *timer_main(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&tq.mu);
-	for (;;) {
-		struct MHD_Connection *due[64];
-		size_t n = 0;
-		int64_t now = mono_ms();
-
-		while (tq.len && n < 64 && (tq.stopping || tq.heap[0].due <= now))
-			due[n++] = heap_pop();
-		if (n) {
-			/* Resumed outside our lock: MHD takes its own. */
-			pthread_mutex_unlock(&tq.mu);
-			for (size_t i = 0; i < n; i++)
-				MHD_resume_connection(due[i]);
-			pthread_mutex_lock(&tq.mu);
-			continue;
-		}
-		if (tq.stopping)
-			break;
-		if (tq.len) {
-			struct timespec ts;
-			int64_t at = tq.heap[0].due;
-
-			ts.tv_sec = (time_t)(at / 1000);
-			ts.tv_nsec = (long)(at % 1000) * 1000000;
-			pthread_cond_timedwait(&tq.cv, &tq.mu, &ts);
-		} else {
-			pthread_cond_wait(&tq.cv, &tq.mu);
-		}
-	}
-	pthread_mutex_unlock(&tq.mu);
-	return NULL;
-}
-
-/* ---- serving -------------------------------------------------------------------------- */
-
-static void add_header_long(struct MHD_Response *r, const char *name, long long v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%lld", v);
-	MHD_add_response_header(r, name, s);
-}
-
-static enum MHD_Result send_answer(struct MHD_Connection *c, struct req *rq)
-{
-	struct MHD_Response *r;
-	enum MHD_Result rc;
-
-	if (rq->out) {
-		r = MHD_create_response_from_buffer(rq->outlen, rq->out, MHD_RESPMEM_MUST_FREE);
-		if (r)
-			rq->out = NULL;  /* MHD frees it now */
-	} else {
-		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	}
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", rq->ctype ? rq->ctype : "application/json");
-	add_header_long(r, "X-RateLimit-Limit-Daily", w.daily);
-	add_header_long(r, "X-RateLimit-Daily-Remaining", rq->rl.daily_remaining);
-	add_header_long(r, "X-RateLimit-Interval-Milliseconds", (long long)w.rate_ms);
-	add_header_long(r, "X-RateLimit-Max", w.rate_max);
-	add_header_long(r, "X-RateLimit-Remaining", rq->rl.remaining);
-	if (rq->rl.retry_after >= 0)
-		add_header_long(r, "Retry-After", rq->rl.retry_after);
-	rc = MHD_queue_response(c, rq->status ? rq->status : 500, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
-static enum MHD_Result api(struct MHD_Connection *c, const char *url, const char *method, struct req *rq)
-{
 	pthread_mutex_lock(&w.mu);
-	decide(c, url, method, rq);
-	record(c, url, method, rq);
+	decide(c, url, method, &k);
+	record(c, url, method, &k);
 	pthread_mutex_unlock(&w.mu);
-	if (rq->reset)
-		return MHD_NO;  /* libmicrohttpd closes the connection unanswered */
-	rq->ready = 1;
-	if (rq->delay_ms > 0 && suspend_for(c, rq->delay_ms))
-		return MHD_YES; /* called again once resumed */
-	return send_answer(c, rq);
-}
-
-static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-			     const char *version, const char *data, size_t *data_size, void **con_cls)
-{
-	struct req *rq = *con_cls;
-
-	(void)cls;
-	(void)version;
-	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		*con_cls = rq;
-		rq->control = strncmp(url, "/_control", 9) == 0 && (url[9] == 0 || url[9] == '/');
-		if (!rq->control) {
-			pthread_mutex_lock(&w.mu);
-			if (++w.st.in_flight > w.st.peak)
-				w.st.peak = w.st.in_flight;
-			pthread_mutex_unlock(&w.mu);
-		}
-		/* Refused without keeping a byte when the length is announced. */
-		if (cl && strtoull(cl, NULL, 10) > BODY_CAP)
-			rq->too_big = 1;
-		return MHD_YES;
-	}
-	if (*data_size) {
-		size_t n = *data_size;
-
-		*data_size = 0;
-		if (rq->too_big || rq->len + n > BODY_CAP) {
-			rq->too_big = 1;
-			return MHD_YES;
-		}
-		if (rq->len + n + 1 > rq->cap) {
-			size_t cap = rq->cap ? rq->cap : 4096;
-			char *b;
-
-			while (cap < rq->len + n + 1)
-				cap *= 2;
-			b = realloc(rq->body, cap);
-			if (!b)
-				return MHD_NO;
-			rq->body = b;
-			rq->cap = cap;
-		}
-		memcpy(rq->body + rq->len, data, n);
-		rq->len += n;
-		rq->body[rq->len] = 0;
-		return MHD_YES;
-	}
-	if (rq->ready)
-		return send_answer(c, rq);
-	if (rq->control)
-		return control(c, url, method, rq);
-	return api(c, url, method, rq);
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct req *rq = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (!rq)
-		return;
-	if (!rq->control) {
-		pthread_mutex_lock(&w.mu);
-		w.st.in_flight--;
-		pthread_mutex_unlock(&w.mu);
-	}
-	free(rq->body);
-	free(rq->out);
-	free(rq);
-	*con_cls = NULL;
-}
-
-/* The reset fault closes connections on purpose: libmicrohttpd's complaint
- * about it would only be noise. */
-static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (strstr(msg, "Application reported internal error") || strstr(msg, "closed by application"))
-		return;
-	fprintf(stderr, "fake_ghl: libmicrohttpd: %s", msg);
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -4760,12 +4101,11 @@ static void parse_args(int argc, char **argv, struct options *op)
 		{ "latency-ms", required_argument, NULL, 'L' },
 		{ "log", required_argument, NULL, 'g' },
 		{ "max-seconds", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		FH_OPTIONS_END
 	};
 	int ch, idx = 0;
 
-	while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	while ((ch = fh_getopt(argc, argv, opts, &idx, usage)) != -1) {
 		long *num = NULL;
 
 		switch (ch) {
@@ -4779,67 +4119,47 @@ static void parse_args(int argc, char **argv, struct options *op)
 		case 'L': num = &w.latency_ms; break;
 		case 's': op->seed = optarg; break;
 		case 'g': op->log = optarg; break;
-		case 'C': free(w.company_id); w.company_id = xstrdup(optarg); break;
-		case 'O': free(w.oauth_location); w.oauth_location = xstrdup(optarg); break;
-		case 'i': free(w.client_id); w.client_id = xstrdup(optarg); break;
-		case 'k': free(w.client_secret); w.client_secret = xstrdup(optarg); break;
-		case 'a': free(w.app_id); w.app_id = xstrdup(optarg); break;
+		case 'C': free(w.company_id); w.company_id = fh_xstrdup(optarg); break;
+		case 'O': free(w.oauth_location); w.oauth_location = fh_xstrdup(optarg); break;
+		case 'i': free(w.client_id); w.client_id = fh_xstrdup(optarg); break;
+		case 'k': free(w.client_secret); w.client_secret = fh_xstrdup(optarg); break;
+		case 'a': free(w.app_id); w.app_id = fh_xstrdup(optarg); break;
 		case 'P':
 			if (op->npits >= PIT_CAP)
-				die("at most %d --pit options", PIT_CAP);
+				fh_die("at most %d --pit options", PIT_CAP);
 			if (!*optarg || *optarg == '@')
-				die("--pit takes TOKEN or TOKEN@LOCATION");
+				fh_die("--pit takes TOKEN or TOKEN@LOCATION");
 			op->pits[op->npits++] = optarg;
 			break;
-		case 'r': {
-			char *end;
-			long long iv;
-
-			errno = 0;
-			w.rate_max = strtol(optarg, &end, 10);
-			if (errno || w.rate_max < 1 || w.rate_max > 100000 || *end != '/')
-				die("--rate takes N/INTERVAL_MS, such as 100/10000, not '%s'", optarg);
-			iv = strtoll(end + 1, &end, 10);
-			if (errno || iv < 1 || *end)
-				die("--rate takes N/INTERVAL_MS, such as 100/10000, not '%s'", optarg);
-			w.rate_ms = iv;
+		case 'r':
+			if (fh_parse_rate(optarg, 100000, &w.rate_max, &w.rate_ms) < 0)
+				fh_die("--rate takes N/INTERVAL_MS, such as 100/10000, not '%s'", optarg);
 			break;
 		}
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
-		}
-		if (num && parse_long(optarg, num) < 0)
-			die("--%s takes a whole number that is not negative, not '%s'", opts[idx].name, optarg);
-	}
-	if (optind < argc) {
-		usage(stderr);
-		exit(2);
+		if (num)
+			fh_opt_number(opts, idx, num);
 	}
 	if (op->port > 65535)
-		die("--port must be at most 65535");
+		fh_die("--port must be at most 65535");
 	if (op->nloc < 1 || op->nloc > MAX_LOCATIONS)
-		die("--locations must be from 1 to %d", MAX_LOCATIONS);
+		fh_die("--locations must be from 1 to %d", MAX_LOCATIONS);
 	if (op->ntags > MAX_TAGS)
-		die("--tags must be at most %d", MAX_TAGS);
+		fh_die("--tags must be at most %d", MAX_TAGS);
 	if (op->ncontacts > MAX_CONTACTS)
-		die("--contacts must be at most %d", MAX_CONTACTS);
+		fh_die("--contacts must be at most %d", MAX_CONTACTS);
 	if (w.token_ttl < 1 || w.token_ttl > 10L * 365 * 86400)
-		die("--token-ttl must be from 1 second to 10 years");
+		fh_die("--token-ttl must be from 1 second to 10 years");
 	if (w.daily < 1)
-		die("--daily must be at least 1");
+		fh_die("--daily must be at least 1");
 	if (w.latency_ms > 600000)
-		die("--latency-ms must be at most 600000");
+		fh_die("--latency-ms must be at most 600000");
 }
 
 static void setup_world(struct options *op)
 {
 	w.bucket = calloc(TOKEN_BUCKETS, sizeof(*w.bucket));
 	if (!w.bucket)
-		die("out of memory");
+		fh_die("out of memory");
 	if (op->seed) {
 		seed_file(op->seed, op->ntags, op->ncontacts);
 	} else {
@@ -4848,7 +4168,7 @@ static void setup_world(struct options *op)
 	}
 	w.oauth_loc = 0;
 	if (w.oauth_location && (w.oauth_loc = loc_find(w.oauth_location)) < 0)
-		die("--oauth-location %s is not a seeded location (e.g. %s)", w.oauth_location, w.loc[0].id);
+		fh_die("--oauth-location %s is not a seeded location (e.g. %s)", w.oauth_location, w.loc[0].id);
 	for (size_t i = 0; i < op->npits; i++) {
 		const char *at = strrchr(op->pits[i], '@');
 
@@ -4856,20 +4176,19 @@ static void setup_world(struct options *op)
 		if (at) {
 			w.pits[i].loc = loc_find(at + 1);
 			if (w.pits[i].loc < 0)
-				die("--pit ...@%s: not a seeded location (e.g. %s)", at + 1, w.loc[0].id);
+				fh_die("--pit ...@%s: not a seeded location (e.g. %s)", at + 1, w.loc[0].id);
 			w.pits[i].token = strndup(op->pits[i], (size_t)(at - op->pits[i]));
 		} else {
 			w.pits[i].token = strdup(op->pits[i]);
 		}
 		if (!w.pits[i].token)
-			die("out of memory");
+			fh_die("out of memory");
 	}
 	w.npits = op->npits;
 	w.quota = calloc(w.nloc + 1, sizeof(*w.quota));
 	if (!w.quota)
-		die("out of memory");
-	if (op->log && !(w.logf = fopen(op->log, "a")))
-		die("cannot append to --log %s: %s", op->log, strerror(errno));
+		fh_die("out of memory");
+	fh_log_open(op->log);
 }
 
 static void free_world(void)
@@ -4898,65 +4217,29 @@ static void free_world(void)
 		free(w.pits[i].token);
 	quota_reset();
 	free(w.quota);
-	faults_clear();
-	for (size_t i = 0; i < w.log_len; i++)
-		free(w.log[(w.log_head + i) % LOG_RING]);
-	if (w.logf)
-		fclose(w.logf);
+	fh_faults_clear();
+	fh_log_close();
 	free(w.company_id);
 	free(w.client_id);
 	free(w.client_secret);
 	free(w.app_id);
 	free(w.oauth_location);
-	free(tq.heap);
-}
-
-/* A thousand connections in flight need a thousand descriptors. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192) {
-		rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-static struct MHD_Daemon *start_daemon(long port)
-{
-	struct sockaddr_in sa;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-
-	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, serve, NULL,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS,
-				MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				MHD_OPTION_END);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct fh_server server = {
+		.control_prefix = "/_control", .handle = handle, .summary = summary_line
+	};
 	struct options op = { .nloc = 3, .ntags = 5 };
-	const union MHD_DaemonInfo *info;
-	pthread_condattr_t ca;
-	struct MHD_Daemon *d;
-	sigset_t sigs;
-	time_t deadline;
-	char line[1024];
+	int rc;
 
-	w.company_id = xstrdup("fakecompany000000001");
-	w.client_id = xstrdup("fakeapp0001-hlbtest");
-	w.client_secret = xstrdup("fake-secret");
-	w.app_id = xstrdup("fakeapp0001");
+	fh_set_name("fake_ghl");
+	fh_fault_set_junk(malformed_body);
+	w.company_id = fh_xstrdup("fakecompany000000001");
+	w.client_id = fh_xstrdup("fakeapp0001-hlbtest");
+	w.client_secret = fh_xstrdup("fake-secret");
+	w.app_id = fh_xstrdup("fakeapp0001");
 	w.user_id = "fakeuser000000000001";
 	w.token_ttl = 86399;
 	w.rate_max = 100;
@@ -4964,68 +4247,7 @@ int main(int argc, char **argv)
 	w.daily = 200000;
 	parse_args(argc, argv, &op);
 	setup_world(&op);
-	raise_fd_limit();
-
-	/* Blocked here, so every server thread inherits the mask and the
-	 * signals reach only sigtimedwait below. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&tq.cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&tq.thread, NULL, timer_main, NULL) != 0)
-		die("cannot start the timer thread");
-
-	d = start_daemon(op.port);
-	if (!d)
-		die("cannot start the HTTP server on 127.0.0.1:%ld (port in use?)", op.port);
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	if (!info || !info->port)
-		die("cannot tell which port the server is bound to");
-	printf("PORT=%u\n", (unsigned)info->port);
-	fflush(stdout);
-
-	deadline = op.max_seconds ? time(NULL) + op.max_seconds : 0;
-	for (;;) {
-		struct timespec tick = { 1, 0 };
-		int sig = sigtimedwait(&sigs, NULL, &tick);
-
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (deadline && time(NULL) >= deadline) {
-			fprintf(stderr, "fake_ghl: --max-seconds %ld reached; stopping\n", op.max_seconds);
-			break;
-		}
-	}
-	/* Every suspended connection is resumed before the daemon stops:
-	 * stopping with one suspended is undefined. */
-	pthread_mutex_lock(&tq.mu);
-	tq.stopping = 1;
-	pthread_cond_signal(&tq.cv);
-	pthread_mutex_unlock(&tq.mu);
-	pthread_join(tq.thread, NULL);
-	/* Resumed answers get a moment to go out before the daemon closes
-	 * every connection. */
-	for (int i = 0; i < 100; i++) {
-		long busy;
-
-		pthread_mutex_lock(&w.mu);
-		busy = w.st.in_flight;
-		pthread_mutex_unlock(&w.mu);
-		if (busy <= 0)
-			break;
-		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	}
-	MHD_stop_daemon(d);
-	pthread_cond_destroy(&tq.cv);
-
-	summary_line(line, sizeof(line));
-	fprintf(stderr, "%s\n", line);
+	rc = fh_run(&server, op.port, op.max_seconds);
 	free_world();
-	return 0;
+	return rc == 0 ? 0 : 2;
 }

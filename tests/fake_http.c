@@ -1,4 +1,4 @@
-/* fake_http: the server scaffolding of tests/fake_octorate (see fake_http.h). */
+/* fake_http: the server scaffolding of the fakes in tests/ (see fake_http.h). */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
@@ -21,8 +21,6 @@
 
 #define CONNECTION_LIMIT 2000u   /* a benchmark may keep ~1000 requests in flight */
 #define POOL_THREADS 4u
-#define FAULT_CAP 64
-#define LOG_RING 1000            /* entries kept for the control log */
 
 static const char *prog = "fake_http";
 
@@ -65,6 +63,45 @@ int fh_parse_long(const char *s, long *out)
 	return 0;
 }
 
+int fh_getopt(int argc, char **argv, const struct option *opts, int *idx, void (*usage)(FILE *out))
+{
+	int ch = getopt_long(argc, argv, "", opts, idx);
+
+	if (ch == 'h') {
+		usage(stdout);
+		exit(0);
+	}
+	if (ch == '?' || ch == ':' || (ch == -1 && optind < argc)) {
+		usage(stderr);
+		exit(2);
+	}
+	return ch;
+}
+
+void fh_opt_number(const struct option *opts, int idx, long *out)
+{
+	if (fh_parse_long(optarg, out) < 0)
+		fh_die("--%s takes a whole number that is not negative, not '%s'", opts[idx].name, optarg);
+}
+
+int fh_parse_rate(const char *s, long max_n, long *n, int64_t *ms)
+{
+	char *end;
+	long v;
+	long long iv;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || v < 1 || v > max_n || *end != '/')
+		return -1;
+	iv = strtoll(end + 1, &end, 10);
+	if (errno || iv < 1 || *end)
+		return -1;
+	*n = v;
+	*ms = iv;
+	return 0;
+}
+
 int64_t fh_mono_ms(void)
 {
 	struct timespec ts;
@@ -92,7 +129,7 @@ uint64_t fh_hash(const char *s)
 	return h;
 }
 
-static uint64_t mix64(uint64_t x)
+uint64_t fh_mix64(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ull;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -111,7 +148,7 @@ static uint64_t fast_random(void)
 		state |= 1;
 	}
 	state += 0x9e3779b97f4a7c15ull;
-	return mix64(state);
+	return fh_mix64(state);
 }
 
 /* Tokens and codes come from the kernel's generator: guessable ones would
@@ -189,14 +226,13 @@ void fh_set_json(struct fh_req *rq, unsigned status, struct json_object *o)
 	json_object_put(o);
 }
 
-struct qbuf {
-	char *s;
-	size_t len, n;
-	const char *drop;
-	int first;
-};
+void fh_qbuf_init(struct fh_qbuf *q, char *s, size_t n, const char *lead)
+{
+	*q = (struct fh_qbuf){ .s = s, .n = n, .lead = lead, .first = 1 };
+	s[0] = 0;
+}
 
-static void qbuf_add(struct qbuf *q, const char *s, int encode)
+void fh_qbuf_add(struct fh_qbuf *q, const char *s, int encode)
 {
 	for (; *s && q->len + 4 < q->n; s++) {
 		unsigned char ch = (unsigned char)*s;
@@ -209,45 +245,55 @@ static void qbuf_add(struct qbuf *q, const char *s, int encode)
 	q->s[q->len] = 0;
 }
 
+void fh_qbuf_param(struct fh_qbuf *q, const char *key, const char *value)
+{
+	fh_qbuf_add(q, q->first ? q->lead : "&", 0);
+	q->first = 0;
+	fh_qbuf_add(q, key, 1);
+	if (value) {
+		fh_qbuf_add(q, "=", 0);
+		fh_qbuf_add(q, value, 1);
+	}
+}
+
 static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	struct qbuf *q = cls;
+	struct fh_qbuf *q = cls;
 
 	(void)kind;
-	if (q->drop && strcmp(key, q->drop) == 0)
-		return MHD_YES;
-	if (!q->first)
-		qbuf_add(q, "&", 0);
-	q->first = 0;
-	qbuf_add(q, key, 1);
-	if (value) {
-		qbuf_add(q, "=", 0);
-		qbuf_add(q, value, 1);
-	}
+	if (!q->drop || strcmp(key, q->drop) != 0)
+		fh_qbuf_param(q, key, value);
 	return MHD_YES;
+}
+
+void fh_qbuf_query(struct fh_qbuf *q, struct MHD_Connection *c, const char *drop)
+{
+	q->drop = drop;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, q);
 }
 
 void fh_query_string(struct MHD_Connection *c, const char *drop, char *out, size_t n)
 {
-	struct qbuf q = { .s = out, .n = n, .drop = drop, .first = 1 };
+	struct fh_qbuf q;
 
 	if (!n)
 		return;
-	out[0] = 0;
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	fh_qbuf_init(&q, out, n, "");
+	fh_qbuf_query(&q, c, drop);
 }
 
-struct json_object *fh_json_parse(const char *s, size_t len)
+int fh_json_value(const char *s, size_t len, struct json_object **out)
 {
 	struct json_tokener *tok;
 	struct json_object *o;
 	int ok;
 
+	*out = NULL;
 	if (!s || !len)
-		return NULL;
+		return 0;
 	tok = json_tokener_new();
 	if (!tok)
-		return NULL;
+		return -1;
 	o = json_tokener_parse_ex(tok, s, (int)len);
 	ok = json_tokener_get_error(tok) == json_tokener_success;
 	for (size_t i = ok ? json_tokener_get_parse_end(tok) : len; i < len; i++)
@@ -256,9 +302,17 @@ struct json_object *fh_json_parse(const char *s, size_t len)
 	json_tokener_free(tok);
 	if (!ok) {
 		json_object_put(o);
-		return NULL;
+		return 0;
 	}
-	return o;
+	*out = o;
+	return 1;
+}
+
+struct json_object *fh_json_parse(const char *s, size_t len)
+{
+	struct json_object *o;
+
+	return fh_json_value(s, len, &o) > 0 ? o : NULL;
 }
 
 static int hexval(int c)
@@ -435,20 +489,22 @@ struct fault {
 	enum fh_fault_kind kind;
 	unsigned status;
 	long count;              /* -1: until fault_clear */
-	char *prefix;            /* of the URL path; NULL: any */
+	char *path;              /* NULL: any */
+	int anywhere;            /* path is a substring of the URL path, else its prefix */
 	int64_t ms;
 };
 
 static struct {
 	pthread_mutex_t mu;
-	struct fault f[FAULT_CAP];
+	struct fault f[FH_FAULT_CAP];
 	size_t n;
 	unsigned long injected;
+	const char *junk;        /* NULL: the default */
 } faults = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void fault_drop(size_t i)
 {
-	free(faults.f[i].prefix);
+	free(faults.f[i].path);
 	memmove(&faults.f[i], &faults.f[i + 1], (faults.n - i - 1) * sizeof(faults.f[0]));
 	faults.n--;
 }
@@ -471,8 +527,8 @@ static int fault_take(const char *url, unsigned mask, int64_t *extra_ms, struct 
 	for (size_t i = 0; i < faults.n;) {
 		struct fault *f = &faults.f[i];
 
-		if (!(mask & (1u << f->kind)) || (f->prefix && strncmp(url, f->prefix, strlen(f->prefix)) != 0) ||
-		    (f->kind != FH_F_LATENCY && found >= 0)) {
+		if (!(mask & (1u << f->kind)) || (f->kind != FH_F_LATENCY && found >= 0) ||
+		    (f->path && (f->anywhere ? !strstr(url, f->path) : strncmp(url, f->path, strlen(f->path)) != 0))) {
 			i++;
 			continue;
 		}
@@ -482,7 +538,7 @@ static int fault_take(const char *url, unsigned mask, int64_t *extra_ms, struct 
 		} else {
 			found = 1;
 			*hit = *f;
-			hit->prefix = NULL;
+			hit->path = NULL;
 		}
 		if (f->count > 0 && --f->count == 0)
 			fault_drop(i);
@@ -508,6 +564,11 @@ unsigned fh_fault_before(const char *url, int *reset, int64_t *extra_ms)
 	return status;
 }
 
+void fh_fault_set_junk(const char *body)
+{
+	faults.junk = body;
+}
+
 void fh_fault_after(const char *url, struct fh_req *rq)
 {
 	static const char junk[] = "{\"data\":[{\"id\":,]}<html><body>502 Bad Gateway</body></html>";
@@ -521,7 +582,7 @@ void fh_fault_after(const char *url, struct fh_req *rq)
 	if (found < 0)
 		return;
 	if (hit.kind == FH_F_MALFORMED) {
-		char *d = strdup(junk);
+		char *d = strdup(faults.junk ? faults.junk : junk);
 
 		fh_set_body(rq, 200, "application/json", d, d ? strlen(d) : 0);
 	} else if (rq->outlen > 1) {
@@ -549,7 +610,7 @@ static int ctl_true(struct json_object *req, const char *key)
 /* The kind of a fault request: the contract's keys (status N, reset,
  * truncate, malformed, latency_ms N) or fake_ghl's "kind". -1: none or
  * several. */
-static int fault_kind(struct json_object *req, struct fault *f)
+static int fault_kind(struct json_object *req, struct fh_fault *f)
 {
 	const char *kind = fh_ctl_string(req, "kind");
 	int64_t v;
@@ -598,17 +659,40 @@ static int fault_kind(struct json_object *req, struct fault *f)
 	return n == 1 ? 0 : -1;
 }
 
-struct json_object *fh_fault_control(struct json_object *req, unsigned *status)
+struct json_object *fh_fault_add(const struct fh_fault *f, unsigned *status)
 {
-	const char *prefix = fh_ctl_string(req, "path_prefix");
-	struct fault f = { .count = 1 };
+	struct fault nf = { .kind = f->kind, .status = f->status, .count = f->count, .anywhere = f->anywhere,
+			    .ms = f->ms };
 	struct json_object *o;
-	int64_t count = 1;
 	size_t pending;
 
 	*status = 400;
-	if (!prefix)
-		prefix = fh_ctl_string(req, "path");
+	if (f->path && *f->path && !(nf.path = strdup(f->path)))
+		return fh_ctl_fail("fault: out of memory");
+	pthread_mutex_lock(&faults.mu);
+	pending = faults.n;
+	if (pending < FH_FAULT_CAP)
+		faults.f[faults.n++] = nf;
+	pthread_mutex_unlock(&faults.mu);
+	if (pending >= FH_FAULT_CAP) {
+		free(nf.path);
+		*status = 409;
+		return fh_ctl_fail("fault: %d faults are pending already; send fault_clear", FH_FAULT_CAP);
+	}
+	o = fh_ctl_ok();
+	json_object_object_add(o, "pending", json_object_new_int64((int64_t)pending + 1));
+	*status = 200;
+	return o;
+}
+
+struct json_object *fh_fault_control(struct json_object *req, unsigned *status)
+{
+	struct fh_fault f = { .path = fh_ctl_string(req, "path_prefix") };
+	int64_t count = 1;
+
+	*status = 400;
+	if (!f.path)
+		f.path = fh_ctl_string(req, "path");
 	if (fault_kind(req, &f) < 0)
 		return fh_ctl_fail("fault: give exactly one of \"status\": 400-599, \"reset\": true, "
 				   "\"truncate\": true, \"malformed\": true, \"latency_ms\": N");
@@ -619,29 +703,14 @@ struct json_object *fh_fault_control(struct json_object *req, unsigned *status)
 	if (fh_ctl_int(req, "count", &count) < 0 || count == 0 || count < -1)
 		return fh_ctl_fail("fault: \"count\" must be at least 1, or -1 for until fault_clear");
 	f.count = (long)count;
-	if (prefix && *prefix && !(f.prefix = strdup(prefix)))
-		return fh_ctl_fail("fault: out of memory");
-	pthread_mutex_lock(&faults.mu);
-	pending = faults.n;
-	if (pending < FAULT_CAP)
-		faults.f[faults.n++] = f;
-	pthread_mutex_unlock(&faults.mu);
-	if (pending >= FAULT_CAP) {
-		free(f.prefix);
-		*status = 409;
-		return fh_ctl_fail("fault: %d faults are pending already; send fault_clear", FAULT_CAP);
-	}
-	o = fh_ctl_ok();
-	json_object_object_add(o, "pending", json_object_new_int64((int64_t)pending + 1));
-	*status = 200;
-	return o;
+	return fh_fault_add(&f, status);
 }
 
 /* ---- the log ------------------------------------------------------------------------------- */
 
 static struct {
 	pthread_mutex_t mu;
-	char *line[LOG_RING];
+	char *line[FH_LOG_RING];
 	size_t head, len;
 	FILE *f;
 } lg = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -661,12 +730,12 @@ void fh_log_add(struct json_object *entry)
 	if (!d)
 		return;
 	pthread_mutex_lock(&lg.mu);
-	if (lg.len == LOG_RING) {
+	if (lg.len == FH_LOG_RING) {
 		free(lg.line[lg.head]);
-		lg.head = (lg.head + 1) % LOG_RING;
+		lg.head = (lg.head + 1) % FH_LOG_RING;
 		lg.len--;
 	}
-	lg.line[(lg.head + lg.len++) % LOG_RING] = d;
+	lg.line[(lg.head + lg.len++) % FH_LOG_RING] = d;
 	if (lg.f) {
 		fprintf(lg.f, "%s\n", d);
 		fflush(lg.f);
@@ -682,7 +751,7 @@ struct json_object *fh_log_array(size_t last)
 	if (last > lg.len)
 		last = lg.len;
 	for (size_t i = lg.len - last; i < lg.len; i++) {
-		struct json_object *o = json_tokener_parse(lg.line[(lg.head + i) % LOG_RING]);
+		struct json_object *o = json_tokener_parse(lg.line[(lg.head + i) % FH_LOG_RING]);
 
 		if (o)
 			json_object_array_add(a, o);
@@ -700,11 +769,11 @@ char *fh_log_text(size_t last)
 	if (last > lg.len)
 		last = lg.len;
 	for (size_t i = lg.len - last; i < lg.len; i++)
-		cap += strlen(lg.line[(lg.head + i) % LOG_RING]) + 1;
+		cap += strlen(lg.line[(lg.head + i) % FH_LOG_RING]) + 1;
 	buf = malloc(cap);
 	if (buf) {
 		for (size_t i = lg.len - last; i < lg.len; i++) {
-			const char *line = lg.line[(lg.head + i) % LOG_RING];
+			const char *line = lg.line[(lg.head + i) % FH_LOG_RING];
 			size_t l = strlen(line);
 
 			memcpy(buf + len, line, l);
@@ -717,11 +786,25 @@ char *fh_log_text(size_t last)
 	return buf;
 }
 
+void fh_log_control(struct MHD_Connection *c, const char *url, struct fh_req *rq)
+{
+	const char *ns = fh_query(c, "n");
+	long n = FH_LOG_RING;
+	char *text;
+
+	if (ns && fh_parse_long(ns, &n) < 0) {
+		fh_set_json(rq, 400, fh_ctl_fail("%.64s: n must be a whole number", url));
+		return;
+	}
+	text = fh_log_text((size_t)n);
+	fh_set_body(rq, text ? 200 : 500, "application/x-ndjson", text, text ? strlen(text) : 0);
+}
+
 void fh_log_close(void)
 {
 	pthread_mutex_lock(&lg.mu);
 	for (size_t i = 0; i < lg.len; i++)
-		free(lg.line[(lg.head + i) % LOG_RING]);
+		free(lg.line[(lg.head + i) % FH_LOG_RING]);
 	lg.len = lg.head = 0;
 	if (lg.f)
 		fclose(lg.f);
@@ -788,8 +871,26 @@ static struct {
 	struct pending *heap;
 	size_t len, cap;
 	pthread_t thread;
-	long in_flight;          /* API requests not yet completed, under mu */
+	long in_flight;          /* requests not yet completed, under mu */
+	long api, api_peak;      /* the same without control requests, and its peak */
 } tq = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+void fh_in_flight(long *now, long *peak)
+{
+	pthread_mutex_lock(&tq.mu);
+	if (now)
+		*now = tq.api;
+	if (peak)
+		*peak = tq.api_peak;
+	pthread_mutex_unlock(&tq.mu);
+}
+
+void fh_peak_reset(void)
+{
+	pthread_mutex_lock(&tq.mu);
+	tq.api_peak = tq.api;
+	pthread_mutex_unlock(&tq.mu);
+}
 
 static void heap_swap(size_t a, size_t b)
 {
@@ -936,7 +1037,7 @@ static enum MHD_Result answer(const struct fh_server *s, struct MHD_Connection *
 	if (rq->reset)
 		return MHD_NO;  /* libmicrohttpd closes the connection unanswered */
 	rq->ready = 1;
-	if (!rq->control && rq->delay_ms > 0 && suspend_for(c, rq->delay_ms))
+	if (!rq->control && rq->delay_ms > 0 && !s->thread_per_connection && suspend_for(c, rq->delay_ms))
 		return MHD_YES; /* called again once resumed */
 	return send_answer(c, rq);
 }
@@ -974,15 +1075,17 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 	(void)version;
 	if (!rq) {
 		const char *cl = fh_header_in(c, "Content-Length");
-		size_t plen = strlen(s->control_prefix);
+		size_t plen = s->control_prefix ? strlen(s->control_prefix) : 0;
 
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
-		rq->control = strncmp(url, s->control_prefix, plen) == 0 && (url[plen] == 0 || url[plen] == '/');
+		rq->control = plen && strncmp(url, s->control_prefix, plen) == 0 && (url[plen] == 0 || url[plen] == '/');
 		pthread_mutex_lock(&tq.mu);
 		tq.in_flight++;
+		if (!rq->control && ++tq.api > tq.api_peak)
+			tq.api_peak = tq.api;
 		pthread_mutex_unlock(&tq.mu);
 		/* Refused without keeping a byte when the length is announced. */
 		if (cl && strtoull(cl, NULL, 10) > FH_BODY_CAP)
@@ -1011,6 +1114,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 		return;
 	pthread_mutex_lock(&tq.mu);
 	tq.in_flight--;
+	if (!rq->control)
+		tq.api--;
 	pthread_mutex_unlock(&tq.mu);
 	free(rq->body);
 	free(rq->out);
@@ -1047,9 +1152,23 @@ static void raise_fd_limit(void)
 static struct MHD_Daemon *start_daemon(const struct fh_server *s, long port)
 {
 	struct sockaddr_in sa;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* A pool polls with suspendable connections; a thread per connection
+	 * blocks in its own thread, with a stack of its own size. */
+	struct MHD_OptionItem pool[] = {
+		{ MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS, NULL },
+		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
+		{ MHD_OPTION_END, 0, NULL }
+	}, per_connection[] = {
+		{ MHD_OPTION_THREAD_STACK_SIZE, (intptr_t)s->thread_stack, NULL },
+		{ MHD_OPTION_END, 0, NULL }
+	};
 
-	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+	if (s->thread_per_connection)
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
+	else
+		flags |= MHD_ALLOW_SUSPEND_RESUME |
+			 (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
@@ -1057,9 +1176,8 @@ static struct MHD_Daemon *start_daemon(const struct fh_server *s, long port)
 	return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, serve, (void *)s,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_THREAD_POOL_SIZE, POOL_THREADS,
-				MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+				MHD_OPTION_ARRAY, s->thread_per_connection ? per_connection : pool,
+				MHD_OPTION_CONNECTION_LIMIT, s->connection_limit ? s->connection_limit : CONNECTION_LIMIT,
 				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				MHD_OPTION_END);
@@ -1140,10 +1258,18 @@ int fh_run(const struct fh_server *s, long port, long max_seconds)
 	printf("PORT=%u\n", (unsigned)info->port);
 	fflush(stdout);
 	wait_for_signal(&sigs, max_seconds);
+	if (s->stopping)
+		s->stopping();
 	drain();
 	MHD_stop_daemon(d);
 	pthread_cond_destroy(&tq.cv);
 	free(tq.heap);
 	tq.heap = NULL;
+	if (s->summary) {
+		char line[1024];
+
+		s->summary(line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
 	return 0;
 }

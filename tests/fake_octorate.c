@@ -35,7 +35,9 @@
  *                            givenName "Guest", familyName "<g>", email
  *                            "Guest.<g>@Example.COM" (a trailing space when g % 3 == 0),
  *                            phone "+39 333xxxxxxx" (odd g) or national "333xxxxxxx"
- *                            (even g), metaData [] and privateNotes ""
+ *                            (even g), metaData [] and privateNotes "". A guest without
+ *                            checkin/checkout (generated, seeded or added) gets the stay's
+ *                            Rome days, yyyy-MM-dd, as in the spec's example
  *   --seed FILE              JSON replacing the generated world: {"accommodations":[{"id",
  *                            "name","currency","timeZone","reservations":[{...}]}]};
  *                            reservations are completed as reservation_add does
@@ -366,6 +368,15 @@ static void fmt_time(int64_t ms, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ[UTC]", &tm);
 }
 
+/* A Rome day, yyyy-MM-dd: a guest's checkin and checkout. */
+static void fmt_rome_day(int64_t ms, char *out, size_t n)
+{
+	struct tm tm;
+
+	civil_from_ms(ms + rome_offset_ms(ms), &tm);
+	strftime(out, n, "%Y-%m-%d", &tm);
+}
+
 /* ---- answers ---------------------------------------------------------------------------------- */
 
 static void put_str(struct json_object *o, const char *k, const char *v)
@@ -651,7 +662,7 @@ static int res_complete(const struct acc *a, struct json_object *o, int64_t id, 
 	struct json_object *v;
 	int64_t checkin_dflt = rome_midnight_ms(floor_div(now + rome_offset_ms(now), 86400000) + 30);
 	int64_t checkin;
-	char refer[32];
+	char refer[32], in_day[16], out_day[16];
 
 	put_int(o, "id", id);
 	if (has(o, "status") && (!json_object_object_get_ex(o, "status", &v) ||
@@ -691,6 +702,19 @@ static int res_complete(const struct acc *a, struct json_object *o, int64_t id, 
 	if (!json_object_is_type(json_object_object_get(o, "guests"), json_type_array)) {
 		snprintf(err, n, "\"guests\" must be an array");
 		return -1;
+	}
+	/* a guest's stay in Rome days, required by ApiReservationGuestDTO (the
+	 * spec's example: 2020-07-07 for a checkin at 2020-07-06T22:00:00Z) */
+	fmt_rome_day(checkin, in_day, sizeof(in_day));
+	fmt_rome_day(time_field(o, "checkout"), out_day, sizeof(out_day));
+	v = json_object_object_get(o, "guests");
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		struct json_object *g = json_object_array_get_idx(v, i);
+
+		if (json_object_is_type(g, json_type_object)) {
+			dflt_str(g, "checkin", in_day);
+			dflt_str(g, "checkout", out_day);
+		}
 	}
 	if (norm_metadata(o, err, n) < 0)
 		return -1;

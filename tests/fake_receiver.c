@@ -28,15 +28,16 @@
  * writes when each accepted request arrived (ms after the first).
  *
  * One thread per connection (libmicrohttpd's own mode), so a hanging or slow
- * answer holds only its connection and the others are served meanwhile. */
+ * answer holds only its connection and the others are served meanwhile; the
+ * server scaffolding is tests/fake_http.[ch]. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
+#include "fake_http.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,14 +45,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <json-c/json.h>
-#include <microhttpd.h>
-
-#define BODY_CAP (1u << 20)      /* larger bodies are answered 413 */
 #define CONNECTION_LIMIT 400     /* enough for a batch of concurrent records */
 #define KEY_CAP 1024             /* longer keys are cut when recorded */
 #define THREAD_STACK (512u << 10) /* a thread per connection: keep each small */
@@ -87,9 +80,8 @@ static struct {
 	FILE *keys;
 	FILE *times;        /* --arrivals: ms since the first accepted request, one a line */
 	struct keyset seen;
-	/* counters for the summary */
+	/* counters for the summary (peak_open: fake_http's peak in flight) */
 	unsigned long accepted, duplicates, requests, s429, s5xx, s4xx, s2xx, resets;
-	long open, peak_open;       /* requests being served at once */
 	int64_t first_ms, last_ms;  /* first and last accepted delivery */
 } fk = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
@@ -99,14 +91,6 @@ struct quota_view {
 	int over;          /* answered 429 */
 	long remaining, daily_remaining;
 	long retry_after;  /* seconds, when over */
-};
-
-/* One request: its body, gathered across the upload calls. */
-struct req {
-	char *body;
-	size_t len, cap;
-	int too_big;
-	struct quota_view q;
 };
 
 /* Quota mode: one per location key, under fk.mu. */
@@ -129,20 +113,6 @@ static struct {
 	size_t cap, len;
 } qt;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fake_receiver: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
 static int parse_mode(const char *s, enum mode *out)
 {
 	for (int i = 0; mode_names[i]; i++)
@@ -153,30 +123,11 @@ static int parse_mode(const char *s, enum mode *out)
 	return -1;
 }
 
-static int parse_long(const char *s, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* ---- keys ---------------------------------------------------------------- */
 
 static size_t hash(const char *s)
 {
-	size_t h = 14695981039346656037ull & (size_t)-1;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= (size_t)1099511628211ull;
-	}
-	return h;
+	return (size_t)fh_hash(s);
 }
 
 /* Adds `key` to the set; 1 if it was there already, 0 if new, -1 on ENOMEM. */
@@ -219,14 +170,6 @@ static void keyset_free(struct keyset *ks)
 }
 
 /* ---- quota mode --------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The key's counters, made on first sight; the caller holds fk.mu. NULL
  * when out of memory. */
@@ -276,7 +219,7 @@ static long ceil_seconds(int64_t ms)
  * fk.mu. Refused requests do not count, as with the usual limiters. */
 static void quota_decide(const char *key, struct quota_view *q)
 {
-	int64_t now = mono_ms();
+	int64_t now = fh_mono_ms();
 	struct qkey *k = qkey_get(key);
 
 	q->on = 1;
@@ -327,9 +270,10 @@ static void quota_decide(const char *key, struct quota_view *q)
 
 /* The location a request counts against: X-Location, else the body's
  * "locationId", else the last segment of the URL path. */
-static void location_key(struct MHD_Connection *c, const char *url, const struct req *rq, char *out, size_t outlen)
+static void location_key(struct MHD_Connection *c, const char *url, const struct fh_req *rq, char *out,
+			 size_t outlen)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Location");
+	const char *h = fh_header_in(c, "X-Location");
 	const char *seg;
 
 	if (h && *h) {
@@ -445,63 +389,32 @@ flush:
 
 /* ---- answers ------------------------------------------------------------- */
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, const char *body,
-				  const char *hname, const char *hvalue)
+/* An answer that is not counted: /_control and /_stats. */
+static void send_reply(struct fh_req *rq, unsigned status, const char *body, const char *hname, const char *hvalue)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								 MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result rc;
+	char *d = strdup(body);
 
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", "application/json");
+	if (!d) {
+		rq->reset = 1;  /* out of memory: closed unanswered */
+		return;
+	}
+	fh_set_body(rq, status, "application/json", d, strlen(d));
 	if (hname)
-		MHD_add_response_header(r, hname, hvalue);
-	rc = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return rc;
+		fh_add_header(rq, hname, "%s", hvalue);
 }
 
 /* Answers a delivery and counts the status; /_control and /_stats use
  * send_reply so that they do not show up in the counts. In quota mode the
  * answer carries the rate limit headers. */
-static enum MHD_Result reply(struct MHD_Connection *c, const struct req *rq, unsigned status, const char *body,
-			     const char *hname, const char *hvalue)
+static void reply(struct fh_req *rq, const struct quota_view *q, unsigned status, const char *body, const char *hname,
+		  const char *hvalue)
 {
-	if (rq && rq->q.on) {
-		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-									 MHD_RESPMEM_MUST_COPY);
-		char v[5][32];
-		enum MHD_Result rc;
-
-		if (!r)
-			return MHD_NO;
-		snprintf(v[0], sizeof(v[0]), "%ld", qt.max);
-		snprintf(v[1], sizeof(v[1]), "%ld", rq->q.remaining);
-		snprintf(v[2], sizeof(v[2]), "%lld", (long long)qt.interval_ms);
-		snprintf(v[3], sizeof(v[3]), "%ld", qt.daily);
-		snprintf(v[4], sizeof(v[4]), "%ld", rq->q.daily_remaining);
-		MHD_add_response_header(r, "Content-Type", "application/json");
-		MHD_add_response_header(r, "X-RateLimit-Max", v[0]);
-		MHD_add_response_header(r, "X-RateLimit-Remaining", v[1]);
-		MHD_add_response_header(r, "X-RateLimit-Interval-Milliseconds", v[2]);
-		MHD_add_response_header(r, "X-RateLimit-Limit-Daily", v[3]);
-		MHD_add_response_header(r, "X-RateLimit-Daily-Remaining", v[4]);
-		if (hname)
-			MHD_add_response_header(r, hname, hvalue);
-		pthread_mutex_lock(&fk.mu);
-		if (status == 429)
-			fk.s429++;
-		else if (status >= 500)
-			fk.s5xx++;
-		else if (status >= 400)
-			fk.s4xx++;
-		else if (status >= 200 && status < 300)
-			fk.s2xx++;
-		pthread_mutex_unlock(&fk.mu);
-		rc = MHD_queue_response(c, status, r);
-		MHD_destroy_response(r);
-		return rc;
+	if (q->on) {
+		fh_add_header(rq, "X-RateLimit-Max", "%ld", qt.max);
+		fh_add_header(rq, "X-RateLimit-Remaining", "%ld", q->remaining);
+		fh_add_header(rq, "X-RateLimit-Interval-Milliseconds", "%lld", (long long)qt.interval_ms);
+		fh_add_header(rq, "X-RateLimit-Limit-Daily", "%ld", qt.daily);
+		fh_add_header(rq, "X-RateLimit-Daily-Remaining", "%ld", q->daily_remaining);
 	}
 	pthread_mutex_lock(&fk.mu);
 	if (status == 429)
@@ -513,7 +426,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, const struct req *rq, uns
 	else if (status >= 200 && status < 300)
 		fk.s2xx++;
 	pthread_mutex_unlock(&fk.mu);
-	return send_reply(c, status, body, hname, hvalue);
+	send_reply(rq, status, body, hname, hvalue);
 }
 
 /* Waits `ms`, or less when the fake is stopping; 0 if the wait ran out. */
@@ -540,18 +453,21 @@ static int wait_ms(long ms)
 
 static void summary_line(char *out, size_t outlen)
 {
+	long peak_open;
+
+	fh_in_flight(NULL, &peak_open);
 	pthread_mutex_lock(&fk.mu);
 	snprintf(out, outlen,
 		 "accepted=%lu duplicates=%lu requests=%lu status_429=%lu status_5xx=%lu status_4xx=%lu "
 		 "status_2xx=%lu resets=%lu peak_open=%ld span_ms=%lld quota_keys=%zu",
 		 fk.accepted, fk.duplicates, fk.requests, fk.s429, fk.s5xx, fk.s4xx, fk.s2xx, fk.resets,
-		 fk.peak_open, (long long)(fk.last_ms - fk.first_ms), qt.len);
+		 peak_open, (long long)(fk.last_ms - fk.first_ms), qt.len);
 	pthread_mutex_unlock(&fk.mu);
 }
 
 /* POST /_control {"mode":"429","retry_after":"2",...}: numbers may be given
  * as JSON numbers or strings. The fault count starts again from zero. */
-static enum MHD_Result control(struct MHD_Connection *c, const struct req *rq)
+static void control(struct fh_req *rq)
 {
 	struct json_object *o = json_tokener_parse(rq->body ? rq->body : "");
 	struct behaviour b;
@@ -566,21 +482,24 @@ static enum MHD_Result control(struct MHD_Connection *c, const struct req *rq)
 
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		return send_reply(c, 400, "{\"error\":\"control body must be a JSON object\"}", NULL, NULL);
+		send_reply(rq, 400, "{\"error\":\"control body must be a JSON object\"}", NULL, NULL);
+		return;
 	}
 	pthread_mutex_lock(&fk.mu);
 	b = fk.b;
 	pthread_mutex_unlock(&fk.mu);
 	if (json_object_object_get_ex(o, "mode", &v) && parse_mode(json_object_get_string(v), &b.mode) < 0) {
 		json_object_put(o);
-		return send_reply(c, 400, "{\"error\":\"unknown mode\"}", NULL, NULL);
+		send_reply(rq, 400, "{\"error\":\"unknown mode\"}", NULL, NULL);
+		return;
 	}
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (!json_object_object_get_ex(o, nums[i].name, &v))
 			continue;
-		if (parse_long(json_object_get_string(v), (long *)((char *)&b + nums[i].off)) < 0) {
+		if (fh_parse_long(json_object_get_string(v), (long *)((char *)&b + nums[i].off)) < 0) {
 			json_object_put(o);
-			return send_reply(c, 400, "{\"error\":\"numbers must be whole and not negative\"}", NULL, NULL);
+			send_reply(rq, 400, "{\"error\":\"numbers must be whole and not negative\"}", NULL, NULL);
+			return;
 		}
 	}
 	if (json_object_object_get_ex(o, "retry_after_date", &v))
@@ -592,10 +511,10 @@ static enum MHD_Result control(struct MHD_Connection *c, const struct req *rq)
 	fk.b = b;
 	fk.faults = 0;
 	pthread_mutex_unlock(&fk.mu);
-	return send_reply(c, 200, "{\"ok\":true}", NULL, NULL);
+	send_reply(rq, 200, "{\"ok\":true}", NULL, NULL);
 }
 
-static int valid_json(const struct req *rq, struct json_object **out)
+static int valid_json(const struct fh_req *rq, struct json_object **out)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *o;
@@ -616,27 +535,29 @@ static int valid_json(const struct req *rq, struct json_object **out)
 	return 1;
 }
 
-static enum MHD_Result accept_request(struct MHD_Connection *c, const struct req *rq)
+static void accept_request(struct MHD_Connection *c, struct fh_req *rq, const struct quota_view *q)
 {
-	const char *idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
-	const char *list = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Idempotency-Keys");
+	const char *idem = fh_header_in(c, "Idempotency-Key");
+	const char *list = fh_header_in(c, "X-Idempotency-Keys");
 	struct json_object *body;
 
-	if (!valid_json(rq, &body))
-		return reply(c, rq, 400, "{\"error\":\"body is not a JSON object or array\"}", NULL, NULL);
+	if (!valid_json(rq, &body)) {
+		reply(rq, q, 400, "{\"error\":\"body is not a JSON object or array\"}", NULL, NULL);
+		return;
+	}
 	pthread_mutex_lock(&fk.mu);
 	accept_body(body, idem, list);
-	fk.last_ms = mono_ms();
+	fk.last_ms = fh_mono_ms();
 	if (!fk.first_ms)
 		fk.first_ms = fk.last_ms;
 	if (fk.times)
 		fprintf(fk.times, "%lld\n", (long long)(fk.last_ms - fk.first_ms));
 	pthread_mutex_unlock(&fk.mu);
 	json_object_put(body);
-	return reply(c, rq, 200, "{\"ok\":true}", NULL, NULL);
+	reply(rq, q, 200, "{\"ok\":true}", NULL, NULL);
 }
 
-static enum MHD_Result too_many(struct MHD_Connection *c, const struct req *rq, const struct behaviour *b)
+static void too_many(struct fh_req *rq, const struct quota_view *q, const struct behaviour *b)
 {
 	char value[64];
 
@@ -649,39 +570,49 @@ static enum MHD_Result too_many(struct MHD_Connection *c, const struct req *rq, 
 	} else {
 		snprintf(value, sizeof(value), "%ld", b->retry_after);
 	}
-	return reply(c, rq, 429, "{\"error\":\"too many requests\"}", "Retry-After", value);
+	reply(rq, q, 429, "{\"error\":\"too many requests\"}", "Retry-After", value);
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const char *method,
-			      struct req *rq)
+/* Every request, in the thread of its connection, once its body is in; a
+ * wait cut short by the stop, and the reset mode, close the connection
+ * unanswered. */
+static void handle(struct MHD_Connection *c, const char *url, const char *method, struct fh_req *rq)
 {
+	struct quota_view q = { 0 };
 	struct behaviour b;
 	unsigned long n;
 	enum mode mode;
 
-	if (strcmp(url, "/_control") == 0 && strcmp(method, "POST") == 0)
-		return control(c, rq);
+	if (strcmp(url, "/_control") == 0 && strcmp(method, "POST") == 0) {
+		control(rq);
+		return;
+	}
 	if (strcmp(url, "/_stats") == 0 && strcmp(method, "GET") == 0) {
 		char line[512];
 
 		summary_line(line, sizeof(line));
-		return send_reply(c, 200, line, NULL, NULL);
+		send_reply(rq, 200, line, NULL, NULL);
+		return;
 	}
-	if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "PATCH") != 0)
-		return reply(c, rq, 405, "{\"error\":\"use POST, PUT or PATCH\"}", "Allow", "POST, PUT, PATCH");
+	if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "PATCH") != 0) {
+		reply(rq, &q, 405, "{\"error\":\"use POST, PUT or PATCH\"}", "Allow", "POST, PUT, PATCH");
+		return;
+	}
 
 	if (qt.max) {
 		char key[KEY_CAP];
 
 		location_key(c, url, rq, key, sizeof(key));
 		pthread_mutex_lock(&fk.mu);
-		quota_decide(key, &rq->q);
+		quota_decide(key, &q);
 		pthread_mutex_unlock(&fk.mu);
 	}
 	/* The quota counted the request when it arrived; the answer comes
 	 * after the latency, as from a server that does the work first. */
-	if (qt.latency_ms && wait_ms(qt.latency_ms))
-		return MHD_NO;
+	if (qt.latency_ms && wait_ms(qt.latency_ms)) {
+		rq->reset = 1;
+		return;
+	}
 	pthread_mutex_lock(&fk.mu);
 	n = ++fk.requests;
 	b = fk.b;
@@ -691,140 +622,81 @@ static enum MHD_Result answer(struct MHD_Connection *c, const char *url, const c
 	else if (mode != M_OK)
 		fk.faults++;
 	pthread_mutex_unlock(&fk.mu);
-	if (rq->q.over) {
+	if (q.over) {
 		char ra[32];
 
-		snprintf(ra, sizeof(ra), "%ld", rq->q.retry_after);
-		return reply(c, rq, 429, "{\"error\":\"rate limit exceeded\"}",
-			     rq->q.retry_after >= 0 ? "Retry-After" : NULL, ra);
+		snprintf(ra, sizeof(ra), "%ld", q.retry_after);
+		reply(rq, &q, 429, "{\"error\":\"rate limit exceeded\"}", q.retry_after >= 0 ? "Retry-After" : NULL, ra);
+		return;
 	}
 
 	if (fk.require_name) {
-		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, fk.require_name);
+		const char *v = fh_header_in(c, fk.require_name);
 
-		if (!v || strcmp(v, fk.require_value) != 0)
-			return reply(c, rq, 401, "{\"error\":\"missing or wrong credentials\"}", NULL, NULL);
+		if (!v || strcmp(v, fk.require_value) != 0) {
+			reply(rq, &q, 401, "{\"error\":\"missing or wrong credentials\"}", NULL, NULL);
+			return;
+		}
 	}
-	if (rq->too_big)
-		return reply(c, rq, 413, "{\"error\":\"body larger than 1 MiB\"}", NULL, NULL);
+	if (rq->too_big) {
+		reply(rq, &q, 413, "{\"error\":\"body larger than 1 MiB\"}", NULL, NULL);
+		return;
+	}
 
 	switch (mode) {
 	case M_OK:
 		break;
 	case M_429:
-		return too_many(c, rq, &b);
+		too_many(rq, &q, &b);
+		return;
 	case M_500:
-		return reply(c, rq, 500, "{\"error\":\"internal error\"}", NULL, NULL);
+		reply(rq, &q, 500, "{\"error\":\"internal error\"}", NULL, NULL);
+		return;
 	case M_400:
-		return reply(c, rq, 400, "{\"error\":\"rejected by the fake\"}", NULL, NULL);
+		reply(rq, &q, 400, "{\"error\":\"rejected by the fake\"}", NULL, NULL);
+		return;
 	case M_HANG:
-		if (wait_ms(b.hang_ms))
-			return MHD_NO;
+		if (wait_ms(b.hang_ms)) {
+			rq->reset = 1;
+			return;
+		}
 		break;
 	case M_RESET:
 		pthread_mutex_lock(&fk.mu);
 		fk.resets++;
 		pthread_mutex_unlock(&fk.mu);
-		return MHD_NO; /* libmicrohttpd closes the connection unanswered */
+		rq->reset = 1; /* libmicrohttpd closes the connection unanswered */
+		return;
 	case M_SLOW:
-		if (wait_ms(b.delay_ms))
-			return MHD_NO;
+		if (wait_ms(b.delay_ms)) {
+			rq->reset = 1;
+			return;
+		}
 		break;
 	case M_FLAKY:
-		if (n % (unsigned long)b.every == 0)
-			return reply(c, rq, 500, "{\"error\":\"flaky\"}", NULL, NULL);
+		if (n % (unsigned long)b.every == 0) {
+			reply(rq, &q, 500, "{\"error\":\"flaky\"}", NULL, NULL);
+			return;
+		}
 		break;
 	}
-	return accept_request(c, rq);
+	accept_request(c, rq, &q);
 }
 
-static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-			     const char *version, const char *data, size_t *data_size, void **con_cls)
+/* Wakes hanging and slow answers once the stop came. */
+static void stopping(void)
 {
-	struct req *rq = *con_cls;
-
-	(void)cls;
-	(void)version;
-	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		*con_cls = rq;
-		pthread_mutex_lock(&fk.mu);
-		if (++fk.open > fk.peak_open)
-			fk.peak_open = fk.open;
-		pthread_mutex_unlock(&fk.mu);
-		/* Refused before reading a byte when the length is announced. */
-		if (cl && strtoull(cl, NULL, 10) > BODY_CAP)
-			rq->too_big = 1;
-		return MHD_YES;
-	}
-	if (*data_size) {
-		size_t n = *data_size;
-
-		*data_size = 0;
-		if (rq->too_big || rq->len + n > BODY_CAP) {
-			rq->too_big = 1;
-			return MHD_YES;
-		}
-		if (rq->len + n + 1 > rq->cap) {
-			size_t cap = rq->cap ? rq->cap : 4096;
-			char *b;
-
-			while (cap < rq->len + n + 1)
-				cap *= 2;
-			b = realloc(rq->body, cap);
-			if (!b)
-				return MHD_NO;
-			rq->body = b;
-			rq->cap = cap;
-		}
-		memcpy(rq->body + rq->len, data, n);
-		rq->len += n;
-		rq->body[rq->len] = 0;
-		return MHD_YES;
-	}
-	return answer(c, url, method, rq);
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct req *rq = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (rq) {
-		pthread_mutex_lock(&fk.mu);
-		fk.open--;
-		pthread_mutex_unlock(&fk.mu);
-		free(rq->body);
-		free(rq);
-		*con_cls = NULL;
-	}
-}
-
-/* Closing a connection unanswered is what the reset and hang modes are
- * for: libmicrohttpd's complaint about it would only be noise. */
-static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (strstr(msg, "Application reported internal error"))
-		return;
-	fprintf(stderr, "fake_receiver: libmicrohttpd: %s", msg);
+	pthread_mutex_lock(&fk.mu);
+	fk.stopping = 1;
+	pthread_cond_broadcast(&fk.cv);
+	pthread_mutex_unlock(&fk.mu);
 }
 
 /* ---- main ---------------------------------------------------------------- */
 
-static void usage(void)
+static void usage(FILE *out)
 {
+	(void)out;  /* the receiver's usage goes to stderr, --help's too */
 	fputs("usage: fake_receiver [--mode ok|429|500|400|hang|reset|slow|flaky] [--keys FILE]\n"
 	      "         [--retry-after SECONDS] [--retry-after-date] [--hang-ms MS] [--delay-ms MS]\n"
 	      "         [--every N] [--times N] [--require-header 'Name: value'] [--max-seconds N]\n"
@@ -857,8 +729,7 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		{ "daily", required_argument, NULL, 'Y' },
 		{ "latency-ms", required_argument, NULL, 'L' },
 		{ "arrivals", required_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		FH_OPTIONS_END
 	};
 	int ch, idx = 0;
 
@@ -866,18 +737,18 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 	fk.b.hang_ms = 10000;
 	fk.b.delay_ms = 200;
 	fk.b.every = 3;
-	while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	while ((ch = fh_getopt(argc, argv, opts, &idx, usage)) != -1) {
 		long *num = NULL;
 
 		switch (ch) {
 		case 'm':
 			if (parse_mode(optarg, &fk.b.mode) < 0)
-				die("unknown mode '%s'", optarg);
+				fh_die("unknown mode '%s'", optarg);
 			break;
 		case 'k':
 			fk.keys = fopen(optarg, "w");
 			if (!fk.keys)
-				die("cannot write %s: %s", optarg, strerror(errno));
+				fh_die("cannot write %s: %s", optarg, strerror(errno));
 			break;
 		case 'D': fk.b.retry_date = 1; break;
 		case 'r': num = &fk.b.retry_after; break;
@@ -890,126 +761,56 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		case 'T':
 			fk.times = fopen(optarg, "w");
 			if (!fk.times)
-				die("cannot write %s: %s", optarg, strerror(errno));
+				fh_die("cannot write %s: %s", optarg, strerror(errno));
 			break;
 		case 'L': num = &qt.latency_ms; break;
 		case 'W':
 			if (strcmp(optarg, "fixed") == 0)
 				qt.fixed = 1;
 			else if (strcmp(optarg, "sliding") != 0)
-				die("--quota-window takes sliding or fixed");
+				fh_die("--quota-window takes sliding or fixed");
 			break;
-		case 'Q': {
-			char *end;
-			long long iv;
-
-			errno = 0;
-			qt.max = strtol(optarg, &end, 10);
-			if (errno || qt.max < 1 || qt.max > 1000000 || *end != '/')
-				die("--quota takes N/INTERVAL_MS, such as 100/10000");
-			iv = strtoll(end + 1, &end, 10);
-			if (errno || iv < 1 || *end)
-				die("--quota takes N/INTERVAL_MS, such as 100/10000");
-			qt.interval_ms = iv;
+		case 'Q':
+			if (fh_parse_rate(optarg, 1000000, &qt.max, &qt.interval_ms) < 0)
+				fh_die("--quota takes N/INTERVAL_MS, such as 100/10000");
 			break;
-		}
 		case 'R': {
 			const char *colon = strchr(optarg, ':');
 			const char *v;
 
 			if (!colon || colon == optarg)
-				die("--require-header takes 'Name: value'");
+				fh_die("--require-header takes 'Name: value'");
 			v = colon + 1;
 			while (*v == ' ' || *v == '\t')
 				v++;
 			fk.require_name = strndup(optarg, (size_t)(colon - optarg));
 			fk.require_value = strdup(v);
 			if (!fk.require_name || !fk.require_value)
-				die("out of memory");
+				fh_die("out of memory");
 			break;
 		}
-		case 'h':
-			usage();
-			exit(0);
-		default:
-			usage();
-			exit(2);
 		}
-		if (num && parse_long(optarg, num) < 0)
-			die("--%s takes a whole number that is not negative, not '%s'", opts[idx].name, optarg);
-	}
-	if (optind < argc) {
-		usage();
-		exit(2);
+		if (num)
+			fh_opt_number(opts, idx, num);
 	}
 	if (fk.b.every < 1)
-		die("--every must be at least 1");
+		fh_die("--every must be at least 1");
 	if (qt.daily < 1)
 		qt.daily = 200000;
 }
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
-	struct MHD_Daemon *d;
-	sigset_t sigs;
+	static const struct fh_server server = {
+		.handle = handle, .thread_per_connection = 1, .connection_limit = CONNECTION_LIMIT,
+		.thread_stack = THREAD_STACK, .stopping = stopping, .summary = summary_line
+	};
 	long max_seconds = 0;
-	time_t deadline;
-	char line[512];
+	int rc;
 
+	fh_set_name("fake_receiver");
 	parse_args(argc, argv, &max_seconds);
-	/* Blocked here, so every server thread inherits the mask and the
-	 * signals reach only sigtimedwait below. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = 0;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-			     0, NULL, NULL, serve, NULL,
-			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-			     MHD_OPTION_END);
-	if (!d)
-		die("cannot start the HTTP server on 127.0.0.1");
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	if (!info || !info->port)
-		die("cannot tell which port the server is bound to");
-	printf("PORT=%u\n", (unsigned)info->port);
-	fflush(stdout);
-
-	deadline = max_seconds ? time(NULL) + max_seconds : 0;
-	for (;;) {
-		struct timespec tick = { 1, 0 };
-		int sig = sigtimedwait(&sigs, NULL, &tick);
-
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (deadline && time(NULL) >= deadline) {
-			fprintf(stderr, "fake_receiver: --max-seconds %ld reached; stopping\n", max_seconds);
-			break;
-		}
-	}
-	/* Wake hanging and slow answers first: stopping the daemon joins
-	 * every connection thread. */
-	pthread_mutex_lock(&fk.mu);
-	fk.stopping = 1;
-	pthread_cond_broadcast(&fk.cv);
-	pthread_mutex_unlock(&fk.mu);
-	MHD_stop_daemon(d);
-
-	summary_line(line, sizeof(line));
-	fprintf(stderr, "%s\n", line);
+	rc = fh_run(&server, 0, max_seconds);
 	if (fk.keys)
 		fclose(fk.keys);
 	if (fk.times)
@@ -1018,5 +819,5 @@ int main(int argc, char **argv)
 	quota_free();
 	free(fk.require_name);
 	free(fk.require_value);
-	return 0;
+	return rc == 0 ? 0 : 2;
 }

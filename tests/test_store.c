@@ -337,12 +337,18 @@ static void link_line(const hc_link *l, void *arg)
 	snprintf(out + len, 512 - len, "%s>%s%s%s;", l->left, l->right, l->info ? " " : "", l->info ? l->info : "");
 }
 
+static void echo_line(int64_t time_ms, const char *fields, void *arg)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 512 - len, "%lld %s;", (long long)time_ms, fields);
+}
+
 START_TEST(test_links_and_echo)
 {
 	hc_store *s = open_ok(dir);
 	char out[512] = "";
-	int64_t t = 0;
-	char *v;
 
 	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:L:contact:A", "octorate:1:reservation:7", "{\"m\":1}", 10), 0);
 	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:L:contact:A", "octorate:1:reservation:8", NULL, 11), 0);
@@ -358,6 +364,10 @@ START_TEST(test_links_and_echo)
 	/* a partner in another system does not replace it */
 	ck_assert_int_eq(hc_store_link_put(s, "in", "crm:X:person:9", "octorate:1:reservation:8", NULL, 14), 0);
 	ck_assert_int_eq(hc_store_link_each(s, "octorate:1:reservation:8", link_line, out), 2);
+	/* nor does a contact of another location (one partner per system and scope) */
+	ck_assert_int_eq(hc_store_link_put(s, "in", "ghl:M:contact:D", "octorate:1:reservation:8", NULL, 14), 0);
+	ck_assert_int_eq(hc_store_link_each(s, "octorate:1:reservation:8", link_line, out), 3);
+	ck_assert_int_eq(hc_store_link_remove(s, "ghl:M:contact:D", "octorate:1:reservation:8"), 1);
 	ck_assert_int_eq(hc_store_link_remove(s, "crm:X:person:9", "octorate:1:reservation:8"), 1);
 	ck_assert_int_eq(hc_store_link_remove(s, "crm:X:person:9", "octorate:1:reservation:8"), 0);
 	/* inside an open transaction the link goes with it */
@@ -366,16 +376,22 @@ START_TEST(test_links_and_echo)
 	hc_store_rollback(s);
 	ck_assert_int_eq(hc_store_link_each(s, "ghl:L:contact:C", link_line, out), 0);
 
-	ck_assert_ptr_null(hc_store_echo_get(s, "ghl:L:contact:A", &t));
-	ck_assert_int_eq(hc_store_echo_put(s, "out", "ghl:L:contact:A", "{\"tags\":[\"a\"]}", 99), 0);
+	ck_assert_int_eq(hc_store_echo_since(s, "ghl:L:contact:A", 0, echo_line, out), 0);
+	ck_assert_int_eq(hc_store_echo_put(s, "out", "ghl:L:contact:A", "{\"tags+\":[\"a\"]}", 99, 1000), 0);
+	ck_assert_int_eq(hc_store_echo_put(s, "out", "ghl:L:contact:A", "{\"email\":\"x\"}", 150, 1000), 0);
 	hc_store_close(s);
 	s = open_ok(dir);
 	out[0] = 0;
 	ck_assert_int_eq(hc_store_link_each(s, NULL, link_line, out), 2);
-	v = hc_store_echo_get(s, "ghl:L:contact:A", &t);
-	ck_assert_str_eq(v, "{\"tags\":[\"a\"]}");
-	ck_assert_int_eq(t, 99);
-	free(v);
+	/* every write after the time asked, oldest first */
+	out[0] = 0;
+	ck_assert_int_eq(hc_store_echo_since(s, "ghl:L:contact:A", 0, echo_line, out), 2);
+	ck_assert_str_eq(out, "99 {\"tags+\":[\"a\"]};150 {\"email\":\"x\"};");
+	out[0] = 0;
+	ck_assert_int_eq(hc_store_echo_since(s, "ghl:L:contact:A", 99, echo_line, out), 1);
+	/* a write older than the memory's span is dropped by the next put */
+	ck_assert_int_eq(hc_store_echo_put(s, "out", "ghl:L:contact:B", "{}", 1120, 1000), 0);
+	ck_assert_int_eq(hc_store_echo_since(s, "ghl:L:contact:A", 0, echo_line, out), 1);
 	hc_store_close(s);
 }
 END_TEST

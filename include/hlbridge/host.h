@@ -247,23 +247,28 @@ typedef struct hlb_host {
 	 * listed by `hlbridge links`. Objects are named "system:scope:kind:id"
 	 * ("ghl:LOCATION:contact:ID", "octorate:ACCOMMODATION:reservation:ID").
 	 * `left` is the side that may have many partners (a contact books
-	 * many reservations), `right` the side that has one partner per system:
-	 * link_put replaces a link of `right` to another object of the same
-	 * system as `left`. `info` (ownership passes; NULL: none) is kept with
+	 * many reservations), `right` the side that has one partner per
+	 * system and scope (one contact per GHL location): link_put replaces
+	 * a link of `right` to another object of the same system and scope
+	 * as `left`. `info` (ownership passes; NULL: none) is kept with
 	 * the link. Written at once. HLB_OK or an error. */
 	int (*link_put)(hlb_instance *inst, const char *left, const char *right, struct json_object *info);
 	/* The links of `object` on either side: a new JSON array (put it) of
 	 * {"left","right","info","created_ms","updated_ms"}, oldest first,
 	 * empty when none; NULL on a store error. */
 	struct json_object *(*link_find)(hlb_instance *inst, const char *object);
-	/* Echo prevention: what hlbridge itself last wrote to an object (named
-	 * as for links). echo_put merges the members of `fields` (ownership
-	 * passes) into the object's remembered fields and stamps the time; a
-	 * source that later sees the object changed asks echo_get and drops
-	 * the change when it is what hlbridge wrote. echo_get returns a new
-	 * reference to the remembered fields, or NULL, and their time. */
+	/* Echo prevention: what hlbridge itself wrote to an object (named as
+	 * for links). A sink calls echo_put after each successful write with
+	 * the fields it set (ownership passes); by convention a set-valued
+	 * field (tags) is written as "NAME+" (members added) and "NAME-"
+	 * (members removed). A source that sees an object changed since it
+	 * last looked at since_ms asks echo_since for the writes after that:
+	 * a new JSON array of {"time_ms","fields"}, oldest first (empty when
+	 * none; NULL on a store error). A change those writes explain is
+	 * hlbridge's own echo and must not be carried back. Writes are kept
+	 * 30 days. */
 	int (*echo_put)(hlb_instance *inst, const char *object, struct json_object *fields);
-	struct json_object *(*echo_get)(hlb_instance *inst, const char *object, int64_t *time_ms);
+	struct json_object *(*echo_since)(hlb_instance *inst, const char *object, int64_t since_ms);
 	/* Quota pacing for APIs that signal exhaustion without a 429 (Octorate:
 	 * 403 ApiQuotaException): holds every request with this pace key for
 	 * delay_ms (at least 1 s when 0 or less), as a 429 does. */

@@ -382,6 +382,7 @@ struct delivery {
 	ghl_op_ctx ctx;
 	const char *object;   /* the record's link object (in its body), or NULL */
 	const ghl_op *sent;   /* the operation of the request in flight */
+	json_object *sent_body; /* and its body, for the echo memory */
 	ghl_call *call;
 	int updated_missing;  /* an update by id found no contact: upsert instead */
 	struct delivery *prev, *next;
@@ -445,29 +446,42 @@ static void record_start(struct delivery *d)
 	d->started = 1;
 }
 
-/* What hlbridge wrote to the contact, for the source's echo check: after
+/* What hlbridge set on the contact with the request just answered, for
+ * the contacts source's echo check: the person's fields it sent, or the
+ * tags it added ("tags+") or removed ("tags-"), never the contact as the
+ * API answered it (that may hold a user's edit made meanwhile). After
  * every write, not only the last of the record, so that a poll that reads
- * the contact between two of them sees a write it knows (the host merges
- * the fields with those remembered before). */
-static void remember_write(struct delivery *d)
+ * the contact between two of them knows the first. */
+static void remember_write(struct delivery *d, const ghl_op *op)
 {
 	struct ghl *g = d->g;
 	char object[OBJECT_LEN];
-	json_object *fields;
+	json_object *fields, *v;
+	int tags_added = strcmp(op->name, "contacts.add_tags") == 0;
 
-	if (!g->has_echo || !*d->ctx.contact_id)
+	if (!g->has_echo || !*d->ctx.contact_id || !d->sent_body)
 		return;
 	contact_object(&d->ctx, object, sizeof(object));
-	if (d->ctx.contact) {
-		fields = ghl_contact_view(d->ctx.contact, d->ctx.tags);
+	fields = json_object_new_object();
+	if (!fields)
+		goto fail;
+	if (tags_added || strcmp(op->name, "contacts.remove_tags") == 0) {
+		if (json_object_object_get_ex(d->sent_body, "tags", &v))
+			json_object_object_add(fields, tags_added ? "tags+" : "tags-", json_object_get(v));
 	} else {
-		fields = json_object_new_object();
-		if (fields)
-			json_object_object_add(fields, "tags", ghl_tags_sorted(d->ctx.tags));
+		for (const char *const *f = ghl_contact_fields; *f; f++)
+			if (json_object_object_get_ex(d->sent_body, *f, &v))
+				json_object_object_add(fields, *f, json_object_get(v));
 	}
-	if (!fields || g->host->echo_put(g->inst, object, fields) != HLB_OK)
-		g->host->log(g->inst, HLB_LOG_WARN, "%s: the write could not be remembered; the contacts stream "
-			     "may carry it back", object);
+	if (json_object_object_length(fields) == 0) {
+		json_object_put(fields);
+		return;
+	}
+	if (g->host->echo_put(g->inst, object, fields) == HLB_OK)
+		return;
+fail:
+	g->host->log(g->inst, HLB_LOG_WARN, "%s: the write could not be remembered; the contacts stream may carry "
+		     "it back", object);
 }
 
 static void record_end(struct delivery *d, hlb_verdict v, const char *why, long status, int64_t retry_after_ms)
@@ -548,7 +562,10 @@ static int step_run(struct delivery *d)
 				rc = GHL_BUILD_NOMEM;
 		}
 		ghl_buf_free(&path);
-		json_object_put(body);
+		json_object_put(d->sent_body);
+		d->sent_body = rc == GHL_BUILD_OK ? body : NULL;
+		if (rc != GHL_BUILD_OK)
+			json_object_put(body);
 		if (rc == GHL_BUILD_OK)
 			return 1;
 		if (rc == GHL_BUILD_FAIL) {
@@ -576,6 +593,7 @@ static void delivery_free(struct delivery *d)
 	if (d->next)
 		d->next->prev = d->prev;
 	ghl_call_cancel(d->call);
+	json_object_put(d->sent_body);
 	if (d->started)
 		ghl_op_ctx_clear(&d->ctx);
 	free(d);
@@ -640,8 +658,7 @@ static void on_reply(void *arg, const ghl_reply *reply)
 	}
 	if (is_contact_write)
 		link_contact(d);
-	if (is_contact_write || (op->result && reply->json && ghl_json_at(reply->json, "tags")))
-		remember_write(d);
+	remember_write(d, op);
 	d->s++;
 	run(d);
 }
@@ -670,7 +687,8 @@ static int deliver(void *state, hlb_job *job)
 struct cloc {
 	ghl_fanout_loc head;  /* first: the run's part (the fan-out's) */
 	ghl_call *call;
-	json_object *old;     /* contactId -> content hash, as committed; or NULL */
+	json_object *old;     /* contactId -> its fields as last committed; or NULL */
+	int64_t old_ms;       /* when the poll that saw them started */
 	json_object *snap;    /* the same, being built */
 	unsigned pages;
 	unsigned page;        /* the next page (1-based) when there is no searchAfter */
@@ -717,7 +735,7 @@ static void poll_end(ghl_fanout *f)
 
 static void search_next(struct cloc *l);
 
-static void emit(struct cloc *l, const char *id, hlb_op op, int64_t when, json_object *body)
+static int emit(struct cloc *l, const char *id, hlb_op op, int64_t when, json_object *body)
 {
 	struct ghl *g = ghl_of(l);
 	char key[GHL_ID_MAX * 2 + 2];
@@ -725,20 +743,21 @@ static void emit(struct cloc *l, const char *id, hlb_op op, int64_t when, json_o
 
 	snprintf(key, sizeof(key), "%s:%s", l->head.id, id);
 	rec = g->host->record_new(STREAM_CONTACTS, key, op, when, body);
-	if (!rec || g->host->emit(l->head.fanout->job, rec) != HLB_OK)
-		g->host->log(g->inst, HLB_LOG_ERROR, "location %s: contact %s could not be emitted", l->head.id, id);
+	if (rec && g->host->emit(l->head.fanout->job, rec) == HLB_OK)
+		return HLB_OK;
+	g->host->log(g->inst, HLB_LOG_ERROR, "location %s: contact %s could not be emitted", l->head.id, id);
+	return HLB_EFAIL;
 }
 
-/* One contact of a search page: emitted when new or changed, unless the
- * change is hlbridge's own write. */
+/* One contact of a search page: emitted when new or changed, unless
+ * hlbridge's own writes since the last poll explain the change. */
 static int on_contact(struct cloc *l, json_object *c)
 {
 	struct ghl *g = ghl_of(l);
 	const char *id = ghl_json_str(c, "id");
 	const char *updated = ghl_json_str(c, "dateUpdated");
-	json_object *view, *old = NULL;
-	char hash[17], object[OBJECT_LEN];
-	const char *text;
+	json_object *view, *old = NULL, *body = NULL;
+	char object[OBJECT_LEN];
 	int64_t when;
 
 	if (!id || !*id || strlen(id) >= GHL_ID_MAX) {
@@ -747,46 +766,62 @@ static int on_contact(struct cloc *l, json_object *c)
 	}
 	if (json_object_object_get_ex(l->snap, id, NULL))
 		return HLB_OK; /* listed twice (the list moved between pages) */
+	/* Only what the record carries: a change elsewhere in the contact
+	 * (its address, its dateUpdated) would be a record of nothing new. */
 	view = ghl_contact_view(c, NULL);
 	if (!view)
 		return HLB_ENOMEM;
-	/* Only what the record carries: a change elsewhere in the contact
-	 * (its address, its dateUpdated) would be a record of nothing new. */
-	text = json_object_to_json_string_ext(view, JSON_C_TO_STRING_PLAIN);
-	ghl_hash_hex(text, strlen(text), hash);
-	json_object_object_add(l->snap, id, json_object_new_string(hash));
-	if (l->old && json_object_object_get_ex(l->old, id, &old) && old &&
-	    strcmp(json_object_get_string(old), hash) == 0) {
-		json_object_put(view);
+	json_object_object_add(l->snap, id, view);
+	if (l->old)
+		json_object_object_get_ex(l->old, id, &old);
+	if (old && json_object_equal(old, view))
 		return HLB_OK;
-	}
 	l->changed = 1;
 	snprintf(object, sizeof(object), "ghl:%s:contact:%s", l->head.id, id);
-	if (echo_is_own_write(g->host, g->inst, object, view, ghl_contact_fields)) {
+	if (echo_explains(g->host, g->inst, object, old, l->old_ms, view, ghl_contact_fields)) {
 		g->host->log(g->inst, HLB_LOG_DEBUG, "%s: the change is hlbridge's own write; not emitted", object);
 		g->echoes++;
-		json_object_put(view);
 		return HLB_OK;
 	}
-	json_object_object_add(view, "locationId", json_object_new_string(l->head.id));
-	json_object_object_add(view, "contactId", json_object_new_string(id));
-	json_object_object_add(view, "dateUpdated", updated ? json_object_new_string(updated) : NULL);
-	json_object_object_add(view, "object", json_object_new_string(object));
+	if (json_object_deep_copy(view, &body, NULL) != 0)
+		return HLB_ENOMEM;
+	json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
+	json_object_object_add(body, "contactId", json_object_new_string(id));
+	json_object_object_add(body, "dateUpdated", updated ? json_object_new_string(updated) : NULL);
+	json_object_object_add(body, "object", json_object_new_string(object));
 	when = ghl_parse_time(updated);
-	emit(l, id, HLB_OP_UPSERT, when >= 0 ? when : l->head.fanout->started_ms, view);
+	if (emit(l, id, HLB_OP_UPSERT, when >= 0 ? when : l->head.fanout->started_ms, body) != HLB_OK) {
+		/* not saved as seen, so that the next poll reports it */
+		if (old)
+			json_object_object_add(l->snap, id, json_object_get(old));
+		else
+			json_object_object_del(l->snap, id);
+		return HLB_OK;
+	}
 	g->changed++;
 	return HLB_OK;
 }
 
-/* The listing is complete: contacts it no longer shows are deletions;
- * then the hashes are committed with the records. */
-static void loc_end(struct cloc *l)
+/* The listing is complete: contacts it no longer shows are deletions
+ * (unless it showed fewer than the API counts: then it was cut short, and
+ * absence proves nothing); then the fields seen are committed with the
+ * records. */
+static void loc_end(struct cloc *l, int64_t total)
 {
 	struct ghl *g = ghl_of(l);
 	hlb_job *job = l->head.fanout->job;
 	char key[GHL_ID_MAX + 16];
+	json_object *state;
+	size_t seen = (size_t)json_object_object_length(l->snap);
 
-	if (l->old) {
+	if (l->old && total >= 0 && seen < (uint64_t)total) {
+		g->host->log(g->inst, HLB_LOG_WARN, "location %s: the search listed %zu contacts of %lld; no contact "
+			     "is reported deleted this time", l->head.id, seen, (long long)total);
+		/* keep what the listing missed, so it is not reported new later */
+		json_object_object_foreach(l->old, mid, mv)
+			if (!json_object_object_get_ex(l->snap, mid, NULL))
+				json_object_object_add(l->snap, mid, json_object_get(mv));
+	} else if (l->old) {
 		json_object_object_foreach(l->old, id, value) {
 			json_object *body;
 			char object[OBJECT_LEN];
@@ -799,17 +834,26 @@ static void loc_end(struct cloc *l)
 			json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
 			json_object_object_add(body, "contactId", json_object_new_string(id));
 			json_object_object_add(body, "object", json_object_new_string(object));
-			emit(l, id, HLB_OP_DELETE, l->head.fanout->started_ms, body);
-			g->deleted++;
 			l->changed = 1;
+			if (emit(l, id, HLB_OP_DELETE, l->head.fanout->started_ms, body) != HLB_OK) {
+				json_object_object_add(l->snap, id, json_object_get(value));
+				continue;
+			}
+			g->deleted++;
 		}
 	}
 	if (l->changed || !l->old) {
+		/* with the poll's start: a write after it is new to the next poll */
 		snprintf(key, sizeof(key), "contacts:%s", l->head.id);
-		if (g->host->state_put(g->inst, job, key, l->snap) != HLB_OK)
-			g->host->log(g->inst, HLB_LOG_ERROR, "location %s: the contact hashes were not saved; the "
+		state = json_object_new_object();
+		if (state) {
+			json_object_object_add(state, "t", json_object_new_int64(l->head.fanout->started_ms));
+			json_object_object_add(state, "c", l->snap);
+			l->snap = NULL;
+		}
+		if (!state || g->host->state_put(g->inst, job, key, state) != HLB_OK)
+			g->host->log(g->inst, HLB_LOG_ERROR, "location %s: the contacts seen were not saved; the "
 				     "same changes will be reported again", l->head.id);
-		l->snap = NULL;
 		if (HLB_HOST_HAS(g->host, checkpoint) && g->host->checkpoint(job) != HLB_OK)
 			g->host->log(g->inst, HLB_LOG_ERROR, "location %s: its checkpoint could not be queued; this "
 				     "poll is read again after a restart", l->head.id);
@@ -852,7 +896,7 @@ static void on_search(void *arg, const ghl_reply *reply)
 	l->seen += n;
 	if (n < g->page_size || (total && json_object_is_type(total, json_type_int) &&
 				 (int64_t)l->seen >= json_object_get_int64(total))) {
-		loc_end(l);
+		loc_end(l, total && json_object_is_type(total, json_type_int) ? json_object_get_int64(total) : -1);
 		return;
 	}
 	if (l->pages >= MAX_SEARCH_PAGES) {
@@ -898,15 +942,23 @@ static void cloc_start(ghl_fanout_loc *head)
 	struct cloc *l = (struct cloc *)head;
 	struct ghl *g = ghl_of(l);
 	char key[GHL_ID_MAX + 16];
+	json_object *saved;
 
 	snprintf(key, sizeof(key), "contacts:%s", l->head.id);
-	l->old = g->host->state_get(g->inst, key);
-	if (l->old && !json_object_is_type(l->old, json_type_object)) {
-		g->host->log(g->inst, HLB_LOG_WARN, "location %s: the stored contact hashes are not an object; "
-			     "every contact is reported again", l->head.id);
-		json_object_put(l->old);
+	saved = g->host->state_get(g->inst, key);
+	if (saved && (!json_object_object_get_ex(saved, "c", &l->old) || !json_object_is_type(l->old, json_type_object))) {
+		g->host->log(g->inst, HLB_LOG_WARN, "location %s: the stored contacts are not readable; every contact "
+			     "is reported again", l->head.id);
 		l->old = NULL;
 	}
+	if (l->old) {
+		json_object *t = NULL;
+
+		json_object_get(l->old);
+		json_object_object_get_ex(saved, "t", &t);
+		l->old_ms = json_object_get_int64(t);
+	}
+	json_object_put(saved);
 	l->snap = json_object_new_object();
 	if (!l->snap) {
 		ghl_fanout_fail(&l->head, HLB_ENOMEM, "out of memory");

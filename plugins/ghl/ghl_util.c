@@ -1,15 +1,18 @@
 /* Small pieces every GoHighLevel module needs (see ghl_util.h).
  *
  * Status: DONE — every prototype of ghl_util.h is implemented here and
- * unit-tested by tests/test_ghl_util.c.
+ * unit-tested by tests/test_ghl_util.c; the helpers shared with the
+ * Octorate modules (the part at the end) by tests/test_octorate.c.
  *
  * Pure code: no host service is called except reading host->version in
- * ghl_user_agent, so the unit tests run it without a host. */
+ * ghl_user_agent and, in ghl_post_form and ghl_waiters_answer, the
+ * service they are asked to call, so the unit tests run it without a host. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,18 +86,21 @@ int ghl_form_add(ghl_buf *b, const char *name, const char *value)
 
 /* ---- error bodies ---- */
 
-/* Appends text to a fixed buffer, control characters turned into spaces
- * (a server's message must not split a log line), runs of spaces folded,
- * and truncated at the end of the buffer. */
-struct line {
-	char *buf;
-	size_t len, size;
-};
+void ghl_line_init(ghl_line *l, char *buf, size_t size)
+{
+	l->buf = buf;
+	l->len = 0;
+	l->size = size;
+	if (buf && size)
+		buf[0] = '\0';
+}
 
-static void line_add(struct line *l, const char *s, size_t n)
+void ghl_line_add(ghl_line *l, const char *s, size_t n)
 {
 	size_t i;
 
+	if (!l->buf || !l->size)
+		return;
 	for (i = 0; i < n && l->len + 1 < l->size; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -107,12 +113,13 @@ static void line_add(struct line *l, const char *s, size_t n)
 	l->buf[l->len] = '\0';
 }
 
-static void line_adds(struct line *l, const char *s)
+void ghl_line_adds(ghl_line *l, const char *s)
 {
-	line_add(l, s, strlen(s));
+	if (s)
+		ghl_line_add(l, s, strlen(s));
 }
 
-static const char *json_str(json_object *obj, const char *key)
+const char *ghl_json_string(struct json_object *obj, const char *key)
 {
 	json_object *v;
 
@@ -124,7 +131,7 @@ static const char *json_str(json_object *obj, const char *key)
 
 /* The `message` of a GHL body: a string, or an array of strings joined
  * with "; " (the 422 validation errors). Returns whether it added text. */
-static int add_message(struct line *l, json_object *msg)
+static int add_message(ghl_line *l, json_object *msg)
 {
 	size_t i, n, added = 0;
 
@@ -133,7 +140,7 @@ static int add_message(struct line *l, json_object *msg)
 	if (json_object_is_type(msg, json_type_string)) {
 		if (!json_object_get_string_len(msg))
 			return 0;
-		line_adds(l, json_object_get_string(msg));
+		ghl_line_adds(l, json_object_get_string(msg));
 		return 1;
 	}
 	if (!json_object_is_type(msg, json_type_array))
@@ -145,13 +152,13 @@ static int add_message(struct line *l, json_object *msg)
 		if (!json_object_is_type(e, json_type_string))
 			continue;
 		if (added++)
-			line_adds(l, "; ");
-		line_adds(l, json_object_get_string(e));
+			ghl_line_adds(l, "; ");
+		ghl_line_adds(l, json_object_get_string(e));
 	}
 	return added > 0;
 }
 
-static json_object *parse_body(const char *body, size_t len)
+struct json_object *ghl_parse_object(const char *body, size_t len)
 {
 	json_tokener *tok;
 	json_object *obj;
@@ -177,48 +184,48 @@ static json_object *parse_body(const char *body, size_t len)
 /* Reads {statusCode, message, error, traceId}, oauth's {error,
  * error_description} and oauth-v3's {error: {code, message}}. Returns
  * whether anything was found. */
-static int add_json_error(struct line *l, json_object *root)
+static int add_json_error(ghl_line *l, json_object *root)
 {
 	json_object *msg = NULL, *err = NULL;
-	const char *error = json_str(root, "error");
-	const char *desc = json_str(root, "error_description");
-	const char *trace = json_str(root, "traceId");
+	const char *error = ghl_json_string(root, "error");
+	const char *desc = ghl_json_string(root, "error_description");
+	const char *trace = ghl_json_string(root, "traceId");
 	int found = 0;
 
 	json_object_object_get_ex(root, "message", &msg);
 	json_object_object_get_ex(root, "error", &err);
 	if (err && json_object_is_type(err, json_type_object)) {
 		/* oauth-v3's envelope */
-		const char *code = json_str(err, "code");
+		const char *code = ghl_json_string(err, "code");
 		json_object *emsg = NULL;
 
 		json_object_object_get_ex(err, "message", &emsg);
 		if (code) {
-			line_adds(l, code);
+			ghl_line_adds(l, code);
 			found = 1;
 		}
 		if (emsg && json_object_get_string_len(emsg)) {
 			if (found)
-				line_adds(l, ": ");
+				ghl_line_adds(l, ": ");
 			found |= add_message(l, emsg);
 		}
 	} else if (error && desc) {
 		/* oauth: "invalid_grant: refresh token is invalid" */
-		line_adds(l, error);
-		line_adds(l, ": ");
-		line_adds(l, desc);
+		ghl_line_adds(l, error);
+		ghl_line_adds(l, ": ");
+		ghl_line_adds(l, desc);
 		found = 1;
 	} else if (add_message(l, msg)) {
 		found = 1;
 	} else if (error || desc) {
-		line_adds(l, error ? error : desc);
+		ghl_line_adds(l, error ? error : desc);
 		found = 1;
 	}
 	if (trace && *trace) {
-		line_adds(l, found ? " (traceId " : "traceId ");
-		line_adds(l, trace);
+		ghl_line_adds(l, found ? " (traceId " : "traceId ");
+		ghl_line_adds(l, trace);
 		if (found)
-			line_adds(l, ")");
+			ghl_line_adds(l, ")");
 		found = 1;
 	}
 	return found;
@@ -226,7 +233,7 @@ static int add_json_error(struct line *l, json_object *root)
 
 void ghl_error_text(long status, const char *body, size_t len, char *buf, size_t buflen)
 {
-	struct line l = { buf, 0, buflen };
+	ghl_line l = { buf, 0, buflen };
 	json_object *root;
 	char head[40];
 
@@ -237,17 +244,17 @@ void ghl_error_text(long status, const char *body, size_t len, char *buf, size_t
 		snprintf(head, sizeof(head), "HTTP %ld", status);
 	else
 		snprintf(head, sizeof(head), "no HTTP answer");
-	line_adds(&l, head);
+	ghl_line_adds(&l, head);
 	if (!body || !len)
 		return;
-	line_adds(&l, ": ");
-	root = parse_body(body, len);
+	ghl_line_adds(&l, ": ");
+	root = ghl_parse_object(body, len);
 	if (root && add_json_error(&l, root)) {
 		json_object_put(root);
 		return;
 	}
 	json_object_put(root);
-	line_add(&l, body, len < ERROR_BODY_EXCERPT ? len : ERROR_BODY_EXCERPT);
+	ghl_line_add(&l, body, len < ERROR_BODY_EXCERPT ? len : ERROR_BODY_EXCERPT);
 	/* a body of blanks leaves ": " behind */
 	while (l.len && (buf[l.len - 1] == ' ' || buf[l.len - 1] == ':'))
 		buf[--l.len] = '\0';
@@ -267,17 +274,17 @@ int ghl_is_invalid_grant(long status, const char *body, size_t len)
 	 * network error is never a verdict on the grant. */
 	if (status != 400 && status != 401)
 		return 0;
-	root = parse_body(body, len);
+	root = ghl_parse_object(body, len);
 	if (!root)
 		return 0;
 	json_object_object_get_ex(root, "error", &err);
 	json_object_object_get_ex(root, "message", &msg);
 	if (err && json_object_is_type(err, json_type_object))
-		yes = mentions_invalid_grant(json_str(err, "code")) ||
-		      mentions_invalid_grant(json_str(err, "message"));
+		yes = mentions_invalid_grant(ghl_json_string(err, "code")) ||
+		      mentions_invalid_grant(ghl_json_string(err, "message"));
 	else
-		yes = mentions_invalid_grant(json_str(root, "error")) ||
-		      mentions_invalid_grant(json_str(root, "error_description"));
+		yes = mentions_invalid_grant(ghl_json_string(root, "error")) ||
+		      mentions_invalid_grant(ghl_json_string(root, "error_description"));
 	if (!yes && msg && json_object_is_type(msg, json_type_string))
 		yes = mentions_invalid_grant(json_object_get_string(msg));
 	json_object_put(root);
@@ -298,7 +305,7 @@ int ghl_token_ok(const char *token, size_t max)
 	return n > 0;
 }
 
-static void add_str(json_object *o, const char *key, const char *value)
+void ghl_json_add_str(struct json_object *o, const char *key, const char *value)
 {
 	if (value)
 		json_object_object_add(o, key, json_object_new_string(value));
@@ -311,12 +318,12 @@ struct json_object *ghl_auth_info(const char *base_url, int company, const char 
 
 	if (!info)
 		return NULL;
-	add_str(info, "base_url", base_url);
-	add_str(info, "userType", company ? "Company" : "Location");
-	add_str(info, "companyId", company_id);
+	ghl_json_add_str(info, "base_url", base_url);
+	ghl_json_add_str(info, "userType", company ? "Company" : "Location");
+	ghl_json_add_str(info, "companyId", company_id);
 	if (!company)
-		add_str(info, "locationId", location_id);
-	add_str(info, "appId", app_id);
+		ghl_json_add_str(info, "locationId", location_id);
+	ghl_json_add_str(info, "appId", app_id);
 	return info;
 }
 
@@ -500,4 +507,213 @@ void ghl_format_time(int64_t ms, char *buf, size_t len)
 		}
 		*p = '\0';
 	}
+}
+
+/* ---- shared by the GHL and the Octorate modules ---- */
+
+uint64_t ghl_random_next(uint64_t *state)
+{
+	/* xorshift64: jitter only, no need for more */
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
+int64_t ghl_backoff_ms(uint64_t *rng, unsigned attempt, int64_t base_ms)
+{
+	int64_t cap = base_ms << (attempt < 6 ? attempt : 6);
+
+	return cap / 2 + (int64_t)(ghl_random_next(rng) % (uint64_t)(cap / 2 + 1));
+}
+
+struct json_object *ghl_parse_whole(struct json_tokener **tok, const char *body, size_t len)
+{
+	json_object *obj;
+	size_t end;
+
+	if (!*tok)
+		*tok = json_tokener_new();
+	if (!*tok || !body || len > INT_MAX)
+		return NULL;
+	json_tokener_reset(*tok);
+	obj = json_tokener_parse_ex(*tok, body, (int)len);
+	if (!obj || json_tokener_get_error(*tok) != json_tokener_success) {
+		json_object_put(obj);
+		return NULL;
+	}
+	end = json_tokener_get_parse_end(*tok);
+	while (end < len && isspace((unsigned char)body[end]))
+		end++;
+	if (end != len) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+int64_t ghl_json_int(struct json_object *obj, const char *key, int64_t dflt)
+{
+	json_object *v;
+
+	if (!obj || !json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, key, &v))
+		return dflt;
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		return json_object_get_int64(v);
+	if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+		char *end;
+		long long n = strtoll(s, &end, 10);
+
+		return end != s && *end == '\0' ? n : dflt;
+	}
+	return dflt;
+}
+
+const char *ghl_list_next(const char **p, size_t *len)
+{
+	const char *s = *p;
+
+	while (s && *s) {
+		size_t n = strcspn(s, ",");
+		const char *e = s + n, *start = s;
+
+		s = *e ? e + 1 : e;
+		while (start < e && isspace((unsigned char)*start))
+			start++;
+		while (e > start && isspace((unsigned char)e[-1]))
+			e--;
+		if (e > start) {
+			*p = s;
+			*len = (size_t)(e - start);
+			return start;
+		}
+	}
+	if (p)
+		*p = s;
+	*len = 0;
+	return NULL;
+}
+
+void ghl_free_secret(char *s)
+{
+	if (s) {
+		/* not left behind in freed memory */
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+int ghl_set_str(char **dst, const char *src)
+{
+	char *copy = src ? strdup(src) : NULL;
+
+	if (src && !copy)
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+char *ghl_url_join(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+	char *out;
+
+	while (n && base[n - 1] == '/')
+		n--;
+	out = malloc(n + strlen(path) + 1);
+	if (out) {
+		memcpy(out, base, n);
+		strcpy(out + n, path);
+	}
+	return out;
+}
+
+int ghl_url_ok(const char *url)
+{
+	return url && (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) &&
+	       !strpbrk(url, " \t\r\n");
+}
+
+int64_t ghl_token_margin(int64_t margin_ms, int64_t obtained_at, int64_t expires_at)
+{
+	int64_t life = expires_at - obtained_at;
+
+	return life > 0 && margin_ms > life / 2 ? life / 2 : margin_ms;
+}
+
+void ghl_login_message(char *buf, size_t len, const char *name, int authorized, const char *reason)
+{
+	if (!authorized)
+		snprintf(buf, len, "[auth:%s] is not authorized yet: run 'hlbridge auth login %s -c CONFIG'", name,
+			 name);
+	else
+		snprintf(buf, len, "[auth:%s] must be authorized again (%s): run 'hlbridge auth login %s -c CONFIG'",
+			 name, reason ? reason : "needs login", name);
+}
+
+struct ghl_waiter {
+	hlb_auth_call *call;
+	struct ghl_waiter *next;
+};
+
+int ghl_waiters_add(ghl_waiters *q, hlb_auth_call *call, size_t max)
+{
+	struct ghl_waiter *w;
+
+	if (q->n >= max || !(w = calloc(1, sizeof(*w))))
+		return -1;
+	w->call = call;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	q->n++;
+	return 0;
+}
+
+void ghl_waiters_answer(const hlb_host *host, ghl_waiters *q, const hlb_auth_result *res)
+{
+	struct ghl_waiter *w = q->head;
+
+	q->head = q->tail = NULL;
+	q->n = 0;
+	while (w) {
+		struct ghl_waiter *next = w->next;
+
+		host->auth_done(w->call, res);
+		free(w);
+		w = next;
+	}
+}
+
+hlb_http *ghl_post_form(const hlb_host *host, hlb_instance *inst, const char *url, const ghl_buf *form,
+			const char *user_agent, const char *const *extra, int64_t timeout_ms, size_t max_response,
+			const char *pace_key, hlb_http_cb cb, void *arg)
+{
+	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
+	const char *hdrs[4 + GHL_POST_EXTRA_MAX];
+	char ua[256];
+	size_t n = 0;
+
+	snprintf(ua, sizeof(ua), "User-Agent: %s", user_agent ? user_agent : "hlbridge");
+	hdrs[n++] = "Content-Type: application/x-www-form-urlencoded";
+	hdrs[n++] = "Accept: application/json";
+	hdrs[n++] = ua;
+	for (size_t i = 0; extra && extra[i] && i < GHL_POST_EXTRA_MAX; i++)
+		hdrs[n++] = extra[i];
+	hdrs[n] = NULL;
+	req.method = "POST";
+	req.url = url;
+	req.headers = hdrs;
+	req.body = form->data;
+	req.body_len = form->len;
+	req.timeout_ms = timeout_ms;
+	req.max_response = max_response;
+	req.pace_key = pace_key;
+	return host->http_request(inst, &req, cb, arg);
 }

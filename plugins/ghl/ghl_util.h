@@ -11,6 +11,7 @@
 #include "../common/strbuf.h"
 
 struct json_object;
+struct json_tokener;
 
 #define GHL_BASE_URL "https://services.leadconnectorhq.com"
 #define GHL_AUTHORIZE_URL "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
@@ -82,5 +83,107 @@ void ghl_hash_out(uint64_t h, char out[17]);
  * "2023-08-02T00:00:00.000Z"; -1 when it is not one. And back, UTC. */
 int64_t ghl_parse_time(const char *iso);
 void ghl_format_time(int64_t ms, char *buf, size_t len);
+
+/* ---- shared by the GHL and the Octorate modules ----
+ * Helpers both families need. Some GHL files still keep a static copy of
+ * one of them (ghl_client.c: the list macros, next_random, parse_json,
+ * ghl_json_str; ghl_oauth.c: free_secret, set_str, jstr, jint, add_str,
+ * margin_for, login_message, url_join, url_ok, post_form, its waiter
+ * queue) until their owner switches to these. */
+
+/* One line of text in a fixed buffer: control characters become blanks (a
+ * server's message must not split a log line), runs of blanks are folded,
+ * and what does not fit is cut. */
+typedef struct ghl_line {
+	char *buf;
+	size_t len, size;
+} ghl_line;
+
+void ghl_line_init(ghl_line *l, char *buf, size_t size);
+void ghl_line_add(ghl_line *l, const char *s, size_t n);
+void ghl_line_adds(ghl_line *l, const char *s); /* NULL adds nothing */
+
+/* A small JSON object (a body of at most 64 KiB); NULL when it is none. */
+struct json_object *ghl_parse_object(const char *body, size_t len);
+/* A whole body as exactly one JSON value (trailing white space allowed),
+ * with the tokener *tok, made on first use and reused (free it with
+ * json_tokener_free); NULL when it is not one or memory ran out. */
+struct json_object *ghl_parse_whole(struct json_tokener **tok, const char *body, size_t len);
+/* A string member of an object, or NULL (as ghl_json_str of ghl_client.h). */
+const char *ghl_json_string(struct json_object *obj, const char *key);
+/* An integer member (a number, or a string of digits), else dflt. */
+int64_t ghl_json_int(struct json_object *obj, const char *key, int64_t dflt);
+/* Adds key: value (a string) when value is not NULL. */
+void ghl_json_add_str(struct json_object *o, const char *key, const char *value);
+
+/* Doubly linked lists of structs with `prev` and `next` members. */
+#define GHL_LIST_ADD(head, item) do { \
+		(item)->prev = NULL; \
+		(item)->next = (head); \
+		if (head) \
+			(head)->prev = (item); \
+		(head) = (item); \
+	} while (0)
+
+#define GHL_LIST_DEL(head, item) do { \
+		if ((item)->prev) \
+			(item)->prev->next = (item)->next; \
+		else if ((head) == (item)) \
+			(head) = (item)->next; \
+		if ((item)->next) \
+			(item)->next->prev = (item)->prev; \
+		(item)->prev = (item)->next = NULL; \
+	} while (0)
+
+/* xorshift64 (jitter, not secrets): the next value of *state. */
+uint64_t ghl_random_next(uint64_t *state);
+/* The wait before retry number `attempt` (0 first): between half and all
+ * of base_ms << attempt (the shift capped at 6), at random. */
+int64_t ghl_backoff_ms(uint64_t *rng, unsigned attempt, int64_t base_ms);
+
+/* The next item of a comma-separated list at *p (blanks around it
+ * trimmed, empty items skipped): its start, with its length in *len, and
+ * *p moved past it; NULL at the end. */
+const char *ghl_list_next(const char **p, size_t *len);
+
+/* ---- credential providers ---- */
+
+/* Zeroes and frees a secret string (NULL: nothing). */
+void ghl_free_secret(char *s);
+/* *dst = a copy of src (NULL: NULL), the old value freed; -1 when out of
+ * memory (then *dst is unchanged). */
+int ghl_set_str(char **dst, const char *src);
+/* base (trailing '/' dropped) + path, malloc'd; NULL when out of memory. */
+char *ghl_url_join(const char *base, const char *path);
+/* An http:// or https:// URL without blanks. */
+int ghl_url_ok(const char *url);
+/* How long before expiry a token is refreshed: margin_ms, but never more
+ * than half its lifetime (a short-lived token is not refreshed on every
+ * request). */
+int64_t ghl_token_margin(int64_t margin_ms, int64_t obtained_at, int64_t expires_at);
+/* "[auth:NAME] is not authorized yet: run 'hlbridge auth login NAME -c
+ * CONFIG'", or "... must be authorized again (REASON): run ...". */
+void ghl_login_message(char *buf, size_t len, const char *name, int authorized, const char *reason);
+
+/* POSTs `form` (application/x-www-form-urlencoded; Accept: JSON) to url
+ * with "User-Agent: user_agent", the NULL-terminated `extra` headers
+ * (NULL: none; at most GHL_POST_EXTRA_MAX), a timeout, a cap on the
+ * answer and a pace key (NULL: not paced): host->http_request's transfer,
+ * or NULL. */
+#define GHL_POST_EXTRA_MAX 4
+hlb_http *ghl_post_form(const hlb_host *host, hlb_instance *inst, const char *url, const ghl_buf *form,
+			const char *user_agent, const char *const *extra, int64_t timeout_ms, size_t max_response,
+			const char *pace_key, hlb_http_cb cb, void *arg);
+
+/* Token requests waiting for a refresh, answered in arrival order. */
+typedef struct ghl_waiters {
+	struct ghl_waiter *head, *tail;
+	size_t n;
+} ghl_waiters;
+
+/* Queues call; -1 (not queued) when `max` wait already or out of memory. */
+int ghl_waiters_add(ghl_waiters *q, hlb_auth_call *call, size_t max);
+/* Answers every waiter with res (host->auth_done) and empties q. */
+void ghl_waiters_answer(const hlb_host *host, ghl_waiters *q, const hlb_auth_result *res);
 
 #endif

@@ -10,10 +10,12 @@
  * once its records are delivered.
  *
  * As a sink, it annotates the reservations linked to a GHL contact
- * (host->link_find) with the contact's tags (a metaData entry "ghl_tags")
- * and appends its history to the private notes, reading each reservation
- * first (PATCH replaces a field) and skipping a write that would change
- * nothing. */
+ * (host->link_find) with the contact's tags (a metaData entry "ghl_tags";
+ * a record without `tags` leaves it alone) and appends its history to the
+ * private notes, each line ending with a marker of the record, reading each
+ * reservation first (PATCH replaces a field) and skipping a write that
+ * would change nothing. A DELETE (a contact deleted in GHL) leaves the
+ * reservations as they are. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
@@ -28,7 +30,6 @@
 #include "hlbridge/hlbridge.h"
 #include "octorate_client.h"
 #include "octorate_record.h"
-#include "../common/echo.h"
 #include "../common/identity.h"
 
 #ifndef PACKAGE_VERSION
@@ -91,11 +92,13 @@ struct delivery {
 	size_t n, i;              /* records, the one at work */
 	struct target *targets;   /* the reservations linked to record i */
 	size_t ntargets, t;
-	char *value;              /* the tags, joined */
+	int started;              /* record i is set up */
+	char *value;              /* the tags, joined; NULL: the record has none */
 	char **lines;             /* history lines to append */
 	size_t nlines;
 	octo_call *call;
-	json_object *patch;       /* the PATCH in flight, for its echo */
+	json_object *patch;       /* the PATCH in flight */
+	int patch_tags;           /* it writes ghl_tags (then remembered for the echo) */
 	/* the outcome of record i so far */
 	hlb_verdict verdict;
 	long status;
@@ -131,40 +134,30 @@ static void accs_free(struct octo *o)
 
 static int parse_accs(struct octo *o, const char *list)
 {
-	const char *p = list;
+	const char *p = list, *s;
+	size_t n;
 
-	while (p && *p) {
-		size_t n = strcspn(p, ",");
+	while ((s = ghl_list_next(&p, &n))) {
 		char id[OCTO_ID_MAX + 2], **grown;
-		const char *s = p, *e = p + n;
 
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (e > s) {
-			snprintf(id, sizeof(id), "%.*s", (int)((size_t)(e - s) < sizeof(id) - 1 ? e - s : (long)sizeof(id) - 1), s);
-			if ((size_t)(e - s) > OCTO_ID_MAX || !octo_id_ok(id)) {
-				o->host->option_error(o->inst, "accommodation", "'%.*s' is not an accommodation id",
-						      (int)(e - s > 80 ? 80 : e - s), s);
-				return HLB_EINVAL;
-			}
-			if (o->naccs >= MAX_ACCOMMODATIONS) {
-				o->host->option_error(o->inst, "accommodation", "more than %d accommodations",
-						      MAX_ACCOMMODATIONS);
-				return HLB_EINVAL;
-			}
-			grown = realloc(o->accs, (o->naccs + 1) * sizeof(*grown));
-			if (!grown)
-				return HLB_ENOMEM;
-			o->accs = grown;
-			if (!(o->accs[o->naccs] = strdup(id)))
-				return HLB_ENOMEM;
-			o->naccs++;
+		snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) - 1 ? n : sizeof(id) - 1), s);
+		if (n > OCTO_ID_MAX || !octo_id_ok(id)) {
+			o->host->option_error(o->inst, "accommodation", "'%.*s' is not an accommodation id",
+					      (int)(n > 80 ? 80 : n), s);
+			return HLB_EINVAL;
 		}
-		p += n;
-		if (*p == ',')
-			p++;
+		if (o->naccs >= MAX_ACCOMMODATIONS) {
+			o->host->option_error(o->inst, "accommodation", "more than %d accommodations",
+					      MAX_ACCOMMODATIONS);
+			return HLB_EINVAL;
+		}
+		grown = realloc(o->accs, (o->naccs + 1) * sizeof(*grown));
+		if (!grown)
+			return HLB_ENOMEM;
+		o->accs = grown;
+		if (!(o->accs[o->naccs] = strdup(id)))
+			return HLB_ENOMEM;
+		o->naccs++;
 	}
 	if (!o->naccs) {
 		o->host->option_error(o->inst, "accommodation", "is empty: list the property ids");
@@ -215,6 +208,11 @@ static int load_options(struct octo *o)
 	}
 	if (rate && octo_parse_rate(rate, &rate_max, &rate_ms) < 0) {
 		host->option_error(inst, "rate", "expected COUNT/DURATION such as 100/5m");
+		bad++;
+	} else if (rate_max > OCTO_RATE_LIMIT_COUNT || rate_ms > OCTO_RATE_LIMIT_MS) {
+		/* the host's pacing would refuse it, and the calls go unpaced */
+		host->option_error(inst, "rate", "'%s': hlbridge paces at most %u calls per at most 7d", rate,
+				   OCTO_RATE_LIMIT_COUNT);
 		bad++;
 	}
 	if (bad)
@@ -395,26 +393,35 @@ static void poll_next(struct poll *p)
 		poll_finish(p, HLB_ENOMEM, "out of memory");
 }
 
-static int octo_poll(void *state, hlb_job *job)
+/* A job's poll state (a check's too), or NULL with the job finished and
+ * the reason in *rc: one at a time, or out of memory. */
+static struct poll *poll_new(struct octo *o, hlb_job *job, int *rc)
 {
-	struct octo *o = state;
 	struct poll *p;
 
 	if (o->poll) {
-		o->host->finish(job, HLB_EINVAL, "a poll is already running");
-		return HLB_EINVAL;
+		o->host->finish(job, *rc = HLB_EINVAL, "a poll is already running");
+		return NULL;
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		o->host->finish(job, HLB_ENOMEM, "out of memory");
-		return HLB_ENOMEM;
+	if (!(p = calloc(1, sizeof(*p)))) {
+		o->host->finish(job, *rc = HLB_ENOMEM, "out of memory");
+		return NULL;
 	}
 	p->o = o;
 	p->job = job;
 	p->started_ms = ghl_now_ms();
-	o->poll = p;
-	poll_next(p);
-	return HLB_OK;
+	o->poll = p; /* freed by fini if the job is still running */
+	return p;
+}
+
+static int octo_poll(void *state, hlb_job *job)
+{
+	int rc = HLB_OK;
+	struct poll *p = poll_new(state, job, &rc);
+
+	if (p)
+		poll_next(p);
+	return rc;
 }
 
 static void on_check(void *arg, const octo_reply *reply)
@@ -437,21 +444,12 @@ static void on_check(void *arg, const octo_reply *reply)
 static int octo_check(void *state, hlb_job *job)
 {
 	struct octo *o = state;
-	struct poll *p;
+	int rc = HLB_OK;
+	struct poll *p = poll_new(o, job, &rc);
 	char path[128];
 
-	if (o->poll) {
-		o->host->finish(job, HLB_EINVAL, "a poll is already running");
-		return HLB_EINVAL;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		o->host->finish(job, HLB_ENOMEM, "out of memory");
-		return HLB_ENOMEM;
-	}
-	p->o = o;
-	p->job = job;
-	o->poll = p; /* freed by fini if the check is still running */
+	if (!p)
+		return rc;
 	snprintf(path, sizeof(path), "/rest/v1/accommodation/%s", o->accs[0]);
 	p->call = octo_request(o->client, o->accs[0], "GET", path, NULL, on_check, p);
 	if (!p->call) {
@@ -461,10 +459,13 @@ static int octo_check(void *state, hlb_job *job)
 	return HLB_OK;
 }
 
-/* ---- the sink ----------------------------------------------------------------------------- */
-
-static void record_start(struct delivery *d);
-static void target_start(struct delivery *d);
+/* ---- the sink -----------------------------------------------------------------------------
+ *
+ * run() works through the batch in a loop: a record either gets its
+ * verdict at once (no contact, no link, nothing to write) or starts a
+ * request and waits; the request's callback moves on and calls run()
+ * again. Nothing calls back into the loop from inside it, so a batch of
+ * any size takes no more stack than one record. */
 
 static void record_clear(struct delivery *d)
 {
@@ -480,6 +481,8 @@ static void record_clear(struct delivery *d)
 	d->nlines = 0;
 	json_object_put(d->patch);
 	d->patch = NULL;
+	d->patch_tags = 0;
+	d->started = 0;
 	d->verdict = HLB_DONE;
 	d->status = 0;
 	d->retry_after_ms = 0;
@@ -497,7 +500,7 @@ static void delivery_free(struct delivery *d)
 	free(d);
 }
 
-/* The verdict of record i, then the next record. */
+/* The verdict of record i; the loop goes on with the next. */
 static void record_end(struct delivery *d)
 {
 	const hlb_host *host = d->o->host;
@@ -509,7 +512,6 @@ static void record_end(struct delivery *d)
 		host->verdict(d->job, d->i, d->verdict, d->verdict == HLB_DONE ? NULL : d->reason);
 	record_clear(d);
 	d->i++;
-	record_start(d);
 }
 
 static void record_fail(struct delivery *d, hlb_verdict v, const char *fmt, ...) HLB_PRINTF(3, 4);
@@ -540,11 +542,14 @@ static void target_failed(struct delivery *d, const struct target *t, const octo
 	}
 }
 
-static void target_next(struct delivery *d)
+static void target_oom(struct delivery *d, const struct target *t)
 {
-	d->t++;
-	target_start(d);
+	octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1, .error = "out of memory" };
+
+	target_failed(d, t, &r);
 }
+
+static void run(struct delivery *d);
 
 static void on_patch(void *arg, const octo_reply *reply)
 {
@@ -558,7 +563,8 @@ static void on_patch(void *arg, const octo_reply *reply)
 		target_failed(d, t, reply);
 	} else {
 		d->patched++;
-		fields = json_object_new_object();
+		/* what hlbridge wrote, for the GHL side's echo check */
+		fields = d->patch_tags ? json_object_new_object() : NULL;
 		if (fields) {
 			json_object_object_add(fields, META_KEY, json_object_new_string(d->value));
 			if (o->host->echo_put(o->inst, t->object, fields) != HLB_OK)
@@ -568,13 +574,15 @@ static void on_patch(void *arg, const octo_reply *reply)
 	}
 	json_object_put(d->patch);
 	d->patch = NULL;
-	target_next(d);
+	d->patch_tags = 0;
+	d->t++;
+	run(d);
 }
 
 /* The reservation's ghl_tags entry: its id (borrowed) and value. */
 static void current_meta(json_object *res, json_object **id, const char **value)
 {
-	json_object *meta, *e, *k, *v;
+	json_object *meta, *e, *k;
 	size_t n;
 
 	*id = NULL;
@@ -588,37 +596,31 @@ static void current_meta(json_object *res, json_object **id, const char **value)
 		    strcmp(json_object_get_string(k), META_KEY) != 0)
 			continue;
 		json_object_object_get_ex(e, "id", id);
-		if (json_object_object_get_ex(e, "value", &v) && json_object_is_type(v, json_type_string))
-			*value = json_object_get_string(v);
+		*value = ghl_json_string(e, "value");
 		return;
 	}
 }
 
-/* The PATCH body, or NULL (nothing to change, or out of memory: *oom). */
-static json_object *build_patch(struct delivery *d, json_object *res, const struct target *t, int *oom)
+/* The PATCH body, or NULL (nothing to change, or out of memory: *oom).
+ * Plain idempotence: the tags are written when the reservation holds
+ * another value, the notes when a history line is not there yet. */
+static json_object *build_patch(struct delivery *d, json_object *res, int *oom)
 {
-	struct octo *o = d->o;
-	json_object *meta_id, *notes_v, *patch, *list, *entry, *observed;
-	const char *current, *old_notes = NULL;
+	const hlb_record *rec = d->o->host->batch_record(d->job, d->i);
+	json_object *meta_id, *patch, *list, *entry;
+	const char *current;
 	char *notes;
-	int same_tags, own;
-	static const char *const fields[] = { META_KEY, NULL };
+	int write_tags;
 
 	*oom = 0;
 	current_meta(res, &meta_id, &current);
-	if (json_object_object_get_ex(res, "privateNotes", &notes_v) && json_object_is_type(notes_v, json_type_string))
-		old_notes = json_object_get_string(notes_v);
-	notes = octo_notes_append(old_notes, (const char *const *)d->lines, d->nlines, oom);
+	notes = octo_notes_append(ghl_json_string(res, "privateNotes"), (const char *const *)d->lines, d->nlines,
+				  d->o->host->record_key(rec), d->o->host->record_time(rec), oom);
 	if (*oom)
 		return NULL;
-	/* A redelivery: the value is what hlbridge wrote last, and still there. */
-	same_tags = current && strcmp(current, d->value) == 0;
-	observed = json_object_new_object();
-	if (observed)
-		json_object_object_add(observed, META_KEY, json_object_new_string(d->value));
-	own = same_tags && echo_is_own_write(o->host, o->inst, t->object, observed, fields);
-	json_object_put(observed);
-	if (own && !notes)
+	/* no entry reads as no tags: an empty entry is not written */
+	write_tags = d->value && strcmp(current ? current : "", d->value) != 0;
+	if (!write_tags && !notes)
 		return NULL;
 	patch = json_object_new_object();
 	if (!patch) {
@@ -626,7 +628,7 @@ static json_object *build_patch(struct delivery *d, json_object *res, const stru
 		*oom = 1;
 		return NULL;
 	}
-	if (!own) {
+	if (write_tags) {
 		list = json_object_new_array();
 		entry = json_object_new_object();
 		if (meta_id)
@@ -637,6 +639,7 @@ static json_object *build_patch(struct delivery *d, json_object *res, const stru
 		json_object_object_add(entry, "value", json_object_new_string(d->value));
 		json_object_array_add(list, entry);
 		json_object_object_add(patch, "metaData", list);
+		d->patch_tags = 1;
 	}
 	if (notes) {
 		json_object_object_add(patch, "privateNotes", json_object_new_string(notes));
@@ -675,61 +678,31 @@ static void on_read(void *arg, const octo_reply *reply)
 	int oom;
 
 	d->call = NULL;
+	res = reply->rc == HLB_OK ? find_res(reply->json, t->id) : NULL;
 	if (reply->rc != HLB_OK) {
 		target_failed(d, t, reply);
-		target_next(d);
-		return;
-	}
-	res = find_res(reply->json, t->id);
-	if (!res) {
+	} else if (!res) {
 		octo_reply r = { .rc = HLB_ENOENT, .status = 404,
 				 .error = "not found in the accommodation (deleted, or a link to a wrong id)" };
 
 		target_failed(d, t, &r);
-		target_next(d);
-		return;
-	}
-	d->patch = build_patch(d, res, t, &oom);
-	if (!d->patch) {
-		if (oom) {
-			octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1, .error = "out of memory" };
-
-			target_failed(d, t, &r);
-		} else {
+	} else if (!(d->patch = build_patch(d, res, &oom))) {
+		if (oom)
+			target_oom(d, t);
+		else
 			d->unchanged++;
-		}
-		target_next(d);
-		return;
+	} else {
+		snprintf(path, sizeof(path), "/rest/v1/reservation/%s/%s", t->acc, t->id);
+		d->call = octo_request(o->client, t->acc, "PATCH", path, d->patch, on_patch, d);
+		if (d->call)
+			return;
+		target_oom(d, t);
+		json_object_put(d->patch);
+		d->patch = NULL;
+		d->patch_tags = 0;
 	}
-	snprintf(path, sizeof(path), "/rest/v1/reservation/%s/%s", t->acc, t->id);
-	d->call = octo_request(o->client, t->acc, "PATCH", path, d->patch, on_patch, d);
-	if (!d->call) {
-		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1, .error = "out of memory" };
-
-		target_failed(d, t, &r);
-		target_next(d);
-	}
-}
-
-static void target_start(struct delivery *d)
-{
-	struct target *t;
-	char path[256];
-
-	if (d->t >= d->ntargets) {
-		record_end(d);
-		return;
-	}
-	t = &d->targets[d->t];
-	/* GET .../{acc}/{id} is deprecated: the search with ids[] reads one */
-	snprintf(path, sizeof(path), "/rest/v1/reservation/%s?ids%%5B%%5D=%s", t->acc, t->id);
-	d->call = octo_request(d->o->client, t->acc, "GET", path, NULL, on_read, d);
-	if (!d->call) {
-		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1, .error = "out of memory" };
-
-		target_failed(d, t, &r);
-		target_next(d);
-	}
+	d->t++;
+	run(d);
 }
 
 /* "octorate:<acc>:reservation:<id>" of an accommodation this sink covers:
@@ -768,7 +741,7 @@ static int add_line(struct delivery *d, const char *s)
 	d->lines = grown;
 	if (!(copy = strdup(s)))
 		return -1;
-	/* one note line per entry: newlines inside would break the dedup */
+	/* one note line per entry: a line must not split in the notes */
 	for (char *c = copy; *c; c++)
 		if (*c == '\n' || *c == '\r')
 			*c = ' ';
@@ -808,11 +781,12 @@ static int read_history(struct delivery *d, json_object *h)
 	return 0;
 }
 
-/* The tags joined with ", ". */
-static char *join_tags(json_object *tags)
+/* The tags (an array of strings) joined with ", ", into *out. 0, or -1
+ * when out of memory. */
+static int join_tags(json_object *tags, char **out)
 {
 	sb_buf b;
-	size_t n = tags && json_object_is_type(tags, json_type_array) ? json_object_array_length(tags) : 0;
+	size_t n = json_object_array_length(tags);
 
 	sb_init(&b, 0);
 	sb_add(&b, "", 0);
@@ -827,84 +801,144 @@ static char *join_tags(json_object *tags)
 	}
 	if (b.failed) {
 		sb_free(&b);
-		return NULL;
+		return -1;
 	}
-	return b.data;
+	*out = b.data;
+	return 0;
 }
 
-static void record_start(struct delivery *d)
+/* The reservations linked to `obj` in the covered accommodations, into
+ * d->targets. HLB_OK, or an error (the record's verdict given). */
+static int find_targets(struct delivery *d, const char *obj)
 {
 	struct octo *o = d->o;
-	const hlb_host *host = o->host;
-	const hlb_record *rec;
-	json_object *body, *v, *links;
-	const char *loc = NULL, *cid = NULL, *obj = NULL;
-	char own[300];
+	json_object *links = o->host->link_find(o->inst, obj);
+	int rc = HLB_OK;
 
-	if (d->i >= d->n) {
-		hlb_job *job = d->job;
-
-		if (d->patched || d->unchanged)
-			host->log(o->inst, HLB_LOG_DEBUG, "%zu reservations written, %zu already up to date",
-				  d->patched, d->unchanged);
-		delivery_free(d);
-		host->finish(job, HLB_OK, NULL);
-		return;
-	}
-	rec = host->batch_record(d->job, d->i);
-	body = host->record_body(rec);
-	if (json_object_object_get_ex(body, "locationId", &v) && json_object_is_type(v, json_type_string))
-		loc = json_object_get_string(v);
-	if (json_object_object_get_ex(body, "contactId", &v) && json_object_is_type(v, json_type_string))
-		cid = json_object_get_string(v);
-	if (json_object_object_get_ex(body, "object", &v) && json_object_is_type(v, json_type_string) &&
-	    strncmp(json_object_get_string(v), "ghl:", 4) == 0)
-		obj = json_object_get_string(v);
-	if (!obj && loc && cid) {
-		snprintf(own, sizeof(own), "ghl:%s:contact:%s", loc, cid);
-		obj = own;
-	}
-	if (!obj) {
-		record_fail(d, HLB_FAILED, "the record names no GHL contact (object, or locationId and contactId)");
-		return;
-	}
-	links = host->link_find(o->inst, obj);
 	if (!links) {
 		record_fail(d, HLB_RETRY, "the links of %s could not be read from the state store", obj);
-		return;
+		return HLB_EFAIL;
 	}
-	for (size_t i = 0; i < json_object_array_length(links); i++) {
-		json_object *l = json_object_array_get_idx(links, i), *left, *right;
-		const char *other, *ls, *rs;
+	for (size_t i = 0; i < json_object_array_length(links) && rc == HLB_OK; i++) {
+		json_object *l = json_object_array_get_idx(links, i);
+		const char *ls = ghl_json_string(l, "left"), *rs = ghl_json_string(l, "right");
 		struct target t, *grown;
 
-		if (!json_object_object_get_ex(l, "left", &left) || !json_object_object_get_ex(l, "right", &right) ||
-		    !json_object_is_type(left, json_type_string) || !json_object_is_type(right, json_type_string))
-			continue;
-		ls = json_object_get_string(left);
-		rs = json_object_get_string(right);
-		other = strcmp(ls, obj) == 0 ? rs : ls;
-		if (!parse_target(o, other, &t))
+		if (!ls || !rs || !parse_target(o, strcmp(ls, obj) == 0 ? rs : ls, &t))
 			continue;
 		grown = realloc(d->targets, (d->ntargets + 1) * sizeof(*grown));
-		if (!grown)
+		if (!grown) {
+			/* never a DONE that skipped a reservation */
+			record_fail(d, HLB_RETRY, "out of memory reading the links of %s", obj);
+			rc = HLB_ENOMEM;
 			break;
+		}
 		d->targets = grown;
 		d->targets[d->ntargets++] = t;
 	}
 	json_object_put(links);
+	return rc;
+}
+
+/* Sets up record i: 1 when it has reservations to write, 0 when it got its
+ * verdict already. */
+static int record_start(struct delivery *d)
+{
+	struct octo *o = d->o;
+	const hlb_host *host = o->host;
+	const hlb_record *rec = host->batch_record(d->job, d->i);
+	json_object *body = host->record_body(rec), *tags = NULL;
+	const char *loc = ghl_json_string(body, "locationId"), *cid = ghl_json_string(body, "contactId");
+	const char *obj = ghl_json_string(body, "object");
+	char own[300];
+
+	d->started = 1;
+	if (obj && strncmp(obj, "ghl:", 4) != 0)
+		obj = NULL;
+	if (!obj && loc && cid) {
+		snprintf(own, sizeof(own), "ghl:%s:contact:%s", loc, cid);
+		obj = own;
+	}
+	if (host->record_op(rec) == HLB_OP_DELETE) {
+		/* a contact deleted in GHL: the booking stays as it is */
+		host->log(o->inst, HLB_LOG_INFO, "%s was deleted in GHL: its reservations are left as they are",
+			  obj ? obj : host->record_key(rec));
+		record_end(d);
+		return 0;
+	}
+	if (!obj) {
+		record_fail(d, HLB_FAILED, "the record names no GHL contact (object, or locationId and contactId)");
+		return 0;
+	}
+	/* no `tags` member (or null): the tags are not this record's news,
+	 * ghl_tags stays as it is */
+	json_object_object_get_ex(body, "tags", &tags);
+	if (tags && !json_object_is_type(tags, json_type_array)) {
+		record_fail(d, HLB_FAILED, "the record's tags are not an array");
+		return 0;
+	}
+	if ((tags && join_tags(tags, &d->value) < 0) || read_history(d, json_object_object_get(body, "history")) < 0) {
+		record_fail(d, HLB_RETRY, "out of memory");
+		return 0;
+	}
+	if (!d->value && !d->nlines) {
+		host->log(o->inst, HLB_LOG_DEBUG, "%s: the record has neither tags nor history: nothing to write",
+			  obj);
+		record_end(d);
+		return 0;
+	}
+	if (find_targets(d, obj) != HLB_OK)
+		return 0;
 	if (!d->ntargets) {
 		record_fail(d, HLB_FAILED, "no Octorate reservation is linked to GHL contact %s/%s",
 			    loc ? loc : "?", cid ? cid : obj);
-		return;
-	}
-	d->value = join_tags(json_object_object_get_ex(body, "tags", &v) ? v : NULL);
-	if (!d->value || read_history(d, json_object_object_get_ex(body, "history", &v) ? v : NULL) < 0) {
-		record_fail(d, HLB_RETRY, "out of memory");
-		return;
+		return 0;
 	}
 	d->t = 0;
-	target_start(d);
+	return 1;
+}
+
+/* Starts the read of the current record's next reservation: 1 when a
+ * request is in flight, 0 when the record has its verdict. */
+static int target_step(struct delivery *d)
+{
+	char path[256];
+
+	while (d->t < d->ntargets) {
+		struct target *t = &d->targets[d->t];
+
+		/* GET .../{acc}/{id} is deprecated: the search with ids[] reads one */
+		snprintf(path, sizeof(path), "/rest/v1/reservation/%s?ids%%5B%%5D=%s", t->acc, t->id);
+		d->call = octo_request(d->o->client, t->acc, "GET", path, NULL, on_read, d);
+		if (d->call)
+			return 1;
+		target_oom(d, t);
+		d->t++;
+	}
+	record_end(d);
+	return 0;
+}
+
+/* Works through the records until one waits for an answer or all have
+ * their verdict. */
+static void run(struct delivery *d)
+{
+	while (d->i < d->n) {
+		if (!d->started && !record_start(d))
+			continue;
+		if (target_step(d))
+			return;
+	}
+	{
+		const hlb_host *host = d->o->host;
+		hlb_job *job = d->job;
+
+		if (d->patched || d->unchanged)
+			host->log(d->o->inst, HLB_LOG_DEBUG, "%zu reservations written, %zu already up to date",
+				  d->patched, d->unchanged);
+		delivery_free(d);
+		host->finish(job, HLB_OK, NULL);
+	}
 }
 
 static int octo_deliver(void *state, hlb_job *job)
@@ -924,8 +958,9 @@ static int octo_deliver(void *state, hlb_job *job)
 	d->o = o;
 	d->job = job;
 	d->n = o->host->batch_size(job);
+	d->verdict = HLB_DONE;
 	o->delivery = d;
-	record_start(d);
+	run(d);
 	return HLB_OK;
 }
 

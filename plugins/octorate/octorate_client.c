@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,7 @@ struct octo_client {
 	char *plugin, *auth;
 	char user_agent[128];
 	json_object *paced;   /* pace keys configured (a set) */
+	json_object *quota_spent; /* pace keys whose 403 quota was logged (a set) */
 	uint32_t rate_max;
 	int64_t rate_ms;
 	unsigned retries;
@@ -78,24 +78,6 @@ struct octo_pager {
 	octo_done_cb done;
 	void *arg;
 };
-
-#define LIST_ADD(head, item) do { \
-		(item)->prev = NULL; \
-		(item)->next = (head); \
-		if (head) \
-			(head)->prev = (item); \
-		(head) = (item); \
-	} while (0)
-
-#define LIST_DEL(head, item) do { \
-		if ((item)->prev) \
-			(item)->prev->next = (item)->next; \
-		else if ((head) == (item)) \
-			(head) = (item)->next; \
-		if ((item)->next) \
-			(item)->next->prev = (item)->prev; \
-		(item)->prev = (item)->next = NULL; \
-	} while (0)
 
 /* ---- pure helpers ------------------------------------------------------- */
 
@@ -195,110 +177,104 @@ octo_page_next octo_page_step(octo_page_state *st, size_t n, int has_next, const
 	return OCTO_PAGE_MORE;
 }
 
-/* Appends s with control characters as blanks, within the buffer. */
-static void line_add(char *buf, size_t size, size_t *len, const char *s)
+/* A non-empty string member, or NULL. */
+static const char *text_member(json_object *o, const char *key)
 {
-	for (; s && *s && *len + 1 < size; s++) {
-		unsigned char ch = (unsigned char)*s;
+	const char *v = ghl_json_string(o, key);
 
-		buf[(*len)++] = (char)(ch < 0x20 || ch == 0x7f ? ' ' : ch);
-	}
-	buf[*len] = '\0';
-}
-
-static const char *str_member(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string) || !*json_object_get_string(v))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static json_object *parse_small(const char *body, size_t len)
-{
-	json_tokener *jt;
-	json_object *v = NULL;
-
-	if (!body || !len || len > 65536 || !(jt = json_tokener_new()))
-		return NULL;
-	v = json_tokener_parse_ex(jt, body, (int)len);
-	if (v && json_tokener_get_error(jt) != json_tokener_success) {
-		json_object_put(v);
-		v = NULL;
-	}
-	json_tokener_free(jt);
-	return v;
+	return v && *v ? v : NULL;
 }
 
 void octo_error_text(long status, const char *body, size_t len, const char *request_id, char *buf,
 		     size_t buflen, char *type_buf, size_t type_len)
 {
 	static const char *const extra[] = { "machine_name", "human_name", "element", "suggestion", NULL };
-	json_object *root = parse_small(body, len);
-	const char *type = str_member(root, "type"), *msg = str_member(root, "message");
-	size_t n = 0;
+	json_object *root;
+	const char *type, *msg;
+	ghl_line l;
 	int parts = 0;
 	char head[48];
 
 	if (!buf || !buflen)
 		return;
-	buf[0] = '\0';
+	root = ghl_parse_object(body, len);
+	type = text_member(root, "type");
+	msg = text_member(root, "message");
+	ghl_line_init(&l, buf, buflen);
 	if (type_buf && type_len)
 		snprintf(type_buf, type_len, "%s", type ? type : "");
 	snprintf(head, sizeof(head), status > 0 ? "HTTP %ld" : "no HTTP answer", status);
-	line_add(buf, buflen, &n, head);
+	ghl_line_adds(&l, head);
 	if (type) {
-		line_add(buf, buflen, &n, " ");
-		line_add(buf, buflen, &n, type);
+		ghl_line_adds(&l, " ");
+		ghl_line_adds(&l, type);
 	}
 	if (msg) {
-		line_add(buf, buflen, &n, ": ");
-		line_add(buf, buflen, &n, msg);
+		ghl_line_adds(&l, ": ");
+		ghl_line_adds(&l, msg);
 	}
 	for (const char *const *k = extra; *k; k++) {
-		const char *v = str_member(root, *k);
+		const char *v = text_member(root, *k);
 
 		if (!v || (msg && strcmp(v, msg) == 0))
 			continue;
-		line_add(buf, buflen, &n, parts++ ? "; " : " (");
-		line_add(buf, buflen, &n, *k);
-		line_add(buf, buflen, &n, " ");
-		line_add(buf, buflen, &n, v);
+		ghl_line_adds(&l, parts++ ? "; " : " (");
+		ghl_line_adds(&l, *k);
+		ghl_line_adds(&l, " ");
+		ghl_line_adds(&l, v);
 	}
 	if (parts)
-		line_add(buf, buflen, &n, ")");
+		ghl_line_adds(&l, ")");
 	if (!type && !msg && body && len) {
-		char excerpt[201];
-
-		snprintf(excerpt, sizeof(excerpt), "%.*s", (int)(len < 200 ? len : 200), body);
-		line_add(buf, buflen, &n, ": ");
-		line_add(buf, buflen, &n, excerpt);
+		ghl_line_adds(&l, ": ");
+		ghl_line_add(&l, body, len < 200 ? len : 200);
 	}
 	if (request_id && *request_id) {
-		line_add(buf, buflen, &n, " [request-id ");
-		line_add(buf, buflen, &n, request_id);
-		line_add(buf, buflen, &n, "]");
+		ghl_line_adds(&l, " [request-id ");
+		ghl_line_adds(&l, request_id);
+		ghl_line_adds(&l, "]");
 	}
 	json_object_put(root);
 }
 
-char *octo_notes_append(const char *old, const char *const *lines, size_t n, int *oom)
+void octo_note_marker(const char *record_key, int64_t time_ms, const char *line, char *out, size_t len)
+{
+	char t[24], hex[17];
+	uint64_t h = GHL_FNV_INIT;
+
+	snprintf(t, sizeof(t), "%" PRId64, time_ms);
+	h = ghl_fnv1a(h, record_key ? record_key : "", record_key ? strlen(record_key) : 0);
+	h = ghl_fnv1a(h, "\n", 1);
+	h = ghl_fnv1a(h, t, strlen(t));
+	h = ghl_fnv1a(h, "\n", 1);
+	h = ghl_fnv1a(h, line ? line : "", line ? strlen(line) : 0);
+	ghl_hash_out(h, hex);
+	snprintf(out, len, " [hlb:%.8s]", hex);
+}
+
+char *octo_notes_append(const char *old, const char *const *lines, size_t n, const char *record_key,
+			int64_t time_ms, int *oom)
 {
 	sb_buf b;
 	size_t added = 0;
+	char marker[OCTO_MARKER_LEN];
 
 	*oom = 0;
 	sb_init(&b, 0);
 	if (old && *old)
 		sb_adds(&b, old);
 	for (size_t i = 0; i < n; i++) {
-		if (!lines[i] || !*lines[i] || (old && strstr(old, lines[i])))
+		if (!lines[i] || !*lines[i])
+			continue;
+		/* A redelivery of the record: its lines carry their marker. The
+		 * notes built so far include old ones and this record's lines. */
+		octo_note_marker(record_key, time_ms, lines[i], marker, sizeof(marker));
+		if (b.data && strstr(b.data, marker))
 			continue;
 		if (b.len)
 			sb_add(&b, "\n", 1);
 		sb_adds(&b, lines[i]);
+		sb_adds(&b, marker);
 		added++;
 	}
 	if (b.failed) {
@@ -326,12 +302,12 @@ int octo_parse_rate(const char *text, uint32_t *max, int64_t *ms)
 		return -1;
 	errno = 0;
 	n = strtoull(text, &end, 10);
-	if (errno || n < 1 || n > 1000000 || *end != '/')
+	if (errno || n < 1 || n > UINT32_MAX || *end != '/')
 		return -1;
 	text = end + 1;
 	if (isdigit((unsigned char)*text)) {
 		per = strtoll(text, &end, 10);
-		if (errno || per < 1 || per > 86400000)
+		if (errno || per < 1 || per > 1000000000LL)
 			return -1;
 		text = end;
 	}
@@ -364,78 +340,101 @@ int octo_id_text(struct json_object *v, char *buf, size_t len)
 	return 0;
 }
 
-/* An integer token at p (digits only, not part of a fraction or an
- * exponent) that int64 cannot hold. *n gets the token's length. */
-static int big_int_at(const char *p, const char *end, size_t *n)
+/* The JSON number at p ('-' or a digit outside a string): *n gets its
+ * length; true when it is an integer (no fraction, no exponent) that int64
+ * cannot hold. Digits of a fraction or an exponent are part of the number,
+ * never a number of their own. */
+static int number_at(const char *p, const char *end, size_t *n)
 {
-	size_t d = 0;
+	const char *q = p, *digits;
+	size_t d;
+	int integer = 1;
 
-	while (p + d < end && isdigit((unsigned char)p[d]))
-		d++;
-	*n = d;
-	if (p + d < end && (p[d] == '.' || p[d] == 'e' || p[d] == 'E'))
-		return 0;
-	return d > 19 || (d == 19 && memcmp(p, "9223372036854775807", 19) > 0);
+	if (q < end && *q == '-')
+		q++;
+	digits = q;
+	while (q < end && isdigit((unsigned char)*q))
+		q++;
+	d = (size_t)(q - digits);
+	if (q < end && *q == '.') {
+		integer = 0;
+		for (q++; q < end && isdigit((unsigned char)*q); q++)
+			;
+	}
+	if (q < end && (*q == 'e' || *q == 'E')) {
+		integer = 0;
+		q++;
+		if (q < end && (*q == '+' || *q == '-'))
+			q++;
+		while (q < end && isdigit((unsigned char)*q))
+			q++;
+	}
+	*n = (size_t)(q - p) ? (size_t)(q - p) : 1;
+	/* negative numbers are no ids: left as they are */
+	return integer && digits == p && (d > 19 || (d == 19 && memcmp(p, "9223372036854775807", 19) > 0));
+}
+
+/* Copies json to out with the big integers quoted (out NULL: counts
+ * them); returns how many. */
+static size_t quote_pass(const char *json, size_t len, char *out, size_t *out_len)
+{
+	const char *p = json, *end = json + len;
+	size_t big = 0, n;
+	int in_str = 0, quote;
+	char *w = out;
+
+	while (p < end) {
+		if (in_str || !(*p == '-' || isdigit((unsigned char)*p))) {
+			if (in_str && *p == '\\' && p + 1 < end) {
+				if (w) {
+					*w++ = p[0];
+					*w++ = p[1];
+				}
+				p += 2;
+				continue;
+			}
+			if (*p == '"')
+				in_str = !in_str;
+			if (w)
+				*w++ = *p;
+			p++;
+			continue;
+		}
+		quote = number_at(p, end, &n);
+		big += quote;
+		if (w) {
+			if (quote)
+				*w++ = '"';
+			memcpy(w, p, n);
+			w += n;
+			if (quote)
+				*w++ = '"';
+		}
+		p += n;
+	}
+	if (w) {
+		*w = '\0';
+		*out_len = (size_t)(w - out);
+	}
+	return big;
 }
 
 char *octo_quote_big_ints(const char *json, size_t len, size_t *out_len, int *oom)
 {
-	const char *p = json, *end = json + len;
-	size_t extra = 0, n;
-	int in_str = 0;
-	char *out, *w;
+	size_t big;
+	char *out;
 
 	*oom = 0;
 	/* first pass: count; most answers have none and are not copied */
-	for (p = json; p < end; p++) {
-		if (in_str) {
-			if (*p == '\\' && p + 1 < end)
-				p++;
-			else if (*p == '"')
-				in_str = 0;
-		} else if (*p == '"') {
-			in_str = 1;
-		} else if (isdigit((unsigned char)*p) && (p == json || !isalnum((unsigned char)p[-1])) &&
-			   (p == json || (p[-1] != '.' && p[-1] != '-'))) {
-			if (big_int_at(p, end, &n))
-				extra += 2;
-			p += n - 1;
-		}
-	}
-	if (!extra)
+	big = quote_pass(json, len, NULL, NULL);
+	if (!big)
 		return NULL;
-	out = malloc(len + extra + 1);
+	out = malloc(len + 2 * big + 1);
 	if (!out) {
 		*oom = 1;
 		return NULL;
 	}
-	in_str = 0;
-	for (p = json, w = out; p < end; p++) {
-		if (in_str) {
-			if (*p == '\\' && p + 1 < end)
-				*w++ = *p++;
-			else if (*p == '"')
-				in_str = 0;
-		} else if (*p == '"') {
-			in_str = 1;
-		} else if (isdigit((unsigned char)*p) && (p == json || !isalnum((unsigned char)p[-1])) &&
-			   (p == json || (p[-1] != '.' && p[-1] != '-'))) {
-			if (big_int_at(p, end, &n)) {
-				*w++ = '"';
-				memcpy(w, p, n);
-				w += n;
-				*w++ = '"';
-			} else {
-				memcpy(w, p, n);
-				w += n;
-			}
-			p += n - 1;
-			continue;
-		}
-		*w++ = *p;
-	}
-	*w = '\0';
-	*out_len = (size_t)(w - out);
+	quote_pass(json, len, out, out_len);
 	return out;
 }
 
@@ -453,7 +452,8 @@ octo_client *octo_client_new(const hlb_host *host, hlb_instance *inst, const cha
 	c->plugin = strdup(plugin ? plugin : "octorate");
 	c->auth = auth_name ? strdup(auth_name) : NULL;
 	c->paced = json_object_new_object();
-	if (!c->plugin || !c->auth || !c->paced) {
+	c->quota_spent = json_object_new_object();
+	if (!c->plugin || !c->auth || !c->paced || !c->quota_spent) {
 		octo_client_free(c);
 		return NULL;
 	}
@@ -481,19 +481,12 @@ void octo_client_free(octo_client *c)
 	while (c->calls)
 		octo_call_cancel(c->calls);
 	json_object_put(c->paced);
+	json_object_put(c->quota_spent);
 	if (c->tok)
 		json_tokener_free(c->tok);
 	free(c->plugin);
 	free(c->auth);
 	free(c);
-}
-
-static uint64_t next_random(octo_client *c)
-{
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	return c->rng;
 }
 
 static void call_free(octo_call *call)
@@ -521,7 +514,7 @@ void octo_call_cancel(octo_call *call)
 		c->host->http_cancel(call->http);
 	if (call->timer)
 		c->host->timer_stop(call->timer);
-	LIST_DEL(c->calls, call);
+	GHL_LIST_DEL(c->calls, call);
 	call_free(call);
 }
 
@@ -529,7 +522,7 @@ static void call_reply(octo_call *call, octo_reply *reply)
 {
 	octo_client *c = call->c;
 
-	LIST_DEL(c->calls, call);
+	GHL_LIST_DEL(c->calls, call);
 	call->done = 1;
 	if (!reply->error)
 		reply->error = "";
@@ -574,8 +567,7 @@ static int wait_then_restart(octo_call *call, int64_t wait)
 static void call_transient(octo_call *call, int rc, long status, const char *what)
 {
 	octo_client *c = call->c;
-	int64_t cap = (int64_t)BACKOFF_BASE_MS << (call->attempts < 6 ? call->attempts : 6);
-	int64_t wait = cap / 2 + (int64_t)(next_random(c) % (uint64_t)(cap / 2 + 1));
+	int64_t wait = ghl_backoff_ms(&c->rng, call->attempts, BACKOFF_BASE_MS);
 
 	if (call->attempts < c->retries) {
 		call->attempts++;
@@ -608,9 +600,16 @@ static void call_quota(octo_call *call, long status, int64_t retry_after, const 
 	if (HLB_HOST_HAS(c->host, pace_block) && c->host->pace_block)
 		c->host->pace_block(c->inst, call->pace, wait);
 	if (call->quota_waited + wait <= c->max_quota_wait_ms) {
+		/* The host logs the hold too: a warning for the first 403 of an
+		 * episode (until a call on this key gets an answer), then debug. */
+		int first = !json_object_object_get_ex(c->quota_spent, call->pace, NULL);
+
+		if (first)
+			json_object_object_add(c->quota_spent, call->pace, NULL);
 		call->quota_waited += wait;
-		c->host->log(c->inst, HLB_LOG_WARN, "%s %s: %s; the quota of %s is spent: waiting %" PRId64 " ms",
-			     call->method, call->path, what, call->acc ? call->acc : "the app", wait);
+		c->host->log(c->inst, first ? HLB_LOG_WARN : HLB_LOG_DEBUG, "%s %s: %s; the quota of %s is spent: "
+			     "waiting %" PRId64 " ms", call->method, call->path, what,
+			     call->acc ? call->acc : "the app", wait);
 		if (wait_then_restart(call, wait))
 			return;
 	}
@@ -623,12 +622,19 @@ static void call_quota(octo_call *call, long status, int64_t retry_after, const 
 	}
 }
 
+/* Declares the quota of a pace key once (the options were checked against
+ * the host's limits: a refusal is said once, not at every request). */
 static void configure_pace(octo_client *c, const char *key)
 {
+	int rc;
+
 	if (json_object_object_get_ex(c->paced, key, NULL) || !c->host->pace_configure)
 		return;
-	if (c->host->pace_configure(c->inst, key, c->rate_max, c->rate_ms) == HLB_OK)
-		json_object_object_add(c->paced, key, NULL);
+	rc = c->host->pace_configure(c->inst, key, c->rate_max, c->rate_ms);
+	if (rc != HLB_OK)
+		c->host->log(c->inst, HLB_LOG_ERROR, "the quota %" PRIu32 " per %" PRId64 " ms of %s was refused "
+			     "(%s): its requests are not paced", c->rate_max, c->rate_ms, key, c->host->strerror(rc));
+	json_object_object_add(c->paced, key, NULL);
 }
 
 static void send_request(octo_call *call, const char *token, const char *base_url, const char *quota_id)
@@ -702,7 +708,7 @@ static void on_token(void *arg, const hlb_auth_result *res)
 {
 	octo_call *call = arg;
 	octo_client *c = call->c;
-	const char *base = res->info ? str_member(res->info, "base_url") : NULL;
+	const char *base = text_member(res->info, "base_url");
 
 	call->auth = NULL;
 	if (res->rc != HLB_OK || !res->token || !*res->token) {
@@ -727,36 +733,15 @@ static void restart(octo_call *call)
 	}
 }
 
+/* The answer, with integers beyond int64 (20-digit ids) kept as text. */
 static json_object *parse_json(octo_client *c, const char *text, size_t len)
 {
-	json_tokener *tok = c->tok ? c->tok : (c->tok = json_tokener_new());
-	json_object *obj;
-	size_t end, qlen = 0;
+	size_t qlen = 0;
 	int oom;
 	char *quoted = octo_quote_big_ints(text, len, &qlen, &oom);
-	const char *body = quoted ? quoted : text;
+	json_object *obj = oom ? NULL : ghl_parse_whole(&c->tok, quoted ? quoted : text, quoted ? qlen : len);
 
-	if (quoted)
-		len = qlen;
-	if (!tok || len > INT_MAX || oom) {
-		free(quoted);
-		return NULL;
-	}
-	json_tokener_reset(tok);
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		free(quoted);
-		return NULL;
-	}
-	end = json_tokener_get_parse_end(tok);
-	while (end < len && isspace((unsigned char)body[end]))
-		end++;
 	free(quoted);
-	if (end != len) {
-		json_object_put(obj);
-		return NULL;
-	}
 	return obj;
 }
 
@@ -809,6 +794,8 @@ static void on_http(void *arg, const hlb_http_response *resp)
 		call_quota(call, status, after > 0 ? after : 0, text);
 		return;
 	}
+	/* any other answer on this key ends an episode of a spent quota */
+	json_object_object_del(c->quota_spent, call->pace);
 	if (status == 403 && strcmp(type, "WrongEnviroment") == 0) {
 		octo_reply r = { .rc = HLB_EHTTP, .status = status, .config = 1 };
 
@@ -872,7 +859,7 @@ octo_call *octo_request(octo_client *c, const char *accommodation, const char *m
 		call_free(call);
 		return NULL;
 	}
-	LIST_ADD(c->calls, call);
+	GHL_LIST_ADD(c->calls, call);
 	return call;
 }
 
@@ -890,13 +877,13 @@ void octo_pager_cancel(octo_pager *p)
 	if (!p)
 		return;
 	octo_call_cancel(p->call);
-	LIST_DEL(p->c->pagers, p);
+	GHL_LIST_DEL(p->c->pagers, p);
 	pager_free(p);
 }
 
 static void pager_finish(octo_pager *p, const octo_reply *reply)
 {
-	LIST_DEL(p->c->pagers, p);
+	GHL_LIST_DEL(p->c->pagers, p);
 	p->done(p->arg, reply);
 	pager_free(p);
 }
@@ -1003,9 +990,9 @@ octo_pager *octo_page(octo_client *c, const char *accommodation, const char *pat
 		pager_free(p);
 		return NULL;
 	}
-	LIST_ADD(c->pagers, p);
+	GHL_LIST_ADD(c->pagers, p);
 	if (pager_next(p) != HLB_OK) {
-		LIST_DEL(c->pagers, p);
+		GHL_LIST_DEL(c->pagers, p);
 		pager_free(p);
 		return NULL;
 	}

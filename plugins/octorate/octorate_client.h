@@ -7,7 +7,8 @@
  *    the [auth:NAME] provider (octorate_oauth), sends base_url + a /rest/v1
  *    path paced on "octorate:<quota_id>:<accommodation>", parses the JSON
  *    answer (bounded), retries once after a 401 with a fresh token, holds
- *    the quota and tries again after a 403 ApiQuotaException, and
+ *    the quota and tries again after a 403 ApiQuotaException (a warning
+ *    for the first 403 of an episode, debug lines after it), and
  *    classifies every other failure as retryable (5xx, network, malformed or
  *    truncated JSON) or permanent (other 4xx; 403 WrongEnviroment is a
  *    configuration error). Failure messages carry Octorate's ApiError fields
@@ -15,8 +16,8 @@
  *  - octo_pager: page=N&size=S paging until an answer has no page.next,
  *    with guards against repeated pages and a page count bound.
  *  - Pure helpers, unit-tested in tests/test_octorate.c: times ("…Z[UTC]"),
- *    Europe/Rome dates, the pager's decision, ApiError text, notes append,
- *    rate parsing.
+ *    Europe/Rome dates, the pager's decision, ApiError text, notes append
+ *    with its markers, rate parsing, big integers kept as text.
  *
  * Every callback runs later from the event loop. */
 #ifndef OCTORATE_CLIENT_H
@@ -125,13 +126,26 @@ void octo_rome_date(int64_t ms, char *buf, size_t len);
 void octo_error_text(long status, const char *body, size_t len, const char *request_id, char *buf,
 		     size_t buflen, char *type_buf, size_t type_len);
 
-/* The notes after appending `lines` (each a line of history) to `old`,
- * separated by "\n": a new string (free it), or NULL when there is nothing
- * to add (no lines, or every line is in `old` already: a redelivery).
- * *oom is set when memory ran out. */
-char *octo_notes_append(const char *old, const char *const *lines, size_t n, int *oom);
+/* The marker that ends a history line in the notes, " [hlb:<8 hex>]": a
+ * hash of the record (its key and time) and the line, so that a
+ * redelivery of the record finds its lines and another record's same line
+ * (an event repeated: add, remove, add) does not. */
+#define OCTO_MARKER_LEN 16
+void octo_note_marker(const char *record_key, int64_t time_ms, const char *line, char *out, size_t len);
 
-/* "COUNT/DURATION" (100/5m, 20/1s, 5/s): 0, or -1 when malformed. */
+/* The notes after appending `lines` (history lines of the record
+ * record_key at time_ms) to `old`, each on a line of its own ended by its
+ * marker: a new string (free it), or NULL when there is nothing to add (no
+ * lines, or every line's marker is in `old` already: a redelivery). *oom
+ * is set when memory ran out. */
+char *octo_notes_append(const char *old, const char *const *lines, size_t n, const char *record_key,
+			int64_t time_ms, int *oom);
+
+/* "COUNT/DURATION" (100/5m, 20/1s, 5/s): 0, or -1 when malformed. The
+ * host paces at most OCTO_RATE_LIMIT_COUNT calls per at most
+ * OCTO_RATE_LIMIT_MS: the caller checks the bounds. */
+#define OCTO_RATE_LIMIT_COUNT 1000000u
+#define OCTO_RATE_LIMIT_MS (7LL * 86400000)
 int octo_parse_rate(const char *text, uint32_t *max, int64_t *ms);
 
 /* The text of a JSON id (a number of any size, or a string of digits):
@@ -142,7 +156,8 @@ int octo_id_text(struct json_object *v, char *buf, size_t len);
  * UINT64_MAX: before parsing, such integers are turned into strings of the
  * same digits, so the token text survives. A new buffer of *out_len bytes
  * (free it), or NULL when the text has none (parse it as it is) or memory
- * ran out (*oom). Strings and fractions are left alone. */
+ * ran out (*oom). Strings, negative numbers, fractions and exponents (their
+ * digits too: 1E+100000000000000000000 stays a number) are left alone. */
 char *octo_quote_big_ints(const char *json, size_t len, size_t *out_len, int *oom);
 
 /* Accommodation ids are short words of digits and letters (URL-safe). */

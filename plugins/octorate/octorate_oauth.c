@@ -12,8 +12,12 @@
  * ahead of expiry (refresh_margin) and after a 401 (auth_reject). The
  * refresh token does not expire and does not rotate: the answer carries
  * no new one, so the stored one is kept. One refresh at a time: requests
- * that arrive meanwhile wait for its outcome. A refused refresh (401)
- * marks the credential as needing a new login, persisted and logged once.
+ * that arrive meanwhile wait for its outcome. A refresh refused for its
+ * refresh token (401 naming it) marks the credential as needing a new
+ * login, persisted and logged once, with a fingerprint (a hash, never the
+ * secret) of client_id and client_secret: other client credentials clear
+ * the mark. A refusal of the client credentials (or one that names
+ * nothing) is an error naming them, not persisted: a login would not help.
  *
  * Tokens and the client secret are never logged or shown. */
 #ifdef HAVE_CONFIG_H
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -59,12 +64,8 @@ struct tok {
 	char *access, *refresh;
 	int64_t expires_at, obtained_at;
 	int needs_login;
+	int config_changed;  /* needs_login was cleared: other client credentials */
 	char *reason;
-};
-
-struct waiter {
-	hlb_auth_call *call;
-	struct waiter *next;
 };
 
 struct oauth {
@@ -78,9 +79,10 @@ struct oauth {
 
 	struct tok tok;
 	int have, rejected, refused_logged;
+	int client_refused_logged;  /* a refusal of the client credentials was logged */
+	char client_fp[17];         /* fingerprint of client_id + client_secret */
 	hlb_http *refresh;
-	struct waiter *head, *tail;
-	size_t nwaiting;
+	ghl_waiters waiters;    /* token requests waiting for the refresh */
 	int64_t fail_at, relook_at;
 	int fail_rc;
 	char fail_msg[MSG_MAX];
@@ -91,70 +93,17 @@ struct oauth {
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void free_secret(char *s)
-{
-	if (s) {
-		memset(s, 0, strlen(s));
-		free(s);
-	}
-}
-
-static int set_str(char **dst, const char *src)
-{
-	char *copy = src ? strdup(src) : NULL;
-
-	if (src && !copy)
-		return -1;
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
 static void tok_clear(struct tok *t)
 {
-	free_secret(t->access);
-	free_secret(t->refresh);
+	ghl_free_secret(t->access);
+	ghl_free_secret(t->refresh);
 	free(t->reason);
 	memset(t, 0, sizeof(*t));
 }
 
-static const char *jstr(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int64_t jint(json_object *obj, const char *key, int64_t dflt)
-{
-	json_object *v;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v))
-		return dflt;
-	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
-		return json_object_get_int64(v);
-	if (json_object_is_type(v, json_type_string)) {
-		char *end;
-		long long n = strtoll(json_object_get_string(v), &end, 10);
-
-		return *end == '\0' && end != json_object_get_string(v) ? n : dflt;
-	}
-	return dflt;
-}
-
-static void add_str(json_object *o, const char *key, const char *value)
-{
-	if (value)
-		json_object_object_add(o, key, json_object_new_string(value));
-}
-
 static int64_t margin_for(const struct oauth *o)
 {
-	int64_t life = o->tok.expires_at - o->tok.obtained_at;
-
-	return life > 0 && o->margin_ms > life / 2 ? life / 2 : o->margin_ms;
+	return ghl_token_margin(o->margin_ms, o->tok.obtained_at, o->tok.expires_at);
 }
 
 static int fresh(const struct oauth *o, int64_t now)
@@ -170,37 +119,17 @@ static int usable(const struct oauth *o, int64_t now)
 
 static void login_message(const struct oauth *o, char *buf, size_t len)
 {
-	if (!o->have)
-		snprintf(buf, len, "[auth:%s] is not authorized yet: run 'hlbridge auth login %s -c CONFIG'",
-			 o->name, o->name);
-	else
-		snprintf(buf, len, "[auth:%s] must be authorized again (%s): run 'hlbridge auth login %s -c CONFIG'",
-			 o->name, o->tok.reason ? o->tok.reason : "needs login", o->name);
+	ghl_login_message(buf, len, o->name, o->have, o->tok.reason);
 }
 
-/* ---- waiters --------------------------------------------------------------- */
-
-static void answer_all(struct oauth *o, const hlb_auth_result *res)
-{
-	struct waiter *w = o->head;
-
-	o->head = o->tail = NULL;
-	while (w) {
-		struct waiter *next = w->next;
-
-		o->host->auth_done(w->call, res);
-		o->nwaiting--;
-		free(w);
-		w = next;
-	}
-}
+/* ---- answers --------------------------------------------------------------- */
 
 static json_object *info(const struct oauth *o)
 {
 	json_object *i = json_object_new_object();
 
 	if (i)
-		add_str(i, "base_url", o->base_url);
+		ghl_json_add_str(i, "base_url", o->base_url);
 	return i;
 }
 
@@ -221,7 +150,7 @@ static void answer_one(struct oauth *o, hlb_auth_call *call, int rc, const char 
 	if (call)
 		o->host->auth_done(call, &res);
 	else
-		answer_all(o, &res);
+		ghl_waiters_answer(o->host, &o->waiters, &res);
 	json_object_put(inf);
 }
 
@@ -233,33 +162,43 @@ static int store_token(struct oauth *o, const struct tok *t)
 
 	if (!v)
 		return HLB_ENOMEM;
-	add_str(v, "client_id", o->client_id);
-	add_str(v, "access_token", t->access);
-	add_str(v, "refresh_token", t->refresh);
+	ghl_json_add_str(v, "client_id", o->client_id);
+	ghl_json_add_str(v, "client_fp", o->client_fp);
+	ghl_json_add_str(v, "access_token", t->access);
+	ghl_json_add_str(v, "refresh_token", t->refresh);
 	json_object_object_add(v, "expires_at", json_object_new_int64(t->expires_at));
 	json_object_object_add(v, "obtained_at", json_object_new_int64(t->obtained_at));
 	json_object_object_add(v, "needs_login", json_object_new_boolean(t->needs_login));
-	add_str(v, "reason", t->reason);
+	ghl_json_add_str(v, "reason", t->reason);
 	return o->host->state_put(o->inst, NULL, "token", v);
 }
 
 static int tok_from_json(struct oauth *o, json_object *v, struct tok *t)
 {
-	const char *cid = jstr(v, "client_id");
+	const char *cid = ghl_json_string(v, "client_id"), *fp;
 	json_object *nl;
 
 	memset(t, 0, sizeof(*t));
 	if (!v || !json_object_is_type(v, json_type_object) || (cid && strcmp(cid, o->client_id) != 0) ||
-	    !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX))
+	    !ghl_token_ok(ghl_json_string(v, "refresh_token"), TOKEN_MAX))
 		return -1;
-	if (set_str(&t->access, jstr(v, "access_token")) || set_str(&t->refresh, jstr(v, "refresh_token")) ||
-	    set_str(&t->reason, jstr(v, "reason"))) {
+	if (ghl_set_str(&t->access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token")) ||
+	    ghl_set_str(&t->reason, ghl_json_string(v, "reason"))) {
 		tok_clear(t);
 		return -1;
 	}
-	t->expires_at = jint(v, "expires_at", 0);
-	t->obtained_at = jint(v, "obtained_at", 0);
+	t->expires_at = ghl_json_int(v, "expires_at", 0);
+	t->obtained_at = ghl_json_int(v, "obtained_at", 0);
 	t->needs_login = json_object_object_get_ex(v, "needs_login", &nl) && json_object_get_boolean(nl);
+	/* A refusal marked under other client credentials (or before they
+	 * were fingerprinted) may have been theirs: with these, the refresh
+	 * token deserves another try. */
+	fp = ghl_json_string(v, "client_fp");
+	if (t->needs_login && (!fp || strcmp(fp, o->client_fp) != 0)) {
+		t->needs_login = 0;
+		t->config_changed = 1;
+		ghl_set_str(&t->reason, NULL);
+	}
 	return 0;
 }
 
@@ -296,23 +235,8 @@ static int reload_stored(struct oauth *o)
 
 static hlb_http *post_form(struct oauth *o, const char *url, const ghl_buf *form, hlb_http_cb cb)
 {
-	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
-	char ua[200];
-	const char *hdrs[4];
-
-	snprintf(ua, sizeof(ua), "User-Agent: %s", o->user_agent);
-	hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
-	hdrs[1] = "Accept: application/json";
-	hdrs[2] = ua;
-	hdrs[3] = NULL;
-	req.method = "POST";
-	req.url = url;
-	req.headers = hdrs;
-	req.body = form->data;
-	req.body_len = form->len;
-	req.timeout_ms = o->timeout_ms;
-	req.max_response = ANSWER_MAX;
-	return o->host->http_request(o->inst, &req, cb, o);
+	return ghl_post_form(o->host, o->inst, url, form, o->user_agent, NULL, o->timeout_ms, ANSWER_MAX, NULL, cb,
+			     o);
 }
 
 /* A failed answer as one line (with Octorate's ApiError and request-id);
@@ -354,44 +278,35 @@ static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int
 {
 	size_t len = 0;
 	const char *body = host->http_body(resp, &len);
-	json_tokener *jt;
-	json_object *v = NULL;
+	json_object *v = ghl_parse_object(body, len);
 	int64_t now = ghl_now_ms(), expires_in, at;
 	const char *access;
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (body && len && len <= ANSWER_MAX && (jt = json_tokener_new())) {
-		v = json_tokener_parse_ex(jt, body, (int)len);
-		if (v && json_tokener_get_error(jt) != json_tokener_success) {
-			json_object_put(v);
-			v = NULL;
-		}
-		json_tokener_free(jt);
-	}
-	if (!v || !json_object_is_type(v, json_type_object)) {
+	if (!v) {
 		snprintf(err, errlen, "the answer is not a JSON object");
 		goto out;
 	}
 	/* OAuthToken2 has both spellings */
-	access = jstr(v, "access_token") ? jstr(v, "access_token") : jstr(v, "accessToken");
+	access = ghl_json_string(v, "access_token") ? ghl_json_string(v, "access_token") : ghl_json_string(v, "accessToken");
 	if (!ghl_token_ok(access, TOKEN_MAX)) {
 		snprintf(err, errlen, "the answer has no valid access_token");
 		goto out;
 	}
-	if (want_refresh && !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX)) {
+	if (want_refresh && !ghl_token_ok(ghl_json_string(v, "refresh_token"), TOKEN_MAX)) {
 		snprintf(err, errlen, "the answer has no valid refresh_token");
 		goto out;
 	}
-	expires_in = jint(v, "expires_in", -1);
+	expires_in = ghl_json_int(v, "expires_in", -1);
 	if (expires_in > 0 && expires_in <= 366LL * 86400) {
 		t->expires_at = now + expires_in * 1000;
 	} else {
 		/* expireDate is deprecated, but may be all there is */
-		at = octo_parse_time(jstr(v, "expireDate"));
+		at = octo_parse_time(ghl_json_string(v, "expireDate"));
 		t->expires_at = at > now ? at : now + DEFAULT_EXPIRES_S * 1000;
 	}
-	if (set_str(&t->access, access) || set_str(&t->refresh, jstr(v, "refresh_token"))) {
+	if (ghl_set_str(&t->access, access) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token"))) {
 		snprintf(err, errlen, "out of memory");
 		tok_clear(t);
 		goto out;
@@ -418,11 +333,29 @@ static void mark_needs_login(struct oauth *o, const char *reason)
 	int rc;
 
 	o->tok.needs_login = 1;
-	set_str(&o->tok.reason, reason);
+	ghl_set_str(&o->tok.reason, reason);
 	rc = store_token(o, &o->tok);
 	if (rc != HLB_OK)
 		o->host->log(o->inst, HLB_LOG_ERROR, "could not store that the credential needs a new login: %s",
 			     o->host->strerror(rc));
+}
+
+/* Whether a refused refresh (401) is about the refresh token: Octorate's
+ * ApiError names the field (machine_name refresh_token), its element
+ * (Token) or says so in its message. A refusal of the client (machine_name
+ * client_id, element Application) or one that names nothing is not. */
+static int refuses_refresh_token(const hlb_host *host, const hlb_http_response *resp)
+{
+	size_t len = 0;
+	const char *body = host->http_body(resp, &len);
+	json_object *e = ghl_parse_object(body, len);
+	const char *field = ghl_json_string(e, "machine_name"), *element = ghl_json_string(e, "element");
+	const char *message = ghl_json_string(e, "message");
+	int yes = (field && strcasestr(field, "refresh")) || (element && strcasecmp(element, "Token") == 0) ||
+		  (message && strcasestr(message, "refresh token"));
+
+	json_object_put(e);
+	return yes;
 }
 
 static void on_refresh(void *arg, const hlb_http_response *resp)
@@ -432,7 +365,9 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 	long status = host->http_status(resp);
 	char msg[MSG_MAX], err[256], type[64], when[40];
 	struct tok t;
-	int rc;
+	ghl_line l;
+	size_t skip;
+	int rc, refused;
 
 	o->refresh = NULL;
 	if (host->http_result(resp) == HLB_OK && status >= 200 && status < 300) {
@@ -446,7 +381,7 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 			return;
 		}
 		/* No new refresh token comes back: the one we hold stays valid. */
-		if (!t.refresh && set_str(&t.refresh, o->tok.refresh)) {
+		if (!t.refresh && ghl_set_str(&t.refresh, o->tok.refresh)) {
 			tok_clear(&t);
 			refresh_done(o, HLB_ENOMEM, "out of memory", 0);
 			return;
@@ -457,6 +392,7 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 				  "anyway; the refresh token is unchanged", host->strerror(rc));
 		adopt(o, &t);
 		o->fail_at = 0;
+		o->client_refused_logged = 0;
 		octo_format_time(o->tok.expires_at, when, sizeof(when));
 		host->log(o->inst, HLB_LOG_INFO, "access token refreshed, expires %s", when);
 		refresh_done(o, HLB_OK, NULL, 0);
@@ -464,8 +400,29 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 	}
 	rc = describe(o, resp, "refreshing the access token", o->refresh_url, msg, sizeof(msg), type,
 		      sizeof(type));
-	if (host->http_result(resp) == HLB_OK &&
-	    (status == 401 || strcmp(type, "ApiKeyInvalid") == 0 || strcmp(type, "ApiKeyMissing") == 0)) {
+	refused = host->http_result(resp) == HLB_OK &&
+		  (status == 401 || strcmp(type, "ApiKeyInvalid") == 0 || strcmp(type, "ApiKeyMissing") == 0);
+	if (refused && !refuses_refresh_token(host, resp)) {
+		/* The app's client_id/client_secret, or a refusal that does not
+		 * say: fixing the configuration helps, a login does not. Not
+		 * persisted; the next request tries again (not within a second). */
+		o->fail_rc = HLB_EFAIL;
+		o->fail_at = ghl_now_ms();
+		ghl_line_init(&l, o->fail_msg, sizeof(o->fail_msg));
+		ghl_line_adds(&l, msg);
+		ghl_line_adds(&l, " -- Octorate refused the app's client credentials (or did not say what it "
+			      "refused): check client_id and client_secret of [auth:");
+		ghl_line_adds(&l, o->name);
+		ghl_line_adds(&l, "]");
+		/* the log line names the instance already: "[auth:NAME] " left out */
+		skip = strlen(o->name) + 8;
+		host->log(o->inst, o->client_refused_logged ? HLB_LOG_DEBUG : HLB_LOG_ERROR, "%s",
+			  o->fail_msg + (l.len > skip ? skip : 0));
+		o->client_refused_logged = 1;
+		refresh_done(o, o->fail_rc, o->fail_msg, 0);
+		return;
+	}
+	if (refused) {
 		snprintf(err, sizeof(err), "Octorate refused the refresh token (HTTP %ld%s%s)", status,
 			 *type ? " " : "", type);
 		if (!o->refused_logged)
@@ -527,7 +484,6 @@ static int auth_token(void *state, hlb_auth_call *call)
 	struct oauth *o = state;
 	int64_t now = ghl_now_ms();
 	char msg[MSG_MAX];
-	struct waiter *w;
 
 	/* a login from another process, looked for at most once a second */
 	if ((!o->have || o->tok.needs_login) && (!o->relook_at || now - o->relook_at >= FAIL_QUIET_MS)) {
@@ -544,18 +500,11 @@ static int auth_token(void *state, hlb_auth_call *call)
 		answer_one(o, call, HLB_OK, NULL, 0);
 		return HLB_OK;
 	}
-	if (o->nwaiting >= MAX_WAITERS || !(w = calloc(1, sizeof(*w)))) {
+	if (ghl_waiters_add(&o->waiters, call, MAX_WAITERS) < 0) {
 		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting", o->name);
 		answer_one(o, call, HLB_ETOOBIG, msg, 0);
 		return HLB_OK;
 	}
-	w->call = call;
-	if (o->tail)
-		o->tail->next = w;
-	else
-		o->head = w;
-	o->tail = w;
-	o->nwaiting++;
 	start_refresh(o);
 	return HLB_OK;
 }
@@ -680,27 +629,27 @@ static json_object *auth_status(void *state)
 
 	if (!s)
 		return NULL;
-	add_str(s, "type", "octorate_oauth");
-	add_str(s, "client_id", o->client_id);
+	ghl_json_add_str(s, "type", "octorate_oauth");
+	ghl_json_add_str(s, "client_id", o->client_id);
 	if (!o->have) {
 		json_object_object_add(s, "authorized", json_object_new_boolean(0));
 		json_object_object_add(s, "needs_login", json_object_new_boolean(1));
-		add_str(s, "reason", "not authorized yet: run hlbridge auth login");
+		ghl_json_add_str(s, "reason", "not authorized yet: run hlbridge auth login");
 		return s;
 	}
 	json_object_object_add(s, "authorized", json_object_new_boolean(1));
 	octo_format_time(o->tok.expires_at, when, sizeof(when));
-	add_str(s, "expires_at", when);
+	ghl_json_add_str(s, "expires_at", when);
 	json_object_object_add(s, "expires_in_s",
 			       json_object_new_int64(o->tok.expires_at > now ? (o->tok.expires_at - now) / 1000 : 0));
 	if (o->tok.obtained_at > 0) {
 		octo_format_time(o->tok.obtained_at, when, sizeof(when));
-		add_str(s, "obtained_at", when);
+		ghl_json_add_str(s, "obtained_at", when);
 	}
 	json_object_object_add(s, "has_refresh_token", json_object_new_boolean(o->tok.refresh != NULL));
 	json_object_object_add(s, "needs_login", json_object_new_boolean(o->tok.needs_login));
 	if (o->tok.needs_login && o->tok.reason)
-		add_str(s, "reason", o->tok.reason);
+		ghl_json_add_str(s, "reason", o->tok.reason);
 	return s;
 }
 
@@ -724,26 +673,6 @@ static int check(void *state, hlb_job *job)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static char *url_join(const char *base, const char *path)
-{
-	size_t n = strlen(base);
-	char *out;
-
-	while (n && base[n - 1] == '/')
-		n--;
-	out = malloc(n + strlen(path) + 1);
-	if (out) {
-		memcpy(out, base, n);
-		strcpy(out + n, path);
-	}
-	return out;
-}
-
-static int url_ok(const char *u)
-{
-	return u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) && !strpbrk(u, " \t\r\n");
-}
-
 static void oauth_free(struct oauth *o)
 {
 	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
@@ -756,10 +685,10 @@ static void oauth_free(struct oauth *o)
 		o->host->http_cancel(o->exchange);
 	res.rc = HLB_ECANCELED;
 	res.message = "hlbridge is stopping";
-	answer_all(o, &res);
+	ghl_waiters_answer(o->host, &o->waiters, &res);
 	tok_clear(&o->tok);
 	free(o->client_id);
-	free_secret(o->client_secret);
+	ghl_free_secret(o->client_secret);
 	free(o->base_url);
 	free(o->authorize_url);
 	free(o->token_url);
@@ -787,11 +716,11 @@ static int load_options(struct oauth *o)
 				   "${OCTORATE_CLIENT_SECRET})");
 		bad++;
 	}
-	if (!url_ok(base_url)) {
+	if (!ghl_url_ok(base_url)) {
 		host->option_error(inst, "base_url", "must be an http:// or https:// URL");
 		bad++;
 	}
-	if (!url_ok(authorize_url)) {
+	if (!ghl_url_ok(authorize_url)) {
 		host->option_error(inst, "authorize_url", "must be an http:// or https:// URL");
 		bad++;
 	}
@@ -807,12 +736,19 @@ static int load_options(struct oauth *o)
 	}
 	if (bad)
 		return HLB_EINVAL;
+	/* a fingerprint, never the secret: tells a changed configuration */
+	{
+		uint64_t h = ghl_fnv1a(GHL_FNV_INIT, "octorate_oauth", 15);
+
+		h = ghl_fnv1a(h, client_id, strlen(client_id) + 1);
+		ghl_hash_out(ghl_fnv1a(h, secret, strlen(secret)), o->client_fp);
+	}
 	/* Octorate counts calls per app and property: one token is one
 	 * property, one [auth:] section each. */
 	if (!(o->client_id = strdup(client_id)) || !(o->client_secret = strdup(secret)) ||
 	    !(o->base_url = strdup(base_url)) || !(o->authorize_url = strdup(authorize_url)) ||
-	    !(o->token_url = url_join(base_url, "/rest/v1/identity/token")) ||
-	    !(o->refresh_url = url_join(base_url, "/rest/v1/identity/refresh")) ||
+	    !(o->token_url = ghl_url_join(base_url, "/rest/v1/identity/token")) ||
+	    !(o->refresh_url = ghl_url_join(base_url, "/rest/v1/identity/refresh")) ||
 	    asprintf(&o->quota_id, "%s/%s", client_id, o->name) < 0) {
 		o->quota_id = NULL;
 		return HLB_ENOMEM;
@@ -843,6 +779,9 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	}
 	v = host->state_get(inst, "token");
 	if (v && tok_from_json(o, v, &t) == 0) {
+		if (t.config_changed)
+			host->log(inst, HLB_LOG_INFO, "the client credentials are not those the credential was marked "
+				  "as needing a login with: trying its refresh token again");
 		adopt(o, &t);
 		o->refused_logged = o->tok.needs_login;
 	} else if (v) {

@@ -24,13 +24,6 @@ static json_object *member(json_object *o, const char *key)
 	return v;
 }
 
-static const char *str(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 /* The guest who booked: type BOOKER, else the first guest. */
 static json_object *booker(json_object *res)
 {
@@ -42,7 +35,7 @@ static json_object *booker(json_object *res)
 	n = json_object_array_length(guests);
 	for (size_t i = 0; i < n; i++) {
 		json_object *g = json_object_array_get_idx(guests, i);
-		const char *type = str(g, "type");
+		const char *type = ghl_json_string(g, "type");
 
 		if (type && strcasecmp(type, "BOOKER") == 0)
 			return g;
@@ -71,7 +64,7 @@ static json_object *copy_of(json_object *o, const char *key)
  * time; *ms gets the instant. */
 static json_object *time_of(json_object *o, const char *key, int64_t *ms)
 {
-	int64_t t = octo_parse_time(str(o, key));
+	int64_t t = octo_parse_time(ghl_json_string(o, key));
 	char buf[40];
 
 	if (ms)
@@ -99,7 +92,7 @@ int octo_res_build(const char *acc, struct json_object *res, const char *country
 {
 	json_object *b = booker(res), *body, *refer;
 	char email[320], phone[40];
-	const char *e = str(b, "email"), *p = str(b, "phone"), *text;
+	const char *e = ghl_json_string(b, "email"), *p = ghl_json_string(b, "phone"), *text;
 	int64_t t;
 
 	memset(out, 0, sizeof(*out));
@@ -116,21 +109,21 @@ int octo_res_build(const char *acc, struct json_object *res, const char *country
 	put(body, "reservationId", json_object_new_string(out->id));
 	/* refer may have 20 digits: kept as the text it was, never a number */
 	refer = id_of(res, "refer");
-	put(body, "refer", refer ? refer : new_str(str(res, "refer")));
-	put(body, "status", new_str(str(res, "status")));
-	put(body, "firstName", new_str(str(b, "givenName")));
-	put(body, "lastName", new_str(str(b, "familyName")));
+	put(body, "refer", refer ? refer : new_str(ghl_json_string(res, "refer")));
+	put(body, "status", new_str(ghl_json_string(res, "status")));
+	put(body, "firstName", new_str(ghl_json_string(b, "givenName")));
+	put(body, "lastName", new_str(ghl_json_string(b, "familyName")));
 	put(body, "email", e && identity_email(e, email, sizeof(email)) == 0 ? json_object_new_string(email) : NULL);
 	put(body, "phone", p && identity_phone(p, country, phone, sizeof(phone)) == 0
 			   ? json_object_new_string(phone) : NULL);
-	put(body, "language", new_str(str(b, "language")));
+	put(body, "language", new_str(ghl_json_string(b, "language")));
 	put(body, "checkin", time_of(res, "checkin", NULL));
 	put(body, "checkout", time_of(res, "checkout", NULL));
 	put(body, "createTime", time_of(res, "createTime", NULL));
 	put(body, "room", id_of(res, "product"));
 	put(body, "total", copy_of(res, "totalGross"));
-	put(body, "currency", new_str(str(res, "currency")));
-	put(body, "channel", new_str(str(res, "channelName")));
+	put(body, "currency", new_str(ghl_json_string(res, "currency")));
+	put(body, "channel", new_str(ghl_json_string(res, "channelName")));
 	put(body, "channelId", copy_of(res, "channelId"));
 	put(body, "guests", copy_of(res, "totalGuest"));
 	put(body, "object", json_object_new_string(out->object));
@@ -147,17 +140,20 @@ int octo_res_build(const char *acc, struct json_object *res, const char *country
 octo_dedup octo_res_dedup(struct json_object *stored, int64_t time_ms, const char *hash)
 {
 	json_object *t, *h;
+	int64_t stored_ms;
 
 	if (!stored || !json_object_is_type(stored, json_type_object))
 		return OCTO_NEW;
+	stored_ms = json_object_object_get_ex(stored, "t", &t) ? json_object_get_int64(t) : -1;
 	if (json_object_object_get_ex(stored, "h", &h) && json_object_is_type(h, json_type_string) &&
-	    strcmp(json_object_get_string(h), hash) == 0) {
-		if (json_object_object_get_ex(stored, "t", &t) && json_object_get_int64(t) >= time_ms)
-			return OCTO_SEEN;
-		return OCTO_SAME;
-	}
-	/* Different content: emitted even with an older time (a reservation
-	 * edited back; the hash is what GHL has). */
+	    strcmp(json_object_get_string(h), hash) == 0)
+		return stored_ms >= time_ms ? OCTO_SEEN : OCTO_SAME;
+	/* Different content with an older time: a delivery out of order (a
+	 * webhook's retry, a slow page) must not move GHL back to an old
+	 * status; what is stored is newer. A reservation edited back gets a
+	 * new updateTime, so it is a change. */
+	if (time_ms >= 0 && time_ms < stored_ms)
+		return OCTO_SEEN;
 	return OCTO_NEW;
 }
 

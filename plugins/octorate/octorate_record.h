@@ -30,7 +30,9 @@ int octo_res_build(const char *acc, struct json_object *res, const char *country
 
 typedef enum octo_dedup {
 	OCTO_NEW = 0,      /* never seen, or changed: emit */
-	OCTO_SEEN = 1,     /* this updateTime (or a newer one) was handled already */
+	OCTO_SEEN = 1,     /* this updateTime (or a newer one) was handled already;
+			    * also other content with an older updateTime (out of
+			    * order: the newer state was emitted) */
 	OCTO_SAME = 2      /* newer updateTime, same content (an echo): skip, keep t */
 } octo_dedup;
 
