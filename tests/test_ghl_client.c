@@ -51,8 +51,8 @@ START_TEST(json_helpers)
 	ck_assert_int_eq(json_object_get_int(ghl_json_at(o, "results.count")), 2);
 	ck_assert_ptr_null(ghl_json_at(o, "results.tags.x"));
 	ck_assert_ptr_null(ghl_json_at(o, "nope"));
-	ck_assert_str_eq(ghl_json_str(ghl_json_at(o, "results"), "s"), "x");
-	ck_assert_ptr_null(ghl_json_str(ghl_json_at(o, "results"), "count"));
+	ck_assert_str_eq(ghl_json_string(ghl_json_at(o, "results"), "s"), "x");
+	ck_assert_ptr_null(ghl_json_string(ghl_json_at(o, "results"), "count"));
 	json_object_put(o);
 }
 END_TEST

@@ -419,7 +419,7 @@ static void find_linked_contact(struct delivery *d)
 	links = g->host->link_find(g->inst, d->object);
 	for (size_t i = 0; links && i < json_object_array_length(links); i++) {
 		json_object *l = json_object_array_get_idx(links, i);
-		const char *sides[2] = { ghl_json_str(l, "left"), ghl_json_str(l, "right") };
+		const char *sides[2] = { ghl_json_string(l, "left"), ghl_json_string(l, "right") };
 
 		for (int k = 0; k < 2; k++)
 			if (sides[k] && strncmp(sides[k], prefix, plen) == 0 && sides[k][plen] &&
@@ -434,7 +434,7 @@ static void record_start(struct delivery *d)
 	struct ghl *g = d->g;
 	const hlb_record *r = g->host->batch_record(d->job, d->i);
 	json_object *body = g->host->record_body(r), *obj;
-	const char *loc = ghl_json_str(body, "locationId");
+	const char *loc = ghl_json_string(body, "locationId");
 
 	ghl_op_ctx_init(&d->ctx, &g->conf, body, loc && *loc ? loc : g->default_location);
 	obj = g->link_path ? g->host->path_get(g->link_path, body) : NULL;
@@ -505,8 +505,8 @@ static void link_contact(struct delivery *d)
 	contact_object(&d->ctx, object, sizeof(object));
 	info = json_object_new_object();
 	if (info) {
-		const char *email = ghl_json_str(d->ctx.contact, "email");
-		const char *phone = ghl_json_str(d->ctx.contact, "phone");
+		const char *email = ghl_json_string(d->ctx.contact, "email");
+		const char *phone = ghl_json_string(d->ctx.contact, "phone");
 
 		json_object_object_add(info, "email", email ? json_object_new_string(email) : NULL);
 		json_object_object_add(info, "phone", phone ? json_object_new_string(phone) : NULL);
@@ -538,7 +538,7 @@ static int step_run(struct delivery *d)
 				op = ghl_op_find("contacts.update");
 		} else if (strcmp(op->name, "contacts.upsert") != 0 && !*d->ctx.contact_id) {
 			/* an earlier step's contact, else the record's, else the linked one */
-			const char *id = ghl_json_str(d->ctx.rec, "contactId");
+			const char *id = ghl_json_string(d->ctx.rec, "contactId");
 
 			if (id && *id && strlen(id) < sizeof(d->ctx.contact_id))
 				snprintf(d->ctx.contact_id, sizeof(d->ctx.contact_id), "%s", id);
@@ -754,8 +754,8 @@ static int emit(struct cloc *l, const char *id, hlb_op op, int64_t when, json_ob
 static int on_contact(struct cloc *l, json_object *c)
 {
 	struct ghl *g = ghl_of(l);
-	const char *id = ghl_json_str(c, "id");
-	const char *updated = ghl_json_str(c, "dateUpdated");
+	const char *id = ghl_json_string(c, "id");
+	const char *updated = ghl_json_string(c, "dateUpdated");
 	json_object *view, *old = NULL, *body = NULL;
 	char object[OBJECT_LEN];
 	int64_t when;
@@ -881,7 +881,7 @@ static void on_search(void *arg, const ghl_reply *reply)
 		return;
 	}
 	n = json_object_array_length(list);
-	first = n ? ghl_json_str(json_object_array_get_idx(list, 0), "id") : NULL;
+	first = n ? ghl_json_string(json_object_array_get_idx(list, 0), "id") : NULL;
 	if (first && l->pages > 1 && strcmp(first, l->first_id) == 0) {
 		ghl_fanout_fail(&l->head, HLB_EFAIL, "POST /contacts/search for location %s: page %u repeats the "
 				"page before (the API ignores the paging); stopped", l->head.id, l->pages);

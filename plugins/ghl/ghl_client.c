@@ -30,47 +30,24 @@
 #include "ghl_client.h"
 
 #define ERROR_LEN 512           /* one error line */
-#define TOKEN_HEADER_MAX 8192   /* "Authorization: Bearer ..." */
-#define REQUEST_TIMEOUT_MS 60000
-#define BACKOFF_BASE_MS 500
-#define DEFAULT_RETRIES 2
 #define DEFAULT_MAX_WAIT_MS 30000
 #define MAX_ID_LEN 64           /* a location id, as GHL forms them (20-24 chars) */
-#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 struct ghl_client {
-	const hlb_host *host;
-	hlb_instance *inst;
-	char *plugin, *auth, *base_url;
-	char user_agent[128];
+	api_client core;     /* first: the request engine's part */
+	char *plugin, *base_url;
 	json_object *info;   /* the provider's facts, a deep copy */
 	json_object *paced;  /* pace keys already configured (a set) */
-	unsigned retries;
-	int64_t max_wait_ms;
-	uint64_t rng;
-	ghl_call *calls;
 	ghl_pager *pagers;
 	ghl_resolve *resolves;
-	json_tokener *tok;   /* one for every answer: a new one per answer cost a
-			      * sixth of a large sync's parsing */
 };
 
 struct ghl_call {
-	ghl_client *c;
-	ghl_call *prev, *next;
-	char *location, *method, *version, *path;
-	char *body;
-	size_t body_len;
+	api_call core;      /* first: method, path, body, token, retries */
+	char *location, *version;
 	ghl_reply_cb cb;
 	void *arg;
-	hlb_auth_call *auth;
-	hlb_http *http;
-	hlb_timer *timer;
-	char *token;        /* the token the transfer carries (for auth_reject) */
 	int agency;         /* the token was asked for subject = location */
-	int rejected;       /* a 401 was answered with a new token once */
-	unsigned attempts;  /* retryable failures so far */
-	int done;           /* its callback is running or has run */
 };
 
 struct ghl_pager {
@@ -102,24 +79,6 @@ struct ghl_resolve {
 
 /* ---- small helpers -------------------------------------------------------- */
 
-#define LIST_ADD(head, item) do { \
-		(item)->prev = NULL; \
-		(item)->next = (head); \
-		if (head) \
-			(head)->prev = (item); \
-		(head) = (item); \
-	} while (0)
-
-#define LIST_DEL(head, item) do { \
-		if ((item)->prev) \
-			(item)->prev->next = (item)->next; \
-		else if ((head) == (item)) \
-			(head) = (item)->next; \
-		if ((item)->next) \
-			(item)->next->prev = (item)->prev; \
-		(item)->prev = (item)->next = NULL; \
-	} while (0)
-
 struct json_object *ghl_json_at(struct json_object *root, const char *dotted)
 {
 	char part[128];
@@ -144,32 +103,6 @@ struct json_object *ghl_json_at(struct json_object *root, const char *dotted)
 	return cur;
 }
 
-const char *ghl_json_str(struct json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (!obj || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-int ghl_url_build(ghl_buf *out, const char *base_url, const char *path_and_query)
-{
-	size_t n;
-
-	if (!base_url || !*base_url || !path_and_query)
-		return -1;
-	n = strlen(base_url);
-	while (n && base_url[n - 1] == '/')
-		n--;
-	if (ghl_buf_add(out, base_url, n) < 0)
-		return -1;
-	if (path_and_query[0] != '/' && ghl_buf_add(out, "/", 1) < 0)
-		return -1;
-	return ghl_buf_add(out, path_and_query, strlen(path_and_query));
-}
-
 void ghl_pace_key(const char *quota_id, const char *scope, char *buf, size_t len)
 {
 	snprintf(buf, len, "ghl:%s:%s", quota_id && *quota_id ? quota_id : "-",
@@ -190,16 +123,9 @@ static int valid_id(const char *s)
 	return n > 0 && n <= MAX_ID_LEN;
 }
 
-static uint64_t next_random(ghl_client *c)
-{
-	/* xorshift64: jitter only, no need for more. */
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	return c->rng;
-}
-
 /* ---- the client ------------------------------------------------------------ */
+
+static const api_ops ghl_ops;
 
 ghl_client *ghl_client_new(const hlb_host *host, hlb_instance *inst, const char *plugin,
 			   const char *auth_name, const char *base_url)
@@ -211,27 +137,22 @@ ghl_client *ghl_client_new(const hlb_host *host, hlb_instance *inst, const char 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->host = host;
-	c->inst = inst;
 	c->plugin = strdup(plugin ? plugin : "ghl");
-	c->auth = strdup(auth_name);
 	c->base_url = base_url && *base_url ? strdup(base_url) : NULL;
 	c->paced = json_object_new_object();
-	if (!c->plugin || !c->auth || (base_url && *base_url && !c->base_url) || !c->paced) {
+	if (!c->plugin || (base_url && *base_url && !c->base_url) || !c->paced ||
+	    api_client_init(&c->core, &ghl_ops, host, inst, c->plugin, auth_name, API_DEFAULT_RETRIES,
+			    DEFAULT_MAX_WAIT_MS) < 0) {
 		ghl_client_free(c);
 		return NULL;
 	}
-	ghl_user_agent(host, c->plugin, c->user_agent, sizeof(c->user_agent));
-	c->retries = DEFAULT_RETRIES;
-	c->max_wait_ms = DEFAULT_MAX_WAIT_MS;
-	c->rng = (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ULL;
 	return c;
 }
 
 void ghl_client_set_retries(ghl_client *c, unsigned retries, int64_t max_wait_ms)
 {
-	c->retries = retries;
-	c->max_wait_ms = max_wait_ms;
+	c->core.retries = retries;
+	c->core.max_wait_ms = max_wait_ms;
 }
 
 struct json_object *ghl_client_info(const ghl_client *c)
@@ -239,7 +160,6 @@ struct json_object *ghl_client_info(const ghl_client *c)
 	return c->info;
 }
 
-static void call_free(ghl_call *call);
 static void pager_free(ghl_pager *p);
 static void resolve_free(ghl_resolve *r);
 
@@ -252,14 +172,10 @@ void ghl_client_free(ghl_client *c)
 		ghl_resolve_cancel(c->resolves);
 	while (c->pagers)
 		ghl_pager_cancel(c->pagers);
-	while (c->calls)
-		ghl_call_cancel(c->calls);
+	api_client_fini(&c->core);
 	json_object_put(c->info);
 	json_object_put(c->paced);
-	if (c->tok)
-		json_tokener_free(c->tok);
 	free(c->plugin);
-	free(c->auth);
 	free(c->base_url);
 	free(c);
 }
@@ -277,7 +193,7 @@ static void remember_info(ghl_client *c, json_object *info)
 
 static int is_agency(const ghl_client *c)
 {
-	const char *type = ghl_json_str(c->info, "userType");
+	const char *type = ghl_json_string(c->info, "userType");
 
 	return type && strcasecmp(type, "Company") == 0;
 }
@@ -287,7 +203,7 @@ static int is_agency(const ghl_client *c)
  * instance points its own calls elsewhere (a validating proxy per spec). */
 static const char *base_url_of(const ghl_client *c, const char *path)
 {
-	const char *b = ghl_json_str(c->info, "base_url");
+	const char *b = ghl_json_string(c->info, "base_url");
 
 	if (c->base_url && strncmp(path, "/oauth/", 7) != 0)
 		return c->base_url;
@@ -300,355 +216,150 @@ static void configure_pace(ghl_client *c, const char *key)
 {
 	if (json_object_object_get_ex(c->paced, key, NULL))
 		return;
-	if (c->host->pace_configure(c->inst, key, GHL_BURST_MAX, GHL_BURST_INTERVAL_MS) == HLB_OK)
+	if (c->core.host->pace_configure(c->core.inst, key, GHL_BURST_MAX, GHL_BURST_INTERVAL_MS) == HLB_OK)
 		json_object_object_add(c->paced, key, NULL);
 }
 
-/* ---- one request -------------------------------------------------------------- */
+/* ---- one request: the hooks of the shared engine (api_call.h) ------------------ */
 
-static void call_free(ghl_call *call)
+static ghl_client *client_of(const api_call *core)
 {
+	return (ghl_client *)(void *)core->e;
+}
+
+static void call_clear(api_call *core)
+{
+	ghl_call *call = (ghl_call *)(void *)core;
+
 	free(call->location);
-	free(call->method);
 	free(call->version);
-	free(call->path);
-	free(call->body);
-	if (call->token) /* not left behind in freed memory */
-		memset(call->token, 0, strlen(call->token));
-	free(call->token);
-	free(call);
 }
 
-void ghl_call_cancel(ghl_call *call)
+static void call_deliver(api_call *core, const api_reply *r)
 {
-	ghl_client *c;
+	ghl_call *call = (ghl_call *)(void *)core;
+	ghl_reply reply = { .rc = r->rc, .status = r->status, .json = r->json, .error = r->error,
+			    .retryable = r->retryable, .retry_after_ms = r->retry_after_ms,
+			    .needs_login = r->needs_login, .location = call->location };
 
-	if (!call || call->done)
-		return;
-	c = call->c;
-	if (call->auth)
-		c->host->auth_cancel(call->auth);
-	if (call->http)
-		c->host->http_cancel(call->http);
-	if (call->timer)
-		c->host->timer_stop(call->timer);
-	LIST_DEL(c->calls, call);
-	call_free(call);
+	call->cb(call->arg, &reply);
 }
 
-/* Ends the call: unlinked before the callback, so that the callback may
- * free the client, and freed after it. */
-static void call_reply(ghl_call *call, ghl_reply *reply)
+/* An agency's credential gives location tokens for a location's APIs;
+ * once the client knows the credential is one, it asks for them at once. */
+static const char *call_subject(api_call *core, int asking)
 {
-	ghl_client *c = call->c;
+	ghl_call *call = (ghl_call *)(void *)core;
+	ghl_client *c = client_of(core);
 
-	LIST_DEL(c->calls, call);
-	call->done = 1;
-	reply->location = call->location;
-	if (!reply->error)
-		reply->error = "";
-	call->cb(call->arg, reply);
-	call_free(call);
+	if (asking && call->location && c->info && is_agency(c))
+		call->agency = 1;
+	return call->agency ? call->location : NULL;
 }
 
-/* Ends the call with an error line formatted from fmt. */
-static void call_error(ghl_call *call, const ghl_reply *base, const char *fmt, ...) HLB_PRINTF(3, 4);
-
-static void call_error(ghl_call *call, const ghl_reply *base, const char *fmt, ...)
+/* A location token's facts may describe the location rather than the
+ * credential: only the credential's own token teaches the client. */
+static void call_token_info(api_call *core, const hlb_auth_result *res)
 {
-	char msg[ERROR_LEN];
-	ghl_reply reply = *base;
-	va_list ap;
+	ghl_call *call = (ghl_call *)(void *)core;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	reply.error = msg;
-	call_reply(call, &reply);
+	if (res->info && !call->agency)
+		remember_info(client_of(core), res->info);
 }
 
-#define call_fail(call, rc_, retryable_, needs_login_, ...) do { \
-		ghl_reply base_ = { .rc = (rc_), .retryable = (retryable_), .needs_login = (needs_login_) }; \
-		call_error((call), &base_, __VA_ARGS__); \
-	} while (0)
-
-static void restart(ghl_call *call);
-static void on_http(void *arg, const hlb_http_response *resp);
-
-static void on_retry_timer(void *arg)
+static int call_token_ok(api_call *core, const hlb_auth_result *res)
 {
-	ghl_call *call = arg;
-
-	call->timer = NULL; /* a one-shot timer is freed after it fires */
-	restart(call);
-}
-
-/* " for location X", unless the path already names it: two %s. */
-#define FOR_LOCATION(call) \
-	((call)->location && !strstr((call)->path, (call)->location) ? " for location " : ""), \
-	((call)->location && !strstr((call)->path, (call)->location) ? (call)->location : "")
-
-/* A transient failure: waits and starts over while retries are left and
- * the wait is short enough; otherwise reports it as retryable. */
-static void call_transient(ghl_call *call, int rc, long status, int64_t retry_after_ms, const char *what)
-{
-	ghl_client *c = call->c;
-	int64_t wait = retry_after_ms;
-
-	if (wait <= 0) {
-		int64_t cap = (int64_t)BACKOFF_BASE_MS << (call->attempts < 6 ? call->attempts : 6);
-
-		wait = cap / 2 + (int64_t)(next_random(c) % (uint64_t)(cap / 2 + 1));
-	}
-	if (call->attempts < c->retries && wait <= c->max_wait_ms) {
-		call->attempts++;
-		c->host->log(c->inst, HLB_LOG_WARN, "%s %s%s%s: %s; retrying in %" PRId64
-			     " ms (retry %u of %u)", call->method, call->path, FOR_LOCATION(call),
-			     what, wait, call->attempts, c->retries);
-		call->timer = c->host->timer_start(c->inst, wait, 0, on_retry_timer, call);
-		if (call->timer)
-			return;
-	}
-	{
-		ghl_reply reply = { .rc = rc, .status = status, .retryable = 1,
-				    .retry_after_ms = retry_after_ms > 0 ? retry_after_ms : 0 };
-
-		char after[48] = "";
-
-		if (call->attempts)
-			snprintf(after, sizeof(after), " (after %u retr%s)", call->attempts,
-				 call->attempts == 1 ? "y" : "ies");
-		call_error(call, &reply, "%s %s%s%s: %s%s", call->method, call->path, FOR_LOCATION(call),
-			   what, after);
-	}
-}
-
-static void send_request(ghl_call *call, const char *token, const char *quota_id)
-{
-	ghl_client *c = call->c;
-	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
-	char pace[256], version[96], accept[] = "Accept: application/json";
-	char ctype[] = "Content-Type: application/json", ua[160];
-	const char *headers[7];
-	const char *scope;
-	ghl_buf url, auth;
-	size_t h = 0;
-
-	if (call->token)
-		memset(call->token, 0, strlen(call->token));
-	free(call->token);
-	call->token = strdup(token);
-	if (!call->token) {
-		call_fail(call, HLB_ENOMEM, 0, 0, "%s %s: out of memory", call->method, call->path);
-		return;
-	}
-	scope = call->location ? call->location : ghl_json_str(c->info, "companyId");
-	if (!scope)
-		scope = ghl_json_str(c->info, "locationId");
-	ghl_pace_key(quota_id, scope, pace, sizeof(pace));
-	configure_pace(c, pace);
-
-	ghl_buf_init(&url, 8192);
-	ghl_buf_init(&auth, TOKEN_HEADER_MAX);
-	if (ghl_url_build(&url, base_url_of(c, call->path), call->path) < 0 ||
-	    ghl_buf_addf(&auth, "Authorization: Bearer %s", token) < 0) {
-		ghl_buf_free(&url);
-		ghl_buf_free(&auth);
-		call_fail(call, HLB_ETOOBIG, 0, 0, "%s %s: the URL or the token is too long", call->method,
-			  call->path);
-		return;
-	}
-	snprintf(version, sizeof(version), "Version: %s", call->version);
-	snprintf(ua, sizeof(ua), "User-Agent: %s", c->user_agent);
-	headers[h++] = auth.data;
-	headers[h++] = version;
-	headers[h++] = accept;
-	if (call->body)
-		headers[h++] = ctype;
-	headers[h++] = ua;
-	headers[h] = NULL;
-
-	req.method = call->method;
-	req.url = url.data;
-	req.headers = headers;
-	req.body = call->body;
-	req.body_len = call->body_len;
-	req.timeout_ms = REQUEST_TIMEOUT_MS;
-	req.max_response = GHL_MAX_RESPONSE;
-	req.pace_key = pace;
-	call->http = c->host->http_request(c->inst, &req, on_http, call);
-	/* The host copied what it needs; the token must not linger in memory
-	 * longer than necessary either. */
-	memset(auth.data, 0, auth.len);
-	ghl_buf_free(&auth);
-	if (!call->http) {
-		call_fail(call, HLB_ENOMEM, 1, 0, "%s %s: the request could not be started", call->method,
-			  url.data);
-		ghl_buf_free(&url);
-		return;
-	}
-	ghl_buf_free(&url);
-}
-
-static void on_token(void *arg, const hlb_auth_result *res)
-{
-	ghl_call *call = arg;
-	ghl_client *c = call->c;
+	ghl_call *call = (ghl_call *)(void *)core;
+	ghl_client *c = client_of(core);
 	const char *own;
 
-	call->auth = NULL;
-	/* A location token's facts may describe the location rather than the
-	 * credential: only the credential's own token teaches the client. */
-	if (res->info && !call->agency)
-		remember_info(c, res->info);
-	if (res->rc != HLB_OK || !res->token || !*res->token) {
-		/* The provider's message says what to do (a login, a new
-		 * token): it is passed on as it is. */
-		call_fail(call, res->rc != HLB_OK ? res->rc : HLB_EFAIL, !res->needs_login, res->needs_login,
-			  "%s %s: no token from [auth:%s]: %s", call->method, call->path, c->auth,
-			  res->message ? res->message : c->host->strerror(res->rc));
-		return;
-	}
+	(void)res;
 	/* The first token told the client what kind of credential it is: an
 	 * agency's needs a location token for a location's APIs. */
 	if (call->location && !call->agency && is_agency(c)) {
 		call->agency = 1;
-		restart(call);
-		return;
+		api_call_restart(core);
+		return 0;
 	}
 	/* A sub-account's token works for its own location only: saying so
 	 * beats sending a request GoHighLevel answers 403. */
-	own = call->location && !call->agency ? ghl_json_str(c->info, "locationId") : NULL;
+	own = call->location && !call->agency ? ghl_json_string(c->info, "locationId") : NULL;
 	if (own && *own && strcmp(own, call->location) != 0) {
-		call_fail(call, HLB_EINVAL, 0, 0, "%s %s: [auth:%s] is a credential of location %s; it cannot act "
-			  "for location %s: use one of that location, or an agency's (user_type = Company)",
-			  call->method, call->path, c->auth, own, call->location);
-		return;
+		api_reply r = { .rc = HLB_EINVAL };
+
+		api_call_fail(core, &r, "%s %s: [auth:%s] is a credential of location %s; it cannot act for "
+			      "location %s: use one of that location, or an agency's (user_type = Company)",
+			      core->method, core->path, c->core.auth, own, call->location);
+		return 0;
 	}
-	send_request(call, res->token, res->quota_id);
+	return 1;
 }
 
-/* Asks for the token the call needs. HLB_OK, or an error when the
- * provider could not be asked at all (out of memory; a missing [auth:]
- * section is caught at configuration time). */
-static int start_token(ghl_call *call)
+static const char *call_base_url(api_call *core, const hlb_auth_result *res)
 {
-	ghl_client *c = call->c;
-
-	if (call->location && c->info && is_agency(c))
-		call->agency = 1;
-	call->auth = c->host->auth_token(c->inst, c->auth, call->agency ? call->location : NULL,
-					 on_token, call);
-	return call->auth ? HLB_OK : HLB_ENOMEM;
+	(void)res;
+	return base_url_of(client_of(core), core->path);
 }
 
-/* start_token from a callback: a failure is the call's answer. */
-static void restart(ghl_call *call)
+static void call_pace(api_call *core, const char *quota_id)
 {
-	if (start_token(call) != HLB_OK)
-		call_fail(call, HLB_ENOMEM, 1, 0, "%s %s: [auth:%s] could not be asked for a token",
-			  call->method, call->path, call->c->auth);
+	ghl_call *call = (ghl_call *)(void *)core;
+	ghl_client *c = client_of(core);
+	const char *scope = call->location ? call->location : ghl_json_string(c->info, "companyId");
+
+	if (!scope)
+		scope = ghl_json_string(c->info, "locationId");
+	ghl_pace_key(quota_id, scope, core->pace, sizeof(core->pace));
+	configure_pace(c, core->pace);
 }
 
-/* Parses a whole body as one JSON value; NULL when it is not one. */
-static json_object *parse_json(ghl_client *c, const char *body, size_t len)
+static void call_header(api_call *core, char *buf, size_t len)
 {
-	json_tokener *tok = c->tok ? c->tok : (c->tok = json_tokener_new());
-	json_object *obj;
-	size_t end;
-
-	if (!tok || len > INT_MAX)
-		return NULL;
-	json_tokener_reset(tok);
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (obj && json_tokener_get_error(tok) == json_tokener_success) {
-		end = json_tokener_get_parse_end(tok);
-		while (end < len && isspace((unsigned char)body[end]))
-			end++;
-		if (end != len) {
-			json_object_put(obj);
-			obj = NULL;
-		}
-	} else {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	return obj;
+	snprintf(buf, len, "Version: %s", ((ghl_call *)(void *)core)->version);
 }
 
-static int64_t retry_after(const ghl_client *c, const hlb_http_response *resp)
+/* " for location X", unless the path already names it. */
+static void call_where(const api_call *core, char *buf, size_t len)
 {
-	const char *v = c->host->http_header(resp, "Retry-After");
-	int64_t ms = v ? c->host->retry_after_ms(v) : -1;
+	const ghl_call *call = (const ghl_call *)(const void *)core;
 
-	return ms > 0 ? ms : 0;
+	if (call->location && !strstr(core->path, call->location))
+		snprintf(buf, len, " for location %s", call->location);
 }
 
-static void on_http(void *arg, const hlb_http_response *resp)
+static void call_error_text(api_call *core, long status, const char *body, size_t len, const char *request_id,
+			    char *buf, size_t buflen, char *type, size_t type_len)
 {
-	ghl_call *call = arg;
-	ghl_client *c = call->c;
-	int result = c->host->http_result(resp);
-	long status = c->host->http_status(resp);
-	size_t len = 0;
-	const char *body = c->host->http_body(resp, &len);
-	char what[ERROR_LEN];
+	(void)core;
+	(void)request_id;
+	(void)type;
+	(void)type_len;
+	ghl_error_text(status, body, len, buf, buflen);
+}
 
-	call->http = NULL;
-	if (result == HLB_ETOOBIG) {
-		call_fail(call, HLB_ETOOBIG, 0, 0, "%s %s: the answer is larger than %u bytes", call->method,
-			  call->path, GHL_MAX_RESPONSE);
-		return;
-	}
-	if (result != HLB_OK || status == 0) {
-		const char *err = c->host->http_error(resp);
+static const api_ops ghl_ops = {
+	.call_size = sizeof(ghl_call),
+	.max_response = GHL_MAX_RESPONSE,
+	.text_len = ERROR_LEN,
+	.error_len = ERROR_LEN,
+	.refused_hint = " (a new token was refused too: check the credential and its scopes)",
+	.say_retries = 1,
+	.honour_retry_after = 1,
+	.clear = call_clear,
+	.deliver = call_deliver,
+	.subject = call_subject,
+	.token_info = call_token_info,
+	.token_ok = call_token_ok,
+	.base_url = call_base_url,
+	.pace = call_pace,
+	.header = call_header,
+	.where = call_where,
+	.error_text = call_error_text,
+};
 
-		snprintf(what, sizeof(what), "%s", err && *err ? err : c->host->strerror(result));
-		call_transient(call, result != HLB_OK ? result : HLB_ECONN, 0, 0, what);
-		return;
-	}
-	if (status == 401 && !call->rejected) {
-		/* The provider drops the token and mints or refreshes another. */
-		call->rejected = 1;
-		c->host->auth_reject(c->inst, c->auth, call->agency ? call->location : NULL, call->token);
-		c->host->log(c->inst, HLB_LOG_INFO, "[auth:%s] %s %s: HTTP 401, asking for a new token",
-			     c->auth, call->method, call->path);
-		restart(call);
-		return;
-	}
-	if (status == 408 || status == 429 || status >= 500) {
-		ghl_error_text(status, body, len, what, sizeof(what));
-		call_transient(call, HLB_EHTTP, status, retry_after(c, resp), what);
-		return;
-	}
-	if (status < 200 || status > 299) {
-		char text[ERROR_LEN - 64];
-		ghl_reply reply = { .rc = HLB_EHTTP, .status = status };
-
-		ghl_error_text(status, body, len, text, sizeof(text));
-		call_error(call, &reply, "%s %s%s%s: %s%s", call->method, call->path, FOR_LOCATION(call), text,
-			   status == 401 ? " (a new token was refused too: check the credential and its scopes)"
-			   : "");
-		return;
-	}
-	{
-		ghl_reply reply = { .rc = HLB_OK, .status = status };
-		size_t i = 0;
-
-		while (i < len && isspace((unsigned char)body[i]))
-			i++;
-		if (i < len) {
-			reply.json = parse_json(c, body, len);
-			if (!reply.json) {
-				snprintf(what, sizeof(what), "HTTP %ld with a malformed or truncated JSON body "
-					 "(%zu bytes)", status, len);
-				call_transient(call, HLB_EPARSE, status, 0, what);
-				return;
-			}
-		}
-		call_reply(call, &reply);
-		json_object_put(reply.json);
-	}
+void ghl_call_cancel(ghl_call *call)
+{
+	api_call_cancel(call ? &call->core : NULL);
 }
 
 ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, const char *version,
@@ -658,33 +369,19 @@ ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, c
 
 	if (!c || !method || !version || !path_and_query || !cb)
 		return NULL;
-	call = calloc(1, sizeof(*call));
+	call = (ghl_call *)(void *)api_call_new(&c->core);
 	if (!call)
 		return NULL;
-	call->c = c;
 	call->cb = cb;
 	call->arg = arg;
 	call->location = ghl_dup_or_null(location);
-	call->method = strdup(method);
 	call->version = strdup(version);
-	call->path = strdup(path_and_query);
-	if (body) {
-		const char *text = json_object_to_json_string_ext(body, JSON_FLAGS);
-
-		call->body = ghl_dup_or_null(text);
-		call->body_len = call->body ? strlen(call->body) : 0;
-	}
-	if ((location && !call->location) || !call->method || !call->version || !call->path ||
-	    (body && !call->body)) {
-		call_free(call);
+	if ((location && !call->location) || !call->version) {
+		call_clear(&call->core);
+		free(call);
 		return NULL;
 	}
-	if (start_token(call) != HLB_OK) {
-		call_free(call);
-		return NULL;
-	}
-	LIST_ADD(c->calls, call);
-	return call;
+	return api_call_start(&call->core, method, path_and_query, body) == 0 ? call : NULL;
 }
 
 const char *ghl_login_hint(int needs_login, const char *message)
@@ -740,13 +437,13 @@ void ghl_pager_cancel(ghl_pager *p)
 	if (!p || p->finished)
 		return;
 	ghl_call_cancel(p->call);
-	LIST_DEL(p->c->pagers, p);
+	GHL_LIST_DEL(p->c->pagers, p);
 	pager_free(p);
 }
 
 static void pager_finish(ghl_pager *p, const ghl_reply *reply)
 {
-	LIST_DEL(p->c->pagers, p);
+	GHL_LIST_DEL(p->c->pagers, p);
 	p->finished = 1;
 	p->done(p->arg, reply);
 	pager_free(p);
@@ -890,9 +587,9 @@ ghl_pager *ghl_page_skip(ghl_client *c, const ghl_page_spec *spec, ghl_page_cb p
 		pager_free(p);
 		return NULL;
 	}
-	LIST_ADD(c->pagers, p);
+	GHL_LIST_ADD(c->pagers, p);
 	if (pager_next(p) != HLB_OK) {
-		LIST_DEL(c->pagers, p);
+		GHL_LIST_DEL(c->pagers, p);
 		pager_free(p);
 		return NULL;
 	}
@@ -1029,17 +726,17 @@ void ghl_resolve_cancel(ghl_resolve *r)
 		return;
 	c = r->c;
 	if (r->auth)
-		c->host->auth_cancel(r->auth);
+		c->core.host->auth_cancel(r->auth);
 	if (r->timer)
-		c->host->timer_stop(r->timer);
+		c->core.host->timer_stop(r->timer);
 	ghl_pager_cancel(r->pager);
-	LIST_DEL(c->resolves, r);
+	GHL_LIST_DEL(c->resolves, r);
 	resolve_free(r);
 }
 
 static void resolve_finish(ghl_resolve *r, int rc, const char *message, int needs_login)
 {
-	LIST_DEL(r->c->resolves, r);
+	GHL_LIST_DEL(r->c->resolves, r);
 	r->finished = 1;
 	r->cb(r->arg, rc, message, needs_login, rc == HLB_OK ? r->ids : NULL, rc == HLB_OK ? r->n : 0);
 	resolve_free(r);
@@ -1062,15 +759,15 @@ static int on_installed_page(void *arg, struct json_object *items, const ghl_rep
 	(void)reply;
 	for (size_t i = 0; i < n; i++) {
 		json_object *loc = json_object_array_get_idx(items, i), *inst;
-		const char *id = ghl_json_str(loc, "_id");
+		const char *id = ghl_json_string(loc, "_id");
 		int rc;
 
 		if (json_object_object_get_ex(loc, "isInstalled", &inst) &&
 		    json_object_is_type(inst, json_type_boolean) && !json_object_get_boolean(inst))
 			continue;
 		if (!valid_id(id)) {
-			c->host->log(c->inst, HLB_LOG_WARN, "[auth:%s] GET /oauth/installedLocations: skipping "
-				     "an entry without a usable _id", c->auth);
+			c->core.host->log(c->core.inst, HLB_LOG_WARN, "[auth:%s] GET /oauth/installedLocations: skipping "
+				     "an entry without a usable _id", c->core.auth);
 			continue;
 		}
 		if (json_object_object_get_ex(r->seen, id, NULL))
@@ -1111,24 +808,24 @@ static void on_resolve_token(void *arg, const hlb_auth_result *res)
 	if (res->info)
 		remember_info(c, res->info);
 	if (res->rc != HLB_OK) {
-		snprintf(msg, sizeof(msg), "location_id = *: no token from [auth:%s]: %s", c->auth,
-			 res->message ? res->message : c->host->strerror(res->rc));
+		snprintf(msg, sizeof(msg), "location_id = *: no token from [auth:%s]: %s", c->core.auth,
+			 res->message ? res->message : c->core.host->strerror(res->rc));
 		resolve_finish(r, res->rc, msg, res->needs_login);
 		return;
 	}
 	if (!is_agency(c)) {
 		snprintf(msg, sizeof(msg), "location_id = * lists the locations of an agency, but [auth:%s] "
 			 "is a Location (sub-account) credential: use an agency (Company) credential, or "
-			 "list the location ids", c->auth);
+			 "list the location ids", c->core.auth);
 		resolve_finish(r, HLB_EINVAL, msg, 0);
 		return;
 	}
-	company = ghl_json_str(c->info, "companyId");
-	app = ghl_json_str(c->info, "appId");
+	company = ghl_json_string(c->info, "companyId");
+	app = ghl_json_string(c->info, "appId");
 	if (!company || !*company || !app || !*app) {
 		snprintf(msg, sizeof(msg), "location_id = *: [auth:%s] does not tell its %s (a Private "
 			 "Integration Token belongs to no app): use an OAuth app credential (ghl_oauth), or "
-			 "list the location ids", c->auth, !company || !*company ? "companyId" : "appId");
+			 "list the location ids", c->core.auth, !company || !*company ? "companyId" : "appId");
 		resolve_finish(r, HLB_EINVAL, msg, 0);
 		return;
 	}
@@ -1175,13 +872,13 @@ ghl_resolve *ghl_locations_resolve(ghl_client *c, const char *value, ghl_locatio
 		resolve_free(r);
 		return NULL;
 	}
-	LIST_ADD(c->resolves, r);
+	GHL_LIST_ADD(c->resolves, r);
 	if (r->all)
-		r->auth = c->host->auth_token(c->inst, c->auth, NULL, on_resolve_token, r);
+		r->auth = c->core.host->auth_token(c->core.inst, c->core.auth, NULL, on_resolve_token, r);
 	else
-		r->timer = c->host->timer_start(c->inst, 0, 0, on_resolve_timer, r);
+		r->timer = c->core.host->timer_start(c->core.inst, 0, 0, on_resolve_timer, r);
 	if (!r->auth && !r->timer) {
-		LIST_DEL(c->resolves, r);
+		GHL_LIST_DEL(c->resolves, r);
 		resolve_free(r);
 		return NULL;
 	}
@@ -1214,7 +911,7 @@ void ghl_fanout_free(ghl_fanout *f)
 
 void ghl_fanout_finish(ghl_fanout *f, int rc, const char *message)
 {
-	const hlb_host *host = f->spec.client->host;
+	const hlb_host *host = f->spec.client->core.host;
 	hlb_job *job = f->job;
 
 	ghl_fanout_free(f);
@@ -1231,7 +928,7 @@ static void fanout_count_failure(ghl_fanout *f, const ghl_fanout_loc *l, const g
 	const char *hint = ghl_login_hint(failure->needs_login, failure->error);
 
 	f->failed++;
-	c->host->log(c->inst, HLB_LOG_ERROR, "%s%s%s%s%s", where, *where ? id : "", *where ? ": " : "",
+	c->core.host->log(c->core.inst, HLB_LOG_ERROR, "%s%s%s%s%s", where, *where ? id : "", *where ? ": " : "",
 		     failure->error, hint);
 	if (!f->first_error[0])
 		snprintf(f->first_error, sizeof(f->first_error), "%s%s%s%s", where, *where ? id : "",
@@ -1301,13 +998,13 @@ static void fanout_on_locations(void *arg, int rc, const char *message, int need
 
 	f->resolve = NULL;
 	if (rc != HLB_OK) {
-		snprintf(msg, sizeof(msg), "%s%s", message ? message : c->host->strerror(rc),
+		snprintf(msg, sizeof(msg), "%s%s", message ? message : c->core.host->strerror(rc),
 			 ghl_login_hint(needs_login, message));
 		ghl_fanout_finish(f, rc, msg);
 		return;
 	}
 	if (n == 0) {
-		c->host->log(c->inst, HLB_LOG_WARN, "location_id = %s: no location to poll", f->spec.locations);
+		c->core.host->log(c->core.inst, HLB_LOG_WARN, "location_id = %s: no location to poll", f->spec.locations);
 		f->spec.end(f);
 		return;
 	}
@@ -1362,7 +1059,7 @@ int ghl_source_host_check(const hlb_host *host, hlb_instance *inst, const char *
 
 int ghl_fanout_start(const ghl_fanout_spec *spec, hlb_job *job, int check, ghl_fanout **slot)
 {
-	const hlb_host *host = spec->client->host;
+	const hlb_host *host = spec->client->core.host;
 	ghl_fanout *f;
 
 	if (slot && *slot) {

@@ -29,6 +29,7 @@
 
 #include "hlbridge/host.h"
 #include "ghl_util.h"
+#include "api_call.h"
 
 struct json_object;
 
@@ -268,15 +269,11 @@ void ghl_fanout_free(ghl_fanout *f);
 
 /* ---- pure helpers ----------------------------------------------------------- */
 
-/* base_url (trailing '/' dropped) + path_and_query into out. */
-int ghl_url_build(ghl_buf *out, const char *base_url, const char *path_and_query);
 /* "ghl:<quota_id>:<scope>"; scope is the location or company id ("-" when
  * unknown). */
 void ghl_pace_key(const char *quota_id, const char *scope, char *buf, size_t len);
 /* The JSON value at a dotted path ("results.tags"), borrowed, or NULL. */
 struct json_object *ghl_json_at(struct json_object *root, const char *dotted);
-/* A string member, or NULL when absent or not a string. */
-const char *ghl_json_str(struct json_object *obj, const char *key);
 
 /* ---- Social Planner tags: snapshots ------------------------------------------
  * A location's snapshot is a JSON object {tagId: "<16 hex hash><name>"}:

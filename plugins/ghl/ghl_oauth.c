@@ -83,15 +83,6 @@ struct tok {
 	char *reason;
 };
 
-struct waiter {
-	hlb_auth_call *call;
-	struct waiter *next;
-};
-
-struct queue {
-	struct waiter *head, *tail;
-};
-
 /* What failed last, to answer at once within FAIL_QUIET_MS. */
 struct failure {
 	int64_t at;
@@ -111,7 +102,7 @@ struct loc {
 	char *agency_used;      /* the agency token the mint in flight carries */
 	int awaiting_agency;    /* waits for the agency token's refresh */
 	int retried;            /* a 401 on minting was retried once */
-	struct queue waiters;
+	ghl_waiters waiters;
 	struct failure fail;
 	struct loc *next;
 };
@@ -130,7 +121,7 @@ struct oauth {
 	int have;               /* a pair is stored */
 	int rejected;           /* the API said 401 to tok.access */
 	hlb_http *refresh;
-	struct queue waiters;   /* requests for the credential's own token */
+	ghl_waiters waiters;   /* requests for the credential's own token */
 	struct failure fail;
 	int grant_logged;
 	int64_t relook_at;      /* last look for a login made elsewhere */
@@ -159,29 +150,10 @@ static int id_ok(const char *id)
 	return 1;
 }
 
-static void free_secret(char *s)
-{
-	if (s) {
-		memset(s, 0, strlen(s));
-		free(s);
-	}
-}
-
-static int set_str(char **dst, const char *src)
-{
-	char *copy = src ? strdup(src) : NULL;
-
-	if (src && !copy)
-		return -1;
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
 static void tok_clear(struct tok *t)
 {
-	free_secret(t->access);
-	free_secret(t->refresh);
+	ghl_free_secret(t->access);
+	ghl_free_secret(t->refresh);
 	free(t->user_type);
 	free(t->company_id);
 	free(t->location_id);
@@ -190,44 +162,14 @@ static void tok_clear(struct tok *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static const char *jstr(json_object *obj, const char *key)
-{
-	json_object *v;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int64_t jint(json_object *obj, const char *key, int64_t dflt)
-{
-	json_object *v;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
-	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
-		return dflt;
-	return json_object_get_int64(v);
-}
-
-static void add_str(json_object *o, const char *key, const char *value)
-{
-	if (value)
-		json_object_object_add(o, key, json_object_new_string(value));
-}
-
 static void iso_time(int64_t ms, char *buf, size_t len)
 {
 	ghl_format_time(ms, buf, len);
 }
 
-/* The part of the token's life kept as margin: refresh_margin, but never
- * more than half the lifetime, so that a short-lived token is not
- * refreshed on every request. */
 static int64_t margin_for(const struct oauth *o, int64_t obtained_at, int64_t expires_at)
 {
-	int64_t life = expires_at - obtained_at;
-
-	return life > 0 && o->margin_ms > life / 2 ? life / 2 : o->margin_ms;
+	return ghl_token_margin(o->margin_ms, obtained_at, expires_at);
 }
 
 static int own_fresh(const struct oauth *o, int64_t now)
@@ -256,40 +198,24 @@ static int is_company(const struct oauth *o)
 
 /* ---- the queue of waiting requests ---------------------------------------- */
 
-static int enqueue(struct oauth *o, struct queue *q, hlb_auth_call *call)
+/* The cap counts the waiters of every queue of the credential. */
+static int enqueue(struct oauth *o, ghl_waiters *q, hlb_auth_call *call)
 {
-	struct waiter *w;
-
-	if (o->nwaiting >= MAX_WAITERS || !(w = calloc(1, sizeof(*w))))
+	if (o->nwaiting >= MAX_WAITERS || ghl_waiters_add(q, call, MAX_WAITERS) < 0)
 		return -1;
-	w->call = call;
-	if (q->tail)
-		q->tail->next = w;
-	else
-		q->head = w;
-	q->tail = w;
 	o->nwaiting++;
 	return 0;
 }
 
 /* Answers every waiter of q with res and empties it. auth_done never calls
  * back into the provider, so the queue cannot change meanwhile. */
-static void answer_all(struct oauth *o, struct queue *q, const hlb_auth_result *res)
+static void answer_all(struct oauth *o, ghl_waiters *q, const hlb_auth_result *res)
 {
-	struct waiter *w = q->head;
-
-	q->head = q->tail = NULL;
-	while (w) {
-		struct waiter *next = w->next;
-
-		o->host->auth_done(w->call, res);
-		o->nwaiting--;
-		free(w);
-		w = next;
-	}
+	o->nwaiting -= q->n;
+	ghl_waiters_answer(o->host, q, res);
 }
 
-static void fail_all(struct oauth *o, struct queue *q, int rc, const char *msg, int needs_login)
+static void fail_all(struct oauth *o, ghl_waiters *q, int rc, const char *msg, int needs_login)
 {
 	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
 
@@ -321,7 +247,7 @@ static json_object *loc_info(const struct loc *l)
 	return ghl_auth_info(l->o->base_url, 0, l->o->tok.company_id, l->id, l->o->app_id);
 }
 
-static void answer_token(struct oauth *o, struct queue *q, hlb_auth_call *one, const char *token,
+static void answer_token(struct oauth *o, ghl_waiters *q, hlb_auth_call *one, const char *token,
 			 json_object *info)
 {
 	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
@@ -350,12 +276,7 @@ static const char *unprefixed(const struct oauth *o, const char *msg)
 
 static void login_message(const struct oauth *o, char *buf, size_t len)
 {
-	if (!o->have)
-		snprintf(buf, len, "[auth:%s] is not authorized yet: run 'hlbridge auth login %s -c CONFIG'",
-			 o->name, o->name);
-	else
-		snprintf(buf, len, "[auth:%s] must be authorized again (%s): run 'hlbridge auth login %s -c CONFIG'",
-			 o->name, o->tok.reason ? o->tok.reason : "needs login", o->name);
+	ghl_login_message(buf, len, o->name, o->have, o->tok.reason);
 }
 
 /* ---- the state store ---------------------------------------------------- */
@@ -366,24 +287,24 @@ static int store_token(struct oauth *o, const struct tok *t)
 
 	if (!v)
 		return HLB_ENOMEM;
-	add_str(v, "client_id", o->client_id);
-	add_str(v, "access_token", t->access);
-	add_str(v, "refresh_token", t->refresh);
+	ghl_json_add_str(v, "client_id", o->client_id);
+	ghl_json_add_str(v, "access_token", t->access);
+	ghl_json_add_str(v, "refresh_token", t->refresh);
 	json_object_object_add(v, "expires_at", json_object_new_int64(t->expires_at));
 	json_object_object_add(v, "obtained_at", json_object_new_int64(t->obtained_at));
-	add_str(v, "userType", t->user_type);
-	add_str(v, "companyId", t->company_id);
-	add_str(v, "locationId", t->location_id);
-	add_str(v, "scope", t->scope);
+	ghl_json_add_str(v, "userType", t->user_type);
+	ghl_json_add_str(v, "companyId", t->company_id);
+	ghl_json_add_str(v, "locationId", t->location_id);
+	ghl_json_add_str(v, "scope", t->scope);
 	json_object_object_add(v, "needs_login", json_object_new_boolean(t->needs_login));
-	add_str(v, "reason", t->reason);
+	ghl_json_add_str(v, "reason", t->reason);
 	return o->host->state_put(o->inst, NULL, "token", v);
 }
 
 /* Reads a stored pair into t. 0, or -1 with why in err. */
 static int tok_from_json(struct oauth *o, json_object *v, struct tok *t, char *err, size_t errlen)
 {
-	const char *cid = jstr(v, "client_id");
+	const char *cid = ghl_json_string(v, "client_id");
 
 	memset(t, 0, sizeof(*t));
 	if (!v || !json_object_is_type(v, json_type_object)) {
@@ -394,21 +315,21 @@ static int tok_from_json(struct oauth *o, json_object *v, struct tok *t, char *e
 		snprintf(err, errlen, "the stored authorization belongs to another app (client_id %s)", cid);
 		return -1;
 	}
-	if (!ghl_token_ok(jstr(v, "access_token"), TOKEN_MAX) ||
-	    !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX)) {
+	if (!ghl_token_ok(ghl_json_string(v, "access_token"), TOKEN_MAX) ||
+	    !ghl_token_ok(ghl_json_string(v, "refresh_token"), TOKEN_MAX)) {
 		snprintf(err, errlen, "the stored token pair is incomplete");
 		return -1;
 	}
-	if (set_str(&t->access, jstr(v, "access_token")) || set_str(&t->refresh, jstr(v, "refresh_token")) ||
-	    set_str(&t->user_type, jstr(v, "userType")) || set_str(&t->company_id, jstr(v, "companyId")) ||
-	    set_str(&t->location_id, jstr(v, "locationId")) || set_str(&t->scope, jstr(v, "scope")) ||
-	    set_str(&t->reason, jstr(v, "reason"))) {
+	if (ghl_set_str(&t->access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token")) ||
+	    ghl_set_str(&t->user_type, ghl_json_string(v, "userType")) || ghl_set_str(&t->company_id, ghl_json_string(v, "companyId")) ||
+	    ghl_set_str(&t->location_id, ghl_json_string(v, "locationId")) || ghl_set_str(&t->scope, ghl_json_string(v, "scope")) ||
+	    ghl_set_str(&t->reason, ghl_json_string(v, "reason"))) {
 		tok_clear(t);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	t->expires_at = jint(v, "expires_at", 0);
-	t->obtained_at = jint(v, "obtained_at", 0);
+	t->expires_at = ghl_json_int(v, "expires_at", 0);
+	t->obtained_at = ghl_json_int(v, "obtained_at", 0);
 	{
 		json_object *nl;
 
@@ -458,10 +379,10 @@ static void store_loc(struct loc *l)
 
 	if (!v)
 		return;
-	add_str(v, "access_token", l->access);
+	ghl_json_add_str(v, "access_token", l->access);
 	json_object_object_add(v, "expires_at", json_object_new_int64(l->expires_at));
 	json_object_object_add(v, "obtained_at", json_object_new_int64(l->obtained_at));
-	add_str(v, "companyId", o->tok.company_id);
+	ghl_json_add_str(v, "companyId", o->tok.company_id);
 	snprintf(key, sizeof(key), "loc:%s", l->id);
 	rc = o->host->state_put(o->inst, NULL, key, v);
 	/* A location token can be minted again: losing it costs a request. */
@@ -513,11 +434,11 @@ static struct loc *loc_add(struct oauth *o, const char *id)
 	}
 	snprintf(key, sizeof(key), "loc:%s", id);
 	v = o->host->state_get(o->inst, key);
-	if (v && ghl_token_ok(jstr(v, "access_token"), TOKEN_MAX) &&
-	    (!jstr(v, "companyId") || !o->tok.company_id || strcmp(jstr(v, "companyId"), o->tok.company_id) == 0)) {
-		l->access = strdup(jstr(v, "access_token"));
-		l->expires_at = jint(v, "expires_at", 0);
-		l->obtained_at = jint(v, "obtained_at", 0);
+	if (v && ghl_token_ok(ghl_json_string(v, "access_token"), TOKEN_MAX) &&
+	    (!ghl_json_string(v, "companyId") || !o->tok.company_id || strcmp(ghl_json_string(v, "companyId"), o->tok.company_id) == 0)) {
+		l->access = strdup(ghl_json_string(v, "access_token"));
+		l->expires_at = ghl_json_int(v, "expires_at", 0);
+		l->obtained_at = ghl_json_int(v, "obtained_at", 0);
 	}
 	json_object_put(v);
 	l->next = o->locs;
@@ -531,8 +452,8 @@ static void loc_free(struct oauth *o, struct loc *l)
 	if (l->http)
 		o->host->http_cancel(l->http);
 	fail_all(o, &l->waiters, HLB_ECANCELED, "hlbridge is stopping", 0);
-	free_secret(l->access);
-	free_secret(l->agency_used);
+	ghl_free_secret(l->access);
+	ghl_free_secret(l->agency_used);
 	free(l->id);
 	free(l);
 }
@@ -572,31 +493,14 @@ static void load_locations(struct oauth *o)
 static hlb_http *post_form(struct oauth *o, const char *url, const ghl_buf *form, const char *bearer,
 			   const char *pace_key, hlb_http_cb cb, void *arg)
 {
-	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
-	char ua[200], auth[TOKEN_MAX + 32];
-	const char *hdrs[7];
-	size_t n = 0;
+	char auth[TOKEN_MAX + 32];
+	const char *extra[] = { auth, "Version: " GHL_VERSION, NULL };
 	hlb_http *h;
 
-	snprintf(ua, sizeof(ua), "User-Agent: %s", o->user_agent);
-	hdrs[n++] = "Content-Type: application/x-www-form-urlencoded";
-	hdrs[n++] = "Accept: application/json";
-	hdrs[n++] = ua;
-	if (bearer) {
+	if (bearer)
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-		hdrs[n++] = auth;
-		hdrs[n++] = "Version: " GHL_VERSION;
-	}
-	hdrs[n] = NULL;
-	req.method = "POST";
-	req.url = url;
-	req.headers = hdrs;
-	req.body = form->data;
-	req.body_len = form->len;
-	req.timeout_ms = o->timeout_ms;
-	req.max_response = ANSWER_MAX;
-	req.pace_key = pace_key;
-	h = o->host->http_request(o->inst, &req, cb, arg);
+	h = ghl_post_form(o->host, o->inst, url, form, o->user_agent, bearer ? extra : NULL, o->timeout_ms,
+			  ANSWER_MAX, pace_key, cb, arg);
 	if (bearer)
 		memset(auth, 0, sizeof(auth));
 	return h;
@@ -641,43 +545,34 @@ static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int
 {
 	size_t len = 0;
 	const char *body = host->http_body(resp, &len);
-	json_tokener *jt;
-	json_object *v = NULL;
+	json_object *v = ghl_parse_object(body, len);
 	int64_t expires_in, now = ghl_now_ms();
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (body && len && len <= ANSWER_MAX && (jt = json_tokener_new())) {
-		v = json_tokener_parse_ex(jt, body, (int)len);
-		if (v && json_tokener_get_error(jt) != json_tokener_success) {
-			json_object_put(v);
-			v = NULL;
-		}
-		json_tokener_free(jt);
-	}
-	if (!v || !json_object_is_type(v, json_type_object)) {
+	if (!v) {
 		snprintf(err, errlen, "the answer is not a JSON object");
 		goto out;
 	}
-	if (!ghl_token_ok(jstr(v, "access_token"), TOKEN_MAX)) {
+	if (!ghl_token_ok(ghl_json_string(v, "access_token"), TOKEN_MAX)) {
 		snprintf(err, errlen, "the answer has no valid access_token");
 		goto out;
 	}
-	if (want_refresh && !ghl_token_ok(jstr(v, "refresh_token"), TOKEN_MAX)) {
+	if (want_refresh && !ghl_token_ok(ghl_json_string(v, "refresh_token"), TOKEN_MAX)) {
 		snprintf(err, errlen, "the answer has no valid refresh_token");
 		goto out;
 	}
-	if ((jstr(v, "companyId") && !id_ok(jstr(v, "companyId"))) ||
-	    (jstr(v, "locationId") && !id_ok(jstr(v, "locationId")))) {
+	if ((ghl_json_string(v, "companyId") && !id_ok(ghl_json_string(v, "companyId"))) ||
+	    (ghl_json_string(v, "locationId") && !id_ok(ghl_json_string(v, "locationId")))) {
 		snprintf(err, errlen, "the answer has a malformed companyId or locationId");
 		goto out;
 	}
-	expires_in = jint(v, "expires_in", DEFAULT_EXPIRES_S);
+	expires_in = ghl_json_int(v, "expires_in", DEFAULT_EXPIRES_S);
 	if (expires_in <= 0 || expires_in > 366LL * 86400)
 		expires_in = DEFAULT_EXPIRES_S;
-	if (set_str(&t->access, jstr(v, "access_token")) || set_str(&t->refresh, jstr(v, "refresh_token")) ||
-	    set_str(&t->user_type, jstr(v, "userType")) || set_str(&t->company_id, jstr(v, "companyId")) ||
-	    set_str(&t->location_id, jstr(v, "locationId")) || set_str(&t->scope, jstr(v, "scope"))) {
+	if (ghl_set_str(&t->access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token")) ||
+	    ghl_set_str(&t->user_type, ghl_json_string(v, "userType")) || ghl_set_str(&t->company_id, ghl_json_string(v, "companyId")) ||
+	    ghl_set_str(&t->location_id, ghl_json_string(v, "locationId")) || ghl_set_str(&t->scope, ghl_json_string(v, "scope"))) {
 		snprintf(err, errlen, "out of memory");
 		tok_clear(t);
 		goto out;
@@ -722,7 +617,7 @@ static void mark_needs_login(struct oauth *o, const char *reason)
 	int rc;
 
 	o->tok.needs_login = 1;
-	set_str(&o->tok.reason, reason);
+	ghl_set_str(&o->tok.reason, reason);
 	rc = store_token(o, &o->tok);
 	if (rc != HLB_OK)
 		o->host->log(o->inst, HLB_LOG_ERROR, "could not store that the credential needs a new login: %s",
@@ -753,10 +648,10 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 			return;
 		}
 		/* A refresh answer may leave out who the token is for. */
-		if ((!t.user_type && set_str(&t.user_type, o->tok.user_type)) ||
-		    (!t.company_id && set_str(&t.company_id, o->tok.company_id)) ||
-		    (!t.location_id && set_str(&t.location_id, o->tok.location_id)) ||
-		    (!t.scope && set_str(&t.scope, o->tok.scope)))
+		if ((!t.user_type && ghl_set_str(&t.user_type, o->tok.user_type)) ||
+		    (!t.company_id && ghl_set_str(&t.company_id, o->tok.company_id)) ||
+		    (!t.location_id && ghl_set_str(&t.location_id, o->tok.location_id)) ||
+		    (!t.scope && ghl_set_str(&t.scope, o->tok.scope)))
 			rc = HLB_ENOMEM;
 		else
 			rc = store_token(o, &t);
@@ -911,12 +806,12 @@ static void on_mint(void *arg, const hlb_http_response *resp)
 		if (parse_answer(host, resp, 0, &t, err, sizeof(err)) < 0) {
 			snprintf(msg, sizeof(msg), "[auth:%s] minting a token for location %s at %s: HTTP 200, but %s",
 				 o->name, l->id, o->loc_url, err);
-			free_secret(l->agency_used);
+			ghl_free_secret(l->agency_used);
 			l->agency_used = NULL;
 			loc_fail(l, HLB_EHTTP, msg, 0, 1);
 			return;
 		}
-		free_secret(l->access);
+		ghl_free_secret(l->access);
 		l->access = t.access;
 		t.access = NULL;
 		l->expires_at = t.expires_at;
@@ -925,7 +820,7 @@ static void on_mint(void *arg, const hlb_http_response *resp)
 		l->retried = 0;
 		l->fail.at = 0;
 		tok_clear(&t);
-		free_secret(l->agency_used);
+		ghl_free_secret(l->agency_used);
 		l->agency_used = NULL;
 		store_loc(l);
 		if (!had)
@@ -938,12 +833,12 @@ static void on_mint(void *arg, const hlb_http_response *resp)
 		l->retried = 1;
 		if (l->agency_used && o->tok.access && strcmp(l->agency_used, o->tok.access) == 0)
 			o->rejected = 1;
-		free_secret(l->agency_used);
+		ghl_free_secret(l->agency_used);
 		l->agency_used = NULL;
 		loc_advance(l);
 		return;
 	}
-	free_secret(l->agency_used);
+	ghl_free_secret(l->agency_used);
 	l->agency_used = NULL;
 	snprintf(err, sizeof(err), "minting a token for location %s", l->id);
 	l->retried = 0;
@@ -976,7 +871,7 @@ static void loc_mint(struct loc *l)
 			   HLB_OK;
 	}
 	ghl_buf_init(&form, 1024);
-	free_secret(l->agency_used);
+	ghl_free_secret(l->agency_used);
 	l->agency_used = strdup(o->tok.access);
 	if (!l->agency_used || ghl_form_add(&form, "companyId", o->tok.company_id) < 0 ||
 	    ghl_form_add(&form, "locationId", l->id) < 0 ||
@@ -1134,7 +1029,7 @@ static void on_exchange(void *arg, const hlb_http_response *resp)
 		return;
 	}
 	if (!t.user_type)
-		set_str(&t.user_type, o->company ? "Company" : "Location");
+		ghl_set_str(&t.user_type, o->company ? "Company" : "Location");
 	rc = store_token(o, &t);
 	if (rc != HLB_OK) {
 		tok_clear(&t);
@@ -1209,34 +1104,34 @@ static json_object *auth_status(void *state)
 
 	if (!s)
 		return NULL;
-	add_str(s, "type", "ghl_oauth");
-	add_str(s, "client_id", o->client_id);
+	ghl_json_add_str(s, "type", "ghl_oauth");
+	ghl_json_add_str(s, "client_id", o->client_id);
 	if (!o->have) {
-		add_str(s, "user_type", o->company ? "Company" : "Location");
+		ghl_json_add_str(s, "user_type", o->company ? "Company" : "Location");
 		json_object_object_add(s, "authorized", json_object_new_boolean(0));
 		json_object_object_add(s, "needs_login", json_object_new_boolean(1));
-		add_str(s, "reason", "not authorized yet: run hlbridge auth login");
+		ghl_json_add_str(s, "reason", "not authorized yet: run hlbridge auth login");
 		return s;
 	}
-	add_str(s, "user_type", is_company(o) ? "Company" : "Location");
-	add_str(s, "companyId", o->tok.company_id);
-	add_str(s, "locationId", o->tok.location_id);
+	ghl_json_add_str(s, "user_type", is_company(o) ? "Company" : "Location");
+	ghl_json_add_str(s, "companyId", o->tok.company_id);
+	ghl_json_add_str(s, "locationId", o->tok.location_id);
 	iso_time(o->tok.expires_at, when, sizeof(when));
-	add_str(s, "expires_at", when);
+	ghl_json_add_str(s, "expires_at", when);
 	json_object_object_add(s, "expires_in_s",
 			       json_object_new_int64(o->tok.expires_at > now ? (o->tok.expires_at - now) / 1000 : 0));
 	if (o->tok.obtained_at > 0) {
 		iso_time(o->tok.obtained_at, when, sizeof(when));
-		add_str(s, "obtained_at", when);
+		ghl_json_add_str(s, "obtained_at", when);
 	}
 	json_object_object_add(s, "needs_login", json_object_new_boolean(o->tok.needs_login));
 	if (o->tok.reason && o->tok.needs_login)
-		add_str(s, "reason", o->tok.reason);
+		ghl_json_add_str(s, "reason", o->tok.reason);
 	for (struct loc *l = o->locs; l; l = l->next)
 		if (l->access && l->expires_at > now)
 			nloc++;
 	json_object_object_add(s, "location_tokens", json_object_new_int64((int64_t)nloc));
-	add_str(s, "scope", o->tok.scope);
+	ghl_json_add_str(s, "scope", o->tok.scope);
 	return s;
 }
 
@@ -1290,26 +1185,6 @@ static char *join_scope(const char *list)
 	return out;
 }
 
-static char *url_join(const char *base, const char *path)
-{
-	size_t n = strlen(base);
-	char *out;
-
-	while (n && base[n - 1] == '/')
-		n--;
-	out = malloc(n + strlen(path) + 1);
-	if (out) {
-		memcpy(out, base, n);
-		strcpy(out + n, path);
-	}
-	return out;
-}
-
-static int url_ok(const char *u)
-{
-	return u && (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) && !strpbrk(u, " \t\r\n");
-}
-
 static void oauth_free(struct oauth *o)
 {
 	if (!o)
@@ -1322,7 +1197,7 @@ static void oauth_free(struct oauth *o)
 	loc_drop_all(o);
 	tok_clear(&o->tok);
 	free(o->client_id);
-	free_secret(o->client_secret);
+	ghl_free_secret(o->client_secret);
 	free(o->scope);
 	free(o->base_url);
 	free(o->authorize_url);
@@ -1354,11 +1229,11 @@ static int load_options(struct oauth *o)
 		host->option_error(inst, "client_secret", "must be one non-empty line (such as ${GHL_CLIENT_SECRET})");
 		bad++;
 	}
-	if (!url_ok(base_url)) {
+	if (!ghl_url_ok(base_url)) {
 		host->option_error(inst, "base_url", "must be an http:// or https:// URL");
 		bad++;
 	}
-	if (!url_ok(authorize_url)) {
+	if (!ghl_url_ok(authorize_url)) {
 		host->option_error(inst, "authorize_url", "must be an http:// or https:// URL");
 		bad++;
 	}
@@ -1393,8 +1268,8 @@ static int load_options(struct oauth *o)
 	if (!o->scope || !(o->client_id = strdup(client_id)) || !(o->client_secret = strdup(secret)) ||
 	    !(o->base_url = strdup(base_url)) || !(o->authorize_url = strdup(authorize_url)) ||
 	    !(o->app_id = app_id ? strdup(app_id) : strndup(client_id, strcspn(client_id, "-"))) ||
-	    !(o->token_url = url_join(base_url, "/oauth/token")) ||
-	    !(o->loc_url = url_join(base_url, "/oauth/locationToken")))
+	    !(o->token_url = ghl_url_join(base_url, "/oauth/token")) ||
+	    !(o->loc_url = ghl_url_join(base_url, "/oauth/locationToken")))
 		return HLB_ENOMEM;
 	return HLB_OK;
 }

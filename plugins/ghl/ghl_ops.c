@@ -33,7 +33,7 @@ static ghl_build_rc fail(ghl_op_ctx *ctx, const char *fmt, ...)
 
 static const char *rec_str(const ghl_op_ctx *ctx, const char *key)
 {
-	const char *s = ghl_json_str(ctx->rec, key);
+	const char *s = ghl_json_string(ctx->rec, key);
 
 	return s && *s ? s : NULL;
 }
@@ -166,7 +166,7 @@ json_object *ghl_contact_view(json_object *contact, json_object *tags)
 	if (!view)
 		return NULL;
 	for (const char *const *k = strs; *k; k++) {
-		const char *s = ghl_json_str(contact, *k);
+		const char *s = ghl_json_string(contact, *k);
 
 		json_object_object_add(view, *k, s && *s ? json_object_new_string(s) : NULL);
 	}
@@ -258,9 +258,9 @@ static ghl_build_rc contact_result(ghl_op_ctx *ctx, json_object *answer)
 	json_object *contact = NULL, *tags = NULL;
 
 	if (!json_object_object_get_ex(answer, "contact", &contact) ||
-	    !json_object_is_type(contact, json_type_object) || !ghl_json_str(contact, "id"))
+	    !json_object_is_type(contact, json_type_object) || !ghl_json_string(contact, "id"))
 		return fail(ctx, "the answer has no contact with an id");
-	set_contact_id(ctx, ghl_json_str(contact, "id"));
+	set_contact_id(ctx, ghl_json_string(contact, "id"));
 	json_object_put(ctx->contact);
 	ctx->contact = json_object_get(contact);
 	if (json_object_object_get_ex(contact, "tags", &tags) && json_object_is_type(tags, json_type_array)) {
@@ -398,8 +398,8 @@ static int opportunity_name(ghl_op_ctx *ctx, char *buf, size_t len)
 	const char *first = rec_str(ctx, "firstName"), *last = rec_str(ctx, "lastName");
 
 	if (!first && !last) {
-		first = ghl_json_str(ctx->contact, "firstName");
-		last = ghl_json_str(ctx->contact, "lastName");
+		first = ghl_json_string(ctx->contact, "firstName");
+		last = ghl_json_string(ctx->contact, "lastName");
 	}
 	if (name)
 		snprintf(buf, len, "%s", name);

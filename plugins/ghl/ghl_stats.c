@@ -367,9 +367,9 @@ static void on_accounts(void *arg, const ghl_reply *reply)
 	n = json_object_array_length(accounts);
 	for (size_t i = 0; i < n && json_object_array_length(l->profiles) < MAX_PROFILES; i++) {
 		json_object *a = json_object_array_get_idx(accounts, i);
-		const char *profile = ghl_json_str(a, "profileId");
+		const char *profile = ghl_json_string(a, "profileId");
 
-		if (!profile || !*profile || !platform_wanted(s, ghl_json_str(a, "platform")) ||
+		if (!profile || !*profile || !platform_wanted(s, ghl_json_string(a, "platform")) ||
 		    json_object_object_get_ex(seen, profile, NULL))
 			continue;
 		json_object_object_add(seen, profile, NULL);

@@ -228,8 +228,8 @@ static int add_change(struct loc *l, const char *id, ghl_tag_change kind, const 
 		      json_object *entry, const char *prev_name)
 {
 	struct change *c;
-	const char *name = entry ? ghl_json_str(entry, "tag") : NULL;
-	const char *updated = entry ? ghl_json_str(entry, "updatedAt") : NULL;
+	const char *name = entry ? ghl_json_string(entry, "tag") : NULL;
+	const char *updated = entry ? ghl_json_string(entry, "updatedAt") : NULL;
 
 	if (l->nchanges == l->alloc) {
 		size_t alloc = l->alloc ? l->alloc * 2 : 16;
@@ -280,8 +280,8 @@ static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *r
 	(void)reply;
 	for (size_t i = 0; i < n; i++) {
 		json_object *entry = json_object_array_get_idx(items, i);
-		const char *id = ghl_json_str(entry, "_id");
-		const char *name = ghl_json_str(entry, "tag");
+		const char *id = ghl_json_string(entry, "_id");
+		const char *name = ghl_json_string(entry, "tag");
 		const char *prev = NULL;
 		int deleted = entry_deleted(entry);
 		ghl_tag_change kind;
@@ -295,7 +295,7 @@ static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *r
 		if (json_object_object_get_ex(l->seen, id, NULL))
 			continue; /* listed twice (the list moved between pages) */
 		json_object_object_add(l->seen, id, NULL);
-		ghl_tag_hash(name, ghl_json_str(entry, "updatedAt"), deleted, hash);
+		ghl_tag_hash(name, ghl_json_string(entry, "updatedAt"), deleted, hash);
 		kind = ghl_tag_classify(l->old, id, hash, deleted, &prev);
 		if (!deleted)
 			json_object_object_add(l->snap, id, ghl_tag_snap_value(hash, name));
@@ -335,7 +335,7 @@ static void on_details(void *arg, const ghl_reply *reply)
 	n = json_object_array_length(list);
 	for (size_t i = 0; i < n; i++) {
 		json_object *d = json_object_array_get_idx(list, i);
-		const char *id = ghl_json_str(d, "_id");
+		const char *id = ghl_json_string(d, "_id");
 
 		if (id && *id)
 			json_object_object_add(b->details, id, json_object_get(d));

@@ -137,11 +137,7 @@ static void pit_free(struct pit *p)
 {
 	if (!p)
 		return;
-	if (p->token) {
-		/* do not leave the secret in freed memory */
-		memset(p->token, 0, strlen(p->token));
-		free(p->token);
-	}
+	ghl_free_secret(p->token);
 	free(p->token_file);
 	free(p->base_url);
 	free(p->location_id);
@@ -271,8 +267,7 @@ static int reload_file(struct pit *p)
 		free(fresh);
 		return 0;
 	}
-	memset(p->token, 0, strlen(p->token));
-	free(p->token);
+	ghl_free_secret(p->token);
 	p->token = fresh;
 	set_quota_id(p);
 	return 1;
@@ -363,15 +358,13 @@ static json_object *auth_status(void *state)
 		snprintf(source, sizeof(source), "token_file %s", p->token_file);
 	else
 		snprintf(source, sizeof(source), "token");
-	json_object_object_add(o, "type", json_object_new_string("ghl_token"));
-	json_object_object_add(o, "user_type", json_object_new_string(p->company ? "Company" : "Location"));
-	if (p->location_id)
-		json_object_object_add(o, "locationId", json_object_new_string(p->location_id));
-	if (p->company_id)
-		json_object_object_add(o, "companyId", json_object_new_string(p->company_id));
-	json_object_object_add(o, "id", json_object_new_string(p->quota_id));
-	json_object_object_add(o, "expires", json_object_new_string("never (rotated from the HighLevel settings)"));
-	json_object_object_add(o, "source", json_object_new_string(source));
+	ghl_json_add_str(o, "type", "ghl_token");
+	ghl_json_add_str(o, "user_type", p->company ? "Company" : "Location");
+	ghl_json_add_str(o, "locationId", p->location_id);
+	ghl_json_add_str(o, "companyId", p->company_id);
+	ghl_json_add_str(o, "id", p->quota_id);
+	ghl_json_add_str(o, "expires", "never (rotated from the HighLevel settings)");
+	ghl_json_add_str(o, "source", source);
 	json_object_object_add(o, "refused", json_object_new_boolean(p->refused));
 	return o;
 }

@@ -511,6 +511,23 @@ void ghl_format_time(int64_t ms, char *buf, size_t len)
 
 /* ---- shared by the GHL and the Octorate modules ---- */
 
+int ghl_url_build(ghl_buf *out, const char *base_url, const char *path_and_query)
+{
+	size_t n;
+
+	if (!base_url || !*base_url || !path_and_query)
+		return -1;
+	n = strlen(base_url);
+	while (n && base_url[n - 1] == '/')
+		n--;
+	if (ghl_buf_add(out, base_url, n) < 0)
+		return -1;
+	if (path_and_query[0] != '/' && ghl_buf_add(out, "/", 1) < 0)
+		return -1;
+	return ghl_buf_add(out, path_and_query, strlen(path_and_query));
+}
+
+
 uint64_t ghl_random_next(uint64_t *state)
 {
 	/* xorshift64: jitter only, no need for more */

@@ -84,12 +84,11 @@ void ghl_hash_out(uint64_t h, char out[17]);
 int64_t ghl_parse_time(const char *iso);
 void ghl_format_time(int64_t ms, char *buf, size_t len);
 
-/* ---- shared by the GHL and the Octorate modules ----
- * Helpers both families need. Some GHL files still keep a static copy of
- * one of them (ghl_client.c: the list macros, next_random, parse_json,
- * ghl_json_str; ghl_oauth.c: free_secret, set_str, jstr, jint, add_str,
- * margin_for, login_message, url_join, url_ok, post_form, its waiter
- * queue) until their owner switches to these. */
+/* ---- shared by the GHL and the Octorate modules ---- */
+
+/* base_url (trailing '/' dropped) + path_and_query (a '/' put between
+ * when it has none) into out; -1 when base_url is empty or out is full. */
+int ghl_url_build(ghl_buf *out, const char *base_url, const char *path_and_query);
 
 /* One line of text in a fixed buffer: control characters become blanks (a
  * server's message must not split a log line), runs of blanks are folded,
@@ -109,7 +108,7 @@ struct json_object *ghl_parse_object(const char *body, size_t len);
  * with the tokener *tok, made on first use and reused (free it with
  * json_tokener_free); NULL when it is not one or memory ran out. */
 struct json_object *ghl_parse_whole(struct json_tokener **tok, const char *body, size_t len);
-/* A string member of an object, or NULL (as ghl_json_str of ghl_client.h). */
+/* A string member of an object, or NULL when absent or not a string. */
 const char *ghl_json_string(struct json_object *obj, const char *key);
 /* An integer member (a number, or a string of digits), else dflt. */
 int64_t ghl_json_int(struct json_object *obj, const char *key, int64_t dflt);

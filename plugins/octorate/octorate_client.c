@@ -21,50 +21,29 @@
 #include "octorate_client.h"
 
 #define ERROR_LEN 768
-#define TOKEN_HEADER_MAX 8192
-#define REQUEST_TIMEOUT_MS 60000
-#define BACKOFF_BASE_MS 500
-#define DEFAULT_RETRIES 2
 #define DEFAULT_QUOTA_WAIT_MS (10 * 60 * 1000)
 #define QUOTA_WAIT_FIRST_MS 1000
 #define QUOTA_WAIT_CAP_MS 60000
-#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define DAY_MS 86400000LL
 
 struct octo_client {
-	const hlb_host *host;
-	hlb_instance *inst;
-	char *plugin, *auth;
-	char user_agent[128];
+	api_client core;      /* first: the request engine's part */
+	char *plugin;
 	json_object *paced;   /* pace keys configured (a set) */
 	json_object *quota_spent; /* pace keys whose 403 quota was logged (a set) */
 	uint32_t rate_max;
 	int64_t rate_ms;
-	unsigned retries;
 	int64_t max_quota_wait_ms;
-	uint64_t rng;
-	octo_call *calls;
 	octo_pager *pagers;
-	json_tokener *tok;
 };
 
 struct octo_call {
-	octo_client *c;
-	octo_call *prev, *next;
-	char *acc, *method, *path, *body;
-	size_t body_len;
+	api_call core;        /* first: method, path, body, token, pace key */
+	char *acc;
 	octo_reply_cb cb;
 	void *arg;
-	hlb_auth_call *auth;
-	hlb_http *http;
-	hlb_timer *timer;
-	char *token;
-	char pace[256];
-	int rejected;         /* a 401 was answered with a new token once */
-	unsigned attempts;    /* transient failures so far */
 	int64_t quota_waited; /* ms spent waiting for the quota */
 	unsigned quota_hits;
-	int done;
 };
 
 struct octo_pager {
@@ -438,7 +417,162 @@ char *octo_quote_big_ints(const char *json, size_t len, size_t *out_len, int *oo
 	return out;
 }
 
-/* ---- the client ------------------------------------------------------------ */
+/* ---- the client: the hooks of the shared engine (api_call.h) -------------------- */
+
+static octo_client *client_of(const api_call *core)
+{
+	return (octo_client *)(void *)core->e;
+}
+
+static void call_clear(api_call *core)
+{
+	free(((octo_call *)(void *)core)->acc);
+}
+
+static void call_deliver(api_call *core, const api_reply *r)
+{
+	octo_call *call = (octo_call *)(void *)core;
+	octo_reply reply = { .rc = r->rc, .status = r->status, .json = r->json, .error = r->error,
+			     .retryable = r->retryable, .quota = r->quota, .config = r->config,
+			     .needs_login = r->needs_login, .retry_after_ms = r->retry_after_ms };
+
+	call->cb(call->arg, &reply);
+}
+
+static const char *call_base_url(api_call *core, const hlb_auth_result *res)
+{
+	const char *base = text_member(res->info, "base_url");
+
+	(void)core;
+	return base ? base : OCTO_BASE_URL;
+}
+
+/* Declares the quota of a pace key once (the options were checked against
+ * the host's limits: a refusal is said once, not at every request). */
+static void call_pace(api_call *core, const char *quota_id)
+{
+	octo_client *c = client_of(core);
+	const char *acc = ((octo_call *)(void *)core)->acc;
+	int rc;
+
+	snprintf(core->pace, sizeof(core->pace), "octorate:%s:%s", quota_id && *quota_id ? quota_id : "-",
+		 acc ? acc : "-");
+	if (json_object_object_get_ex(c->paced, core->pace, NULL) || !c->core.host->pace_configure)
+		return;
+	rc = c->core.host->pace_configure(c->core.inst, core->pace, c->rate_max, c->rate_ms);
+	if (rc != HLB_OK)
+		c->core.host->log(c->core.inst, HLB_LOG_ERROR, "the quota %" PRIu32 " per %" PRId64 " ms of %s was "
+				  "refused (%s): its requests are not paced", c->rate_max, c->rate_ms, core->pace,
+				  c->core.host->strerror(rc));
+	json_object_object_add(c->paced, core->pace, NULL);
+}
+
+static void call_error_text(api_call *core, long status, const char *body, size_t len, const char *request_id,
+			    char *buf, size_t buflen, char *type, size_t type_len)
+{
+	(void)core;
+	octo_error_text(status, body, len, request_id, buf, buflen, type, type_len);
+}
+
+/* 403 ApiQuotaException: every request of this accommodation holds for a
+ * while (host->pace_block), and this one tries again after it, waiting
+ * longer each time, until max_quota_wait_ms is spent. */
+static void call_quota(octo_call *call, long status, int64_t retry_after, const char *what)
+{
+	api_call *core = &call->core;
+	octo_client *c = client_of(core);
+	const hlb_host *host = c->core.host;
+	int64_t wait = retry_after;
+
+	if (wait <= 0) {
+		wait = (int64_t)QUOTA_WAIT_FIRST_MS << (call->quota_hits < 6 ? call->quota_hits : 6);
+		if (wait > QUOTA_WAIT_CAP_MS)
+			wait = QUOTA_WAIT_CAP_MS;
+	}
+	call->quota_hits++;
+	if (HLB_HOST_HAS(host, pace_block) && host->pace_block)
+		host->pace_block(c->core.inst, core->pace, wait);
+	if (call->quota_waited + wait <= c->max_quota_wait_ms) {
+		/* The host logs the hold too: a warning for the first 403 of an
+		 * episode (until a call on this key gets an answer), then debug. */
+		int first = !json_object_object_get_ex(c->quota_spent, core->pace, NULL);
+
+		if (first)
+			json_object_object_add(c->quota_spent, core->pace, NULL);
+		call->quota_waited += wait;
+		host->log(c->core.inst, first ? HLB_LOG_WARN : HLB_LOG_DEBUG, "%s %s: %s; the quota of %s is spent: "
+			  "waiting %" PRId64 " ms", core->method, core->path, what, call->acc ? call->acc : "the app",
+			  wait);
+		if (api_call_wait(core, wait))
+			return;
+	}
+	{
+		api_reply reply = { .rc = HLB_EHTTP, .status = status, .retryable = 1, .quota = 1,
+				    .retry_after_ms = wait };
+
+		api_call_fail(core, &reply, "%s %s: %s (the quota is still spent after %" PRId64 " ms)", core->method,
+			      core->path, what, call->quota_waited);
+	}
+}
+
+static const char *wrong_env_hint =
+	" -- the app's mode (SANDBOX or PRODUCTION, GET /rest/v1/api/configuration) does not match the "
+	"property it calls: a sandbox app reaches only its test property; ask openapi@octorate.com to move "
+	"the app to production, or use the test property";
+
+/* Octorate's own answers: a spent quota, a sandbox app on a real property. */
+static int call_answer(api_call *core, long status, const hlb_http_response *resp, const char *text,
+		       const char *type)
+{
+	octo_client *c = client_of(core);
+
+	if (status == 403 && strcmp(type, "ApiQuotaException") == 0) {
+		const char *ra = c->core.host->http_header(resp, "Retry-After");
+		int64_t after = ra ? c->core.host->retry_after_ms(ra) : -1;
+
+		call_quota((octo_call *)(void *)core, status, after > 0 ? after : 0, text);
+		return 1;
+	}
+	/* any other answer on this key ends an episode of a spent quota */
+	json_object_object_del(c->quota_spent, core->pace);
+	if (status == 403 && strcmp(type, "WrongEnviroment") == 0) {
+		api_reply r = { .rc = HLB_EHTTP, .status = status, .config = 1 };
+
+		api_call_fail(core, &r, "%s %s: %s%s", core->method, core->path, text, wrong_env_hint);
+		return 1;
+	}
+	return 0;
+}
+
+/* The answer, with integers beyond int64 (20-digit ids) kept as text. */
+static json_object *call_parse(api_call *core, const char *text, size_t len)
+{
+	size_t qlen = 0;
+	int oom;
+	char *quoted = octo_quote_big_ints(text, len, &qlen, &oom);
+	json_object *obj = oom ? NULL : ghl_parse_whole(&core->e->tok, quoted ? quoted : text, quoted ? qlen : len);
+
+	free(quoted);
+	return obj;
+}
+
+static const api_ops octo_ops = {
+	.call_size = sizeof(octo_call),
+	.max_response = OCTO_MAX_RESPONSE,
+	.text_len = ERROR_LEN,
+	.error_len = ERROR_LEN + 256,
+	.refused_hint = " (a new token was refused too: see hlbridge auth status -c CONFIG)",
+	.request_id = "request-id",
+	.partial_status = 1,
+	.text_in_401_log = 1,
+	.clear = call_clear,
+	.deliver = call_deliver,
+	.base_url = call_base_url,
+	.pace = call_pace,
+	.error_text = call_error_text,
+	.answer = call_answer,
+	.parse = call_parse,
+};
 
 octo_client *octo_client_new(const hlb_host *host, hlb_instance *inst, const char *plugin,
 			     const char *auth_name, uint32_t rate_max, int64_t rate_ms)
@@ -447,28 +581,24 @@ octo_client *octo_client_new(const hlb_host *host, hlb_instance *inst, const cha
 
 	if (!c)
 		return NULL;
-	c->host = host;
-	c->inst = inst;
 	c->plugin = strdup(plugin ? plugin : "octorate");
-	c->auth = auth_name ? strdup(auth_name) : NULL;
 	c->paced = json_object_new_object();
 	c->quota_spent = json_object_new_object();
-	if (!c->plugin || !c->auth || !c->paced || !c->quota_spent) {
+	/* transient failures: a few short backoffs, no Retry-After to bound */
+	if (!c->plugin || !c->paced || !c->quota_spent ||
+	    api_client_init(&c->core, &octo_ops, host, inst, c->plugin, auth_name, API_DEFAULT_RETRIES, INT64_MAX) < 0) {
 		octo_client_free(c);
 		return NULL;
 	}
-	ghl_user_agent(host, c->plugin, c->user_agent, sizeof(c->user_agent));
 	c->rate_max = rate_max ? rate_max : OCTO_RATE_MAX;
 	c->rate_ms = rate_ms > 0 ? rate_ms : OCTO_RATE_MS;
-	c->retries = DEFAULT_RETRIES;
 	c->max_quota_wait_ms = DEFAULT_QUOTA_WAIT_MS;
-	c->rng = (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ULL;
 	return c;
 }
 
 void octo_client_set_retries(octo_client *c, unsigned retries, int64_t max_quota_wait_ms)
 {
-	c->retries = retries;
+	c->core.retries = retries;
 	c->max_quota_wait_ms = max_quota_wait_ms;
 }
 
@@ -478,356 +608,16 @@ void octo_client_free(octo_client *c)
 		return;
 	while (c->pagers)
 		octo_pager_cancel(c->pagers);
-	while (c->calls)
-		octo_call_cancel(c->calls);
+	api_client_fini(&c->core);
 	json_object_put(c->paced);
 	json_object_put(c->quota_spent);
-	if (c->tok)
-		json_tokener_free(c->tok);
 	free(c->plugin);
-	free(c->auth);
 	free(c);
-}
-
-static void call_free(octo_call *call)
-{
-	free(call->acc);
-	free(call->method);
-	free(call->path);
-	free(call->body);
-	if (call->token)
-		memset(call->token, 0, strlen(call->token));
-	free(call->token);
-	free(call);
 }
 
 void octo_call_cancel(octo_call *call)
 {
-	octo_client *c;
-
-	if (!call || call->done)
-		return;
-	c = call->c;
-	if (call->auth)
-		c->host->auth_cancel(call->auth);
-	if (call->http)
-		c->host->http_cancel(call->http);
-	if (call->timer)
-		c->host->timer_stop(call->timer);
-	GHL_LIST_DEL(c->calls, call);
-	call_free(call);
-}
-
-static void call_reply(octo_call *call, octo_reply *reply)
-{
-	octo_client *c = call->c;
-
-	GHL_LIST_DEL(c->calls, call);
-	call->done = 1;
-	if (!reply->error)
-		reply->error = "";
-	call->cb(call->arg, reply);
-	call_free(call);
-}
-
-static void call_error(octo_call *call, const octo_reply *base, const char *fmt, ...) HLB_PRINTF(3, 4);
-
-static void call_error(octo_call *call, const octo_reply *base, const char *fmt, ...)
-{
-	char msg[ERROR_LEN + 256];
-	octo_reply reply = *base;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	reply.error = msg;
-	call_reply(call, &reply);
-}
-
-static void restart(octo_call *call);
-static void on_http(void *arg, const hlb_http_response *resp);
-
-static void on_retry_timer(void *arg)
-{
-	octo_call *call = arg;
-
-	call->timer = NULL;
-	restart(call);
-}
-
-static int wait_then_restart(octo_call *call, int64_t wait)
-{
-	call->timer = call->c->host->timer_start(call->c->inst, wait, 0, on_retry_timer, call);
-	return call->timer != NULL;
-}
-
-/* 5xx, network, malformed JSON: a few short retries, then reported as
- * retryable. */
-static void call_transient(octo_call *call, int rc, long status, const char *what)
-{
-	octo_client *c = call->c;
-	int64_t wait = ghl_backoff_ms(&c->rng, call->attempts, BACKOFF_BASE_MS);
-
-	if (call->attempts < c->retries) {
-		call->attempts++;
-		c->host->log(c->inst, HLB_LOG_WARN, "%s %s: %s; retrying in %" PRId64 " ms (retry %u of %u)",
-			     call->method, call->path, what, wait, call->attempts, c->retries);
-		if (wait_then_restart(call, wait))
-			return;
-	}
-	{
-		octo_reply reply = { .rc = rc, .status = status, .retryable = 1 };
-
-		call_error(call, &reply, "%s %s: %s", call->method, call->path, what);
-	}
-}
-
-/* 403 ApiQuotaException: every request of this accommodation holds for a
- * while (host->pace_block), and this one tries again after it, waiting
- * longer each time, until max_quota_wait_ms is spent. */
-static void call_quota(octo_call *call, long status, int64_t retry_after, const char *what)
-{
-	octo_client *c = call->c;
-	int64_t wait = retry_after;
-
-	if (wait <= 0) {
-		wait = (int64_t)QUOTA_WAIT_FIRST_MS << (call->quota_hits < 6 ? call->quota_hits : 6);
-		if (wait > QUOTA_WAIT_CAP_MS)
-			wait = QUOTA_WAIT_CAP_MS;
-	}
-	call->quota_hits++;
-	if (HLB_HOST_HAS(c->host, pace_block) && c->host->pace_block)
-		c->host->pace_block(c->inst, call->pace, wait);
-	if (call->quota_waited + wait <= c->max_quota_wait_ms) {
-		/* The host logs the hold too: a warning for the first 403 of an
-		 * episode (until a call on this key gets an answer), then debug. */
-		int first = !json_object_object_get_ex(c->quota_spent, call->pace, NULL);
-
-		if (first)
-			json_object_object_add(c->quota_spent, call->pace, NULL);
-		call->quota_waited += wait;
-		c->host->log(c->inst, first ? HLB_LOG_WARN : HLB_LOG_DEBUG, "%s %s: %s; the quota of %s is spent: "
-			     "waiting %" PRId64 " ms", call->method, call->path, what,
-			     call->acc ? call->acc : "the app", wait);
-		if (wait_then_restart(call, wait))
-			return;
-	}
-	{
-		octo_reply reply = { .rc = HLB_EHTTP, .status = status, .retryable = 1, .quota = 1,
-				     .retry_after_ms = wait };
-
-		call_error(call, &reply, "%s %s: %s (the quota is still spent after %" PRId64 " ms)", call->method,
-			   call->path, what, call->quota_waited);
-	}
-}
-
-/* Declares the quota of a pace key once (the options were checked against
- * the host's limits: a refusal is said once, not at every request). */
-static void configure_pace(octo_client *c, const char *key)
-{
-	int rc;
-
-	if (json_object_object_get_ex(c->paced, key, NULL) || !c->host->pace_configure)
-		return;
-	rc = c->host->pace_configure(c->inst, key, c->rate_max, c->rate_ms);
-	if (rc != HLB_OK)
-		c->host->log(c->inst, HLB_LOG_ERROR, "the quota %" PRIu32 " per %" PRId64 " ms of %s was refused "
-			     "(%s): its requests are not paced", c->rate_max, c->rate_ms, key, c->host->strerror(rc));
-	json_object_object_add(c->paced, key, NULL);
-}
-
-static void send_request(octo_call *call, const char *token, const char *base_url, const char *quota_id)
-{
-	octo_client *c = call->c;
-	hlb_http_request req = HLB_HTTP_REQUEST_INIT;
-	char ua[160];
-	const char *headers[6];
-	ghl_buf url, auth;
-	size_t h = 0;
-
-	if (call->token)
-		memset(call->token, 0, strlen(call->token));
-	free(call->token);
-	call->token = strdup(token);
-	if (!call->token) {
-		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1 };
-
-		call_error(call, &r, "%s %s: out of memory", call->method, call->path);
-		return;
-	}
-	snprintf(call->pace, sizeof(call->pace), "octorate:%s:%s", quota_id && *quota_id ? quota_id : "-",
-		 call->acc ? call->acc : "-");
-	configure_pace(c, call->pace);
-	ghl_buf_init(&url, 8192);
-	ghl_buf_init(&auth, TOKEN_HEADER_MAX);
-	{
-		size_t n = strlen(base_url);
-
-		while (n && base_url[n - 1] == '/')
-			n--;
-		ghl_buf_add(&url, base_url, n);
-		ghl_buf_addf(&url, "%s", call->path);
-	}
-	ghl_buf_addf(&auth, "Authorization: Bearer %s", token);
-	if (url.failed || auth.failed) {
-		octo_reply r = { .rc = HLB_ETOOBIG };
-
-		ghl_buf_free(&url);
-		ghl_buf_free(&auth);
-		call_error(call, &r, "%s %s: the URL or the token is too long", call->method, call->path);
-		return;
-	}
-	snprintf(ua, sizeof(ua), "User-Agent: %s", c->user_agent);
-	headers[h++] = auth.data;
-	headers[h++] = "Accept: application/json";
-	if (call->body)
-		headers[h++] = "Content-Type: application/json";
-	headers[h++] = ua;
-	headers[h] = NULL;
-	req.method = call->method;
-	req.url = url.data;
-	req.headers = headers;
-	req.body = call->body;
-	req.body_len = call->body_len;
-	req.timeout_ms = REQUEST_TIMEOUT_MS;
-	req.max_response = OCTO_MAX_RESPONSE;
-	req.pace_key = call->pace;
-	call->http = c->host->http_request(c->inst, &req, on_http, call);
-	memset(auth.data, 0, auth.len);
-	ghl_buf_free(&auth);
-	ghl_buf_free(&url);
-	if (!call->http) {
-		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1 };
-
-		call_error(call, &r, "%s %s: the request could not be started", call->method, call->path);
-	}
-}
-
-static void on_token(void *arg, const hlb_auth_result *res)
-{
-	octo_call *call = arg;
-	octo_client *c = call->c;
-	const char *base = text_member(res->info, "base_url");
-
-	call->auth = NULL;
-	if (res->rc != HLB_OK || !res->token || !*res->token) {
-		octo_reply r = { .rc = res->rc != HLB_OK ? res->rc : HLB_EFAIL, .retryable = !res->needs_login,
-				 .needs_login = res->needs_login };
-
-		call_error(call, &r, "%s %s: no token from [auth:%s]: %s", call->method, call->path, c->auth,
-			   res->message ? res->message : c->host->strerror(res->rc));
-		return;
-	}
-	send_request(call, res->token, base ? base : OCTO_BASE_URL, res->quota_id);
-}
-
-static void restart(octo_call *call)
-{
-	call->auth = call->c->host->auth_token(call->c->inst, call->c->auth, NULL, on_token, call);
-	if (!call->auth) {
-		octo_reply r = { .rc = HLB_ENOMEM, .retryable = 1 };
-
-		call_error(call, &r, "%s %s: [auth:%s] could not be asked for a token", call->method, call->path,
-			   call->c->auth);
-	}
-}
-
-/* The answer, with integers beyond int64 (20-digit ids) kept as text. */
-static json_object *parse_json(octo_client *c, const char *text, size_t len)
-{
-	size_t qlen = 0;
-	int oom;
-	char *quoted = octo_quote_big_ints(text, len, &qlen, &oom);
-	json_object *obj = oom ? NULL : ghl_parse_whole(&c->tok, quoted ? quoted : text, quoted ? qlen : len);
-
-	free(quoted);
-	return obj;
-}
-
-static const char *wrong_env_hint =
-	" -- the app's mode (SANDBOX or PRODUCTION, GET /rest/v1/api/configuration) does not match the "
-	"property it calls: a sandbox app reaches only its test property; ask openapi@octorate.com to move "
-	"the app to production, or use the test property";
-
-static void on_http(void *arg, const hlb_http_response *resp)
-{
-	octo_call *call = arg;
-	octo_client *c = call->c;
-	int result = c->host->http_result(resp);
-	long status = c->host->http_status(resp);
-	size_t len = 0;
-	const char *body = c->host->http_body(resp, &len);
-	const char *rid = status ? c->host->http_header(resp, "request-id") : NULL;
-	char text[ERROR_LEN], type[64], rid_copy[128];
-
-	call->http = NULL;
-	snprintf(rid_copy, sizeof(rid_copy), "%s", rid ? rid : "");
-	if (result == HLB_ETOOBIG) {
-		octo_reply r = { .rc = HLB_ETOOBIG, .status = status };
-
-		call_error(call, &r, "%s %s: the answer is larger than %u bytes", call->method, call->path,
-			   OCTO_MAX_RESPONSE);
-		return;
-	}
-	if (result != HLB_OK || status == 0) {
-		const char *err = c->host->http_error(resp);
-
-		snprintf(text, sizeof(text), "%s%s%s", status ? "the answer was cut short: " : "",
-			 err && *err ? err : c->host->strerror(result), "");
-		call_transient(call, result != HLB_OK ? result : HLB_ECONN, status, text);
-		return;
-	}
-	octo_error_text(status, body, len, rid_copy, text, sizeof(text), type, sizeof(type));
-	if (status == 401 && !call->rejected) {
-		call->rejected = 1;
-		c->host->auth_reject(c->inst, c->auth, NULL, call->token);
-		c->host->log(c->inst, HLB_LOG_INFO, "[auth:%s] %s %s: %s; asking for a new token", c->auth,
-			     call->method, call->path, text);
-		restart(call);
-		return;
-	}
-	if (status == 403 && strcmp(type, "ApiQuotaException") == 0) {
-		const char *ra = c->host->http_header(resp, "Retry-After");
-		int64_t after = ra ? c->host->retry_after_ms(ra) : -1;
-
-		call_quota(call, status, after > 0 ? after : 0, text);
-		return;
-	}
-	/* any other answer on this key ends an episode of a spent quota */
-	json_object_object_del(c->quota_spent, call->pace);
-	if (status == 403 && strcmp(type, "WrongEnviroment") == 0) {
-		octo_reply r = { .rc = HLB_EHTTP, .status = status, .config = 1 };
-
-		call_error(call, &r, "%s %s: %s%s", call->method, call->path, text, wrong_env_hint);
-		return;
-	}
-	if (status == 408 || status == 429 || status >= 500) {
-		call_transient(call, HLB_EHTTP, status, text);
-		return;
-	}
-	if (status < 200 || status > 299) {
-		octo_reply r = { .rc = HLB_EHTTP, .status = status };
-
-		call_error(call, &r, "%s %s: %s%s", call->method, call->path, text,
-			   status == 401 ? " (a new token was refused too: see hlbridge auth status -c CONFIG)" : "");
-		return;
-	}
-	{
-		octo_reply r = { .rc = HLB_OK, .status = status };
-		size_t i = 0;
-
-		while (i < len && isspace((unsigned char)body[i]))
-			i++;
-		if (i < len && !(r.json = parse_json(c, body, len))) {
-			snprintf(text, sizeof(text), "HTTP %ld with a malformed or truncated JSON body (%zu bytes)%s%s%s",
-				 status, len, *rid_copy ? " [request-id " : "", rid_copy, *rid_copy ? "]" : "");
-			call_transient(call, HLB_EPARSE, status, text);
-			return;
-		}
-		call_reply(call, &r);
-		json_object_put(r.json);
-	}
+	api_call_cancel(call ? &call->core : NULL);
 }
 
 octo_call *octo_request(octo_client *c, const char *accommodation, const char *method,
@@ -837,30 +627,17 @@ octo_call *octo_request(octo_client *c, const char *accommodation, const char *m
 
 	if (!c || !method || !path_and_query || !cb)
 		return NULL;
-	call = calloc(1, sizeof(*call));
+	call = (octo_call *)(void *)api_call_new(&c->core);
 	if (!call)
 		return NULL;
-	call->c = c;
 	call->cb = cb;
 	call->arg = arg;
 	call->acc = ghl_dup_or_null(accommodation);
-	call->method = strdup(method);
-	call->path = strdup(path_and_query);
-	if (body) {
-		call->body = ghl_dup_or_null(json_object_to_json_string_ext(body, JSON_FLAGS));
-		call->body_len = call->body ? strlen(call->body) : 0;
-	}
-	if ((accommodation && !call->acc) || !call->method || !call->path || (body && !call->body)) {
-		call_free(call);
+	if (accommodation && !call->acc) {
+		free(call);
 		return NULL;
 	}
-	call->auth = c->host->auth_token(c->inst, c->auth, NULL, on_token, call);
-	if (!call->auth) {
-		call_free(call);
-		return NULL;
-	}
-	GHL_LIST_ADD(c->calls, call);
-	return call;
+	return api_call_start(&call->core, method, path_and_query, body) == 0 ? call : NULL;
 }
 
 /* ---- paging ---------------------------------------------------------------- */

@@ -28,6 +28,7 @@
 
 #include "hlbridge/host.h"
 #include "../ghl/ghl_util.h"
+#include "../ghl/api_call.h"
 
 struct json_object;
 
