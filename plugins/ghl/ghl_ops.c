@@ -280,7 +280,7 @@ static ghl_build_rc need_contact(ghl_op_ctx *ctx)
 	return GHL_BUILD_OK;
 }
 
-static ghl_build_rc tags_body(ghl_op_ctx *ctx, json_object *tags, json_object **body)
+static ghl_build_rc tags_body(json_object *tags, json_object **body)
 {
 	if (!tags)
 		return GHL_BUILD_NOMEM;
@@ -305,7 +305,7 @@ static ghl_build_rc build_add_tags(ghl_op_ctx *ctx, json_object **body)
 		json_object_put(tags);
 		return GHL_BUILD_FAIL;
 	}
-	return tags_body(ctx, tags, body);
+	return tags_body(tags, body);
 }
 
 static int has_prefix(const char *tag, const char *prefix)
@@ -365,7 +365,7 @@ static ghl_build_rc build_remove_tags(ghl_op_ctx *ctx, json_object **body)
 		json_object_put(tags);
 		return GHL_BUILD_FAIL;
 	}
-	return tags_body(ctx, tags, body);
+	return tags_body(tags, body);
 }
 
 /* {"tags":[every tag after the call]} */
