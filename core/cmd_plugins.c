@@ -101,7 +101,7 @@ int hc_cmd_plugins(const hc_cli *cli)
 		return m ? 0 : 1;
 	}
 	names = hc_loader_names(&l, &n);
-	printf("%-12s %-8s %-4s %-24s %s\n", "PLUGIN", "VERSION", "ABI", "CAPABILITIES", "SUMMARY");
+	printf("%-15s %-8s %-4s %-24s %s\n", "PLUGIN", "VERSION", "ABI", "CAPABILITIES", "SUMMARY");
 	for (size_t i = 0; i < n; i++) {
 		const hc_module *m = hc_loader_get(&l, names[i], err, sizeof(err));
 
@@ -111,7 +111,7 @@ int hc_cmd_plugins(const hc_cli *cli)
 			continue;
 		}
 		hc_caps_text(m->desc->caps, caps, sizeof(caps));
-		printf("%-12s %-8s %u.%-2u %-24s %s\n", m->desc->name, m->desc->version ? m->desc->version : "?",
+		printf("%-15s %-8s %u.%-2u %-24s %s\n", m->desc->name, m->desc->version ? m->desc->version : "?",
 		       m->desc->abi_major, m->desc->abi_minor, caps, m->desc->summary ? m->desc->summary : "");
 	}
 	if (n == 0) {
