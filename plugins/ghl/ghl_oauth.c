@@ -36,20 +36,21 @@
 
 #include "hlbridge/hlbridge.h"
 #include "ghl_util.h"
+#include "oauth_core.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
-#define TOKEN_MAX 8192          /* longest access or refresh token accepted */
+#define TOKEN_MAX OAUTH_TOKEN_MAX
 #define ID_MAX 128              /* longest location, company or client id */
 #define SCOPE_MAX 2048
-#define ANSWER_MAX 65536        /* token endpoint answers read */
+#define ANSWER_MAX OAUTH_ANSWER_MAX
 #define MAX_WAITERS 10000       /* requests queued behind refreshes and mints */
 #define MAX_LOCATIONS 10000     /* location tokens kept */
-#define FAIL_QUIET_MS 1000      /* no new refresh or mint this soon after a failure */
+#define FAIL_QUIET_MS OAUTH_FAIL_QUIET_MS /* no new refresh or mint this soon after a failure */
 #define DEFAULT_EXPIRES_S 3600  /* when an answer has no expires_in */
-#define MSG_MAX 1024
+#define MSG_MAX OAUTH_MSG_MAX
 
 static const hlb_option options[] = {
 	{ "client_id", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED,
@@ -76,18 +77,8 @@ static const hlb_option options[] = {
 
 /* The stored pair and what GoHighLevel said about it. */
 struct tok {
-	char *access, *refresh;
-	int64_t expires_at, obtained_at; /* ms since the epoch */
+	oauth_tok base;
 	char *user_type, *company_id, *location_id, *scope;
-	int needs_login;
-	char *reason;
-};
-
-/* What failed last, to answer at once within FAIL_QUIET_MS. */
-struct failure {
-	int64_t at;
-	int rc;
-	char msg[MSG_MAX];
 };
 
 struct oauth;
@@ -103,36 +94,23 @@ struct loc {
 	int awaiting_agency;    /* waits for the agency token's refresh */
 	int retried;            /* a 401 on minting was retried once */
 	ghl_waiters waiters;
-	struct failure fail;
+	oauth_failure fail;
 	struct loc *next;
 };
 
 struct oauth {
-	const hlb_host *host;
-	hlb_instance *inst;
-	const char *name;
-	char *client_id, *client_secret, *scope, *base_url, *authorize_url, *app_id;
-	char *token_url, *loc_url;
+	oauth_core core;        /* first: the hooks cast back; refreshes at token_url */
+	char *scope, *base_url, *authorize_url, *app_id;
+	char *loc_url;
 	int company;            /* configured user_type */
-	int64_t margin_ms, timeout_ms;
-	char user_agent[160];
 
 	struct tok tok;
-	int have;               /* a pair is stored */
-	int rejected;           /* the API said 401 to tok.access */
-	hlb_http *refresh;
-	ghl_waiters waiters;   /* requests for the credential's own token */
-	struct failure fail;
 	int grant_logged;
-	int64_t relook_at;      /* last look for a login made elsewhere */
 
 	struct loc *locs;
 	size_t nlocs, nwaiting;
 	int paced;              /* pace_configure done for the company key */
 	char pace_key[300];
-
-	hlb_http *exchange;
-	hlb_job *exchange_job;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -150,15 +128,15 @@ static int id_ok(const char *id)
 	return 1;
 }
 
-static void tok_clear(struct tok *t)
+static void tok_clear(oauth_tok *b)
 {
-	ghl_free_secret(t->access);
-	ghl_free_secret(t->refresh);
+	struct tok *t = (struct tok *)b;
+
+	oauth_tok_clear(&t->base);
 	free(t->user_type);
 	free(t->company_id);
 	free(t->location_id);
 	free(t->scope);
-	free(t->reason);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -169,20 +147,22 @@ static void iso_time(int64_t ms, char *buf, size_t len)
 
 static int64_t margin_for(const struct oauth *o, int64_t obtained_at, int64_t expires_at)
 {
-	return ghl_token_margin(o->margin_ms, obtained_at, expires_at);
+	return ghl_token_margin(o->core.margin_ms, obtained_at, expires_at);
 }
 
-static int own_fresh(const struct oauth *o, int64_t now)
+static int own_fresh(oauth_core *c, int64_t now)
 {
-	return o->have && !o->rejected && o->tok.access &&
-	       now + margin_for(o, o->tok.obtained_at, o->tok.expires_at) < o->tok.expires_at;
+	const struct oauth *o = (const struct oauth *)c;
+
+	return o->core.have && !o->core.rejected && o->tok.base.access &&
+	       now + margin_for(o, o->tok.base.obtained_at, o->tok.base.expires_at) < o->tok.base.expires_at;
 }
 
 /* Still accepted by the API, if no longer fresh: good enough when a
  * refresh fails for a reason that may pass. */
 static int own_usable(const struct oauth *o, int64_t now)
 {
-	return o->have && !o->rejected && o->tok.access && now < o->tok.expires_at;
+	return o->core.have && !o->core.rejected && o->tok.base.access && now < o->tok.base.expires_at;
 }
 
 static int loc_fresh(const struct loc *l, int64_t now)
@@ -212,7 +192,7 @@ static int enqueue(struct oauth *o, ghl_waiters *q, hlb_auth_call *call)
 static void answer_all(struct oauth *o, ghl_waiters *q, const hlb_auth_result *res)
 {
 	o->nwaiting -= q->n;
-	ghl_waiters_answer(o->host, q, res);
+	ghl_waiters_answer(o->core.host, q, res);
 }
 
 static void fail_all(struct oauth *o, ghl_waiters *q, int rc, const char *msg, int needs_login)
@@ -232,7 +212,7 @@ static void fail_one(struct oauth *o, hlb_auth_call *call, int rc, const char *m
 	res.rc = rc;
 	res.message = msg;
 	res.needs_login = needs_login;
-	o->host->auth_done(call, &res);
+	o->core.host->auth_done(call, &res);
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -254,10 +234,10 @@ static void answer_token(struct oauth *o, ghl_waiters *q, hlb_auth_call *one, co
 
 	res.rc = HLB_OK;
 	res.token = token;
-	res.quota_id = o->client_id;
+	res.quota_id = o->core.client_id;
 	res.info = info;
 	if (one)
-		o->host->auth_done(one, &res);
+		o->core.host->auth_done(one, &res);
 	if (q)
 		answer_all(o, q, &res);
 	json_object_put(info);
@@ -267,16 +247,16 @@ static void answer_token(struct oauth *o, ghl_waiters *q, hlb_auth_call *one, co
  * has that prefix already. */
 static const char *unprefixed(const struct oauth *o, const char *msg)
 {
-	size_t n = strlen(o->name);
+	size_t n = strlen(o->core.name);
 
-	if (strncmp(msg, "[auth:", 6) == 0 && strncmp(msg + 6, o->name, n) == 0 && strncmp(msg + 6 + n, "] ", 2) == 0)
+	if (strncmp(msg, "[auth:", 6) == 0 && strncmp(msg + 6, o->core.name, n) == 0 && strncmp(msg + 6 + n, "] ", 2) == 0)
 		return msg + 8 + n;
 	return msg;
 }
 
 static void login_message(const struct oauth *o, char *buf, size_t len)
 {
-	ghl_login_message(buf, len, o->name, o->have, o->tok.reason);
+	oauth_login_message(&o->core, buf, len);
 }
 
 /* ---- the state store ---------------------------------------------------- */
@@ -287,18 +267,18 @@ static int store_token(struct oauth *o, const struct tok *t)
 
 	if (!v)
 		return HLB_ENOMEM;
-	ghl_json_add_str(v, "client_id", o->client_id);
-	ghl_json_add_str(v, "access_token", t->access);
-	ghl_json_add_str(v, "refresh_token", t->refresh);
-	json_object_object_add(v, "expires_at", json_object_new_int64(t->expires_at));
-	json_object_object_add(v, "obtained_at", json_object_new_int64(t->obtained_at));
+	ghl_json_add_str(v, "client_id", o->core.client_id);
+	ghl_json_add_str(v, "access_token", t->base.access);
+	ghl_json_add_str(v, "refresh_token", t->base.refresh);
+	json_object_object_add(v, "expires_at", json_object_new_int64(t->base.expires_at));
+	json_object_object_add(v, "obtained_at", json_object_new_int64(t->base.obtained_at));
 	ghl_json_add_str(v, "userType", t->user_type);
 	ghl_json_add_str(v, "companyId", t->company_id);
 	ghl_json_add_str(v, "locationId", t->location_id);
 	ghl_json_add_str(v, "scope", t->scope);
-	json_object_object_add(v, "needs_login", json_object_new_boolean(t->needs_login));
-	ghl_json_add_str(v, "reason", t->reason);
-	return o->host->state_put(o->inst, NULL, "token", v);
+	json_object_object_add(v, "needs_login", json_object_new_boolean(t->base.needs_login));
+	ghl_json_add_str(v, "reason", t->base.reason);
+	return o->core.host->state_put(o->core.inst, NULL, "token", v);
 }
 
 /* Reads a stored pair into t. 0, or -1 with why in err. */
@@ -311,7 +291,7 @@ static int tok_from_json(struct oauth *o, json_object *v, struct tok *t, char *e
 		snprintf(err, errlen, "the stored token is not a JSON object");
 		return -1;
 	}
-	if (cid && strcmp(cid, o->client_id) != 0) {
+	if (cid && strcmp(cid, o->core.client_id) != 0) {
 		snprintf(err, errlen, "the stored authorization belongs to another app (client_id %s)", cid);
 		return -1;
 	}
@@ -320,38 +300,30 @@ static int tok_from_json(struct oauth *o, json_object *v, struct tok *t, char *e
 		snprintf(err, errlen, "the stored token pair is incomplete");
 		return -1;
 	}
-	if (ghl_set_str(&t->access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token")) ||
+	if (ghl_set_str(&t->base.access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->base.refresh, ghl_json_string(v, "refresh_token")) ||
 	    ghl_set_str(&t->user_type, ghl_json_string(v, "userType")) || ghl_set_str(&t->company_id, ghl_json_string(v, "companyId")) ||
 	    ghl_set_str(&t->location_id, ghl_json_string(v, "locationId")) || ghl_set_str(&t->scope, ghl_json_string(v, "scope")) ||
-	    ghl_set_str(&t->reason, ghl_json_string(v, "reason"))) {
-		tok_clear(t);
+	    ghl_set_str(&t->base.reason, ghl_json_string(v, "reason"))) {
+		tok_clear(&t->base);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	t->expires_at = ghl_json_int(v, "expires_at", 0);
-	t->obtained_at = ghl_json_int(v, "obtained_at", 0);
+	t->base.expires_at = ghl_json_int(v, "expires_at", 0);
+	t->base.obtained_at = ghl_json_int(v, "obtained_at", 0);
 	{
 		json_object *nl;
 
-		t->needs_login = json_object_object_get_ex(v, "needs_login", &nl) && json_object_get_boolean(nl);
+		t->base.needs_login = json_object_object_get_ex(v, "needs_login", &nl) && json_object_get_boolean(nl);
 	}
 	return 0;
 }
 
-static void adopt(struct oauth *o, struct tok *t)
-{
-	tok_clear(&o->tok);
-	o->tok = *t;
-	memset(t, 0, sizeof(*t));
-	o->have = 1;
-	o->rejected = 0;
-}
-
 /* The pair as the store has it now. Returns 1 when it differs from the
  * one in memory (another hlbridge process refreshed it) and was taken. */
-static int reload_stored(struct oauth *o)
+static int reload_stored(oauth_core *c)
 {
-	json_object *v = o->host->state_get(o->inst, "token");
+	struct oauth *o = (struct oauth *)c;
+	json_object *v = o->core.host->state_get(o->core.inst, "token");
 	char err[256];
 	struct tok t;
 	int taken = 0;
@@ -359,12 +331,12 @@ static int reload_stored(struct oauth *o)
 	if (!v)
 		return 0;
 	if (tok_from_json(o, v, &t, err, sizeof(err)) == 0) {
-		if (!o->have || !o->tok.refresh || strcmp(t.refresh, o->tok.refresh) != 0 ||
-		    t.needs_login != o->tok.needs_login) {
-			adopt(o, &t);
+		if (!o->core.have || !o->tok.base.refresh || strcmp(t.base.refresh, o->tok.base.refresh) != 0 ||
+		    t.base.needs_login != o->tok.base.needs_login) {
+			oauth_adopt(&o->core, &t.base);
 			taken = 1;
 		}
-		tok_clear(&t);
+		tok_clear(&t.base);
 	}
 	json_object_put(v);
 	return taken;
@@ -384,11 +356,11 @@ static void store_loc(struct loc *l)
 	json_object_object_add(v, "obtained_at", json_object_new_int64(l->obtained_at));
 	ghl_json_add_str(v, "companyId", o->tok.company_id);
 	snprintf(key, sizeof(key), "loc:%s", l->id);
-	rc = o->host->state_put(o->inst, NULL, key, v);
+	rc = o->core.host->state_put(o->core.inst, NULL, key, v);
 	/* A location token can be minted again: losing it costs a request. */
 	if (rc != HLB_OK)
-		o->host->log(o->inst, HLB_LOG_WARN, "could not store the token of location %s: %s", l->id,
-			     o->host->strerror(rc));
+		o->core.host->log(o->core.inst, HLB_LOG_WARN, "could not store the token of location %s: %s", l->id,
+			     o->core.host->strerror(rc));
 }
 
 static void store_loc_index(struct oauth *o)
@@ -401,10 +373,10 @@ static void store_loc_index(struct oauth *o)
 	for (struct loc *l = o->locs; l; l = l->next)
 		if (l->access)
 			json_object_array_add(ids, json_object_new_string(l->id));
-	rc = o->host->state_put(o->inst, NULL, "locations", ids);
+	rc = o->core.host->state_put(o->core.inst, NULL, "locations", ids);
 	if (rc != HLB_OK)
-		o->host->log(o->inst, HLB_LOG_WARN, "could not store the list of location tokens: %s",
-			     o->host->strerror(rc));
+		o->core.host->log(o->core.inst, HLB_LOG_WARN, "could not store the list of location tokens: %s",
+			     o->core.host->strerror(rc));
 }
 
 /* ---- location entries ----------------------------------------------------- */
@@ -433,7 +405,7 @@ static struct loc *loc_add(struct oauth *o, const char *id)
 		return NULL;
 	}
 	snprintf(key, sizeof(key), "loc:%s", id);
-	v = o->host->state_get(o->inst, key);
+	v = o->core.host->state_get(o->core.inst, key);
 	if (v && ghl_token_ok(ghl_json_string(v, "access_token"), TOKEN_MAX) &&
 	    (!ghl_json_string(v, "companyId") || !o->tok.company_id || strcmp(ghl_json_string(v, "companyId"), o->tok.company_id) == 0)) {
 		l->access = strdup(ghl_json_string(v, "access_token"));
@@ -450,7 +422,7 @@ static struct loc *loc_add(struct oauth *o, const char *id)
 static void loc_free(struct oauth *o, struct loc *l)
 {
 	if (l->http)
-		o->host->http_cancel(l->http);
+		o->core.host->http_cancel(l->http);
 	fail_all(o, &l->waiters, HLB_ECANCELED, "hlbridge is stopping", 0);
 	ghl_free_secret(l->access);
 	ghl_free_secret(l->agency_used);
@@ -471,7 +443,7 @@ static void loc_drop_all(struct oauth *o)
 
 static void load_locations(struct oauth *o)
 {
-	json_object *ids = o->host->state_get(o->inst, "locations");
+	json_object *ids = o->core.host->state_get(o->core.inst, "locations");
 	size_t n;
 
 	if (ids && json_object_is_type(ids, json_type_array)) {
@@ -499,8 +471,8 @@ static hlb_http *post_form(struct oauth *o, const char *url, const ghl_buf *form
 
 	if (bearer)
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-	h = ghl_post_form(o->host, o->inst, url, form, o->user_agent, bearer ? extra : NULL, o->timeout_ms,
-			  ANSWER_MAX, pace_key, cb, arg);
+	h = ghl_post_form(o->core.host, o->core.inst, url, form, o->core.user_agent, bearer ? extra : NULL,
+			  o->core.timeout_ms, ANSWER_MAX, pace_key, cb, arg);
 	if (bearer)
 		memset(auth, 0, sizeof(auth));
 	return h;
@@ -510,7 +482,7 @@ static hlb_http *post_form(struct oauth *o, const char *url, const ghl_buf *form
 static int classify(struct oauth *o, const hlb_http_response *resp, const char *what, const char *url,
 		    char *msg, size_t len)
 {
-	const hlb_host *host = o->host;
+	const hlb_host *host = o->core.host;
 	int rc = host->http_result(resp);
 	long status = host->http_status(resp);
 	size_t blen = 0;
@@ -520,7 +492,7 @@ static int classify(struct oauth *o, const hlb_http_response *resp, const char *
 	if (status == 0) {
 		const char *e = host->http_error(resp);
 
-		snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url,
+		snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->core.name, what, url,
 			 e && *e ? e : host->strerror(rc));
 		return rc == HLB_ETIMEDOUT ? HLB_ETIMEDOUT : HLB_ECONN;
 	}
@@ -528,12 +500,12 @@ static int classify(struct oauth *o, const hlb_http_response *resp, const char *
 		/* an answer cut short (too big, reset): worth another try */
 		const char *e = host->http_error(resp);
 
-		snprintf(msg, len, "[auth:%s] %s at %s failed: HTTP %ld, but %s", o->name, what, url, status,
+		snprintf(msg, len, "[auth:%s] %s at %s failed: HTTP %ld, but %s", o->core.name, what, url, status,
 			 e && *e ? e : host->strerror(rc));
 		return HLB_EHTTP;
 	}
 	ghl_error_text(status, body, blen, text, sizeof(text));
-	snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url, text);
+	snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->core.name, what, url, text);
 	if (status >= 500 || status == 429 || status == 408)
 		return HLB_EHTTP;
 	return HLB_EFAIL;
@@ -570,15 +542,15 @@ static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int
 	expires_in = ghl_json_int(v, "expires_in", DEFAULT_EXPIRES_S);
 	if (expires_in <= 0 || expires_in > 366LL * 86400)
 		expires_in = DEFAULT_EXPIRES_S;
-	if (ghl_set_str(&t->access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token")) ||
+	if (ghl_set_str(&t->base.access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->base.refresh, ghl_json_string(v, "refresh_token")) ||
 	    ghl_set_str(&t->user_type, ghl_json_string(v, "userType")) || ghl_set_str(&t->company_id, ghl_json_string(v, "companyId")) ||
 	    ghl_set_str(&t->location_id, ghl_json_string(v, "locationId")) || ghl_set_str(&t->scope, ghl_json_string(v, "scope"))) {
 		snprintf(err, errlen, "out of memory");
-		tok_clear(t);
+		tok_clear(&t->base);
 		goto out;
 	}
-	t->obtained_at = now;
-	t->expires_at = now + expires_in * 1000;
+	t->base.obtained_at = now;
+	t->base.expires_at = now + expires_in * 1000;
 	rc = 0;
 out:
 	json_object_put(v);
@@ -592,15 +564,16 @@ static void loc_fail(struct loc *l, int rc, const char *msg, int needs_login, in
 
 /* The end of a refresh (or of the wait for one): answers the credential's
  * own waiters and moves the locations that waited for the agency token on. */
-static void refresh_done(struct oauth *o, int rc, const char *msg, int needs_login)
+static void refresh_done(oauth_core *c, int rc, const char *msg, int needs_login)
 {
+	struct oauth *o = (struct oauth *)c;
 	int64_t now = ghl_now_ms();
 	int ok = rc == HLB_OK || own_usable(o, now);
 
 	if (ok)
-		answer_token(o, &o->waiters, NULL, o->tok.access, own_info(o));
+		answer_token(o, &o->core.waiters, NULL, o->tok.base.access, own_info(o));
 	else
-		fail_all(o, &o->waiters, rc, msg, needs_login);
+		fail_all(o, &o->core.waiters, rc, msg, needs_login);
 	for (struct loc *l = o->locs; l; l = l->next) {
 		if (!l->awaiting_agency)
 			continue;
@@ -612,22 +585,10 @@ static void refresh_done(struct oauth *o, int rc, const char *msg, int needs_log
 	}
 }
 
-static void mark_needs_login(struct oauth *o, const char *reason)
+static void on_refresh(oauth_core *c, const hlb_http_response *resp)
 {
-	int rc;
-
-	o->tok.needs_login = 1;
-	ghl_set_str(&o->tok.reason, reason);
-	rc = store_token(o, &o->tok);
-	if (rc != HLB_OK)
-		o->host->log(o->inst, HLB_LOG_ERROR, "could not store that the credential needs a new login: %s",
-			     o->host->strerror(rc));
-}
-
-static void on_refresh(void *arg, const hlb_http_response *resp)
-{
-	struct oauth *o = arg;
-	const hlb_host *host = o->host;
+	struct oauth *o = (struct oauth *)c;
+	const hlb_host *host = o->core.host;
 	long status = host->http_status(resp);
 	size_t blen = 0;
 	const char *body = host->http_body(resp, &blen);
@@ -635,16 +596,15 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 	struct tok t;
 	int rc;
 
-	o->refresh = NULL;
 	if (host->http_result(resp) == HLB_OK && status == 200) {
 		if (parse_answer(host, resp, 1, &t, err, sizeof(err)) < 0) {
-			snprintf(o->fail.msg, sizeof(o->fail.msg), "[auth:%s] refreshing the access token at %s: "
-				 "HTTP 200, but %s", o->name, o->token_url, err);
-			o->fail.rc = HLB_EHTTP;
-			o->fail.at = ghl_now_ms();
-			host->log(o->inst, HLB_LOG_ERROR, "refreshing the access token at %s: HTTP 200, but %s",
-				  o->token_url, err);
-			refresh_done(o, o->fail.rc, o->fail.msg, 0);
+			snprintf(o->core.fail.msg, sizeof(o->core.fail.msg), "[auth:%s] refreshing the access token at %s: "
+				 "HTTP 200, but %s", o->core.name, o->core.token_url, err);
+			o->core.fail.rc = HLB_EHTTP;
+			o->core.fail.at = ghl_now_ms();
+			host->log(o->core.inst, HLB_LOG_ERROR, "refreshing the access token at %s: HTTP 200, but %s",
+				  o->core.token_url, err);
+			refresh_done(&o->core, o->core.fail.rc, o->core.fail.msg, 0);
 			return;
 		}
 		/* A refresh answer may leave out who the token is for. */
@@ -659,92 +619,59 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 			/* The old refresh token is spent and the new one
 			 * would be lost with this process: never use a pair
 			 * the store could not keep. */
-			tok_clear(&t);
+			tok_clear(&t.base);
 			snprintf(err, sizeof(err), "the state store could not keep the refreshed token pair (%s)",
 				 host->strerror(rc));
-			host->log(o->inst, HLB_LOG_ERROR, "%s: the app must be authorized again: hlbridge auth "
-				  "login %s -c CONFIG", err, o->name);
-			o->rejected = 1;
-			mark_needs_login(o, err);
+			host->log(o->core.inst, HLB_LOG_ERROR, "%s: the app must be authorized again: hlbridge auth "
+				  "login %s -c CONFIG", err, o->core.name);
+			o->core.rejected = 1;
+			oauth_mark_needs_login(&o->core, err);
 			login_message(o, msg, sizeof(msg));
-			refresh_done(o, HLB_EFAIL, msg, 1);
+			refresh_done(&o->core, HLB_EFAIL, msg, 1);
 			return;
 		}
-		adopt(o, &t);
-		o->fail.at = 0;
-		iso_time(o->tok.expires_at, text, sizeof(text));
-		host->log(o->inst, HLB_LOG_INFO, "access token refreshed, expires %s", text);
-		refresh_done(o, HLB_OK, NULL, 0);
+		oauth_adopt(&o->core, &t.base);
+		o->core.fail.at = 0;
+		iso_time(o->tok.base.expires_at, text, sizeof(text));
+		host->log(o->core.inst, HLB_LOG_INFO, "access token refreshed, expires %s", text);
+		refresh_done(&o->core, HLB_OK, NULL, 0);
 		return;
 	}
 	if (host->http_result(resp) == HLB_OK && ghl_is_invalid_grant(status, body, blen)) {
 		ghl_error_text(status, body, blen, text, sizeof(text));
 		snprintf(err, sizeof(err), "GoHighLevel refused the refresh token (invalid_grant)");
 		if (!o->grant_logged)
-			host->log(o->inst, HLB_LOG_ERROR, "%s: the app must be authorized again: hlbridge auth "
-				  "login %s -c CONFIG (%s)", err, o->name, text);
+			host->log(o->core.inst, HLB_LOG_ERROR, "%s: the app must be authorized again: hlbridge auth "
+				  "login %s -c CONFIG (%s)", err, o->core.name, text);
 		o->grant_logged = 1;
-		mark_needs_login(o, err);
+		oauth_mark_needs_login(&o->core, err);
 		login_message(o, msg, sizeof(msg));
-		o->rejected = 1;
-		refresh_done(o, HLB_EFAIL, msg, 1);
+		o->core.rejected = 1;
+		refresh_done(&o->core, HLB_EFAIL, msg, 1);
 		return;
 	}
-	o->fail.rc = classify(o, resp, "refreshing the access token", o->token_url, o->fail.msg,
-			      sizeof(o->fail.msg));
-	o->fail.at = ghl_now_ms();
-	if (own_usable(o, o->fail.at)) {
-		iso_time(o->tok.expires_at, text, sizeof(text));
-		host->log(o->inst, HLB_LOG_WARN, "%s; the current access token is good until %s: using it",
-			  unprefixed(o, o->fail.msg), text);
+	o->core.fail.rc = classify(o, resp, "refreshing the access token", o->core.token_url, o->core.fail.msg,
+			      sizeof(o->core.fail.msg));
+	o->core.fail.at = ghl_now_ms();
+	if (own_usable(o, o->core.fail.at)) {
+		iso_time(o->tok.base.expires_at, text, sizeof(text));
+		host->log(o->core.inst, HLB_LOG_WARN, "%s; the current access token is good until %s: using it",
+			  unprefixed(o, o->core.fail.msg), text);
 	} else {
-		host->log(o->inst, HLB_LOG_WARN, "%s", unprefixed(o, o->fail.msg));
+		host->log(o->core.inst, HLB_LOG_WARN, "%s", unprefixed(o, o->core.fail.msg));
 	}
-	refresh_done(o, o->fail.rc, o->fail.msg, 0);
+	refresh_done(&o->core, o->core.fail.rc, o->core.fail.msg, 0);
 }
 
-/* Starts a refresh unless one is in flight; the waiters (own queue and
- * locations awaiting the agency token) are answered by refresh_done. */
-static void start_refresh(struct oauth *o)
+/* After client_id and client_secret. */
+static int refresh_form(oauth_core *c, ghl_buf *form)
 {
-	int64_t now = ghl_now_ms();
-	char msg[MSG_MAX];
-	ghl_buf form;
+	struct oauth *o = (struct oauth *)c;
 
-	if (o->refresh)
-		return;
-	/* Another hlbridge process may have refreshed (and so spent the
-	 * refresh token we hold): take the store's newer pair. */
-	if (reload_stored(o)) {
-		o->host->log(o->inst, HLB_LOG_INFO, "took the newer token pair from the state store");
-		if (own_fresh(o, now)) {
-			refresh_done(o, HLB_OK, NULL, 0);
-			return;
-		}
-	}
-	if (o->tok.needs_login) {
-		login_message(o, msg, sizeof(msg));
-		o->rejected = 1; /* own_usable must not hand it out */
-		refresh_done(o, HLB_EFAIL, msg, 1);
-		return;
-	}
-	if (o->fail.at && now - o->fail.at < FAIL_QUIET_MS && now >= o->fail.at) {
-		refresh_done(o, o->fail.rc, o->fail.msg, 0);
-		return;
-	}
-	ghl_buf_init(&form, TOKEN_MAX * 2 + 1024);
-	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
-	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 ||
-	    ghl_form_add(&form, "grant_type", "refresh_token") < 0 ||
-	    ghl_form_add(&form, "refresh_token", o->tok.refresh) < 0 ||
-	    ghl_form_add(&form, "user_type", is_company(o) ? "Company" : "Location") < 0 ||
-	    !(o->refresh = post_form(o, o->token_url, &form, NULL, NULL, on_refresh, o))) {
-		snprintf(msg, sizeof(msg), "[auth:%s] could not start the token refresh (out of memory)", o->name);
-		refresh_done(o, HLB_ENOMEM, msg, 0);
-	}
-	if (form.data)
-		memset(form.data, 0, form.len);
-	ghl_buf_free(&form);
+	if (ghl_form_add(form, "grant_type", "refresh_token") < 0 ||
+	    ghl_form_add(form, "refresh_token", o->tok.base.refresh) < 0)
+		return -1;
+	return ghl_form_add(form, "user_type", is_company(o) ? "Company" : "Location");
 }
 
 /* ---- location tokens ------------------------------------------------------- */
@@ -774,7 +701,7 @@ static void loc_advance(struct loc *l)
 	}
 	if (!l->waiters.head)
 		return;
-	if (o->tok.needs_login || !o->have) {
+	if (o->tok.base.needs_login || !o->core.have) {
 		login_message(o, msg, sizeof(msg));
 		loc_fail(l, HLB_EFAIL, msg, 1, 0);
 		return;
@@ -783,9 +710,9 @@ static void loc_advance(struct loc *l)
 		loc_fail(l, l->fail.rc, l->fail.msg, 0, 0);
 		return;
 	}
-	if (!own_fresh(o, now)) {
+	if (!own_fresh(&o->core, now)) {
 		l->awaiting_agency = 1;
-		start_refresh(o);
+		oauth_start_refresh(&o->core);
 		return;
 	}
 	loc_mint(l);
@@ -795,7 +722,7 @@ static void on_mint(void *arg, const hlb_http_response *resp)
 {
 	struct loc *l = arg;
 	struct oauth *o = l->o;
-	const hlb_host *host = o->host;
+	const hlb_host *host = o->core.host;
 	long status = host->http_status(resp);
 	char msg[MSG_MAX], err[256];
 	struct tok t;
@@ -805,21 +732,21 @@ static void on_mint(void *arg, const hlb_http_response *resp)
 	if (host->http_result(resp) == HLB_OK && status == 200) {
 		if (parse_answer(host, resp, 0, &t, err, sizeof(err)) < 0) {
 			snprintf(msg, sizeof(msg), "[auth:%s] minting a token for location %s at %s: HTTP 200, but %s",
-				 o->name, l->id, o->loc_url, err);
+				 o->core.name, l->id, o->loc_url, err);
 			ghl_free_secret(l->agency_used);
 			l->agency_used = NULL;
 			loc_fail(l, HLB_EHTTP, msg, 0, 1);
 			return;
 		}
 		ghl_free_secret(l->access);
-		l->access = t.access;
-		t.access = NULL;
-		l->expires_at = t.expires_at;
-		l->obtained_at = t.obtained_at;
+		l->access = t.base.access;
+		t.base.access = NULL;
+		l->expires_at = t.base.expires_at;
+		l->obtained_at = t.base.obtained_at;
 		l->rejected = 0;
 		l->retried = 0;
 		l->fail.at = 0;
-		tok_clear(&t);
+		tok_clear(&t.base);
 		ghl_free_secret(l->agency_used);
 		l->agency_used = NULL;
 		store_loc(l);
@@ -831,8 +758,8 @@ static void on_mint(void *arg, const hlb_http_response *resp)
 	if (host->http_result(resp) == HLB_OK && status == 401 && !l->retried) {
 		/* The agency token was refused: drop it, refresh, mint once more. */
 		l->retried = 1;
-		if (l->agency_used && o->tok.access && strcmp(l->agency_used, o->tok.access) == 0)
-			o->rejected = 1;
+		if (l->agency_used && o->tok.base.access && strcmp(l->agency_used, o->tok.base.access) == 0)
+			o->core.rejected = 1;
 		ghl_free_secret(l->agency_used);
 		l->agency_used = NULL;
 		loc_advance(l);
@@ -852,7 +779,7 @@ static void on_mint(void *arg, const hlb_http_response *resp)
 static void loc_mint(struct loc *l)
 {
 	struct oauth *o = l->o;
-	const hlb_host *host = o->host;
+	const hlb_host *host = o->core.host;
 	char msg[MSG_MAX];
 	ghl_buf form;
 
@@ -860,25 +787,25 @@ static void loc_mint(struct loc *l)
 		return;
 	if (!o->tok.company_id) {
 		snprintf(msg, sizeof(msg), "[auth:%s] the agency token names no companyId: location tokens cannot "
-			 "be minted; authorize again with hlbridge auth login %s -c CONFIG", o->name, o->name);
+			 "be minted; authorize again with hlbridge auth login %s -c CONFIG", o->core.name, o->core.name);
 		loc_fail(l, HLB_EFAIL, msg, 1, 0);
 		return;
 	}
 	/* Minting counts against the company's quota. */
 	if (!o->paced && HLB_HOST_HAS(host, pace_configure) && host->pace_configure) {
-		snprintf(o->pace_key, sizeof(o->pace_key), "ghl:%s:%s", o->client_id, o->tok.company_id);
-		o->paced = host->pace_configure(o->inst, o->pace_key, GHL_BURST_MAX, GHL_BURST_INTERVAL_MS) ==
+		snprintf(o->pace_key, sizeof(o->pace_key), "ghl:%s:%s", o->core.client_id, o->tok.company_id);
+		o->paced = host->pace_configure(o->core.inst, o->pace_key, GHL_BURST_MAX, GHL_BURST_INTERVAL_MS) ==
 			   HLB_OK;
 	}
 	ghl_buf_init(&form, 1024);
 	ghl_free_secret(l->agency_used);
-	l->agency_used = strdup(o->tok.access);
+	l->agency_used = strdup(o->tok.base.access);
 	if (!l->agency_used || ghl_form_add(&form, "companyId", o->tok.company_id) < 0 ||
 	    ghl_form_add(&form, "locationId", l->id) < 0 ||
-	    !(l->http = post_form(o, o->loc_url, &form, o->tok.access, o->paced ? o->pace_key : NULL,
+	    !(l->http = post_form(o, o->loc_url, &form, o->tok.base.access, o->paced ? o->pace_key : NULL,
 				  on_mint, l))) {
 		snprintf(msg, sizeof(msg), "[auth:%s] could not start minting a token for location %s "
-			 "(out of memory)", o->name, l->id);
+			 "(out of memory)", o->core.name, l->id);
 		loc_fail(l, HLB_ENOMEM, msg, 0, 0);
 	}
 	ghl_buf_free(&form);
@@ -891,7 +818,7 @@ static void location_token(struct oauth *o, hlb_auth_call *call, const char *id)
 
 	if (!l && !(l = loc_add(o, id))) {
 		snprintf(msg, sizeof(msg), "[auth:%s] cannot keep a token for location %s: more than %d locations "
-			 "or out of memory", o->name, id, MAX_LOCATIONS);
+			 "or out of memory", o->core.name, id, MAX_LOCATIONS);
 		fail_one(o, call, HLB_ETOOBIG, msg, 0);
 		return;
 	}
@@ -900,7 +827,7 @@ static void location_token(struct oauth *o, hlb_auth_call *call, const char *id)
 		return;
 	}
 	if (enqueue(o, &l->waiters, call) < 0) {
-		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting (%d)", o->name, MAX_WAITERS);
+		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting (%d)", o->core.name, MAX_WAITERS);
 		fail_one(o, call, HLB_ETOOBIG, msg, 0);
 		return;
 	}
@@ -915,13 +842,13 @@ static int relogged(struct oauth *o)
 {
 	int64_t now = ghl_now_ms();
 
-	if (o->relook_at && now >= o->relook_at && now - o->relook_at < FAIL_QUIET_MS)
+	if (o->core.relook_at && now >= o->core.relook_at && now - o->core.relook_at < FAIL_QUIET_MS)
 		return 0;
-	o->relook_at = now;
-	if (!reload_stored(o) || o->tok.needs_login)
+	o->core.relook_at = now;
+	if (!reload_stored(&o->core) || o->tok.base.needs_login)
 		return 0;
-	o->host->log(o->inst, HLB_LOG_INFO, "found a new authorization in the state store: using it");
-	o->fail.at = 0;
+	o->core.host->log(o->core.inst, HLB_LOG_INFO, "found a new authorization in the state store: using it");
+	o->core.fail.at = 0;
 	o->grant_logged = 0;
 	o->paced = 0; /* the company may have changed */
 	return 1;
@@ -930,10 +857,10 @@ static int relogged(struct oauth *o)
 static int auth_token(void *state, hlb_auth_call *call)
 {
 	struct oauth *o = state;
-	const char *subject = o->host->auth_subject(call);
+	const char *subject = o->core.host->auth_subject(call);
 	char msg[MSG_MAX];
 
-	if ((!o->have || o->tok.needs_login) && !relogged(o)) {
+	if ((!o->core.have || o->tok.base.needs_login) && !relogged(o)) {
 		login_message(o, msg, sizeof(msg));
 		fail_one(o, call, HLB_EFAIL, msg, 1);
 		return HLB_OK;
@@ -941,29 +868,29 @@ static int auth_token(void *state, hlb_auth_call *call)
 	if (subject && !(o->tok.location_id && strcmp(subject, o->tok.location_id) == 0)) {
 		if (!is_company(o)) {
 			snprintf(msg, sizeof(msg), "[auth:%s] is a Location credential for %s; it cannot act for "
-				 "location %s: use user_type = Company", o->name,
+				 "location %s: use user_type = Company", o->core.name,
 				 o->tok.location_id ? o->tok.location_id : "another location", subject);
 			fail_one(o, call, HLB_EFAIL, msg, 0);
 			return HLB_OK;
 		}
 		if (!id_ok(subject)) {
-			snprintf(msg, sizeof(msg), "[auth:%s] '%.*s' is not a location id", o->name, ID_MAX, subject);
+			snprintf(msg, sizeof(msg), "[auth:%s] '%.*s' is not a location id", o->core.name, ID_MAX, subject);
 			fail_one(o, call, HLB_EINVAL, msg, 0);
 			return HLB_OK;
 		}
 		location_token(o, call, subject);
 		return HLB_OK;
 	}
-	if (own_fresh(o, ghl_now_ms())) {
-		answer_token(o, NULL, call, o->tok.access, own_info(o));
+	if (own_fresh(&o->core, ghl_now_ms())) {
+		answer_token(o, NULL, call, o->tok.base.access, own_info(o));
 		return HLB_OK;
 	}
-	if (enqueue(o, &o->waiters, call) < 0) {
-		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting (%d)", o->name, MAX_WAITERS);
+	if (enqueue(o, &o->core.waiters, call) < 0) {
+		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting (%d)", o->core.name, MAX_WAITERS);
 		fail_one(o, call, HLB_ETOOBIG, msg, 0);
 		return HLB_OK;
 	}
-	start_refresh(o);
+	oauth_start_refresh(&o->core);
 	return HLB_OK;
 }
 
@@ -979,8 +906,8 @@ static void auth_reject(void *state, const char *subject, const char *token)
 		return;
 	}
 	/* Any other token was replaced already: nothing to do. */
-	if (o->have && o->tok.access && strcmp(o->tok.access, token) == 0)
-		o->rejected = 1;
+	if (o->core.have && o->tok.base.access && strcmp(o->tok.base.access, token) == 0)
+		o->core.rejected = 1;
 }
 
 static int auth_url(void *state, const char *redirect_uri, const char *csrf, char *url, size_t len)
@@ -996,7 +923,7 @@ static int auth_url(void *state, const char *redirect_uri, const char *csrf, cha
 	    ghl_buf_add(&b, strchr(o->authorize_url, '?') ? "&" : "?", 1) < 0 ||
 	    ghl_buf_addf(&b, "response_type=code&redirect_uri=") < 0 ||
 	    ghl_buf_add_encoded(&b, redirect_uri) < 0 || ghl_buf_addf(&b, "&client_id=") < 0 ||
-	    ghl_buf_add_encoded(&b, o->client_id) < 0 || ghl_buf_addf(&b, "&scope=") < 0 ||
+	    ghl_buf_add_encoded(&b, o->core.client_id) < 0 || ghl_buf_addf(&b, "&scope=") < 0 ||
 	    ghl_buf_add_encoded(&b, o->scope) < 0 || ghl_buf_addf(&b, "&state=") < 0 ||
 	    ghl_buf_add_encoded(&b, csrf) < 0)
 		rc = HLB_ETOOBIG;
@@ -1006,36 +933,29 @@ static int auth_url(void *state, const char *redirect_uri, const char *csrf, cha
 	return rc;
 }
 
-static void on_exchange(void *arg, const hlb_http_response *resp)
+static void on_exchange(oauth_core *c, hlb_job *job, const hlb_http_response *resp)
 {
-	struct oauth *o = arg;
-	const hlb_host *host = o->host;
-	hlb_job *job = o->exchange_job;
+	struct oauth *o = (struct oauth *)c;
+	const hlb_host *host = o->core.host;
 	char msg[MSG_MAX], err[256], when[40];
 	struct tok t;
 	int rc;
 
-	o->exchange = NULL;
-	o->exchange_job = NULL;
 	if (host->http_result(resp) != HLB_OK || host->http_status(resp) != 200) {
-		rc = classify(o, resp, "exchanging the authorization code", o->token_url, msg, sizeof(msg));
+		rc = classify(o, resp, "exchanging the authorization code", o->core.token_url, msg, sizeof(msg));
 		host->finish(job, rc, msg);
 		return;
 	}
 	if (parse_answer(host, resp, 1, &t, err, sizeof(err)) < 0) {
 		snprintf(msg, sizeof(msg), "[auth:%s] exchanging the authorization code at %s: HTTP 200, but %s",
-			 o->name, o->token_url, err);
+			 o->core.name, o->core.token_url, err);
 		host->finish(job, HLB_EHTTP, msg);
 		return;
 	}
 	if (!t.user_type)
 		ghl_set_str(&t.user_type, o->company ? "Company" : "Location");
-	rc = store_token(o, &t);
-	if (rc != HLB_OK) {
-		tok_clear(&t);
-		snprintf(msg, sizeof(msg), "[auth:%s] the state store could not keep the token pair (%s): run the "
-			 "login again", o->name, host->strerror(rc));
-		host->finish(job, rc, msg);
+	if (!oauth_exchange_kept(c, job, store_token(o, &t))) {
+		tok_clear(&t.base);
 		return;
 	}
 	/* Location tokens of another company are of no use now. */
@@ -1044,13 +964,13 @@ static void on_exchange(void *arg, const hlb_http_response *resp)
 		store_loc_index(o);
 		o->paced = 0;
 	}
-	adopt(o, &t);
-	o->fail.at = 0;
+	oauth_adopt(&o->core, &t.base);
+	o->core.fail.at = 0;
 	o->grant_logged = 0;
 	if ((strcmp(o->tok.user_type, "Company") == 0) != o->company)
-		host->log(o->inst, HLB_LOG_WARN, "user_type is %s, but the account chosen gave a %s token",
+		host->log(o->core.inst, HLB_LOG_WARN, "user_type is %s, but the account chosen gave a %s token",
 			  o->company ? "Company" : "Location", o->tok.user_type);
-	iso_time(o->tok.expires_at, when, sizeof(when));
+	iso_time(o->tok.base.expires_at, when, sizeof(when));
 	snprintf(msg, sizeof(msg), "authorized: %s %s, token expires %s", o->tok.user_type,
 		 strcmp(o->tok.user_type, "Company") == 0
 			 ? (o->tok.company_id ? o->tok.company_id : "?")
@@ -1059,74 +979,43 @@ static void on_exchange(void *arg, const hlb_http_response *resp)
 	host->finish(job, HLB_OK, msg);
 }
 
+/* After client_id and client_secret. */
+static int exchange_form(oauth_core *c, ghl_buf *form, const char *code, const char *redirect_uri)
+{
+	struct oauth *o = (struct oauth *)c;
+
+	if (ghl_form_add(form, "grant_type", "authorization_code") < 0 || ghl_form_add(form, "code", code) < 0 ||
+	    ghl_form_add(form, "user_type", o->company ? "Company" : "Location") < 0)
+		return -1;
+	return redirect_uri ? ghl_form_add(form, "redirect_uri", redirect_uri) : 0;
+}
+
 static int auth_exchange(void *state, hlb_job *job, const char *code, const char *redirect_uri)
 {
 	struct oauth *o = state;
-	char msg[MSG_MAX];
-	ghl_buf form;
 
-	if (o->exchange) {
-		snprintf(msg, sizeof(msg), "[auth:%s] an authorization code is being exchanged already", o->name);
-		o->host->finish(job, HLB_EINVAL, msg);
-		return HLB_OK;
-	}
-	if (!code || !*code || strlen(code) > TOKEN_MAX) {
-		snprintf(msg, sizeof(msg), "[auth:%s] the redirect carried no usable authorization code", o->name);
-		o->host->finish(job, HLB_EINVAL, msg);
-		return HLB_OK;
-	}
-	ghl_buf_init(&form, TOKEN_MAX * 2 + 2048);
-	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
-	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 ||
-	    ghl_form_add(&form, "grant_type", "authorization_code") < 0 || ghl_form_add(&form, "code", code) < 0 ||
-	    ghl_form_add(&form, "user_type", o->company ? "Company" : "Location") < 0 ||
-	    (redirect_uri && ghl_form_add(&form, "redirect_uri", redirect_uri) < 0) ||
-	    !(o->exchange = post_form(o, o->token_url, &form, NULL, NULL, on_exchange, o))) {
-		snprintf(msg, sizeof(msg), "[auth:%s] could not send the authorization code (out of memory)",
-			 o->name);
-		o->host->finish(job, HLB_ENOMEM, msg);
-	} else {
-		o->exchange_job = job;
-	}
-	if (form.data)
-		memset(form.data, 0, form.len);
-	ghl_buf_free(&form);
-	return HLB_OK;
+	return oauth_exchange(&o->core, job, code, redirect_uri);
 }
 
 static json_object *auth_status(void *state)
 {
 	struct oauth *o = state;
-	json_object *s = json_object_new_object();
+	json_object *s = oauth_status_new(&o->core, "ghl_oauth");
 	int64_t now = ghl_now_ms();
 	size_t nloc = 0;
-	char when[40];
 
 	if (!s)
 		return NULL;
-	ghl_json_add_str(s, "type", "ghl_oauth");
-	ghl_json_add_str(s, "client_id", o->client_id);
-	if (!o->have) {
+	if (!o->core.have) {
 		ghl_json_add_str(s, "user_type", o->company ? "Company" : "Location");
-		json_object_object_add(s, "authorized", json_object_new_boolean(0));
-		json_object_object_add(s, "needs_login", json_object_new_boolean(1));
-		ghl_json_add_str(s, "reason", "not authorized yet: run hlbridge auth login");
+		oauth_status_unauthorized(s);
 		return s;
 	}
 	ghl_json_add_str(s, "user_type", is_company(o) ? "Company" : "Location");
 	ghl_json_add_str(s, "companyId", o->tok.company_id);
 	ghl_json_add_str(s, "locationId", o->tok.location_id);
-	iso_time(o->tok.expires_at, when, sizeof(when));
-	ghl_json_add_str(s, "expires_at", when);
-	json_object_object_add(s, "expires_in_s",
-			       json_object_new_int64(o->tok.expires_at > now ? (o->tok.expires_at - now) / 1000 : 0));
-	if (o->tok.obtained_at > 0) {
-		iso_time(o->tok.obtained_at, when, sizeof(when));
-		ghl_json_add_str(s, "obtained_at", when);
-	}
-	json_object_object_add(s, "needs_login", json_object_new_boolean(o->tok.needs_login));
-	if (o->tok.reason && o->tok.needs_login)
-		ghl_json_add_str(s, "reason", o->tok.reason);
+	oauth_status_times(&o->core, s, now);
+	oauth_status_login(&o->core, s);
 	for (struct loc *l = o->locs; l; l = l->next)
 		if (l->access && l->expires_at > now)
 			nloc++;
@@ -1142,18 +1031,15 @@ static int check(void *state, hlb_job *job)
 	struct oauth *o = state;
 	char msg[MSG_MAX], when[40];
 
-	if (!o->have || o->tok.needs_login) {
-		login_message(o, msg, sizeof(msg));
-		o->host->finish(job, HLB_EFAIL, msg);
+	if (oauth_check_login(&o->core, job))
 		return HLB_OK;
-	}
-	iso_time(o->tok.expires_at, when, sizeof(when));
+	iso_time(o->tok.base.expires_at, when, sizeof(when));
 	snprintf(msg, sizeof(msg), "authorized: %s %s, access token expires %s (refreshed when needed)",
 		 is_company(o) ? "Company" : "Location",
 		 is_company(o) ? (o->tok.company_id ? o->tok.company_id : "?")
 			       : (o->tok.location_id ? o->tok.location_id : "?"),
 		 when);
-	o->host->finish(job, HLB_OK, msg);
+	o->core.host->finish(job, HLB_OK, msg);
 	return HLB_OK;
 }
 
@@ -1189,28 +1075,22 @@ static void oauth_free(struct oauth *o)
 {
 	if (!o)
 		return;
-	if (o->refresh)
-		o->host->http_cancel(o->refresh);
-	if (o->exchange)
-		o->host->http_cancel(o->exchange);
-	fail_all(o, &o->waiters, HLB_ECANCELED, "hlbridge is stopping", 0);
+	o->nwaiting -= o->core.waiters.n;
+	oauth_core_fini(&o->core);
 	loc_drop_all(o);
-	tok_clear(&o->tok);
-	free(o->client_id);
-	ghl_free_secret(o->client_secret);
+	tok_clear(&o->tok.base);
 	free(o->scope);
 	free(o->base_url);
 	free(o->authorize_url);
 	free(o->app_id);
-	free(o->token_url);
 	free(o->loc_url);
 	free(o);
 }
 
 static int load_options(struct oauth *o)
 {
-	const hlb_host *host = o->host;
-	hlb_instance *inst = o->inst;
+	const hlb_host *host = o->core.host;
+	hlb_instance *inst = o->core.inst;
 	const char *client_id = host->option(inst, "client_id");
 	const char *secret = host->option(inst, "client_secret");
 	const char *user_type = host->option(inst, "user_type");
@@ -1225,32 +1105,12 @@ static int load_options(struct oauth *o)
 		host->option_error(inst, "client_id", "is not a client id (one word, at most %d characters)", ID_MAX);
 		bad++;
 	}
-	if (!secret || !*secret || strpbrk(secret, "\r\n")) {
-		host->option_error(inst, "client_secret", "must be one non-empty line (such as ${GHL_CLIENT_SECRET})");
-		bad++;
-	}
-	if (!ghl_url_ok(base_url)) {
-		host->option_error(inst, "base_url", "must be an http:// or https:// URL");
-		bad++;
-	}
-	if (!ghl_url_ok(authorize_url)) {
-		host->option_error(inst, "authorize_url", "must be an http:// or https:// URL");
-		bad++;
-	}
+	bad += oauth_check_options(&o->core, secret, base_url, authorize_url, "GHL_CLIENT_SECRET");
 	if (app_id && !id_ok(app_id)) {
 		host->option_error(inst, "app_id", "is not an app id (one word, at most %d characters)", ID_MAX);
 		bad++;
 	}
-	o->margin_ms = host->option_ms(inst, "refresh_margin", 300000);
-	if (o->margin_ms < 0) {
-		host->option_error(inst, "refresh_margin", "must not be negative");
-		bad++;
-	}
-	o->timeout_ms = host->option_ms(inst, "timeout", 30000);
-	if (o->timeout_ms <= 0) {
-		host->option_error(inst, "timeout", "must be longer than 0");
-		bad++;
-	}
+	bad += oauth_load_times(&o->core);
 	if (scope) {
 		o->scope = join_scope(scope);
 		if (o->scope && (!*o->scope || strlen(o->scope) > SCOPE_MAX)) {
@@ -1265,10 +1125,10 @@ static int load_options(struct oauth *o)
 	}
 	if (bad)
 		return HLB_EINVAL;
-	if (!o->scope || !(o->client_id = strdup(client_id)) || !(o->client_secret = strdup(secret)) ||
+	if (!o->scope || !(o->core.client_id = strdup(client_id)) || !(o->core.client_secret = strdup(secret)) ||
 	    !(o->base_url = strdup(base_url)) || !(o->authorize_url = strdup(authorize_url)) ||
 	    !(o->app_id = app_id ? strdup(app_id) : strndup(client_id, strcspn(client_id, "-"))) ||
-	    !(o->token_url = ghl_url_join(base_url, "/oauth/token")) ||
+	    !(o->core.token_url = ghl_url_join(base_url, "/oauth/token")) ||
 	    !(o->loc_url = ghl_url_join(base_url, "/oauth/locationToken")))
 		return HLB_ENOMEM;
 	return HLB_OK;
@@ -1276,23 +1136,48 @@ static int load_options(struct oauth *o)
 
 static void load_state(struct oauth *o)
 {
-	json_object *v = o->host->state_get(o->inst, "token");
+	json_object *v = o->core.host->state_get(o->core.inst, "token");
 	char err[256];
 	struct tok t;
 
 	if (!v)
 		return;
 	if (tok_from_json(o, v, &t, err, sizeof(err)) == 0) {
-		adopt(o, &t);
-		if (o->tok.needs_login)
+		oauth_adopt(&o->core, &t.base);
+		if (o->tok.base.needs_login)
 			o->grant_logged = 1; /* said when it happened */
 		load_locations(o);
 	} else {
-		o->host->log(o->inst, HLB_LOG_WARN, "%s: authorize with hlbridge auth login %s -c CONFIG", err,
-			     o->name);
+		o->core.host->log(o->core.inst, HLB_LOG_WARN, "%s: authorize with hlbridge auth login %s -c CONFIG", err,
+			     o->core.name);
 	}
 	json_object_put(v);
 }
+
+/* ---- the core's hooks ------------------------------------------------------ */
+
+static int store_own(oauth_core *c)
+{
+	struct oauth *o = (struct oauth *)c;
+
+	return store_token(o, &o->tok);
+}
+
+static const oauth_ops ops = {
+	.took_stored = "took the newer token pair from the state store",
+	.tok_size = sizeof(struct tok),
+	.tok_clear = tok_clear,
+	.kept = "token pair",
+	.fresh = own_fresh,
+	.reload = reload_stored,
+	.done = refresh_done,
+	.store = store_own,
+	.refresh_form = refresh_form,
+	.refreshed = on_refresh,
+	.exchange_form = exchange_form,
+	.exchanged = on_exchange,
+	.format_time = ghl_format_time,
+};
 
 static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
@@ -1304,15 +1189,13 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return HLB_ENOMEM;
-	o->host = host;
-	o->inst = inst;
-	o->name = host->instance_name(inst);
-	ghl_user_agent(host, "ghl_oauth", o->user_agent, sizeof(o->user_agent));
+	oauth_core_init(&o->core, &ops, host, inst, "ghl_oauth", &o->tok.base);
 	rc = load_options(o);
 	if (rc != HLB_OK) {
 		oauth_free(o);
 		return rc;
 	}
+	o->core.refresh_url = o->core.token_url;
 	load_state(o);
 	*state = o;
 	return HLB_OK;

@@ -101,6 +101,52 @@ int jsonl_sink_check(void *state, hlb_job *job)
 	return HLB_OK;
 }
 
+/* Cuts off what a failed batch left, so its retry writes it whole. */
+static void cut_back(struct sink *s, off_t off)
+{
+	if (ftruncate(s->fd, off) == 0 && lseek(s->fd, off, SEEK_SET) == off)
+		return;
+	s->host->log(s->inst, HLB_LOG_ERROR, "%s: cannot cut off a failed batch at byte %lld (%s); "
+		     "the file may end in a partial line", s->path, (long long)off, strerror(errno));
+}
+
+/* How far back from the end a partial last line is looked for. */
+#define PARTIAL_SCAN_MAX (64 << 20)
+
+/* A kill -9 in the middle of a batch's write can leave its last line cut
+ * short. That batch was never acknowledged, so its records come again; the
+ * partial line is cut off, lest the next line be glued to it. */
+static void cut_partial_line(struct sink *s, off_t size)
+{
+	char buf[4096];
+	off_t end = size;
+	int rfd, found = 0;
+
+	if (size <= 0 || (rfd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while (end > 0 && size - end < PARTIAL_SCAN_MAX && !found) {
+		size_t n = end > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)end;
+
+		if (pread(rfd, buf, n, end - (off_t)n) != (ssize_t)n)
+			break;
+		end -= (off_t)n;
+		for (size_t i = n; i-- > 0 && !found;)
+			if (buf[i] == '\n') {
+				end += (off_t)i + 1;
+				found = 1;
+			}
+	}
+	/* only what this sink writes: a record (a JSON object) begun */
+	if ((found || end == 0) && end < size && (pread(rfd, buf, 1, end) != 1 || buf[0] != '{'))
+		found = -1;
+	close(rfd);
+	if ((!found && end > 0) || found < 0 || end == size)
+		return; /* a whole last line, or nothing this sink would cut */
+	s->host->log(s->inst, HLB_LOG_WARN, "%s: cut off a partial last line (%lld bytes) left by an interrupted "
+		     "write; its records are delivered again", s->path, (long long)(size - end));
+	cut_back(s, end);
+}
+
 static int open_output(struct sink *s)
 {
 	struct stat st;
@@ -118,6 +164,8 @@ static int open_output(struct sink *s)
 	s->regular = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
 	fl = fcntl(s->fd, F_GETFL);
 	s->append = fl >= 0 && (fl & O_APPEND);
+	if (s->regular && s->append)
+		cut_partial_line(s, st.st_size);
 	return 0;
 }
 
@@ -168,15 +216,6 @@ static int write_all(int fd, const char *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
-}
-
-/* Cuts off what a failed batch left, so its retry writes it whole. */
-static void cut_back(struct sink *s, off_t off)
-{
-	if (ftruncate(s->fd, off) == 0 && lseek(s->fd, off, SEEK_SET) == off)
-		return;
-	s->host->log(s->inst, HLB_LOG_ERROR, "%s: cannot cut off a failed batch at byte %lld (%s); "
-		     "the file may end in a partial line", s->path, (long long)off, strerror(errno));
 }
 
 int jsonl_sink_deliver(void *state, hlb_job *job)

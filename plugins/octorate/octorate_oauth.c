@@ -33,17 +33,17 @@
 
 #include "hlbridge/hlbridge.h"
 #include "octorate_client.h"
+#include "../ghl/oauth_core.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
-#define TOKEN_MAX 8192
-#define ANSWER_MAX 65536
+#define TOKEN_MAX OAUTH_TOKEN_MAX
 #define MAX_WAITERS 10000
-#define FAIL_QUIET_MS 1000
+#define FAIL_QUIET_MS OAUTH_FAIL_QUIET_MS
 #define DEFAULT_EXPIRES_S 3600
-#define MSG_MAX 1024
+#define MSG_MAX OAUTH_MSG_MAX
 
 static const hlb_option options[] = {
 	{ "client_id", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED,
@@ -61,65 +61,53 @@ static const hlb_option options[] = {
 };
 
 struct tok {
-	char *access, *refresh;
-	int64_t expires_at, obtained_at;
-	int needs_login;
+	oauth_tok base;
 	int config_changed;  /* needs_login was cleared: other client credentials */
-	char *reason;
 };
 
 struct oauth {
-	const hlb_host *host;
-	hlb_instance *inst;
-	const char *name;
-	char *client_id, *client_secret, *base_url, *authorize_url;
-	char *token_url, *refresh_url, *quota_id;
-	int64_t margin_ms, timeout_ms;
-	char user_agent[160];
+	oauth_core core;        /* first: the hooks cast back */
+	char *base_url, *authorize_url;
+	char *refresh_url, *quota_id;
 
 	struct tok tok;
-	int have, rejected, refused_logged;
+	int refused_logged;
 	int client_refused_logged;  /* a refusal of the client credentials was logged */
 	char client_fp[17];         /* fingerprint of client_id + client_secret */
-	hlb_http *refresh;
-	ghl_waiters waiters;    /* token requests waiting for the refresh */
-	int64_t fail_at, relook_at;
-	int fail_rc;
-	char fail_msg[MSG_MAX];
-
-	hlb_http *exchange;
-	hlb_job *exchange_job;
 };
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void tok_clear(struct tok *t)
+static void tok_clear(oauth_tok *b)
 {
-	ghl_free_secret(t->access);
-	ghl_free_secret(t->refresh);
-	free(t->reason);
+	struct tok *t = (struct tok *)b;
+
+	oauth_tok_clear(&t->base);
 	memset(t, 0, sizeof(*t));
 }
 
 static int64_t margin_for(const struct oauth *o)
 {
-	return ghl_token_margin(o->margin_ms, o->tok.obtained_at, o->tok.expires_at);
+	return ghl_token_margin(o->core.margin_ms, o->tok.base.obtained_at, o->tok.base.expires_at);
 }
 
-static int fresh(const struct oauth *o, int64_t now)
+static int fresh(oauth_core *c, int64_t now)
 {
-	return o->have && !o->rejected && !o->tok.needs_login && o->tok.access &&
-	       now + margin_for(o) < o->tok.expires_at;
+	const struct oauth *o = (const struct oauth *)c;
+
+	return o->core.have && !o->core.rejected && !o->tok.base.needs_login && o->tok.base.access &&
+	       now + margin_for(o) < o->tok.base.expires_at;
 }
 
 static int usable(const struct oauth *o, int64_t now)
 {
-	return o->have && !o->rejected && !o->tok.needs_login && o->tok.access && now < o->tok.expires_at;
+	return o->core.have && !o->core.rejected && !o->tok.base.needs_login && o->tok.base.access &&
+	       now < o->tok.base.expires_at;
 }
 
 static void login_message(const struct oauth *o, char *buf, size_t len)
 {
-	ghl_login_message(buf, len, o->name, o->have, o->tok.reason);
+	oauth_login_message(&o->core, buf, len);
 }
 
 /* ---- answers --------------------------------------------------------------- */
@@ -140,7 +128,7 @@ static void answer_one(struct oauth *o, hlb_auth_call *call, int rc, const char 
 
 	res.rc = rc;
 	if (rc == HLB_OK) {
-		res.token = o->tok.access;
+		res.token = o->tok.base.access;
 		res.quota_id = o->quota_id;
 		res.info = inf = info(o);
 	} else {
@@ -148,9 +136,9 @@ static void answer_one(struct oauth *o, hlb_auth_call *call, int rc, const char 
 		res.needs_login = needs_login;
 	}
 	if (call)
-		o->host->auth_done(call, &res);
+		o->core.host->auth_done(call, &res);
 	else
-		ghl_waiters_answer(o->host, &o->waiters, &res);
+		ghl_waiters_answer(o->core.host, &o->core.waiters, &res);
 	json_object_put(inf);
 }
 
@@ -162,15 +150,15 @@ static int store_token(struct oauth *o, const struct tok *t)
 
 	if (!v)
 		return HLB_ENOMEM;
-	ghl_json_add_str(v, "client_id", o->client_id);
+	ghl_json_add_str(v, "client_id", o->core.client_id);
 	ghl_json_add_str(v, "client_fp", o->client_fp);
-	ghl_json_add_str(v, "access_token", t->access);
-	ghl_json_add_str(v, "refresh_token", t->refresh);
-	json_object_object_add(v, "expires_at", json_object_new_int64(t->expires_at));
-	json_object_object_add(v, "obtained_at", json_object_new_int64(t->obtained_at));
-	json_object_object_add(v, "needs_login", json_object_new_boolean(t->needs_login));
-	ghl_json_add_str(v, "reason", t->reason);
-	return o->host->state_put(o->inst, NULL, "token", v);
+	ghl_json_add_str(v, "access_token", t->base.access);
+	ghl_json_add_str(v, "refresh_token", t->base.refresh);
+	json_object_object_add(v, "expires_at", json_object_new_int64(t->base.expires_at));
+	json_object_object_add(v, "obtained_at", json_object_new_int64(t->base.obtained_at));
+	json_object_object_add(v, "needs_login", json_object_new_boolean(t->base.needs_login));
+	ghl_json_add_str(v, "reason", t->base.reason);
+	return o->core.host->state_put(o->core.inst, NULL, "token", v);
 }
 
 static int tok_from_json(struct oauth *o, json_object *v, struct tok *t)
@@ -179,53 +167,46 @@ static int tok_from_json(struct oauth *o, json_object *v, struct tok *t)
 	json_object *nl;
 
 	memset(t, 0, sizeof(*t));
-	if (!v || !json_object_is_type(v, json_type_object) || (cid && strcmp(cid, o->client_id) != 0) ||
+	if (!v || !json_object_is_type(v, json_type_object) || (cid && strcmp(cid, o->core.client_id) != 0) ||
 	    !ghl_token_ok(ghl_json_string(v, "refresh_token"), TOKEN_MAX))
 		return -1;
-	if (ghl_set_str(&t->access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token")) ||
-	    ghl_set_str(&t->reason, ghl_json_string(v, "reason"))) {
-		tok_clear(t);
+	if (ghl_set_str(&t->base.access, ghl_json_string(v, "access_token")) || ghl_set_str(&t->base.refresh, ghl_json_string(v, "refresh_token")) ||
+	    ghl_set_str(&t->base.reason, ghl_json_string(v, "reason"))) {
+		tok_clear(&t->base);
 		return -1;
 	}
-	t->expires_at = ghl_json_int(v, "expires_at", 0);
-	t->obtained_at = ghl_json_int(v, "obtained_at", 0);
-	t->needs_login = json_object_object_get_ex(v, "needs_login", &nl) && json_object_get_boolean(nl);
+	t->base.expires_at = ghl_json_int(v, "expires_at", 0);
+	t->base.obtained_at = ghl_json_int(v, "obtained_at", 0);
+	t->base.needs_login = json_object_object_get_ex(v, "needs_login", &nl) && json_object_get_boolean(nl);
 	/* A refusal marked under other client credentials (or before they
 	 * were fingerprinted) may have been theirs: with these, the refresh
 	 * token deserves another try. */
 	fp = ghl_json_string(v, "client_fp");
-	if (t->needs_login && (!fp || strcmp(fp, o->client_fp) != 0)) {
-		t->needs_login = 0;
+	if (t->base.needs_login && (!fp || strcmp(fp, o->client_fp) != 0)) {
+		t->base.needs_login = 0;
 		t->config_changed = 1;
-		ghl_set_str(&t->reason, NULL);
+		ghl_set_str(&t->base.reason, NULL);
 	}
 	return 0;
 }
 
-static void adopt(struct oauth *o, struct tok *t)
-{
-	tok_clear(&o->tok);
-	o->tok = *t;
-	memset(t, 0, sizeof(*t));
-	o->have = 1;
-	o->rejected = 0;
-}
-
 /* Takes the stored token when it differs from the one in memory (a login
  * or a refresh by another hlbridge process); 1 when taken. */
-static int reload_stored(struct oauth *o)
+static int reload_stored(oauth_core *c)
 {
-	json_object *v = o->host->state_get(o->inst, "token");
+	struct oauth *o = (struct oauth *)c;
+	json_object *v = o->core.host->state_get(o->core.inst, "token");
 	struct tok t;
 	int taken = 0;
 
 	if (v && tok_from_json(o, v, &t) == 0) {
-		if (!o->have || strcmp(t.refresh, o->tok.refresh) != 0 || t.needs_login != o->tok.needs_login ||
-		    (t.access && (!o->tok.access || strcmp(t.access, o->tok.access) != 0))) {
-			adopt(o, &t);
+		if (!o->core.have || strcmp(t.base.refresh, o->tok.base.refresh) != 0 ||
+		    t.base.needs_login != o->tok.base.needs_login ||
+		    (t.base.access && (!o->tok.base.access || strcmp(t.base.access, o->tok.base.access) != 0))) {
+			oauth_adopt(&o->core, &t.base);
 			taken = 1;
 		}
-		tok_clear(&t);
+		tok_clear(&t.base);
 	}
 	json_object_put(v);
 	return taken;
@@ -233,18 +214,12 @@ static int reload_stored(struct oauth *o)
 
 /* ---- HTTP ------------------------------------------------------------------------ */
 
-static hlb_http *post_form(struct oauth *o, const char *url, const ghl_buf *form, hlb_http_cb cb)
-{
-	return ghl_post_form(o->host, o->inst, url, form, o->user_agent, NULL, o->timeout_ms, ANSWER_MAX, NULL, cb,
-			     o);
-}
-
 /* A failed answer as one line (with Octorate's ApiError and request-id);
  * returns the rc and sets *status_out. */
 static int describe(struct oauth *o, const hlb_http_response *resp, const char *what, const char *url,
 		    char *msg, size_t len, char *type, size_t type_len)
 {
-	const hlb_host *host = o->host;
+	const hlb_host *host = o->core.host;
 	int rc = host->http_result(resp);
 	long status = host->http_status(resp);
 	size_t blen = 0;
@@ -256,12 +231,12 @@ static int describe(struct oauth *o, const hlb_http_response *resp, const char *
 	if (status == 0 || rc != HLB_OK) {
 		const char *e = host->http_error(resp);
 
-		snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url,
+		snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->core.name, what, url,
 			 e && *e ? e : host->strerror(rc));
 		return status == 0 ? (rc == HLB_ETIMEDOUT ? rc : HLB_ECONN) : HLB_EHTTP;
 	}
 	octo_error_text(status, body, blen, rid, text, sizeof(text), type, type_len);
-	snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->name, what, url, text);
+	snprintf(msg, len, "[auth:%s] %s at %s failed: %s", o->core.name, what, url, text);
 	if (strcmp(type, "WrongEnviroment") == 0)
 		snprintf(msg + strlen(msg), len - strlen(msg), " -- the app's mode (SANDBOX or PRODUCTION) does "
 			 "not match this property: a sandbox app reaches only its test property; ask "
@@ -300,18 +275,18 @@ static int parse_answer(const hlb_host *host, const hlb_http_response *resp, int
 	}
 	expires_in = ghl_json_int(v, "expires_in", -1);
 	if (expires_in > 0 && expires_in <= 366LL * 86400) {
-		t->expires_at = now + expires_in * 1000;
+		t->base.expires_at = now + expires_in * 1000;
 	} else {
 		/* expireDate is deprecated, but may be all there is */
 		at = octo_parse_time(ghl_json_string(v, "expireDate"));
-		t->expires_at = at > now ? at : now + DEFAULT_EXPIRES_S * 1000;
+		t->base.expires_at = at > now ? at : now + DEFAULT_EXPIRES_S * 1000;
 	}
-	if (ghl_set_str(&t->access, access) || ghl_set_str(&t->refresh, ghl_json_string(v, "refresh_token"))) {
+	if (ghl_set_str(&t->base.access, access) || ghl_set_str(&t->base.refresh, ghl_json_string(v, "refresh_token"))) {
 		snprintf(err, errlen, "out of memory");
-		tok_clear(t);
+		tok_clear(&t->base);
 		goto out;
 	}
-	t->obtained_at = now;
+	t->base.obtained_at = now;
 	rc = 0;
 out:
 	json_object_put(v);
@@ -320,24 +295,14 @@ out:
 
 /* ---- refresh ------------------------------------------------------------------ */
 
-static void refresh_done(struct oauth *o, int rc, const char *msg, int needs_login)
+static void refresh_done(oauth_core *c, int rc, const char *msg, int needs_login)
 {
+	struct oauth *o = (struct oauth *)c;
+
 	if (rc == HLB_OK || usable(o, ghl_now_ms()))
 		answer_one(o, NULL, HLB_OK, NULL, 0);
 	else
 		answer_one(o, NULL, rc, msg, needs_login);
-}
-
-static void mark_needs_login(struct oauth *o, const char *reason)
-{
-	int rc;
-
-	o->tok.needs_login = 1;
-	ghl_set_str(&o->tok.reason, reason);
-	rc = store_token(o, &o->tok);
-	if (rc != HLB_OK)
-		o->host->log(o->inst, HLB_LOG_ERROR, "could not store that the credential needs a new login: %s",
-			     o->host->strerror(rc));
 }
 
 /* Whether a refused refresh (401) is about the refresh token: Octorate's
@@ -358,10 +323,10 @@ static int refuses_refresh_token(const hlb_host *host, const hlb_http_response *
 	return yes;
 }
 
-static void on_refresh(void *arg, const hlb_http_response *resp)
+static void on_refresh(oauth_core *c, const hlb_http_response *resp)
 {
-	struct oauth *o = arg;
-	const hlb_host *host = o->host;
+	struct oauth *o = (struct oauth *)c;
+	const hlb_host *host = o->core.host;
 	long status = host->http_status(resp);
 	char msg[MSG_MAX], err[256], type[64], when[40];
 	struct tok t;
@@ -369,33 +334,32 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 	size_t skip;
 	int rc, refused;
 
-	o->refresh = NULL;
 	if (host->http_result(resp) == HLB_OK && status >= 200 && status < 300) {
 		if (parse_answer(host, resp, 0, &t, err, sizeof(err)) < 0) {
-			snprintf(o->fail_msg, sizeof(o->fail_msg), "[auth:%s] refreshing the access token at %s: "
-				 "HTTP %ld, but %s", o->name, o->refresh_url, status, err);
-			o->fail_rc = HLB_EHTTP;
-			o->fail_at = ghl_now_ms();
-			host->log(o->inst, HLB_LOG_ERROR, "%s", o->fail_msg);
-			refresh_done(o, o->fail_rc, o->fail_msg, 0);
+			snprintf(o->core.fail.msg, sizeof(o->core.fail.msg), "[auth:%s] refreshing the access token at %s: "
+				 "HTTP %ld, but %s", o->core.name, o->refresh_url, status, err);
+			o->core.fail.rc = HLB_EHTTP;
+			o->core.fail.at = ghl_now_ms();
+			host->log(o->core.inst, HLB_LOG_ERROR, "%s", o->core.fail.msg);
+			refresh_done(&o->core, o->core.fail.rc, o->core.fail.msg, 0);
 			return;
 		}
 		/* No new refresh token comes back: the one we hold stays valid. */
-		if (!t.refresh && ghl_set_str(&t.refresh, o->tok.refresh)) {
-			tok_clear(&t);
-			refresh_done(o, HLB_ENOMEM, "out of memory", 0);
+		if (!t.base.refresh && ghl_set_str(&t.base.refresh, o->tok.base.refresh)) {
+			tok_clear(&t.base);
+			refresh_done(&o->core, HLB_ENOMEM, "out of memory", 0);
 			return;
 		}
 		rc = store_token(o, &t);
 		if (rc != HLB_OK)
-			host->log(o->inst, HLB_LOG_WARN, "could not store the refreshed access token (%s): using it "
+			host->log(o->core.inst, HLB_LOG_WARN, "could not store the refreshed access token (%s): using it "
 				  "anyway; the refresh token is unchanged", host->strerror(rc));
-		adopt(o, &t);
-		o->fail_at = 0;
+		oauth_adopt(&o->core, &t.base);
+		o->core.fail.at = 0;
 		o->client_refused_logged = 0;
-		octo_format_time(o->tok.expires_at, when, sizeof(when));
-		host->log(o->inst, HLB_LOG_INFO, "access token refreshed, expires %s", when);
-		refresh_done(o, HLB_OK, NULL, 0);
+		octo_format_time(o->tok.base.expires_at, when, sizeof(when));
+		host->log(o->core.inst, HLB_LOG_INFO, "access token refreshed, expires %s", when);
+		refresh_done(&o->core, HLB_OK, NULL, 0);
 		return;
 	}
 	rc = describe(o, resp, "refreshing the access token", o->refresh_url, msg, sizeof(msg), type,
@@ -406,75 +370,47 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 		/* The app's client_id/client_secret, or a refusal that does not
 		 * say: fixing the configuration helps, a login does not. Not
 		 * persisted; the next request tries again (not within a second). */
-		o->fail_rc = HLB_EFAIL;
-		o->fail_at = ghl_now_ms();
-		ghl_line_init(&l, o->fail_msg, sizeof(o->fail_msg));
+		o->core.fail.rc = HLB_EFAIL;
+		o->core.fail.at = ghl_now_ms();
+		ghl_line_init(&l, o->core.fail.msg, sizeof(o->core.fail.msg));
 		ghl_line_adds(&l, msg);
 		ghl_line_adds(&l, " -- Octorate refused the app's client credentials (or did not say what it "
 			      "refused): check client_id and client_secret of [auth:");
-		ghl_line_adds(&l, o->name);
+		ghl_line_adds(&l, o->core.name);
 		ghl_line_adds(&l, "]");
 		/* the log line names the instance already: "[auth:NAME] " left out */
-		skip = strlen(o->name) + 8;
-		host->log(o->inst, o->client_refused_logged ? HLB_LOG_DEBUG : HLB_LOG_ERROR, "%s",
-			  o->fail_msg + (l.len > skip ? skip : 0));
+		skip = strlen(o->core.name) + 8;
+		host->log(o->core.inst, o->client_refused_logged ? HLB_LOG_DEBUG : HLB_LOG_ERROR, "%s",
+			  o->core.fail.msg + (l.len > skip ? skip : 0));
 		o->client_refused_logged = 1;
-		refresh_done(o, o->fail_rc, o->fail_msg, 0);
+		refresh_done(&o->core, o->core.fail.rc, o->core.fail.msg, 0);
 		return;
 	}
 	if (refused) {
 		snprintf(err, sizeof(err), "Octorate refused the refresh token (HTTP %ld%s%s)", status,
 			 *type ? " " : "", type);
 		if (!o->refused_logged)
-			host->log(o->inst, HLB_LOG_ERROR, "%s: the property must authorize the app again: "
-				  "hlbridge auth login %s -c CONFIG (%s)", err, o->name, msg);
+			host->log(o->core.inst, HLB_LOG_ERROR, "%s: the property must authorize the app again: "
+				  "hlbridge auth login %s -c CONFIG (%s)", err, o->core.name, msg);
 		o->refused_logged = 1;
-		o->rejected = 1;
-		mark_needs_login(o, err);
+		o->core.rejected = 1;
+		oauth_mark_needs_login(&o->core, err);
 		login_message(o, msg, sizeof(msg));
-		refresh_done(o, HLB_EFAIL, msg, 1);
+		refresh_done(&o->core, HLB_EFAIL, msg, 1);
 		return;
 	}
-	o->fail_rc = rc;
-	o->fail_at = ghl_now_ms();
-	snprintf(o->fail_msg, sizeof(o->fail_msg), "%s", msg);
-	host->log(o->inst, HLB_LOG_WARN, "%s%s", msg,
-		  usable(o, o->fail_at) ? "; the current access token is still good: using it" : "");
-	refresh_done(o, rc, msg, 0);
+	o->core.fail.rc = rc;
+	o->core.fail.at = ghl_now_ms();
+	snprintf(o->core.fail.msg, sizeof(o->core.fail.msg), "%s", msg);
+	host->log(o->core.inst, HLB_LOG_WARN, "%s%s", msg,
+		  usable(o, o->core.fail.at) ? "; the current access token is still good: using it" : "");
+	refresh_done(&o->core, rc, msg, 0);
 }
 
-static void start_refresh(struct oauth *o)
+/* After client_id and client_secret: Octorate's refresh has no grant_type. */
+static int refresh_form(oauth_core *c, ghl_buf *form)
 {
-	int64_t now = ghl_now_ms();
-	char msg[MSG_MAX];
-	ghl_buf form;
-
-	if (o->refresh)
-		return;
-	if (reload_stored(o) && fresh(o, now)) {
-		refresh_done(o, HLB_OK, NULL, 0);
-		return;
-	}
-	if (o->tok.needs_login) {
-		login_message(o, msg, sizeof(msg));
-		refresh_done(o, HLB_EFAIL, msg, 1);
-		return;
-	}
-	if (o->fail_at && now >= o->fail_at && now - o->fail_at < FAIL_QUIET_MS) {
-		refresh_done(o, o->fail_rc, o->fail_msg, 0);
-		return;
-	}
-	ghl_buf_init(&form, TOKEN_MAX * 2 + 1024);
-	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
-	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 ||
-	    ghl_form_add(&form, "refresh_token", o->tok.refresh) < 0 ||
-	    !(o->refresh = post_form(o, o->refresh_url, &form, on_refresh))) {
-		snprintf(msg, sizeof(msg), "[auth:%s] could not start the token refresh (out of memory)", o->name);
-		refresh_done(o, HLB_ENOMEM, msg, 0);
-	}
-	if (form.data)
-		memset(form.data, 0, form.len);
-	ghl_buf_free(&form);
+	return ghl_form_add(form, "refresh_token", c->tok->refresh);
 }
 
 /* ---- callbacks ------------------------------------------------------------------ */
@@ -486,26 +422,26 @@ static int auth_token(void *state, hlb_auth_call *call)
 	char msg[MSG_MAX];
 
 	/* a login from another process, looked for at most once a second */
-	if ((!o->have || o->tok.needs_login) && (!o->relook_at || now - o->relook_at >= FAIL_QUIET_MS)) {
-		o->relook_at = now;
-		if (reload_stored(o) && !o->tok.needs_login)
-			o->host->log(o->inst, HLB_LOG_INFO, "found a new authorization in the state store: using it");
+	if ((!o->core.have || o->tok.base.needs_login) && (!o->core.relook_at || now - o->core.relook_at >= FAIL_QUIET_MS)) {
+		o->core.relook_at = now;
+		if (reload_stored(&o->core) && !o->tok.base.needs_login)
+			o->core.host->log(o->core.inst, HLB_LOG_INFO, "found a new authorization in the state store: using it");
 	}
-	if (!o->have || o->tok.needs_login) {
+	if (!o->core.have || o->tok.base.needs_login) {
 		login_message(o, msg, sizeof(msg));
 		answer_one(o, call, HLB_EFAIL, msg, 1);
 		return HLB_OK;
 	}
-	if (fresh(o, now)) {
+	if (fresh(&o->core, now)) {
 		answer_one(o, call, HLB_OK, NULL, 0);
 		return HLB_OK;
 	}
-	if (ghl_waiters_add(&o->waiters, call, MAX_WAITERS) < 0) {
-		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting", o->name);
+	if (ghl_waiters_add(&o->core.waiters, call, MAX_WAITERS) < 0) {
+		snprintf(msg, sizeof(msg), "[auth:%s] too many token requests waiting", o->core.name);
 		answer_one(o, call, HLB_ETOOBIG, msg, 0);
 		return HLB_OK;
 	}
-	start_refresh(o);
+	oauth_start_refresh(&o->core);
 	return HLB_OK;
 }
 
@@ -514,8 +450,8 @@ static void auth_reject(void *state, const char *subject, const char *token)
 	struct oauth *o = state;
 
 	(void)subject;
-	if (token && o->have && o->tok.access && strcmp(o->tok.access, token) == 0)
-		o->rejected = 1;
+	if (token && o->core.have && o->tok.base.access && strcmp(o->tok.base.access, token) == 0)
+		o->core.rejected = 1;
 }
 
 static int auth_url(void *state, const char *redirect_uri, const char *csrf, char *url, size_t len)
@@ -530,7 +466,7 @@ static int auth_url(void *state, const char *redirect_uri, const char *csrf, cha
 	sb_adds(&b, o->authorize_url);
 	ghl_buf_add(&b, strchr(o->authorize_url, '?') ? "&" : "?", 1);
 	sb_adds(&b, "client_id=");
-	ghl_buf_add_encoded(&b, o->client_id);
+	ghl_buf_add_encoded(&b, o->core.client_id);
 	sb_adds(&b, "&redirect_uri=");
 	ghl_buf_add_encoded(&b, redirect_uri);
 	sb_adds(&b, "&state=");
@@ -543,113 +479,74 @@ static int auth_url(void *state, const char *redirect_uri, const char *csrf, cha
 	return rc;
 }
 
-static void on_exchange(void *arg, const hlb_http_response *resp)
+static void on_exchange(oauth_core *c, hlb_job *job, const hlb_http_response *resp)
 {
-	struct oauth *o = arg;
-	const hlb_host *host = o->host;
-	hlb_job *job = o->exchange_job;
+	struct oauth *o = (struct oauth *)c;
+	const hlb_host *host = o->core.host;
 	long status = host->http_status(resp);
 	char msg[MSG_MAX], err[256], type[64], when[40];
 	struct tok t;
 	int rc;
 
-	o->exchange = NULL;
-	o->exchange_job = NULL;
 	if (host->http_result(resp) != HLB_OK || status < 200 || status > 299) {
-		rc = describe(o, resp, "exchanging the authorization code", o->token_url, msg, sizeof(msg), type,
+		rc = describe(o, resp, "exchanging the authorization code", o->core.token_url, msg, sizeof(msg), type,
 			      sizeof(type));
 		if (status == 400 && strcmp(type, "WrongEnviroment") != 0)
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " -- an authorization code is good "
 				 "for 3 minutes and once: run 'hlbridge auth login %s -c CONFIG' again and approve "
-				 "at once", o->name);
+				 "at once", o->core.name);
 		host->finish(job, rc, msg);
 		return;
 	}
 	if (parse_answer(host, resp, 1, &t, err, sizeof(err)) < 0) {
 		snprintf(msg, sizeof(msg), "[auth:%s] exchanging the authorization code at %s: HTTP %ld, but %s",
-			 o->name, o->token_url, status, err);
+			 o->core.name, o->core.token_url, status, err);
 		host->finish(job, HLB_EHTTP, msg);
 		return;
 	}
-	rc = store_token(o, &t);
-	if (rc != HLB_OK) {
-		tok_clear(&t);
-		snprintf(msg, sizeof(msg), "[auth:%s] the state store could not keep the token (%s): run the "
-			 "login again", o->name, host->strerror(rc));
-		host->finish(job, rc, msg);
+	if (!oauth_exchange_kept(c, job, store_token(o, &t))) {
+		tok_clear(&t.base);
 		return;
 	}
-	adopt(o, &t);
-	o->fail_at = 0;
+	oauth_adopt(&o->core, &t.base);
+	o->core.fail.at = 0;
 	o->refused_logged = 0;
-	octo_format_time(o->tok.expires_at, when, sizeof(when));
-	snprintf(msg, sizeof(msg), "authorized: Octorate app %s, token expires %s", o->client_id, when);
+	octo_format_time(o->tok.base.expires_at, when, sizeof(when));
+	snprintf(msg, sizeof(msg), "authorized: Octorate app %s, token expires %s", o->core.client_id, when);
 	host->finish(job, HLB_OK, msg);
+}
+
+/* After client_id and client_secret: Octorate's grant_type is "code". */
+static int exchange_form(oauth_core *c, ghl_buf *form, const char *code, const char *redirect_uri)
+{
+	(void)c;
+	if (ghl_form_add(form, "code", code) < 0 || ghl_form_add(form, "redirect_uri", redirect_uri ? redirect_uri : "") < 0)
+		return -1;
+	return ghl_form_add(form, "grant_type", "code");
 }
 
 static int auth_exchange(void *state, hlb_job *job, const char *code, const char *redirect_uri)
 {
 	struct oauth *o = state;
-	char msg[MSG_MAX];
-	ghl_buf form;
 
-	if (o->exchange) {
-		snprintf(msg, sizeof(msg), "[auth:%s] an authorization code is being exchanged already", o->name);
-		o->host->finish(job, HLB_EINVAL, msg);
-		return HLB_OK;
-	}
-	if (!code || !*code || strlen(code) > TOKEN_MAX) {
-		snprintf(msg, sizeof(msg), "[auth:%s] the redirect carried no usable authorization code", o->name);
-		o->host->finish(job, HLB_EINVAL, msg);
-		return HLB_OK;
-	}
-	ghl_buf_init(&form, TOKEN_MAX * 2 + 2048);
-	if (ghl_form_add(&form, "client_id", o->client_id) < 0 ||
-	    ghl_form_add(&form, "client_secret", o->client_secret) < 0 || ghl_form_add(&form, "code", code) < 0 ||
-	    ghl_form_add(&form, "redirect_uri", redirect_uri ? redirect_uri : "") < 0 ||
-	    ghl_form_add(&form, "grant_type", "code") < 0 ||
-	    !(o->exchange = post_form(o, o->token_url, &form, on_exchange))) {
-		snprintf(msg, sizeof(msg), "[auth:%s] could not send the authorization code (out of memory)", o->name);
-		o->host->finish(job, HLB_ENOMEM, msg);
-	} else {
-		o->exchange_job = job;
-	}
-	if (form.data)
-		memset(form.data, 0, form.len);
-	ghl_buf_free(&form);
-	return HLB_OK;
+	return oauth_exchange(&o->core, job, code, redirect_uri);
 }
 
 static json_object *auth_status(void *state)
 {
 	struct oauth *o = state;
-	json_object *s = json_object_new_object();
-	int64_t now = ghl_now_ms();
-	char when[40];
+	json_object *s = oauth_status_new(&o->core, "octorate_oauth");
 
 	if (!s)
 		return NULL;
-	ghl_json_add_str(s, "type", "octorate_oauth");
-	ghl_json_add_str(s, "client_id", o->client_id);
-	if (!o->have) {
-		json_object_object_add(s, "authorized", json_object_new_boolean(0));
-		json_object_object_add(s, "needs_login", json_object_new_boolean(1));
-		ghl_json_add_str(s, "reason", "not authorized yet: run hlbridge auth login");
+	if (!o->core.have) {
+		oauth_status_unauthorized(s);
 		return s;
 	}
 	json_object_object_add(s, "authorized", json_object_new_boolean(1));
-	octo_format_time(o->tok.expires_at, when, sizeof(when));
-	ghl_json_add_str(s, "expires_at", when);
-	json_object_object_add(s, "expires_in_s",
-			       json_object_new_int64(o->tok.expires_at > now ? (o->tok.expires_at - now) / 1000 : 0));
-	if (o->tok.obtained_at > 0) {
-		octo_format_time(o->tok.obtained_at, when, sizeof(when));
-		ghl_json_add_str(s, "obtained_at", when);
-	}
-	json_object_object_add(s, "has_refresh_token", json_object_new_boolean(o->tok.refresh != NULL));
-	json_object_object_add(s, "needs_login", json_object_new_boolean(o->tok.needs_login));
-	if (o->tok.needs_login && o->tok.reason)
-		ghl_json_add_str(s, "reason", o->tok.reason);
+	oauth_status_times(&o->core, s, ghl_now_ms());
+	json_object_object_add(s, "has_refresh_token", json_object_new_boolean(o->tok.base.refresh != NULL));
+	oauth_status_login(&o->core, s);
 	return s;
 }
 
@@ -659,15 +556,12 @@ static int check(void *state, hlb_job *job)
 	struct oauth *o = state;
 	char msg[MSG_MAX], when[40];
 
-	if (!o->have || o->tok.needs_login) {
-		login_message(o, msg, sizeof(msg));
-		o->host->finish(job, HLB_EFAIL, msg);
+	if (oauth_check_login(&o->core, job))
 		return HLB_OK;
-	}
-	octo_format_time(o->tok.expires_at, when, sizeof(when));
+	octo_format_time(o->tok.base.expires_at, when, sizeof(when));
 	snprintf(msg, sizeof(msg), "authorized: Octorate app %s, access token expires %s (refreshed when needed)",
-		 o->client_id, when);
-	o->host->finish(job, HLB_OK, msg);
+		 o->core.client_id, when);
+	o->core.host->finish(job, HLB_OK, msg);
 	return HLB_OK;
 }
 
@@ -675,23 +569,12 @@ static int check(void *state, hlb_job *job)
 
 static void oauth_free(struct oauth *o)
 {
-	hlb_auth_result res = HLB_AUTH_RESULT_INIT;
-
 	if (!o)
 		return;
-	if (o->refresh)
-		o->host->http_cancel(o->refresh);
-	if (o->exchange)
-		o->host->http_cancel(o->exchange);
-	res.rc = HLB_ECANCELED;
-	res.message = "hlbridge is stopping";
-	ghl_waiters_answer(o->host, &o->waiters, &res);
-	tok_clear(&o->tok);
-	free(o->client_id);
-	ghl_free_secret(o->client_secret);
+	oauth_core_fini(&o->core);
+	tok_clear(&o->tok.base);
 	free(o->base_url);
 	free(o->authorize_url);
-	free(o->token_url);
 	free(o->refresh_url);
 	free(o->quota_id);
 	free(o);
@@ -699,8 +582,8 @@ static void oauth_free(struct oauth *o)
 
 static int load_options(struct oauth *o)
 {
-	const hlb_host *host = o->host;
-	hlb_instance *inst = o->inst;
+	const hlb_host *host = o->core.host;
+	hlb_instance *inst = o->core.inst;
 	const char *client_id = host->option(inst, "client_id");
 	const char *secret = host->option(inst, "client_secret");
 	const char *base_url = host->option(inst, "base_url");
@@ -711,29 +594,8 @@ static int load_options(struct oauth *o)
 		host->option_error(inst, "client_id", "is not a client id (one word, at most 256 characters)");
 		bad++;
 	}
-	if (!secret || !*secret || strpbrk(secret, "\r\n")) {
-		host->option_error(inst, "client_secret", "must be one non-empty line (such as "
-				   "${OCTORATE_CLIENT_SECRET})");
-		bad++;
-	}
-	if (!ghl_url_ok(base_url)) {
-		host->option_error(inst, "base_url", "must be an http:// or https:// URL");
-		bad++;
-	}
-	if (!ghl_url_ok(authorize_url)) {
-		host->option_error(inst, "authorize_url", "must be an http:// or https:// URL");
-		bad++;
-	}
-	o->margin_ms = host->option_ms(inst, "refresh_margin", 300000);
-	if (o->margin_ms < 0) {
-		host->option_error(inst, "refresh_margin", "must not be negative");
-		bad++;
-	}
-	o->timeout_ms = host->option_ms(inst, "timeout", 30000);
-	if (o->timeout_ms <= 0) {
-		host->option_error(inst, "timeout", "must be longer than 0");
-		bad++;
-	}
+	bad += oauth_check_options(&o->core, secret, base_url, authorize_url, "OCTORATE_CLIENT_SECRET");
+	bad += oauth_load_times(&o->core);
 	if (bad)
 		return HLB_EINVAL;
 	/* a fingerprint, never the secret: tells a changed configuration */
@@ -745,16 +607,41 @@ static int load_options(struct oauth *o)
 	}
 	/* Octorate counts calls per app and property: one token is one
 	 * property, one [auth:] section each. */
-	if (!(o->client_id = strdup(client_id)) || !(o->client_secret = strdup(secret)) ||
+	if (!(o->core.client_id = strdup(client_id)) || !(o->core.client_secret = strdup(secret)) ||
 	    !(o->base_url = strdup(base_url)) || !(o->authorize_url = strdup(authorize_url)) ||
-	    !(o->token_url = ghl_url_join(base_url, "/rest/v1/identity/token")) ||
+	    !(o->core.token_url = ghl_url_join(base_url, "/rest/v1/identity/token")) ||
 	    !(o->refresh_url = ghl_url_join(base_url, "/rest/v1/identity/refresh")) ||
-	    asprintf(&o->quota_id, "%s/%s", client_id, o->name) < 0) {
+	    asprintf(&o->quota_id, "%s/%s", client_id, o->core.name) < 0) {
 		o->quota_id = NULL;
 		return HLB_ENOMEM;
 	}
 	return HLB_OK;
 }
+
+/* ---- the core's hooks ------------------------------------------------------------ */
+
+static int store_own(oauth_core *c)
+{
+	struct oauth *o = (struct oauth *)c;
+
+	return store_token(o, &o->tok);
+}
+
+static const oauth_ops ops = {
+	.took_stored = NULL,
+	.tok_size = sizeof(struct tok),
+	.tok_clear = tok_clear,
+	.kept = "token",
+	.fresh = fresh,
+	.reload = reload_stored,
+	.done = refresh_done,
+	.store = store_own,
+	.refresh_form = refresh_form,
+	.refreshed = on_refresh,
+	.exchange_form = exchange_form,
+	.exchanged = on_exchange,
+	.format_time = octo_format_time,
+};
 
 static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
@@ -768,25 +655,23 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return HLB_ENOMEM;
-	o->host = host;
-	o->inst = inst;
-	o->name = host->instance_name(inst);
-	ghl_user_agent(host, "octorate_oauth", o->user_agent, sizeof(o->user_agent));
+	oauth_core_init(&o->core, &ops, host, inst, "octorate_oauth", &o->tok.base);
 	rc = load_options(o);
 	if (rc != HLB_OK) {
 		oauth_free(o);
 		return rc;
 	}
+	o->core.refresh_url = o->refresh_url;
 	v = host->state_get(inst, "token");
 	if (v && tok_from_json(o, v, &t) == 0) {
 		if (t.config_changed)
 			host->log(inst, HLB_LOG_INFO, "the client credentials are not those the credential was marked "
 				  "as needing a login with: trying its refresh token again");
-		adopt(o, &t);
-		o->refused_logged = o->tok.needs_login;
+		oauth_adopt(&o->core, &t.base);
+		o->refused_logged = o->tok.base.needs_login;
 	} else if (v) {
 		host->log(inst, HLB_LOG_WARN, "the stored token is unusable or of another app: authorize with "
-			  "hlbridge auth login %s -c CONFIG", o->name);
+			  "hlbridge auth login %s -c CONFIG", o->core.name);
 	}
 	json_object_put(v);
 	*state = o;
