@@ -24,16 +24,20 @@ export HLB_SANDBOX_DIR HLB_SANDBOX_TOKEN
 fake_pid=$!
 octo_pid=
 trap 'kill $fake_pid $octo_pid 2>/dev/null; wait $fake_pid $octo_pid 2>/dev/null' EXIT
-i=0
-until grep -q '^PORT=' "$HLB_SANDBOX_DIR/fake.out" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 200 ] || ! kill -0 "$fake_pid" 2>/dev/null; then
-		echo "sandbox: the fake GHL API did not start:" >&2
-		cat "$HLB_SANDBOX_DIR/fake.err" >&2
-		exit 1
-	fi
-	sleep 0.05
-done
+# wait_port NAME PID WHAT: waits for the fake's PORT= line in NAME.out.
+wait_port() {
+	i=0
+	until grep -q '^PORT=' "$HLB_SANDBOX_DIR/$1.out" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$2" 2>/dev/null; then
+			echo "sandbox: the fake $3 API did not start:" >&2
+			cat "$HLB_SANDBOX_DIR/$1.err" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+wait_port fake "$fake_pid" GHL
 HLB_SANDBOX_URL="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$HLB_SANDBOX_DIR/fake.out")"
 export HLB_SANDBOX_URL
 run() {
@@ -68,16 +72,7 @@ echo "== the dashboard database: $HLB_SANDBOX_DIR/dashboard.db (tables tags, sta
 echo "== Octorate: a fake property with 3 reservations; authorize the app (hlbridge auth login)" >&2
 ./tests/fake_octorate --reservations 3 --max-seconds 600 >"$HLB_SANDBOX_DIR/octo.out" 2>"$HLB_SANDBOX_DIR/octo.err" &
 octo_pid=$!
-i=0
-until grep -q '^PORT=' "$HLB_SANDBOX_DIR/octo.out" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 200 ] || ! kill -0 "$octo_pid" 2>/dev/null; then
-		echo "sandbox: the fake Octorate API did not start:" >&2
-		cat "$HLB_SANDBOX_DIR/octo.err" >&2
-		exit 1
-	fi
-	sleep 0.05
-done
+wait_port octo "$octo_pid" Octorate
 two_way="$srcdir/etc/examples/octorate-two-way.ini"
 export OCTORATE_BASE_URL="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$HLB_SANDBOX_DIR/octo.out")"
 export OCTORATE_CLIENT_ID=octo-client OCTORATE_CLIENT_SECRET=octo-secret OCTORATE_ACCOMMODATION=100001

@@ -33,6 +33,7 @@
 #include "ghl_client.h"
 #include "ghl_ops.h"
 #include "../common/echo.h"
+#include "../common/role_options.h"
 #include "../common/identity.h"
 
 #ifndef PACKAGE_VERSION
@@ -108,31 +109,6 @@ struct ghl {
 };
 
 /* ---- setup ---------------------------------------------------------------------- */
-
-static int key_matches(const char *key, const char *opt)
-{
-	size_t n = strlen(opt);
-
-	return opt[n - 1] == '.' ? strncmp(key, opt, n) == 0 : strcmp(key, opt) == 0;
-}
-
-/* An option of the other role would be silently ignored: refused. */
-static int wrong_role_options(const hlb_host *host, hlb_instance *inst, uint32_t role)
-{
-	const char *const *other = role == HLB_CAP_SOURCE ? sink_only : source_only;
-	const char *key, *value;
-	size_t cursor = 0;
-	int bad = 0;
-
-	while (host->option_next(inst, &cursor, &key, &value, NULL))
-		for (const char *const *o = other; *o; o++)
-			if (key_matches(key, *o)) {
-				host->option_error(inst, key, "only a ghl %s takes this option",
-						   role == HLB_CAP_SOURCE ? "sink" : "source");
-				bad++;
-			}
-	return bad;
-}
 
 static char *dup_option(struct ghl *g, const char *key, int *oom)
 {
@@ -347,7 +323,7 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	rc = ghl_source_host_check(host, inst, PLUGIN);
 	if (rc != HLB_OK)
 		return rc;
-	if (wrong_role_options(host, inst, role))
+	if (role_options_refuse(host, inst, role, "ghl", source_only, sink_only))
 		return HLB_EINVAL;
 	g = calloc(1, sizeof(*g));
 	if (!g)

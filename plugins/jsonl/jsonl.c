@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jsonl.h"
+#include "../common/role_options.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -28,33 +29,16 @@ static const hlb_option options[] = {
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
-/* The options table is shared by both roles; an option of the other role
- * would be silently ignored, so it is refused instead. */
-static int wrong_role_options(const hlb_host *host, hlb_instance *inst, uint32_t role)
-{
-	static const char *const source_only[] = { "key", "stream", "max_line", NULL };
-	static const char *const sink_only[] = { "mode", NULL };
-	const char *const *other = role == HLB_CAP_SOURCE ? sink_only : source_only;
-	const char *key, *value;
-	size_t cursor = 0;
-	int bad = 0;
-
-	while (host->option_next(inst, &cursor, &key, &value, NULL))
-		for (const char *const *o = other; *o; o++)
-			if (strcmp(key, *o) == 0) {
-				host->option_error(inst, key, "only a jsonl %s takes this option",
-						   role == HLB_CAP_SOURCE ? "sink" : "source");
-				bad++;
-			}
-	return bad;
-}
+/* Options the other role would silently ignore (refused). */
+static const char *const source_only[] = { "key", "stream", "max_line", NULL };
+static const char *const sink_only[] = { "mode", NULL };
 
 static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
 	struct any *a;
 	int rc;
 
-	if (wrong_role_options(host, inst, role))
+	if (role_options_refuse(host, inst, role, "jsonl", source_only, sink_only))
 		return HLB_EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
