@@ -76,7 +76,8 @@
  *   Every other path: "Authorization: Bearer T"; missing -> 401 ApiKeyMissing;
  *        unknown or expired -> 401 ApiKeyInvalid.
  *   GET  /rest/v1/accommodation     page [0, 0..1000], name (case-insensitive substring);
- *        20 a page: {"data":[{id,name,currency,timeZone,country}],"page":{...}}
+ *        20 a page: {"data":[{id,name,currency,timeZone,country,givenName,
+ *        familyName,email (the owner's, which the spec requires)}],"page":{...}}
  *   GET  /rest/v1/accommodation/{id}   the object; unknown -> 404 ApiResourceMissing
  *   GET  /rest/v1/reservation/{acc}    search: type STAY (default; the stay overlaps the
  *        dates) | CREATETIME | MODIFIED_BETWEEN (updateTime within the dates); the other
@@ -469,6 +470,10 @@ static struct json_object *acc_json(const struct acc *a)
 	struct json_object *o = acc_light(a);
 
 	put_str(o, "country", "IT");
+	/* the owner's contact, which the spec requires of a property */
+	put_str(o, "givenName", "Fake");
+	put_str(o, "familyName", "Owner");
+	put_str(o, "email", "owner@fake-hotel.example");
 	return o;
 }
 
