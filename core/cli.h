@@ -35,6 +35,7 @@ int hc_cmd_state(const hc_cli *cli);
 int hc_cmd_auth(const hc_cli *cli);
 int hc_cmd_history(const hc_cli *cli);
 int hc_cmd_links(const hc_cli *cli);
+int hc_cmd_status(const hc_cli *cli);
 
 /* Shared by the commands: the built-in default directories. */
 const char *hc_default_plugin_dir(void);

@@ -11,10 +11,14 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "engine_status.h"
 #include "graph.h"
 #include "loader.h"
 #include "log.h"
+#include "record.h"
 #include "store.h"
+#include "value.h"
+#include "webhook.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -26,11 +30,15 @@ struct setup {
 	hc_http *http;
 	hc_store *store;
 	hc_engine *engine;
+	hc_service svc;      /* the listener and metrics, kept across reloads */
 };
 
 static void teardown(struct setup *s)
 {
+	/* the engine answers the webhooks it holds before the listener goes */
 	hc_engine_free(s->engine);
+	hc_listen_stop(s->svc.listen);
+	hc_metrics_free(s->svc.metrics);
 	hc_store_close(s->store);
 	hc_http_free(s->http);
 	hc_loop_free(s->loop);
@@ -136,6 +144,65 @@ static int setup(struct setup *s, const hc_cli *cli, int with_store)
 	return rc < 0 || s->conf.diag.errors ? -1 : 0;
 }
 
+static int64_t service_ms(const hc_graph *g, const char *key)
+{
+	int64_t ms = 0;
+
+	hc_parse_duration_ms(hc_service_option(g, key), &ms);
+	return ms;
+}
+
+static int64_t service_int(const hc_graph *g, const char *key)
+{
+	int64_t n = 0;
+
+	hc_parse_int(hc_service_option(g, key), &n);
+	return n;
+}
+
+/* Metrics, and the HTTP listener when [service] listen is set. */
+static int start_service(struct setup *s, const hc_cli *cli)
+{
+	const hc_graph *g = s->conf.graph;
+	const char *addr = hc_service_option(g, "listen");
+	char err[512];
+
+	s->svc.started_ms = hc_wall_ms();
+	s->svc.health_after_ms = service_ms(g, "health_failing_after");
+	if (!(s->svc.metrics = hc_metrics_new(20000))) {
+		fprintf(stderr, "hlbridge: out of memory\n");
+		return -1;
+	}
+	hc_engine_set_metrics(s->engine, s->svc.metrics);
+	hc_http_set_metrics(s->http, s->svc.metrics);
+	s->svc.engine = s->engine;
+	if (!addr) {
+		if (hc_webhooks_subscriptions(hc_engine_webhooks(s->engine)))
+			hc_log(NULL, HLB_LOG_WARN, "some sources take webhooks, but [service] listen is not "
+			       "set: they only poll");
+		return 0;
+	}
+	hc_listen_limits lim = {
+		.max_body = (size_t)service_int(g, "webhook_max_body"),
+		.max_header = 32 * 1024,
+		.max_connections = (unsigned)service_int(g, "listen_connections"),
+		.timeout_s = (unsigned)((service_ms(g, "listen_timeout") + 999) / 1000),
+	};
+	if (lim.max_body == 0 || lim.max_connections == 0 || lim.max_connections > 65535) {
+		fprintf(stderr, "%s: [service] webhook_max_body and listen_connections (1-65535) must be "
+			"above 0\n", cli->config);
+		return -1;
+	}
+	s->svc.listen = hc_listen_start(s->loop, addr, &lim, hc_service_handle, &s->svc, err, sizeof(err));
+	if (!s->svc.listen) {
+		fprintf(stderr, "%s: [service] %s\n", cli->config, err);
+		return -1;
+	}
+	hc_log(NULL, HLB_LOG_INFO, "listening on http://%s (port %u): POST /webhooks/ghl, "
+	       "/health, /ready, /metrics, status page at /", addr, (unsigned)hc_listen_port(s->svc.listen));
+	return 0;
+}
+
 /* SIGHUP: the next configuration, loaded and started beside the running
  * one, on the same loop; it takes over when the running one has ended the
  * deliveries under way. */
@@ -201,7 +268,7 @@ int hc_cmd_run(const hc_cli *cli)
 
 	if (!have_config(cli))
 		return 2;
-	if (setup(&s, cli, 1) < 0) {
+	if (setup(&s, cli, 1) < 0 || (!cli->once && start_service(&s, cli) < 0)) {
 		teardown(&s);
 		return 2;
 	}
@@ -210,10 +277,15 @@ int hc_cmd_run(const hc_cli *cli)
 	r.cur = &s;
 	for (;;) {
 		hc_engine_on_reload(s.engine, prepare_reload, &r);
+		s.svc.engine = s.engine;
+		s.svc.ready = 1;
 		rc = hc_engine_run(s.engine, cli->once);
+		s.svc.ready = 0;
 		if (!hc_engine_reloading(s.engine) || !r.ready || rc != 0)
 			break;
+		s.svc.engine = NULL;
 		hc_engine_free(s.engine);
+		hc_engine_set_metrics(r.next.engine, s.svc.metrics);
 		if (r.own_store) {
 			hc_store_close(s.store);
 			s.store = r.next.store;

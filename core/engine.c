@@ -5,23 +5,28 @@
 #include "engine.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "auth.h"
 #include "durable.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "retry.h"
+#include "status.h"
 #include "store.h"
+#include "webhook.h"
 
 #define ROOM_MIN 256 /* records a sink may hold before its sources pause */
 #define BACKLOG_CHECK_MS 5000 /* how often a running daemon looks for replayed records */
 #define POLL_FLUSH_RECORDS 1000 /* a poll's records queued at a time, before it ends */
 
-enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK, JOB_AUTH };
+enum job_kind { JOB_POLL, JOB_PROCESS, JOB_DELIVER, JOB_CHECK, JOB_AUTH, JOB_WEBHOOK };
 
 struct hlb_job {
 	enum job_kind kind;
@@ -40,6 +45,12 @@ struct hlb_job {
 	char **reasons;
 	/* poll: what it produced, queued when it finishes */
 	hc_batch *pending;
+	/* webhook: who waits for the answer, and the job's place in the list
+	 * of finished ones waiting for the next commit */
+	hc_webhook_done wh_done;
+	void *wh_arg;
+	char *wh_message;
+	struct hlb_job *wh_next;
 	/* every job not yet freed, so hc_engine_free can reclaim the ones a
 	 * plugin never finished (a drain that timed out, a check that hung) */
 	struct hlb_job *live_prev, *live_next;
@@ -66,6 +77,10 @@ struct hc_engine {
 	void *reload_arg;
 	int reloading;
 	hlb_auth_call *auth_calls; /* token calls not yet delivered (auth.c) */
+	hc_webhooks *webhooks;
+	hlb_job *wh_waiting;       /* finished webhook jobs, newest first */
+	hlb_timer *wh_timer;       /* commits their records on the next turn */
+	hc_metrics *metrics;
 	/* hlbridge auth login: how the provider's exchange ended */
 	int auth_rc;
 	char *auth_message;
@@ -119,6 +134,10 @@ hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *st
 	e->store = store;
 	e->durable = store && strcmp(hc_store_path(store), ":memory:") != 0;
 	e->rng = (uint32_t)hc_wall_ms() | 1u;
+	if (!(e->webhooks = hc_webhooks_new())) {
+		free(e);
+		return NULL;
+	}
 	if (http)
 		hc_http_hold(http, hold_source);
 	for (size_t i = 0; i < g->ninst; i++)
@@ -164,6 +183,8 @@ int hc_engine_init_roles(hc_engine *e, hc_diag *diag, uint32_t roles)
 			if (init_one(inst, diag) < 0)
 				failed++;
 		}
+	if ((roles & HLB_CAP_SOURCE) && hc_webhooks_configure(e->webhooks, e, diag) < 0)
+		failed++;
 	return failed ? -1 : 0;
 }
 
@@ -193,6 +214,13 @@ static hlb_job *job_new(hc_engine *e, enum job_kind kind, struct hlb_instance *i
 
 static void job_free(hlb_job *j)
 {
+	if (j->wh_done) {
+		hc_webhook_done done = j->wh_done;
+
+		j->wh_done = NULL;
+		done(j->wh_arg, HLB_ECANCELED, "hlbridge stopped before the event was queued");
+	}
+	free(j->wh_message);
 	if (j->live_prev)
 		j->live_prev->live_next = j->live_next;
 	else
@@ -278,6 +306,27 @@ static void enqueue(struct hlb_instance *sink, hlb_record *rec)
 
 static void run_route(hc_engine *e, hc_route *r, size_t step, hlb_record *rec);
 
+static void count(hc_engine *e, const char *name, const char *help, const char *label,
+		  const char *value, double v)
+{
+	const char *labels[] = { label, value, NULL };
+
+	if (e->metrics)
+		hc_metric_add(e->metrics, name, help, label ? labels : NULL, v);
+}
+
+static void count_route_in(hc_engine *e, hc_route *r)
+{
+	r->records_in++;
+	if (!r->minutes)
+		r->minutes = calloc(1, sizeof(*r->minutes));
+	if (r->minutes)
+		hc_minutes_add(r->minutes, hc_wall_ms(), 1);
+	count(e, "hlbridge_route_records_in_total", "Records a route received from its source",
+	      "route", r->name, 1);
+}
+
+
 /* Records routed during a poll wait in its batch, to be queued durably in
  * one transaction when the poll finishes. */
 static void to_sink(hc_engine *e, struct hlb_instance *sink, hlb_record *rec)
@@ -321,8 +370,12 @@ static void fan_out(hc_engine *e, hc_route *r, hlb_record *rec)
 
 		if (!mine)
 			continue;
-		if (i < r->nto)
+		if (i < r->nto) {
+			r->records_out++;
+			count(e, "hlbridge_route_records_out_total", "Records a route handed to its sinks",
+			      "route", r->name, 1);
 			to_sink(e, r->to[i], mine);
+		}
 		else
 			run_route(e, r->children[i - r->nto], 0, mine);
 	}
@@ -349,6 +402,8 @@ static void run_route(hc_engine *e, hc_route *r, size_t step, hlb_record *rec)
 		e->record_failures++;
 	} else if (j.nout == 0) {
 		t->dropped++;
+		count(e, "hlbridge_transform_records_dropped_total", "Records a transform dropped",
+		      "transform", t->sec->label, 1);
 	}
 	for (size_t i = 0; i < j.nout; i++)
 		run_route(e, r, step + 1, j.out[i]);
@@ -367,9 +422,17 @@ static void dispatch(hc_engine *e, struct hlb_instance *src, hlb_record *rec)
 	for (size_t i = 0; i < n; i++) {
 		hlb_record *mine = copy_for(e, rec, i, n, src->routes[i]->sec->label);
 
+		count_route_in(e, src->routes[i]);
 		if (mine)
 			run_route(e, src->routes[i], 0, mine);
 	}
+}
+
+static hc_batch *wh_batch(struct hlb_instance *src)
+{
+	if (!src->wh_batch)
+		src->wh_batch = hc_batch_new(0);
+	return src->wh_batch;
 }
 
 int hc_job_emit(hlb_job *j, hlb_record *rec)
@@ -385,6 +448,18 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 		    hc_batch_records(j->pending) >= POLL_FLUSH_RECORDS &&
 		    hc_batch_flush(j->e->store, j->inst, j->pending, accept_queued) < 0)
 			store_failed(j->e);
+		return HLB_OK;
+	}
+	if (j->kind == JOB_WEBHOOK && !j->finished) {
+		hc_batch *b = wh_batch(j->inst);
+
+		if (!b) {
+			hc_record_free(rec);
+			return HLB_ENOMEM;
+		}
+		j->e->collect = b;
+		dispatch(j->e, j->inst, rec);
+		j->e->collect = NULL;
 		return HLB_OK;
 	}
 	if (j->kind == JOB_PROCESS) {
@@ -473,6 +548,77 @@ static void store_failed(hc_engine *e)
 	hc_loop_stop(e->loop);
 }
 
+/* ---- progress ------------------------------------------------------------ */
+
+#define PROGRESS_EVERY_MS 1000
+
+/* "12000/50000 records, 60 pages, 800/s, ETA 48s" */
+static void progress_text(const struct hlb_instance *src, char *out, size_t len)
+{
+	int64_t ms = hc_now_ms() - src->poll_started_ms;
+	double rate = ms > 0 ? (double)src->prog_records * 1000.0 / (double)ms : 0;
+	int n;
+
+	if (src->prog_total)
+		n = snprintf(out, len, "%llu/%llu records", (unsigned long long)src->prog_records,
+			     (unsigned long long)src->prog_total);
+	else
+		n = snprintf(out, len, "%llu records", (unsigned long long)src->prog_records);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	n += snprintf(out + n, len - (size_t)n, ", %llu page%s, %.0f/s",
+		      (unsigned long long)src->prog_pages, src->prog_pages == 1 ? "" : "s", rate);
+	if (n > 0 && (size_t)n < len && src->prog_total > src->prog_records && rate > 0)
+		snprintf(out + n, len - (size_t)n, ", ETA %.0fs",
+			 (double)(src->prog_total - src->prog_records) / rate);
+}
+
+void hc_job_progress(hlb_job *j, uint64_t records, uint64_t total, uint64_t pages)
+{
+	struct hlb_instance *src;
+	int64_t now = hc_now_ms();
+	char text[160];
+
+	if (!j || j->kind != JOB_POLL || j->finished)
+		return;
+	src = j->inst;
+	src->prog_records = records;
+	src->prog_total = total;
+	src->prog_pages = pages;
+	/* a terminal gets a line that rewrites itself, once a second, once
+	 * the poll has run for a second (short polls stay quiet) */
+	if (!isatty(STDERR_FILENO) || now - src->poll_started_ms < PROGRESS_EVERY_MS ||
+	    now - src->prog_shown_ms < PROGRESS_EVERY_MS)
+		return;
+	src->prog_shown_ms = now;
+	progress_text(src, text, sizeof(text));
+	fprintf(stderr, "\r[%s] %s\033[K", src->sec->label, text);
+	fflush(stderr);
+}
+
+static void progress_end(struct hlb_instance *src)
+{
+	char text[160];
+
+	if (src->prog_shown_ms) {
+		progress_text(src, text, sizeof(text));
+		fprintf(stderr, "\r[%s] %s, done\033[K\n", src->sec->label, text);
+	}
+	src->prog_shown_ms = 0;
+	src->prog_records = src->prog_total = src->prog_pages = 0;
+}
+
+/* For the status page: NULL when no poll is showing progress. */
+char *hc_engine_progress_text(const struct hlb_instance *src)
+{
+	char text[160];
+
+	if (!src->polling || (!src->prog_records && !src->prog_pages))
+		return NULL;
+	progress_text(src, text, sizeof(text));
+	return strdup(text);
+}
+
 static void poll_finished(hlb_job *j)
 {
 	struct hlb_instance *src = j->inst;
@@ -480,6 +626,18 @@ static void poll_finished(hlb_job *j)
 
 	src->polling = 0;
 	src->polls++;
+	src->last_poll_wall_ms = hc_wall_ms();
+	if (e->metrics) {
+		static const double bounds[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300 };
+		const char *labels[] = { "source", src->sec->label, NULL };
+
+		hc_metric_observe(e->metrics, "hlbridge_poll_duration_seconds", "How long polls took",
+				  bounds, sizeof(bounds) / sizeof(bounds[0]), labels,
+				  (double)(hc_now_ms() - src->poll_started_ms) / 1000.0);
+		if (j->rc < 0)
+			count(e, "hlbridge_poll_errors_total", "Polls that failed", "source", src->sec->label, 1);
+	}
+	progress_end(src);
 	if (hc_batch_commit(e->store, src, j->pending, accept_queued) < 0) {
 		store_failed(e);
 		return;
@@ -529,6 +687,9 @@ static void start_poll(void *arg)
 		return;
 	}
 	src->polling = 1;
+	src->poll_started_ms = hc_now_ms();
+	src->prog_records = src->prog_total = src->prog_pages = 0;
+	src->prog_shown_ms = 0;
 	int rc = src->mod->desc->poll(src->state, j);
 	if (!j->finished && rc < 0)
 		hc_job_finish(j, rc, NULL);
@@ -590,6 +751,8 @@ static void park(struct hlb_instance *sink, hlb_record *r, int64_t delay)
 	sink->wait_head = r;
 	sink->wait_len++;
 	sink->retried++;
+	count(sink->engine, "hlbridge_sink_records_retried_total", "Record deliveries a sink will retry",
+	      "sink", sink->sec->label, 1);
 	/* One timer per sink, set for the earliest record waiting. */
 	if (sink->retry_timer && sink->retry_due <= r->due_ms)
 		return;
@@ -671,6 +834,21 @@ static int store_outcome(hc_engine *e, struct hlb_instance *sink, hlb_record *r,
 	return hc_durable_final(e->store, r);
 }
 
+/* A failed attempt: the sink's last error, and when its failures began. */
+static void note_failure(struct hlb_instance *sink, const char *why)
+{
+	int64_t now = hc_wall_ms();
+	char *copy = strdup(why);
+
+	if (copy) {
+		free(sink->last_error);
+		sink->last_error = copy;
+	}
+	sink->last_error_wall_ms = now;
+	if (!sink->failing_since_wall_ms)
+		sink->failing_since_wall_ms = now;
+}
+
 static void deliver_finished(hlb_job *j)
 {
 	struct hlb_instance *sink = j->inst;
@@ -686,6 +864,9 @@ static void deliver_finished(hlb_job *j)
 
 		if (v == HLB_DONE) {
 			sink->delivered++;
+			sink->failing_since_wall_ms = 0;
+			count(e, "hlbridge_sink_records_delivered_total", "Records a sink delivered",
+			      "sink", sink->sec->label, 1);
 			if (stored && store_outcome(e, sink, r, HLB_DONE, 0, NULL) < 0)
 				stored = 0;
 			hc_record_free(r);
@@ -694,8 +875,13 @@ static void deliver_finished(hlb_job *j)
 		r->attempts++;
 		if (!*why)
 			why = v < 0 ? "no verdict from the sink" : hc_host_table()->strerror(j->rc);
+		note_failure(sink, why);
 		if (v == HLB_FAILED || r->attempts > (unsigned)sink->retry.limit) {
 			sink->failed++;
+			sink->last_dead_wall_ms = hc_wall_ms();
+			count(e, "hlbridge_sink_records_dead_total",
+			      "Records a sink gave up on (now in the dead-letter queue)", "sink",
+			      sink->sec->label, 1);
 			e->record_failures++;
 			hc_log(sink->sec->label, HLB_LOG_ERROR,
 			       "record %s failed after %u attempt%s%s: %s; it is in the dead-letter queue",
@@ -803,6 +989,8 @@ int hc_engine_state_put(hlb_instance *inst, hlb_job *job, const char *key, struc
 	json = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN);
 	if (job && job->kind == JOB_POLL && !job->finished && job->inst == inst)
 		rc = hc_state_stage(job->pending, inst, key, json);
+	else if (job && job->kind == JOB_WEBHOOK && !job->finished && job->inst == inst)
+		rc = wh_batch(inst) ? hc_state_stage(inst->wh_batch, inst, key, json) : -1;
 	else
 		rc = hc_state_put_now(inst->engine->store, inst, key, json);
 	json_object_put(value);
@@ -827,6 +1015,134 @@ static void check_finished(hlb_job *j, const char *message)
 		hc_loop_stop(e->loop);
 }
 
+/* ---- webhooks ------------------------------------------------------------ */
+
+/* Queues the records of every webhook job of this loop turn, one
+ * transaction per source, then answers the jobs that finished: group
+ * commit, so a burst of deliveries costs a few disk syncs, not one each. */
+static void wh_commit(void *arg)
+{
+	hc_engine *e = arg;
+	int rc = HLB_OK;
+	hlb_job *list = NULL;
+
+	e->wh_timer = NULL;
+	for (size_t i = 0; i < e->g->ninst; i++) {
+		struct hlb_instance *src = e->g->inst[i];
+		hc_batch *b = src->wh_batch;
+
+		if (!b)
+			continue;
+		src->wh_batch = NULL;
+		if (!e->store_failed && hc_batch_commit(e->store, src, b, accept_queued) < 0) {
+			rc = HLB_EIO;
+			store_failed(e);
+		} else if (e->store_failed) {
+			rc = HLB_EIO;
+		}
+		hc_batch_free(b);
+	}
+	/* oldest first, as they arrived */
+	while (e->wh_waiting) {
+		hlb_job *j = e->wh_waiting;
+
+		e->wh_waiting = j->wh_next;
+		j->wh_next = list;
+		list = j;
+	}
+	while (list) {
+		hlb_job *j = list;
+		hc_webhook_done done = j->wh_done;
+
+		list = j->wh_next;
+		j->wh_done = NULL;
+		if (done)
+			done(j->wh_arg, j->rc < 0 ? j->rc : rc, j->wh_message);
+		job_unref(j);
+	}
+}
+
+static void webhook_finished(hlb_job *j, const char *message)
+{
+	hc_engine *e = j->e;
+
+	if (message && !(j->wh_message = strdup(message)))
+		hc_log(j->inst->sec->label, HLB_LOG_WARN, "out of memory keeping a webhook's message");
+	j->refs++; /* the list's */
+	j->wh_next = e->wh_waiting;
+	e->wh_waiting = j;
+	if (!e->wh_timer)
+		e->wh_timer = hc_timer_start(e->loop, 0, 0, wh_commit, e);
+	if (!e->wh_timer)
+		wh_commit(e);
+}
+
+int hc_engine_webhook(hc_engine *e, struct hlb_instance *src, const hlb_webhook *ev,
+		      hc_webhook_done done, void *arg)
+{
+	hlb_job *j;
+	int rc;
+
+	if (e->stopping || e->store_failed)
+		return HLB_ECANCELED;
+	if (!(j = job_new(e, JOB_WEBHOOK, src)))
+		return HLB_ENOMEM;
+	j->wh_done = done;
+	j->wh_arg = arg;
+	rc = src->mod->desc->webhook(src->state, j, ev);
+	if (!j->finished && rc < 0)
+		hc_job_finish(j, rc, NULL);
+	job_unref(j);
+	return HLB_OK;
+}
+
+uint64_t hc_engine_queue_depth(hc_engine *e, struct hlb_instance *src)
+{
+	uint64_t most = 0;
+	int64_t now = hc_now_ms();
+
+	for (size_t i = 0; i < src->nreach; i++) {
+		struct hlb_instance *sink = src->reach[i];
+		uint64_t n = sink->q_len + sink->wait_len;
+
+		if (sink->backlog && e->durable) {
+			/* the store's count is a query: at most once a second */
+			if (now - sink->depth_checked_ms >= 1000) {
+				int64_t pending = 0, retrying = 0, dead = 0;
+
+				if (hc_store_counts(e->store, sink->sec->name, &pending, &retrying, &dead) == 0)
+					sink->stored_depth = (uint64_t)(pending + retrying);
+				sink->depth_checked_ms = now;
+			}
+			if (sink->stored_depth > n)
+				n = sink->stored_depth;
+		}
+		if (n > most)
+			most = n;
+	}
+	return most;
+}
+
+struct hc_webhooks *hc_engine_webhooks(const hc_engine *e)
+{
+	return e->webhooks;
+}
+
+void hc_engine_set_metrics(hc_engine *e, struct hc_metrics *m)
+{
+	e->metrics = m;
+}
+
+struct hc_metrics *hc_engine_metrics(const hc_engine *e)
+{
+	return e ? e->metrics : NULL;
+}
+
+int hc_engine_once(const hc_engine *e)
+{
+	return e->once;
+}
+
 void hc_job_finish(hlb_job *j, int rc, const char *message)
 {
 	if (!j || j->finished || j->kind == JOB_PROCESS)
@@ -837,6 +1153,7 @@ void hc_job_finish(hlb_job *j, int rc, const char *message)
 		hc_log(j->inst->sec->label, rc < 0 ? HLB_LOG_ERROR : HLB_LOG_DEBUG, "%s", message);
 	switch (j->kind) {
 	case JOB_POLL: poll_finished(j); break;
+	case JOB_WEBHOOK: webhook_finished(j, message); break;
 	case JOB_DELIVER: deliver_finished(j); break;
 	case JOB_CHECK: check_finished(j, message); break;
 	case JOB_AUTH:
@@ -925,6 +1242,13 @@ static void on_signal(int sig, void *arg)
 		}
 		e->reloading = 1;
 		begin_stop(e);
+		return;
+	}
+	if (e->stopping && e->reloading) {
+		/* the drain under way ends this run instead of handing over */
+		e->reloading = 0;
+		hc_log(NULL, HLB_LOG_INFO, "signal %d during a reload: stopping instead; draining "
+		       "in-flight records", sig);
 		return;
 	}
 	if (e->stopping) {
@@ -1106,6 +1430,11 @@ void hc_engine_free(hc_engine *e)
 {
 	if (!e)
 		return;
+	/* Webhooks already finished are queued and answered now. */
+	if (e->wh_timer) {
+		hc_timer_stop(e->wh_timer);
+		wh_commit(e);
+	}
 	/* A plugin that finishes its pending job from fini() must not start
 	 * new polls or deliveries. */
 	e->stopping = 1;
@@ -1144,9 +1473,18 @@ void hc_engine_free(hc_engine *e)
 		inst->q_head = inst->q_tail = inst->wait_head = NULL;
 		inst->q_len = inst->wait_len = 0;
 		inst->delivering = inst->polling = inst->waiting_room = 0;
+		hc_batch_free(inst->wh_batch);
+		inst->wh_batch = NULL;
+		free(inst->last_error);
+		inst->last_error = NULL;
 		hc_durable_forget(inst);
 		hc_state_forget(inst);
 	}
+	for (size_t i = 0; i < e->g->nroutes; i++) {
+		free(e->g->routes[i].minutes);
+		e->g->routes[i].minutes = NULL;
+	}
+	hc_webhooks_free(e->webhooks);
 	hc_timer_stop(e->drain_timer);
 	hc_timer_stop(e->check_timer);
 	hc_timer_stop(e->backlog_timer);
@@ -1199,6 +1537,9 @@ int hc_engine_history_add(hlb_instance *inst, hlb_job *job, const char *scope, c
 	json = row ? json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN) : "{}";
 	if (job && job->kind == JOB_POLL && !job->finished && job->inst == inst)
 		rc = hc_history_stage(job->pending, scope, object, change, time_ms, json);
+	else if (job && job->kind == JOB_WEBHOOK && !job->finished && job->inst == inst)
+		rc = wh_batch(inst) ? hc_history_stage(inst->wh_batch, scope, object, change, time_ms,
+						       json) : -1;
 	else
 		rc = hc_store_history_add(inst->engine->store, inst->state_name, scope, object, change,
 					  time_ms, json);

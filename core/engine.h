@@ -10,6 +10,9 @@
 
 typedef struct hc_engine hc_engine;
 
+struct hc_metrics;
+struct hc_webhooks;
+
 hc_engine *hc_engine_new(hc_graph *g, hc_loop *loop, hc_http *http, hc_store *store);
 /* Calls every instance's init(); problems found by plugins land in diag.
  * Returns 0 when all instances started. */
@@ -35,6 +38,25 @@ void hc_engine_on_reload(hc_engine *e, int (*fn)(void *arg), void *arg);
 int hc_engine_reloading(const hc_engine *e);
 /* Calls fini() and frees queued records. */
 void hc_engine_free(hc_engine *e);
+
+/* Webhooks. Runs the source's webhook() callback on `ev` as a job; done
+ * is called exactly once (HLB_OK, or why not) after the records it emitted
+ * are committed to the durable queue. HLB_OK, or an error (done is not
+ * called then). */
+typedef void (*hc_webhook_done)(void *arg, int rc, const char *message);
+int hc_engine_webhook(hc_engine *e, struct hlb_instance *src, const hlb_webhook *ev,
+		      hc_webhook_done done, void *arg);
+/* Records waiting for the fullest sink that `src` feeds (memory, retries
+ * and the store's backlog; the store's count is at most a second old). */
+uint64_t hc_engine_queue_depth(hc_engine *e, struct hlb_instance *src);
+struct hc_webhooks *hc_engine_webhooks(const hc_engine *e);
+/* The metrics registry (kept by the caller across reloads); NULL: none. */
+void hc_engine_set_metrics(hc_engine *e, struct hc_metrics *m);
+struct hc_metrics *hc_engine_metrics(const hc_engine *e);
+void hc_job_progress(hlb_job *job, uint64_t records, uint64_t total, uint64_t pages);
+/* A running poll's progress as text, malloc'd; NULL when it shows none. */
+char *hc_engine_progress_text(const struct hlb_instance *src);
+int hc_engine_once(const hc_engine *e);
 
 /* The host services table handed to plugins. */
 const hlb_host *hc_host_table(void);

@@ -57,6 +57,22 @@ struct hlb_instance {
 
 	/* transform */
 	uint64_t dropped;
+
+	/* webhooks: records of webhook jobs, queued in one transaction per
+	 * loop turn (engine.c) */
+	struct hc_batch *wh_batch;
+	/* a running poll's progress (host->progress) */
+	int64_t poll_started_ms, last_poll_wall_ms;
+	uint64_t prog_records, prog_total, prog_pages;
+	int64_t prog_shown_ms;
+	/* sink health: the current run of failures, and the last error */
+	int64_t failing_since_wall_ms;
+	char *last_error;
+	int64_t last_error_wall_ms;
+	int64_t last_dead_wall_ms;   /* when a record last went to the DLQ */
+	/* the store's queue count, for the webhook queue bound */
+	uint64_t stored_depth;
+	int64_t depth_checked_ms;
 };
 
 typedef struct hc_route {
@@ -70,6 +86,9 @@ typedef struct hc_route {
 	size_t nto;
 	struct hc_route **children;     /* routes chained from this one */
 	size_t nchildren;
+	/* what the status page shows */
+	uint64_t records_in, records_out;
+	struct hc_minutes *minutes;     /* records in per minute, 24 h */
 } hc_route;
 
 typedef struct hc_graph {
@@ -90,6 +109,9 @@ typedef struct hc_graph {
 hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_plugin_dir,
 			 hc_diag *diag);
 void hc_graph_free(hc_graph *g);
+
+/* A [service] option: its value, else its declared default, else NULL. */
+const char *hc_service_option(const hc_graph *g, const char *key);
 
 /* The keys the host itself reads in a section of this role. */
 const hlb_option *hc_host_options(uint32_t role);

@@ -13,9 +13,11 @@
 #include "graph.h"
 #include "jpath.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "retry.h"
 #include "value.h"
+#include "webhook.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -177,6 +179,39 @@ static int64_t host_retry_after_ms(const char *value)
 	return hc_retry_after_ms(value, hc_wall_ms() / 1000);
 }
 
+static int host_webhook_subscribe(hlb_instance *inst, const char *channel, const char *type)
+{
+	if (!inst || !inst->engine)
+		return HLB_EINVAL;
+	return hc_webhooks_subscribe(hc_engine_webhooks(inst->engine), inst, channel, type);
+}
+
+/* A plugin's metric: bad names and the series bound are the plugin's to
+ * report, so they come back as result codes. */
+static int host_metric(hlb_instance *inst, int gauge, const char *name, const char *help,
+		       const char *const *labels, double value)
+{
+	hc_metrics *m = inst ? hc_engine_metrics(inst->engine) : NULL;
+	int rc;
+
+	if (!m || !name)
+		return m ? HLB_EINVAL : HLB_OK;
+	rc = gauge ? hc_metric_set(m, name, help, labels, value) : hc_metric_add(m, name, help, labels, value);
+	return rc == 0 ? HLB_OK : rc == -2 ? HLB_ETOOBIG : HLB_EINVAL;
+}
+
+static int host_metric_add(hlb_instance *inst, const char *name, const char *help,
+			   const char *const *labels, double value)
+{
+	return host_metric(inst, 0, name, help, labels, value);
+}
+
+static int host_metric_set(hlb_instance *inst, const char *name, const char *help,
+			   const char *const *labels, double value)
+{
+	return host_metric(inst, 1, name, help, labels, value);
+}
+
 static const hlb_host table = {
 	.size = sizeof(hlb_host),
 	.abi_major = HLB_ABI_MAJOR,
@@ -241,6 +276,10 @@ static const hlb_host table = {
 	.echo_put = hc_sync_echo_put,
 	.echo_since = hc_sync_echo_since,
 	.pace_block = hc_sync_pace_block,
+	.webhook_subscribe = host_webhook_subscribe,
+	.metric_add = host_metric_add,
+	.metric_set = host_metric_set,
+	.progress = hc_job_progress,
 };
 
 const hlb_host *hc_host_table(void)

@@ -11,11 +11,13 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pace.h"
 #include "record.h"
 #include "retry.h"
@@ -88,6 +90,7 @@ struct hc_http {
 	int (*hold)(void *owner);       /* answers to hold back, for now */
 	struct hlb_http *held;          /* answers held back, oldest first */
 	hlb_timer *release_timer;
+	hc_metrics *metrics;            /* NULL: none */
 };
 
 static int buf_add(struct buf *b, const char *data, size_t n)
@@ -374,6 +377,13 @@ static void observe(struct bucket *b, const struct hlb_http *t, const hlb_http_r
 	o.remaining = header_num(r, "X-RateLimit-Remaining");
 	o.daily_remaining = header_num(r, "X-RateLimit-Daily-Remaining");
 	o.extra_cost = header_num(r, "X-RateLimit-Additional-Cost");
+	if (b->svc->metrics && o.remaining >= 0) {
+		const char *labels[] = { "bucket", b->key, NULL };
+
+		hc_metric_set(b->svc->metrics, "hlbridge_quota_remaining",
+			      "Requests left in a quota bucket, as the API last said (X-RateLimit-Remaining)",
+			      labels, (double)o.remaining);
+	}
 	if (r->status == 429 || o.daily_remaining == 0) {
 		const char *ra = hc_http_header(r, "Retry-After");
 
@@ -572,6 +582,41 @@ void hc_http_wake(hc_http *svc)
 		svc->release_timer = hc_timer_start(svc->loop, 0, 0, release_held, svc);
 }
 
+/* Requests by destination host and status class: "2xx" ... "5xx", or
+ * "error" when no answer came. */
+static void count_request(hc_http *svc, CURL *easy, long status)
+{
+	char host[128] = "unknown", cls[8];
+	const char *url = NULL, *h;
+	size_t n;
+
+	curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
+	if (url && (h = strstr(url, "://"))) {
+		h += 3;
+		n = strcspn(h, "/?#");
+		if (n && n < sizeof(host)) {
+			memcpy(host, h, n);
+			host[n] = '\0';
+		}
+	}
+	if (status >= 100 && status <= 599)
+		snprintf(cls, sizeof(cls), "%ldxx", status / 100);
+	else
+		snprintf(cls, sizeof(cls), "error");
+	const char *labels[] = { "host", host, "class", cls, NULL };
+
+	hc_metric_add(svc->metrics, "hlbridge_http_requests_total",
+		      "HTTP requests hlbridge made, by host and status class", labels, 1);
+	if (status == 429)
+		hc_metric_add(svc->metrics, "hlbridge_http_429_total",
+			      "HTTP 429 (rate limited) answers, by host", labels, 1);
+}
+
+void hc_http_set_metrics(hc_http *svc, hc_metrics *m)
+{
+	svc->metrics = m;
+}
+
 static void on_done(CURL *easy, CURLcode rc, void *arg)
 {
 	hc_http *svc = arg;
@@ -588,6 +633,8 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 		t->bucket->inflight--;
 	result = map_result(rc, t);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (svc->metrics)
+		count_request(svc, easy, status);
 	if (result == HLB_ETOOBIG)
 		error = t->body.overflow ? "response body exceeds the configured limit"
 					 : "response headers exceed 64 KiB";

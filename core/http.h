@@ -11,6 +11,10 @@ hc_http *hc_http_new(hc_loop *loop, const char *version);
 /* Cancels whatever is still in flight (no callbacks), and logs what quota
  * pacing did if any request was paced. */
 void hc_http_free(hc_http *svc);
+struct hc_metrics;
+/* Counts requests (by host and status class), 429s and the quota the API
+ * says is left into m (NULL: stop counting). */
+void hc_http_set_metrics(hc_http *svc, struct hc_metrics *m);
 /* Transfers not ended yet: in curl, or waiting for a quota token. */
 size_t hc_http_active(const hc_http *svc);
 /* The most transfers handed to curl at one time. */

@@ -30,6 +30,10 @@ struct hc_loop {
 	void (*on_signal)(int, void *);
 	void *signal_arg;
 	int stop;
+	int watch_fd;
+	void (*watch_run)(void *);
+	int64_t (*watch_timeout)(void *);
+	void *watch_arg;
 };
 
 static int signal_fd = -1;
@@ -49,6 +53,7 @@ hc_loop *hc_loop_new(void)
 	if (!loop)
 		return NULL;
 	loop->sigpipe[0] = loop->sigpipe[1] = -1;
+	loop->watch_fd = -1;
 	loop->multi = curl_multi_init();
 	if (!loop->multi) {
 		free(loop);
@@ -272,6 +277,15 @@ static void reap_transfers(hc_loop *l)
 		}
 }
 
+void hc_loop_watch(hc_loop *loop, int fd, void (*run)(void *arg), int64_t (*timeout)(void *arg),
+		   void *arg)
+{
+	loop->watch_fd = run ? fd : -1;
+	loop->watch_run = fd >= 0 ? run : NULL;
+	loop->watch_timeout = fd >= 0 ? timeout : NULL;
+	loop->watch_arg = arg;
+}
+
 void hc_loop_run(hc_loop *l)
 {
 	l->stop = 0;
@@ -279,7 +293,13 @@ void hc_loop_run(hc_loop *l)
 		int running = 0;
 		long curl_ms = -1;
 		int64_t wait;
-		struct curl_waitfd extra = { .fd = l->sigpipe[0], .events = CURL_WAIT_POLLIN };
+		struct curl_waitfd extra[2];
+		unsigned nextra = 0;
+
+		if (l->sigpipe[0] >= 0)
+			extra[nextra++] = (struct curl_waitfd){ .fd = l->sigpipe[0], .events = CURL_WAIT_POLLIN };
+		if (l->watch_fd >= 0)
+			extra[nextra++] = (struct curl_waitfd){ .fd = l->watch_fd, .events = CURL_WAIT_POLLIN };
 
 		run_due_timers(l);
 		if (l->stop)
@@ -298,11 +318,18 @@ void hc_loop_run(hc_loop *l)
 		curl_multi_timeout(l->multi, &curl_ms);
 		if (curl_ms >= 0 && curl_ms < wait)
 			wait = curl_ms;
+		if (l->watch_timeout) {
+			int64_t w = l->watch_timeout(l->watch_arg);
+
+			if (w >= 0 && w < wait)
+				wait = w;
+		}
 		if (wait > 0)
-			curl_multi_poll(l->multi, l->sigpipe[0] >= 0 ? &extra : NULL,
-					l->sigpipe[0] >= 0 ? 1 : 0, (int)wait, NULL);
+			curl_multi_poll(l->multi, nextra ? extra : NULL, nextra, (int)wait, NULL);
 		if (l->sigpipe[0] >= 0)
 			drain_signals(l);
+		if (l->watch_run && !l->stop)
+			l->watch_run(l->watch_arg);
 	}
 }
 

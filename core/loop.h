@@ -27,6 +27,12 @@ void hc_loop_on_transfer(hc_loop *loop, void (*fn)(CURL *easy, CURLcode result, 
 /* SIGINT, SIGTERM and SIGHUP call fn on the loop (not in the signal handler). */
 int hc_loop_catch_signals(hc_loop *loop, void (*fn)(int sig, void *arg), void *arg);
 
+/* A file descriptor served by another library (the HTTP listener): the
+ * loop waits for it to become readable, calls run() after every wait,
+ * and waits no longer than timeout() says (ms; -1: no limit; 0: run
+ * again at once). One watch per loop; fd -1 removes it. */
+void hc_loop_watch(hc_loop *loop, int fd, void (*run)(void *arg), int64_t (*timeout)(void *arg),
+		   void *arg);
 /* Runs until hc_loop_stop(). */
 void hc_loop_run(hc_loop *loop);
 void hc_loop_stop(hc_loop *loop);

@@ -48,6 +48,7 @@ static const char usage[] =
 	"  history -c FILE        print the change history sources keep (tag changes)\n"
 	"  links [SUBCOMMAND] -c FILE  list, add or remove links between objects of\n"
 	"                         two systems (GHL contacts and Octorate reservations)\n"
+	"  status -c FILE         show the running hlbridge's routes, sinks and health\n"
 	"  help [COMMAND]         show this help, or a command's help\n"
 	"  version                print the version and the plugin ABI version\n"
 	"\n"
@@ -153,6 +154,19 @@ static const struct {
 	  "(default 1000).\n"
 	  "Exits 0 on success, 1 when the configuration is invalid or has no state\n"
 	  "database yet, 2 on a usage error.\n" },
+	{ "status",
+	  "Usage: hlbridge status -c FILE [--plugin-dir DIR]...\n"
+	  "\n"
+	  "Asks the hlbridge running FILE, at its [service] listen address, for\n"
+	  "its status (GET /status.json) and prints what the status page shows:\n"
+	  "whether it is ready and healthy, and per route its source, state,\n"
+	  "records in and out, a running backfill's progress, and per sink the\n"
+	  "records delivered, retried and dead, the queue and the last error.\n"
+	  "When no hlbridge answers (or FILE has no listen), it prints the\n"
+	  "queues of the state database instead.\n"
+	  "Exits 0 when hlbridge runs and is healthy, 1 when it is unhealthy or\n"
+	  "on an error, 2 on a usage or configuration error, 3 when no running\n"
+	  "hlbridge answered.\n" },
 	{ "links",
 	  "Usage: hlbridge links [list [OBJECT]] -c FILE [--plugin-dir DIR]...\n"
 	  "       hlbridge links add LEFT RIGHT -c FILE\n"
@@ -339,6 +353,8 @@ int main(int argc, char **argv)
 		rc = hc_cmd_history(&cli);
 	else if (strcmp(cli.command, "links") == 0)
 		rc = hc_cmd_links(&cli);
+	else if (strcmp(cli.command, "status") == 0)
+		rc = hc_cmd_status(&cli);
 	else
 		rc = show_help(cli.command);
 	curl_global_cleanup();

@@ -44,6 +44,23 @@ static const hlb_option service_opts[] = {
 	{ "drain_timeout", HLB_OPT_DURATION, "10s", 0, "how long a stop waits for in-flight records", NULL },
 	{ "state_dir", HLB_OPT_PATH, NULL, 0,
 	  "directory of the state database (queues, checkpoints, dead letters); :memory: keeps none", NULL },
+	{ "listen", HLB_OPT_STRING, NULL, 0,
+	  "HOST:PORT of the HTTP listener (webhooks, /health, /ready, /metrics, status page); unset: none", NULL },
+	{ "listen_connections", HLB_OPT_INT, "512", 0, "listener: connections at once (1-65535)", NULL },
+	{ "listen_timeout", HLB_OPT_DURATION, "10s", 0, "listener: an idle or slow connection is closed after this", NULL },
+	{ "webhook_max_body", HLB_OPT_INT, "1048576", 0, "listener: largest request body in bytes (larger: 413)", NULL },
+	{ "ghl_webhook_key", HLB_OPT_LIST, NULL, 0,
+	  "GHL's Ed25519 webhook keys (X-GHL-Signature): PEM files or base64 SPKI; unset: GHL's published key", NULL },
+	{ "ghl_webhook_legacy", HLB_OPT_BOOL, "off", 0,
+	  "accept GHL's legacy RSA X-WH-Signature when X-GHL-Signature is absent", NULL },
+	{ "ghl_webhook_rsa_key", HLB_OPT_LIST, NULL, 0, "GHL's RSA webhook keys (PEM files or base64 SPKI), for ghl_webhook_legacy", NULL },
+	{ "webhook_window", HLB_OPT_DURATION, "5m", 0, "GHL deliveries whose timestamp is further from now are refused", NULL },
+	{ "webhook_queue_limit", HLB_OPT_INT, "100000", 0,
+	  "records waiting for a sink above which webhooks are refused (GHL: 429) until it drains", NULL },
+	{ "octorate_webhook_secret", HLB_OPT_STRING, NULL, HLB_OPT_SECRET,
+	  "the unguessable last part of POST /webhooks/octorate/SECRET (16+ characters); unset: no Octorate intake", NULL },
+	{ "health_failing_after", HLB_OPT_DURATION, "5m", 0,
+	  "/health turns 503 when a sink has failed for this long, or the dead-letter queue grew within it", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 static const hlb_option route_opts[] = {
@@ -58,6 +75,19 @@ static const hlb_option *host_opts(uint32_t role)
 	return role == HLB_CAP_SOURCE ? host_source_opts
 	       : role == HLB_CAP_SINK ? host_sink_opts
 	       : role == HLB_CAP_AUTH ? host_auth_opts : host_transform_opts;
+}
+
+static const hlb_option *find_in(const hlb_option *table, const char *key);
+
+const char *hc_service_option(const hc_graph *g, const char *key)
+{
+	const char *v = hc_section_value(hc_config_find(g->cfg, HC_SERVICE, NULL), key);
+	const hlb_option *o;
+
+	if (v)
+		return v;
+	o = find_in(service_opts, key);
+	return o ? o->default_value : NULL;
 }
 
 const hlb_option *hc_host_options(uint32_t role)

@@ -641,7 +641,9 @@ START_TEST(test_unknown_key_hints)
 	run_build(&r, "[service]\nworkers = 4\n" PIPE "[route:r2]\nfrom = in\nto = out\npriority = 1\n");
 	expect_counts(&r.diag, 2, 0);
 	expect_error(&r, 2, "[service] unknown option 'workers' for [service] "
-		     "(known: plugin_dir, log_level, drain_timeout, state_dir)");
+		     "(known: plugin_dir, log_level, drain_timeout, state_dir, listen, listen_connections, "
+		     "listen_timeout, webhook_max_body, ghl_webhook_key, ghl_webhook_legacy, ghl_webhook_rsa_key, "
+		     "webhook_window, webhook_queue_limit, octorate_webhook_secret, health_failing_after)");
 	expect_error(&r, 15, "[route:r2] unknown option 'priority' for routes (known: from, via, to)");
 	run_free(&r);
 }

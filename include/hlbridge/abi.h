@@ -16,9 +16,11 @@
 /* 1.0 was the first published ABI. 1.1 appended credential providers
  * (HLB_CAP_AUTH, the auth_* callbacks and host services, HLB_OPT_AUTH) and
  * history_add. 1.2 added HLB_CAP_REPLAY. 1.3 appended links, echo
- * memory and pace_block for two-way sync. */
+ * memory and pace_block for two-way sync. 1.4 appended webhooks
+ * (webhook_subscribe, the webhook callback, hlb_webhook), metrics and
+ * progress. */
 #define HLB_ABI_MAJOR 1
-#define HLB_ABI_MINOR 3
+#define HLB_ABI_MINOR 4
 
 /* Result codes: 0 is success, negative values are errors (as in libuv), and
  * the few positive values are non-error outcomes. The host turns any of them

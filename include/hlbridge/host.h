@@ -24,6 +24,7 @@ typedef struct hlb_path hlb_path;         /* a compiled $.a.b[0] path */
 typedef struct hlb_http hlb_http;         /* an HTTP transfer in flight */
 typedef struct hlb_http_response hlb_http_response;
 typedef struct hlb_auth_call hlb_auth_call; /* a token request (1.1) */
+typedef struct hlb_webhook hlb_webhook;     /* a verified webhook event (1.4) */
 
 #if defined(__GNUC__)
 #define HLB_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -273,7 +274,48 @@ typedef struct hlb_host {
 	 * 403 ApiQuotaException): holds every request with this pace key for
 	 * delay_ms (at least 1 s when 0 or less), as a 429 does. */
 	void (*pace_block)(hlb_instance *inst, const char *key, int64_t delay_ms);
+
+	/* ---- 1.4: webhooks, metrics, progress ---- */
+
+	/* A source takes the events of `type` ("ContactTagUpdate"; "*" for
+	 * every type) arriving on `channel` ("ghl": POST /webhooks/ghl,
+	 * "octorate": POST /webhooks/octorate/SECRET) at the host's HTTP
+	 * listener ([service] listen). Called from init(); the plugin's
+	 * webhook() callback then gets each event whose signature or path
+	 * secret the host verified. HLB_OK; HLB_EINVAL for an unknown channel
+	 * or an instance that is not a source; HLB_EUNSUPPORTED when the
+	 * plugin has no webhook callback. */
+	int (*webhook_subscribe)(hlb_instance *inst, const char *channel, const char *type);
+	/* Metrics served on GET /metrics (Prometheus text format). `name`
+	 * follows Prometheus rules ([a-zA-Z_:][a-zA-Z0-9_:]*, counters end in
+	 * _total); `labels` is a NULL-terminated list of name, value pairs
+	 * (NULL: none); `help` is one line. metric_add adds to a counter,
+	 * metric_set sets a gauge. The number of series is bounded: beyond
+	 * it, HLB_ETOOBIG. HLB_OK or HLB_EINVAL (bad name, label or a name
+	 * already used with the other type). */
+	int (*metric_add)(hlb_instance *inst, const char *name, const char *help,
+			  const char *const *labels, double value);
+	int (*metric_set)(hlb_instance *inst, const char *name, const char *help,
+			  const char *const *labels, double value);
+	/* A long poll says how far it got: records so far, records in all
+	 * (0: unknown) and pages so far. The host shows progress (rate, ETA)
+	 * on a terminal and on the status page. Cheap; call it per page. */
+	void (*progress)(hlb_job *job, uint64_t records, uint64_t total, uint64_t pages);
 } hlb_host;
+
+/* 1.4: what a source's webhook() callback is handed. Valid during the
+ * call only (copy what a later callback needs). */
+struct hlb_webhook {
+	uint32_t size;                 /* sizeof(hlb_webhook) */
+	const char *channel;           /* "ghl", "octorate" */
+	const char *type;              /* the event type: GHL `type`, Octorate `type` */
+	const char *id;                /* GHL webhookId, Octorate delivery `id`; NULL if none */
+	int64_t time_ms;               /* the event's time (epoch ms); 0 if none */
+	struct json_object *body;      /* the event: the GHL body; Octorate: `content`
+					* decoded from its JSON string */
+	struct json_object *envelope;  /* the whole delivery as received (GHL:
+					* the same object as body) */
+};
 
 /* True when the host's table contains `member` (added in a later minor). */
 #define HLB_HOST_HAS(host, member) \

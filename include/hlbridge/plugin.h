@@ -77,6 +77,19 @@ typedef struct hlb_plugin {
 	/* What `hlbridge auth status` shows: a JSON object of words and
 	 * numbers (expiry, needs_login, ...), never a secret. New reference. */
 	struct json_object *(*auth_status)(void *state);
+
+	/* ---- 1.4: webhooks ----
+	 * A source that called host->webhook_subscribe gets each verified
+	 * event of its types here, as a job like a poll: it emits records
+	 * with host->emit(), may state_put(inst, job, ...) (committed with the
+	 * records, like a poll's checkpoint), and ends with host->finish(job,
+	 * rc, message), now or later (say, after re-reading the object through
+	 * the API). The host commits the records to the durable queue before
+	 * it answers the sender. rc: HLB_OK accepted (with or without records);
+	 * HLB_EPARSE or HLB_EINVAL: this delivery can never be processed (the
+	 * sender is told not to retry); any other error: the sender should
+	 * deliver it again later. */
+	int (*webhook)(void *state, hlb_job *job, const hlb_webhook *event);
 } hlb_plugin;
 
 #define HLB_PLUGIN_HEADER \

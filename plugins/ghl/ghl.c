@@ -32,6 +32,7 @@
 #include "hlbridge/hlbridge.h"
 #include "ghl_client.h"
 #include "ghl_ops.h"
+#include "ghl_webhook.h"
 #include "../common/echo.h"
 #include "../common/role_options.h"
 #include "../common/identity.h"
@@ -41,7 +42,7 @@
 #endif
 
 #define PLUGIN "ghl"
-#define STREAM_CONTACTS "ghl.contacts"
+#define STREAM_CONTACTS GHL_STREAM_CONTACTS
 #define MAX_STEPS 32          /* operations per record, tag pruning included */
 #define MAX_PAGE_SIZE 500     /* pageLimit the search accepts */
 #define MAX_SEARCH_PAGES 10000
@@ -106,6 +107,10 @@ struct ghl {
 	size_t concurrency;
 	ghl_fanout *poll;
 	size_t changed, deleted, echoes;
+	/* the poll's progress: contacts and pages listed, the totals the
+	 * locations' first pages reported, and how many did */
+	uint64_t listed, pages, total;
+	size_t totals_known;
 };
 
 /* ---- setup ---------------------------------------------------------------------- */
@@ -711,13 +716,30 @@ static void poll_end(ghl_fanout *f)
 
 static void search_next(struct cloc *l);
 
+/* After each page: how far the poll got, for the terminal and the status
+ * page. The total is known once every location's first page told its own. */
+static void report_progress(struct cloc *l, size_t n, json_object *total)
+{
+	struct ghl *g = ghl_of(l);
+	ghl_fanout *f = l->head.fanout;
+
+	if (l->pages == 1 && total && json_object_is_type(total, json_type_int) && json_object_get_int64(total) >= 0) {
+		g->total += (uint64_t)json_object_get_int64(total);
+		g->totals_known++;
+	}
+	g->listed += n;
+	g->pages++;
+	if (HLB_HOST_HAS(g->host, progress) && g->host->progress)
+		g->host->progress(f->job, g->listed, g->totals_known == f->n ? g->total : 0, g->pages);
+}
+
 static int emit(struct cloc *l, const char *id, hlb_op op, int64_t when, json_object *body)
 {
 	struct ghl *g = ghl_of(l);
 	char key[GHL_ID_MAX * 2 + 2];
 	hlb_record *rec;
 
-	snprintf(key, sizeof(key), "%s:%s", l->head.id, id);
+	ghl_record_key(key, sizeof(key), l->head.id, id);
 	rec = g->host->record_new(STREAM_CONTACTS, key, op, when, body);
 	if (rec && g->host->emit(l->head.fanout->job, rec) == HLB_OK)
 		return HLB_OK;
@@ -759,12 +781,9 @@ static int on_contact(struct cloc *l, json_object *c)
 		g->echoes++;
 		return HLB_OK;
 	}
-	if (json_object_deep_copy(view, &body, NULL) != 0)
+	body = ghl_contact_record(view, l->head.id, id, updated, "poll");
+	if (!body)
 		return HLB_ENOMEM;
-	json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
-	json_object_object_add(body, "contactId", json_object_new_string(id));
-	json_object_object_add(body, "dateUpdated", updated ? json_object_new_string(updated) : NULL);
-	json_object_object_add(body, "object", json_object_new_string(object));
 	when = ghl_parse_time(updated);
 	if (emit(l, id, HLB_OP_UPSERT, when >= 0 ? when : l->head.fanout->started_ms, body) != HLB_OK) {
 		/* not saved as seen, so that the next poll reports it */
@@ -810,6 +829,7 @@ static void loc_end(struct cloc *l, int64_t total)
 			json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
 			json_object_object_add(body, "contactId", json_object_new_string(id));
 			json_object_object_add(body, "object", json_object_new_string(object));
+			json_object_object_add(body, "source", json_object_new_string("poll"));
 			l->changed = 1;
 			if (emit(l, id, HLB_OP_DELETE, l->head.fanout->started_ms, body) != HLB_OK) {
 				json_object_object_add(l->snap, id, json_object_get(value));
@@ -870,6 +890,7 @@ static void on_search(void *arg, const ghl_reply *reply)
 			return;
 		}
 	l->seen += n;
+	report_progress(l, n, total);
 	if (n < g->page_size || (total && json_object_is_type(total, json_type_int) &&
 				 (int64_t)l->seen >= json_object_get_int64(total))) {
 		loc_end(l, total && json_object_is_type(total, json_type_int) ? json_object_get_int64(total) : -1);
@@ -992,8 +1013,11 @@ static int start(struct ghl *g, hlb_job *job, int check)
 	};
 	int rc = ghl_fanout_start(&spec, job, check, &g->poll);
 
-	if (rc == HLB_OK)
+	if (rc == HLB_OK) {
 		g->changed = g->deleted = g->echoes = 0;
+		g->listed = g->pages = g->total = 0;
+		g->totals_known = 0;
+	}
 	return rc;
 }
 

@@ -10,6 +10,17 @@
  * new snapshot is staged with the poll, so it is committed only once every
  * record has been delivered and a crash replays rather than loses.
  *
+ * Contact tags are another thing: GHL sends a ContactTagUpdate webhook
+ * when a contact's tags change. With `webhooks = on` (the default; nothing
+ * arrives unless [service] listen is set) each such event of one of the
+ * source's locations becomes a record of the `ghl` contacts source's
+ * shape (stream "ghl.contacts", key LOCATION:CONTACTID, the contact's
+ * email, phone, names and sorted tags) with source "webhook", so that one
+ * route serves the poller's records and these. A change that hlbridge's
+ * own writes explain (echo memory) or that changes none of those fields is
+ * not emitted; the fields last seen per contact are kept in the state
+ * store ("hook:LOCATION:ID"), committed with the record.
+ *
  * The locations of a poll run at once (up to `concurrency`), each paced by
  * its own quota bucket (ghl:<app>:<location>); one failing location is
  * logged and keeps its old snapshot (the next poll tries it again) without
@@ -32,6 +43,9 @@
 
 #include "hlbridge/hlbridge.h"
 #include "ghl_client.h"
+#include "ghl_ops.h"
+#include "ghl_webhook.h"
+#include "../common/echo.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -53,6 +67,8 @@ static const hlb_option options[] = {
 	{ "details_batch", HLB_OPT_INT, "100", 0, "tag ids per tags/details request (1-100)", NULL },
 	GHL_OPTION_CONCURRENCY,
 	GHL_OPTION_BASE_URL,
+	{ "webhooks", HLB_OPT_BOOL, "on", 0,
+	  "take GHL's ContactTagUpdate events ([service] listen) as ghl.contacts records", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
@@ -93,6 +109,7 @@ struct loc {
 	size_t nchanges, alloc;
 	size_t next_detail;    /* the first change the details batches have not reached */
 	size_t next_emit;      /* the first change not emitted yet */
+	unsigned pages;        /* list pages seen */
 };
 
 struct tags {
@@ -104,6 +121,11 @@ struct tags {
 	size_t concurrency;     /* locations at work at once */
 	ghl_fanout *poll;      /* the poll or check running, or NULL */
 	size_t created, updated, deleted;  /* its changes */
+	uint64_t listed, pages, total;     /* its progress (see on_tags_page) */
+	size_t totals_known;
+	char **hook_locations; /* the locations whose ContactTagUpdate events are taken */
+	size_t nhook_locations;
+	int hook_all;          /* location_id = *: every location's */
 };
 
 static struct tags *tags_of(const struct loc *l)
@@ -126,6 +148,31 @@ static int int_option(struct tags *t, const char *key, int64_t dflt, int64_t max
 }
 
 static void tags_free(struct tags *t);
+
+/* webhooks = on: ContactTagUpdate events of the source's locations. */
+static int hook_init(struct tags *t)
+{
+	const hlb_host *host = t->host;
+	char err[256];
+	int rc;
+
+	if (!host->option_bool(t->inst, "webhooks", 1))
+		return HLB_OK;
+	if (!HLB_HOST_HAS(host, webhook_subscribe) || !host->webhook_subscribe) {
+		host->log(t->inst, HLB_LOG_INFO, "this hlbridge takes no webhooks (ABI 1.4): contact tags are "
+			  "not received in real time");
+		return HLB_OK;
+	}
+	rc = ghl_locations_parse(t->locations, &t->hook_all, &t->hook_locations, &t->nhook_locations, err,
+				 sizeof(err));
+	if (rc != HLB_OK)
+		return rc; /* ghl_location_option_check told why */
+	rc = host->webhook_subscribe(t->inst, "ghl", "ContactTagUpdate");
+	if (rc != HLB_OK)
+		host->log(t->inst, HLB_LOG_ERROR, "ContactTagUpdate events could not be subscribed to: %s",
+			  host->strerror(rc));
+	return rc;
+}
 
 static int tags_init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
@@ -164,6 +211,11 @@ static int tags_init(const hlb_host *host, hlb_instance *inst, uint32_t role, vo
 		tags_free(t);
 		return HLB_ENOMEM;
 	}
+	rc = hook_init(t);
+	if (rc != HLB_OK) {
+		tags_free(t);
+		return rc;
+	}
 	*state = t;
 	return HLB_OK;
 }
@@ -199,6 +251,7 @@ static void loc_clear(ghl_fanout_loc *head)
 	free(l->changes);
 	l->changes = NULL;
 	l->nchanges = l->alloc = l->next_detail = l->next_emit = 0;
+	l->pages = 0;
 }
 
 /* Every location has ended (the fan-out's end). */
@@ -270,6 +323,25 @@ static int entry_deleted(json_object *entry)
 	return json_object_object_get_ex(entry, "deleted", &v) && json_object_get_boolean(v);
 }
 
+/* After each page: how far the poll got (tags listed, pages, and the
+ * total once every location's first page told its count). */
+static void report_progress(struct loc *l, size_t n, const ghl_reply *reply)
+{
+	struct tags *t = tags_of(l);
+	ghl_fanout *f = l->head.fanout;
+	json_object *count = ghl_json_at(reply->json, "results.count");
+
+	if (++l->pages == 1 && count && json_object_is_type(count, json_type_int) &&
+	    json_object_get_int64(count) >= 0) {
+		t->total += (uint64_t)json_object_get_int64(count);
+		t->totals_known++;
+	}
+	t->listed += n;
+	t->pages++;
+	if (HLB_HOST_HAS(t->host, progress) && t->host->progress)
+		t->host->progress(f->job, t->listed, t->totals_known == f->n ? t->total : 0, t->pages);
+}
+
 /* One page of the list: each entry against the old snapshot. */
 static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *reply)
 {
@@ -277,7 +349,7 @@ static int on_tags_page(void *arg, struct json_object *items, const ghl_reply *r
 	struct tags *t = tags_of(l);
 	size_t n = json_object_array_length(items);
 
-	(void)reply;
+	report_progress(l, n, reply);
 	for (size_t i = 0; i < n; i++) {
 		json_object *entry = json_object_array_get_idx(items, i);
 		const char *id = ghl_json_string(entry, "_id");
@@ -706,8 +778,11 @@ static int start(struct tags *t, hlb_job *job, int check)
 	};
 	int rc = ghl_fanout_start(&spec, job, check, &t->poll);
 
-	if (rc == HLB_OK) /* its locations start later, from the loop */
+	if (rc == HLB_OK) { /* its locations start later, from the loop */
 		t->created = t->updated = t->deleted = 0;
+		t->listed = t->pages = t->total = 0;
+		t->totals_known = 0;
+	}
 	return rc;
 }
 
@@ -721,6 +796,102 @@ static int tags_check(void *state, hlb_job *job)
 	return start(state, job, 1);
 }
 
+/* ---- ContactTagUpdate events ------------------------------------------------------ */
+
+/* A contact's fields as this source last emitted them, and when:
+ * {"t": ms, "v": view} under "hook:LOCATION:ID"; NULL when never. */
+static json_object *hook_seen(struct tags *t, const char *key, int64_t *when)
+{
+	json_object *saved = t->host->state_get(t->inst, key), *v = NULL, *at = NULL;
+
+	*when = 0;
+	if (saved && json_object_object_get_ex(saved, "v", &v) && json_object_is_type(v, json_type_object)) {
+		json_object_get(v);
+		if (json_object_object_get_ex(saved, "t", &at))
+			*when = json_object_get_int64(at);
+	} else {
+		v = NULL;
+	}
+	json_object_put(saved);
+	return v;
+}
+
+/* Emits the contact of one event, unless nothing the record carries
+ * changed or hlbridge's own writes explain the change. */
+static int hook_contact(struct tags *t, hlb_job *job, const hlb_webhook *ev, const char *loc, const char *id,
+			const char **why)
+{
+	json_object *view, *before, *body, *seen;
+	char key[GHL_ID_MAX * 2 + 8], rkey[GHL_ID_MAX * 2 + 2], object[GHL_ID_MAX * 2 + 16], updated[40];
+	const char *date = ghl_json_string(ev->body, "dateUpdated");
+	int64_t before_ms, now = ghl_now_ms(), when = ev->time_ms > 0 ? ev->time_ms : now;
+	hlb_record *rec;
+	int rc = HLB_OK;
+
+	view = ghl_contact_view(ev->body, NULL);
+	if (!view)
+		return HLB_ENOMEM;
+	snprintf(key, sizeof(key), "hook:%s:%s", loc, id);
+	snprintf(object, sizeof(object), "ghl:%s:contact:%s", loc, id);
+	before = hook_seen(t, key, &before_ms);
+	if (before && json_object_equal(before, view)) {
+		*why = "none of the contact's carried fields changed";
+	} else if (echo_explains(t->host, t->inst, object, before, before_ms, view, ghl_contact_fields)) {
+		*why = "the change is hlbridge's own write";
+	} else {
+		if (!date)
+			ghl_format_time(when, updated, sizeof(updated));
+		body = ghl_contact_record(view, loc, id, date ? date : updated, "webhook");
+		ghl_record_key(rkey, sizeof(rkey), loc, id);
+		rec = body ? t->host->record_new(GHL_STREAM_CONTACTS, rkey, HLB_OP_UPSERT, when, body) : NULL;
+		rc = rec ? t->host->emit(job, rec) : HLB_ENOMEM;
+	}
+	json_object_put(before);
+	seen = rc == HLB_OK ? json_object_new_object() : NULL;
+	if (seen) {
+		json_object_object_add(seen, "t", json_object_new_int64(now));
+		json_object_object_add(seen, "v", view);
+		view = NULL;
+		rc = t->host->state_put(t->inst, job, key, seen);
+	}
+	json_object_put(view);
+	return rc;
+}
+
+static int tags_webhook(void *state, hlb_job *job, const hlb_webhook *ev)
+{
+	struct tags *t = state;
+	const char *loc = ghl_json_string(ev->body, "locationId");
+	const char *id = ghl_json_string(ev->body, "id");
+	const char *why = NULL;
+	char msg[160];
+	int rc;
+
+	if (!ev->type || strcmp(ev->type, "ContactTagUpdate") != 0) {
+		t->host->finish(job, HLB_OK, "not a ContactTagUpdate event: ignored");
+		return HLB_OK;
+	}
+	if (!loc || !*loc || strlen(loc) >= GHL_ID_MAX || !id || !*id || strlen(id) >= GHL_ID_MAX) {
+		t->host->finish(job, HLB_EPARSE, "ContactTagUpdate without a usable locationId and id");
+		return HLB_EPARSE;
+	}
+	if (!ghl_location_listed(t->hook_locations, t->nhook_locations, t->hook_all, loc)) {
+		t->host->finish(job, HLB_OK, "ContactTagUpdate of another location: ignored");
+		return HLB_OK;
+	}
+	rc = hook_contact(t, job, ev, loc, id, &why);
+	if (rc != HLB_OK) {
+		snprintf(msg, sizeof(msg), "contact %s of location %s could not be emitted: %s", id, loc,
+			 t->host->strerror(rc));
+		t->host->finish(job, rc, msg);
+		return rc;
+	}
+	if (why)
+		t->host->log(t->inst, HLB_LOG_DEBUG, "ContactTagUpdate of contact %s: %s; not emitted", id, why);
+	t->host->finish(job, HLB_OK, why);
+	return HLB_OK;
+}
+
 static void tags_free(struct tags *t)
 {
 	if (!t)
@@ -730,6 +901,7 @@ static void tags_free(struct tags *t)
 	free(t->auth);
 	free(t->locations);
 	free(t->search);
+	ghl_ids_free(t->hook_locations, t->nhook_locations);
 	free(t);
 }
 
@@ -751,4 +923,5 @@ const hlb_plugin HLB_PLUGIN_EXPORT(ghl_tags) = {
 	.check = tags_check,
 	.poll = tags_poll,
 	.fini = tags_fini,
+	.webhook = tags_webhook,
 };

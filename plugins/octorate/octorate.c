@@ -9,6 +9,13 @@
  * is a checkpoint of its own: its cursor and dedup entries are committed
  * once its records are delivered.
  *
+ * The source also takes Octorate's reservation webhooks (RESERVATION_CREATED,
+ * _CHANGE, _CANCELLED, _CONFIRMED; option `webhooks`): the delivery's
+ * content is the reservation, built into the same record with the same
+ * dedup entry as the poll's, so a change seen both ways is emitted once.
+ * With `refetch = on` the reservation is read again by id first. The polls
+ * stay, on their interval, as the reconcile of a lost delivery.
+ *
  * As a sink, it annotates the reservations linked to a GHL contact
  * (host->link_find) with the contact's tags (a metaData entry "ghl_tags";
  * a record without `tags` leaves it alone) and appends its history to the
@@ -59,6 +66,12 @@ static const hlb_option options[] = {
 	{ "rate", HLB_OPT_STRING, "100/5m", 0,
 	  "calls per accommodation as COUNT/DURATION (Octorate's quota); X-RateLimit-Remaining corrects it",
 	  NULL },
+	{ "webhooks", HLB_OPT_BOOL, "on", 0,
+	  "source: also take reservation webhooks (POST /webhooks/octorate/SECRET at [service] listen); "
+	  "the polls reconcile what a lost delivery missed", NULL },
+	{ "refetch", HLB_OPT_BOOL, "off", 0,
+	  "source: re-read a webhook's reservation by id before emitting it (the delivery is only a hint)",
+	  NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
@@ -75,7 +88,19 @@ struct poll {
 	octo_call *call;        /* a check's request */
 	json_object *seen;      /* reservation ids of this accommodation, this poll */
 	size_t emitted, skipped, failed;
+	uint64_t pages;         /* pages read, over every accommodation */
 	char first_error[REASON_MAX];
+};
+
+/* ---- a webhook's delivery (one per job; several may be in flight) ----------------- */
+
+struct hook {
+	struct octo *o;
+	struct hook *prev, *next;
+	hlb_job *job;
+	octo_call *call;        /* the refetch */
+	char acc[OCTO_ID_MAX + 1];
+	char id[72];
 };
 
 /* ---- the sink's delivery --------------------------------------------------------------- */
@@ -117,7 +142,9 @@ struct octo {
 	size_t naccs;
 	unsigned page_size;
 	int64_t lookback_ms;
+	int refetch;
 	struct poll *poll;
+	struct hook *hooks;     /* webhooks waiting for their refetch */
 	struct delivery *delivery;
 };
 
@@ -197,6 +224,7 @@ static int load_options(struct octo *o)
 	}
 	o->page_size = (unsigned)page;
 	o->lookback_ms = host->option_ms(inst, "lookback", 2 * DAY_MS);
+	o->refetch = host->option_bool(inst, "refetch", 0);
 	if (o->lookback_ms < 0 || o->lookback_ms > 3660 * DAY_MS) {
 		host->option_error(inst, "lookback", "must be from 0 to 3660d");
 		bad++;
@@ -225,6 +253,33 @@ static int load_options(struct octo *o)
 	return o->client ? HLB_OK : HLB_ENOMEM;
 }
 
+/* Webhooks add to the polls: a host without them (before ABI 1.4) or one
+ * that refuses the subscription still polls. */
+static int subscribe(struct octo *o)
+{
+	static const char *const types[] = {
+		"RESERVATION_CREATED", "RESERVATION_CHANGE", "RESERVATION_CANCELLED", "RESERVATION_CONFIRMED", NULL
+	};
+	const hlb_host *host = o->host;
+	int rc;
+
+	if (!HLB_HOST_HAS(host, webhook_subscribe) || !host->webhook_subscribe) {
+		host->log(o->inst, HLB_LOG_DEBUG, "this hlbridge takes no webhooks: polling only");
+		return HLB_OK;
+	}
+	for (size_t i = 0; types[i]; i++) {
+		rc = host->webhook_subscribe(o->inst, "octorate", types[i]);
+		if (rc == HLB_ENOMEM)
+			return rc;
+		if (rc != HLB_OK) {
+			host->log(o->inst, HLB_LOG_WARN, "webhooks of type %s: %s; polling only", types[i],
+				  host->strerror(rc));
+			return HLB_OK;
+		}
+	}
+	return HLB_OK;
+}
+
 static int octo_init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
 	struct octo *o;
@@ -247,6 +302,8 @@ static int octo_init(const hlb_host *host, hlb_instance *inst, uint32_t role, vo
 	o->inst = inst;
 	o->role = role;
 	rc = load_options(o);
+	if (rc == HLB_OK && role == HLB_CAP_SOURCE && host->option_bool(inst, "webhooks", 1))
+		rc = subscribe(o);
 	if (rc != HLB_OK) {
 		octo_free(o);
 		return rc;
@@ -309,6 +366,10 @@ static int on_res_page(void *arg, struct json_object *items)
 		else
 			p->skipped++;
 	}
+	/* the pager does not hand on the answer's totalPages: the total is unknown */
+	p->pages++;
+	if (HLB_HOST_HAS(o->host, progress) && o->host->progress)
+		o->host->progress(p->job, p->emitted + p->skipped, 0, p->pages);
 	return HLB_OK;
 }
 
@@ -964,6 +1025,178 @@ static int octo_deliver(void *state, hlb_job *job)
 	return HLB_OK;
 }
 
+/* ---- webhooks ------------------------------------------------------------------------------
+ *
+ * A delivery's job ends with: HLB_OK (emitted, unchanged, or not this
+ * instance's accommodation), HLB_EPARSE (no reservation in it: Octorate is
+ * told to stop with a 406) or HLB_EIO and the like (it delivers again). */
+
+static void hook_free(struct hook *h)
+{
+	if (!h)
+		return;
+	octo_call_cancel(h->call);
+	GHL_LIST_DEL(h->o->hooks, h);
+	free(h);
+}
+
+/* The record of reservation `res` of h->acc through the poll's path (the
+ * same build and dedup entry); ends the job. */
+static int hook_emit(struct octo *o, hlb_job *job, const char *acc, json_object *res)
+{
+	const hlb_host *host = o->host;
+	int rc = octo_res_emit(host, o->inst, job, acc, res, o->country);
+	char msg[256];
+
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "accommodation %s: the reservation could not be emitted: %s", acc,
+			 host->strerror(rc));
+		host->finish(job, rc, msg);
+		return rc;
+	}
+	host->finish(job, HLB_OK, rc > 0 ? "emitted" : "unchanged (already emitted)");
+	return HLB_OK;
+}
+
+static void on_refetch(void *arg, const octo_reply *reply)
+{
+	struct hook *h = arg;
+	struct octo *o = h->o;
+	const hlb_host *host = o->host;
+	hlb_job *job = h->job;
+	char acc[OCTO_ID_MAX + 1], id[72], msg[REASON_MAX + 128];
+	json_object *res;
+
+	h->call = NULL;
+	snprintf(acc, sizeof(acc), "%s", h->acc);
+	snprintf(id, sizeof(id), "%s", h->id);
+	/* h goes before finish(), as a poll's state does: finish may run anything */
+	res = reply->rc == HLB_OK ? json_object_get(find_res(reply->json, id)) : NULL;
+	hook_free(h);
+	if (reply->rc != HLB_OK) {
+		/* whatever the cause, a later delivery may succeed; the poll
+		 * reconciles if it never does. The host logs the refusal. */
+		snprintf(msg, sizeof(msg), "reservation %s/%s could not be read again: %s", acc, id, reply->error);
+		host->finish(job, HLB_EIO, msg);
+		return;
+	}
+	if (!res) {
+		host->log(o->inst, HLB_LOG_WARN, "webhook: reservation %s/%s is not in its accommodation: ignored",
+			  acc, id);
+		host->finish(job, HLB_OK, "the reservation is not readable: ignored");
+		return;
+	}
+	hook_emit(o, job, acc, res);
+	json_object_put(res);
+}
+
+/* The delivery's reservation, a new reference. The host decoded `content`
+ * already; only when its text holds integers beyond int64 (a 20-digit
+ * refer) is it parsed again as the client parses an answer, keeping their
+ * digits as text, so that both paths build the same record. NULL: none,
+ * or out of memory (*oom). */
+static json_object *hook_content(const hlb_webhook *ev, int *oom)
+{
+	json_object *content, *res = NULL;
+	struct json_tokener *tok = NULL;
+	size_t qlen = 0;
+	char *quoted = NULL;
+
+	*oom = 0;
+	if (ev->envelope && json_object_object_get_ex(ev->envelope, "content", &content) &&
+	    json_object_is_type(content, json_type_string))
+		quoted = octo_quote_big_ints(json_object_get_string(content),
+					     (size_t)json_object_get_string_len(content), &qlen, oom);
+	if (*oom)
+		return NULL;
+	if (quoted) {
+		res = ghl_parse_whole(&tok, quoted, qlen);
+		if (tok)
+			json_tokener_free(tok);
+		free(quoted);
+		if (res)
+			return res;
+	}
+	return ev->body ? json_object_get(ev->body) : NULL;
+}
+
+/* Its id and accommodation.id as text: 0, or -1 when either is missing. */
+static int hook_target(json_object *res, char *acc, size_t acclen, char *id, size_t idlen)
+{
+	json_object *a = NULL, *v = NULL, *aid = NULL;
+
+	if (!res || !json_object_is_type(res, json_type_object) || !json_object_object_get_ex(res, "id", &v) ||
+	    octo_id_text(v, id, idlen) != 0)
+		return -1;
+	if (!json_object_object_get_ex(res, "accommodation", &a) || !json_object_object_get_ex(a, "id", &aid) ||
+	    octo_id_text(aid, acc, acclen) != 0 || !octo_id_ok(acc))
+		return -1;
+	return 0;
+}
+
+static int hook_refetch(struct octo *o, hlb_job *job, const char *acc, const char *id)
+{
+	struct hook *h = calloc(1, sizeof(*h));
+	char path[256];
+
+	if (!h) {
+		o->host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	h->o = o;
+	h->job = job;
+	snprintf(h->acc, sizeof(h->acc), "%s", acc);
+	snprintf(h->id, sizeof(h->id), "%s", id);
+	GHL_LIST_ADD(o->hooks, h);
+	/* as the sink reads one: the search by ids[] (GET .../{acc}/{id} is deprecated) */
+	snprintf(path, sizeof(path), "/rest/v1/reservation/%s?ids%%5B%%5D=%s", acc, id);
+	h->call = octo_request(o->client, acc, "GET", path, NULL, on_refetch, h);
+	if (!h->call) {
+		hook_free(h);
+		o->host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	return HLB_OK;
+}
+
+static int octo_webhook(void *state, hlb_job *job, const hlb_webhook *ev)
+{
+	struct octo *o = state;
+	const hlb_host *host = o->host;
+	char acc[OCTO_ID_MAX + 1], id[72];
+	json_object *res;
+	int oom, rc;
+
+	res = hook_content(ev, &oom);
+	if (oom) {
+		host->finish(job, HLB_ENOMEM, "out of memory");
+		return HLB_ENOMEM;
+	}
+	if (hook_target(res, acc, sizeof(acc), id, sizeof(id)) != 0) {
+		json_object_put(res);
+		host->log(o->inst, HLB_LOG_DEBUG, "webhook %s (%s): the content is no reservation with an id and "
+			  "accommodation.id", ev->id ? ev->id : "?", ev->type ? ev->type : "?");
+		host->finish(job, HLB_EPARSE, "the content is no reservation with an id and accommodation.id");
+		return HLB_EPARSE;
+	}
+	if (!covers(o, acc, strlen(acc))) {
+		json_object_put(res);
+		host->log(o->inst, HLB_LOG_DEBUG, "webhook %s: accommodation %s is not configured here: ignored",
+			  ev->id ? ev->id : "?", acc);
+		host->finish(job, HLB_OK, "not an accommodation of this source");
+		return HLB_OK;
+	}
+	host->log(o->inst, HLB_LOG_DEBUG, "webhook %s: %s of reservation %s/%s", ev->id ? ev->id : "?",
+		  ev->type ? ev->type : "?", acc, id);
+	if (o->refetch) {
+		json_object_put(res);
+		return hook_refetch(o, job, acc, id);
+	}
+	rc = hook_emit(o, job, acc, res);
+	json_object_put(res);
+	return rc;
+}
+
 /* ---- teardown ------------------------------------------------------------------------------- */
 
 static void octo_free(struct octo *o)
@@ -972,6 +1205,8 @@ static void octo_free(struct octo *o)
 		return;
 	poll_free(o->poll);
 	delivery_free(o->delivery);
+	while (o->hooks)
+		hook_free(o->hooks);
 	octo_client_free(o->client);
 	accs_free(o);
 	free(o->auth);
@@ -998,4 +1233,5 @@ const hlb_plugin HLB_PLUGIN_EXPORT(octorate) = {
 	.poll = octo_poll,
 	.deliver = octo_deliver,
 	.fini = octo_fini,
+	.webhook = octo_webhook,
 };

@@ -27,6 +27,11 @@ static const hlb_option options[] = {
 	{ "checkpoint_every", HLB_OPT_INT, "0", 0,
 	  "source: after every N records, put position {\"next\": n} and call host->checkpoint", NULL },
 	{ "stall_from", HLB_OPT_INT, "-1", 0, "sink: records whose n is at least this always get retry", NULL },
+	{ "webhooks", HLB_OPT_LIST, NULL, 0,
+	  "source: take these webhook events (CHANNEL:TYPE, such as ghl:* or octorate:RESERVATION_CREATED)", NULL },
+	{ "webhook_result", HLB_OPT_ENUM, "ok", 0, "source: how a webhook job ends (ok, parse: never "
+	  "processable, retry: later)", "ok|parse|retry" },
+	{ "webhook_delay", HLB_OPT_DURATION, "0", 0, "source: finish webhook jobs from a timer this much later", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
@@ -40,12 +45,16 @@ struct probe {
 	const char *auth, *subject, *token_base;
 	int generation;          /* auth: grows with every rejected token */
 	hlb_auth_call *call;     /* source: the token call of the poll */
+	const char *wh_result;
+	int64_t wh_delay;
 	char token[128];         /* source: the token it got */
 	hlb_job *pending;
 	hlb_http *http;
 	struct { char key[64]; int64_t tries; } seen[4096];
 	size_t nseen;
 };
+
+static int subscribe(struct probe *p, const char *list);
 
 static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **state)
 {
@@ -80,7 +89,89 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	}
 	if (token)
 		host->log(inst, HLB_LOG_INFO, "connecting with token %s", token);
+	p->wh_result = host->option(inst, "webhook_result");
+	p->wh_delay = host->option_ms(inst, "webhook_delay", 0);
+	if (role == HLB_CAP_SOURCE && subscribe(p, host->option(inst, "webhooks")) < 0) {
+		free(p);
+		return HLB_EINVAL;
+	}
 	*state = p;
+	return HLB_OK;
+}
+
+/* ---- webhooks: each event becomes one record of stream probe.webhook ---- */
+
+static int subscribe(struct probe *p, const char *list)
+{
+	char item[128];
+
+	while (list && *list) {
+		size_t n = strcspn(list, ",");
+		char *colon;
+
+		snprintf(item, sizeof(item), "%.*s", (int)n, list);
+		list += n + (list[n] == ',');
+		colon = strchr(item, ':');
+		if (!colon) {
+			p->host->option_error(p->inst, "webhooks", "'%s' is not CHANNEL:TYPE", item);
+			return -1;
+		}
+		*colon = '\0';
+		while (*item == ' ')
+			memmove(item, item + 1, strlen(item));
+		if (p->host->webhook_subscribe(p->inst, item, colon + 1) != HLB_OK) {
+			p->host->option_error(p->inst, "webhooks", "cannot subscribe to %s:%s", item, colon + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct wh_later {
+	struct probe *p;
+	hlb_job *job;
+	int rc;
+};
+
+static void wh_finish(void *arg)
+{
+	struct wh_later *l = arg;
+
+	l->p->host->finish(l->job, l->rc, l->rc < 0 ? "probe was told to fail this webhook" : NULL);
+	free(l);
+}
+
+static int webhook(void *state, hlb_job *job, const hlb_webhook *ev)
+{
+	struct probe *p = state;
+	int rc = !strcmp(p->wh_result, "parse") ? HLB_EPARSE : !strcmp(p->wh_result, "retry") ? HLB_EIO : HLB_OK;
+	char key[200];
+
+	if (rc == HLB_OK) {
+		struct json_object *body = json_object_new_object();
+
+		snprintf(key, sizeof(key), "%s:%s", ev->channel, ev->id ? ev->id : "-");
+		json_object_object_add(body, "channel", json_object_new_string(ev->channel));
+		json_object_object_add(body, "type", json_object_new_string(ev->type));
+		if (ev->id)
+			json_object_object_add(body, "id", json_object_new_string(ev->id));
+		json_object_object_add(body, "time_ms", json_object_new_int64(ev->time_ms));
+		json_object_object_add(body, "event", json_object_get(ev->body));
+		p->host->emit(job, p->host->record_new("probe.webhook", key, HLB_OP_UPSERT, ev->time_ms, body));
+	}
+	if (p->wh_delay > 0) {
+		struct wh_later *l = malloc(sizeof(*l));
+
+		if (!l)
+			return HLB_ENOMEM;
+		*l = (struct wh_later){ p, job, rc };
+		if (!p->host->timer_start(p->inst, p->wh_delay, 0, wh_finish, l)) {
+			free(l);
+			return HLB_ENOMEM;
+		}
+		return HLB_OK;
+	}
+	p->host->finish(job, rc, rc < 0 ? "probe was told to fail this webhook" : NULL);
 	return HLB_OK;
 }
 
@@ -362,4 +453,5 @@ const hlb_plugin HLB_PLUGIN_EXPORT(PROBE_NAME) = {
 	.auth_token = auth_token,
 	.auth_reject = auth_reject,
 	.auth_status = auth_status,
+	.webhook = webhook,
 };
