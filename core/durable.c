@@ -115,8 +115,17 @@ void hc_durable_adopt(struct hlb_instance *sink, hlb_record *rec)
  * the checkpoint holding it is committed. */
 struct hc_latest {
 	char *key;
+	uint64_t hash;
 	struct text *json;
-	struct hc_latest *next;
+	struct hc_latest *next;   /* hash chain */
+};
+
+/* An instance's latest state by key: a hash table, since a source may keep
+ * a key per object (a reservation's dedup entry, a contact's fields) and
+ * looks one up per record. */
+struct hc_latest_map {
+	struct hc_latest **b;
+	size_t nb, n;
 };
 
 static struct text *text_new(const char *s)
@@ -511,12 +520,49 @@ void hc_durable_forget(struct hlb_instance *src)
 	src->cp_tail = NULL;
 }
 
+static uint64_t key_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
 static struct hc_latest *find_latest(struct hlb_instance *inst, const char *key)
 {
-	for (struct hc_latest *l = inst->latest; l; l = l->next)
-		if (strcmp(l->key, key) == 0)
+	struct hc_latest_map *m = inst->latest;
+	uint64_t h;
+
+	if (!m || !m->n)
+		return NULL;
+	h = key_hash(key);
+	for (struct hc_latest *l = m->b[h & (m->nb - 1)]; l; l = l->next)
+		if (l->hash == h && strcmp(l->key, key) == 0)
 			return l;
 	return NULL;
+}
+
+/* Doubles the buckets when the chains grow past 1 on average. */
+static int latest_grow(struct hc_latest_map *m)
+{
+	size_t nb = m->nb ? m->nb * 2 : 64;
+	struct hc_latest **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return -1;
+	for (size_t i = 0; i < m->nb; i++)
+		while (m->b[i]) {
+			struct hc_latest *l = m->b[i];
+
+			m->b[i] = l->next;
+			l->next = b[l->hash & (nb - 1)];
+			b[l->hash & (nb - 1)] = l;
+		}
+	free(m->b);
+	m->b = b;
+	m->nb = nb;
+	return 0;
 }
 
 static int remember(struct hlb_instance *inst, const char *key, struct text *json)
@@ -524,13 +570,21 @@ static int remember(struct hlb_instance *inst, const char *key, struct text *jso
 	struct hc_latest *l = find_latest(inst, key);
 
 	if (!l) {
+		struct hc_latest_map *m = inst->latest;
+
+		if (!m && !(m = inst->latest = calloc(1, sizeof(*m))))
+			return -1;
+		if (m->n >= m->nb && latest_grow(m) < 0)
+			return -1;
 		l = calloc(1, sizeof(*l));
 		if (!l || !(l->key = strdup(key))) {
 			free(l);
 			return -1;
 		}
-		l->next = inst->latest;
-		inst->latest = l;
+		l->hash = key_hash(key);
+		l->next = m->b[l->hash & (m->nb - 1)];
+		m->b[l->hash & (m->nb - 1)] = l;
+		m->n++;
 	}
 	text_unref(l->json);
 	l->json = text_ref(json);
@@ -631,12 +685,20 @@ int hc_state_stage(hc_batch *b, struct hlb_instance *inst, const char *key, cons
 
 void hc_state_forget(struct hlb_instance *inst)
 {
-	while (inst->latest) {
-		struct hc_latest *l = inst->latest;
+	struct hc_latest_map *m = inst->latest;
 
-		inst->latest = l->next;
-		free(l->key);
-		text_unref(l->json);
-		free(l);
-	}
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nb; i++)
+		while (m->b[i]) {
+			struct hc_latest *l = m->b[i];
+
+			m->b[i] = l->next;
+			free(l->key);
+			text_unref(l->json);
+			free(l);
+		}
+	free(m->b);
+	free(m);
+	inst->latest = NULL;
 }

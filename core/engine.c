@@ -80,6 +80,8 @@ struct hc_engine {
 	hc_webhooks *webhooks;
 	hlb_job *wh_waiting;       /* finished webhook jobs, newest first */
 	hlb_timer *wh_timer;       /* commits their records on the next turn */
+	size_t wh_running;         /* webhook jobs not answered yet */
+	int freeing;               /* hc_engine_free runs: no more commits */
 	hc_metrics *metrics;
 	/* hlbridge auth login: how the provider's exchange ended */
 	int auth_rc;
@@ -212,14 +214,22 @@ static hlb_job *job_new(hc_engine *e, enum job_kind kind, struct hlb_instance *i
 	return j;
 }
 
+/* Tells whoever waits for a webhook job how it ended, once. */
+static void wh_answer(hlb_job *j, int rc, const char *message)
+{
+	hc_webhook_done done = j->wh_done;
+
+	if (!done)
+		return;
+	j->wh_done = NULL;
+	j->e->wh_running--;
+	done(j->wh_arg, rc, message);
+}
+
 static void job_free(hlb_job *j)
 {
-	if (j->wh_done) {
-		hc_webhook_done done = j->wh_done;
-
-		j->wh_done = NULL;
-		done(j->wh_arg, HLB_ECANCELED, "hlbridge stopped before the event was queued");
-	}
+	if (j->wh_done)
+		wh_answer(j, HLB_ECANCELED, "hlbridge stopped before the event was queued");
 	free(j->wh_message);
 	if (j->live_prev)
 		j->live_prev->live_next = j->live_next;
@@ -1052,20 +1062,22 @@ static void wh_commit(void *arg)
 	}
 	while (list) {
 		hlb_job *j = list;
-		hc_webhook_done done = j->wh_done;
 
 		list = j->wh_next;
-		j->wh_done = NULL;
-		if (done)
-			done(j->wh_arg, j->rc < 0 ? j->rc : rc, j->wh_message);
+		wh_answer(j, j->rc < 0 ? j->rc : rc, j->wh_message);
 		job_unref(j);
 	}
+	if (e->stopping && !e->freeing)
+		maybe_done(e);
 }
 
 static void webhook_finished(hlb_job *j, const char *message)
 {
 	hc_engine *e = j->e;
 
+	/* finished from fini() while the engine is freed: job_free answers */
+	if (e->freeing)
+		return;
 	if (message && !(j->wh_message = strdup(message)))
 		hc_log(j->inst->sec->label, HLB_LOG_WARN, "out of memory keeping a webhook's message");
 	j->refs++; /* the list's */
@@ -1089,6 +1101,7 @@ int hc_engine_webhook(hc_engine *e, struct hlb_instance *src, const hlb_webhook 
 		return HLB_ENOMEM;
 	j->wh_done = done;
 	j->wh_arg = arg;
+	e->wh_running++;
 	rc = src->mod->desc->webhook(src->state, j, ev);
 	if (!j->finished && rc < 0)
 		hc_job_finish(j, rc, NULL);
@@ -1174,6 +1187,9 @@ static int sink_idle(const struct hlb_instance *s)
 
 static int all_idle(hc_engine *e)
 {
+	/* a webhook accepted before the stop is answered before the end */
+	if (e->wh_running || e->wh_timer)
+		return 0;
 	for (size_t i = 0; i < e->g->ninst; i++) {
 		const struct hlb_instance *inst = e->g->inst[i];
 
@@ -1435,6 +1451,7 @@ void hc_engine_free(hc_engine *e)
 		hc_timer_stop(e->wh_timer);
 		wh_commit(e);
 	}
+	e->freeing = 1;
 	/* A plugin that finishes its pending job from fini() must not start
 	 * new polls or deliveries. */
 	e->stopping = 1;

@@ -38,7 +38,7 @@ struct hlb_instance {
 	hlb_timer *poll_timer;
 	uint64_t polls, emitted;
 	struct hc_cp *cp_head, *cp_tail;  /* checkpoints waiting for records */
-	struct hc_latest *latest;         /* state as last put (any role) */
+	struct hc_latest_map *latest;     /* state as last put (any role) */
 
 	/* sink */
 	size_t batch;

@@ -8,16 +8,20 @@
 #endif
 
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <microhttpd.h>
 
 #include "listen.h"
 #include "log.h"
+
+#define STOP_FLUSH_MS 1000
 
 struct hc_request {
 	hc_listen *l;
@@ -106,6 +110,17 @@ static enum MHD_Result queue(hc_request *r)
 	return ok;
 }
 
+/* Octorate retries every answer but 200 and 406: a body too large for
+ * ever must be a 406 there. */
+static void refuse_too_big(hc_request *r)
+{
+	static const char msg[] = "{\"status\":\"too_large\",\"detail\":\"request body larger than "
+				  "webhook_max_body\"}\n";
+
+	hc_request_respond(r, strncmp(r->path, "/webhooks/octorate/", 19) == 0 ? 406 : 413,
+			   "application/json", msg, sizeof(msg) - 1, NULL);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -114,6 +129,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	hc_request *r = *con_cls;
 
 	if (!r) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
 		if (!(r = calloc(1, sizeof(*r))))
 			return MHD_NO;
 		r->l = l;
@@ -121,6 +138,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->method = method;
 		r->path = url;
 		*con_cls = r;
+		/* a body announced too large is refused before it is read */
+		if (cl && strtoull(cl, NULL, 10) > l->lim.max_body) {
+			r->too_big = 1;
+			r->handled = 1;
+			refuse_too_big(r);
+			return queue(r);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -135,12 +159,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return r->responded ? MHD_NO : MHD_YES;
 	r->handled = 1;
 	if (r->too_big) {
-		static const char msg[] = "{\"error\":\"request body too large\"}\n";
-
-		hc_request_respond(r, 413, "application/json", msg, sizeof(msg) - 1, NULL);
+		refuse_too_big(r);
 		return queue(r);
 	}
 	l->handler(l->arg, r);
+	/* a held request keeps no body: handlers read it while called */
+	free(r->body);
+	r->body = NULL;
+	r->len = r->cap = 0;
 	if (r->resp)
 		return queue(r);
 	if (r->responded)
@@ -279,7 +305,6 @@ hc_listen *hc_listen_start(hc_loop *loop, const char *addr, const hc_listen_limi
 				(v6 ? MHD_USE_IPv6 : 0),
 				0, NULL, NULL, on_request, l,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 				MHD_OPTION_CONNECTION_LIMIT, limits->max_connections,
 				MHD_OPTION_CONNECTION_TIMEOUT, limits->timeout_s,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits->max_header,
@@ -316,6 +341,31 @@ void hc_listen_set_handler(hc_listen *l, hc_request_handler handler, void *arg)
 	l->arg = arg;
 }
 
+/* The answers queued last (the stop's, and those of webhooks the engine
+ * finished while it stopped) still go out: no new connection is taken,
+ * and MHD runs until the open ones are done, a second at most. */
+static void flush(hc_listen *l)
+{
+	const union MHD_DaemonInfo *info;
+	int64_t until = hc_now_ms() + STOP_FLUSH_MS;
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+
+	info = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info)
+		p.fd = info->epoll_fd;
+	MHD_socket ls = MHD_quiesce_daemon(l->d);
+
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	while (hc_now_ms() < until) {
+		MHD_run(l->d);
+		info = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || info->num_connections == 0)
+			break;
+		poll(&p, 1, 10);
+	}
+}
+
 void hc_listen_stop(hc_listen *l)
 {
 	static const char msg[] = "{\"error\":\"hlbridge is stopping\"}\n";
@@ -325,6 +375,7 @@ void hc_listen_stop(hc_listen *l)
 	while (l->held)
 		hc_request_respond(l->held, 503, "application/json", msg, sizeof(msg) - 1, NULL);
 	hc_loop_watch(l->loop, -1, NULL, NULL, NULL);
+	flush(l);
 	MHD_stop_daemon(l->d);
 	free(l);
 }

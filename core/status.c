@@ -336,7 +336,7 @@ static void html_head(FILE *f, const hc_status *s)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 	      "<meta http-equiv=\"refresh\" content=\"60\">" /* fresh without script */
-	      "<title>hlbridge status</title><style>", f);
+	      "<link rel=\"icon\" href=\"data:,\"><title>hlbridge status</title><style>", f);
 	fputs(css, f);
 	fputs("</style></head><body>\n<header><h1>hlbridge ", f);
 	put_html(f, s->version);

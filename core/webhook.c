@@ -29,6 +29,10 @@
 #define MAX_JSON_DEPTH 64
 #define REPLAY_MAX_IDS 500000 /* about 50 MB at most */
 #define OCTORATE_PREFIX "/webhooks/octorate/"
+/* GHL retries a 429 up to six times about ten minutes apart */
+#define RETRIED_TTL_MS (90 * 60 * 1000)
+#define RETRIED_MAX_IDS 100000
+#define INFLIGHT_TTL_MS (60 * 60 * 1000)
 
 struct sub {
 	struct hlb_instance *inst;
@@ -45,6 +49,11 @@ struct hc_webhooks {
 	uint64_t queue_limit;
 	char *octorate_secret;
 	hc_replay *replay;
+	/* ids being processed (a copy arriving meanwhile must not get a 200
+	 * before the first is committed), and ids answered 429: GHL redelivers
+	 * those about ten minutes later with the same timestamp, which the
+	 * window alone would refuse for good */
+	hc_replay *inflight, *retried;
 	uint64_t accepted, rejected;
 };
 
@@ -77,6 +86,8 @@ void hc_webhooks_free(hc_webhooks *w)
 	hc_keyring_free(w->rsa);
 	free(w->octorate_secret);
 	hc_replay_free(w->replay);
+	hc_replay_free(w->inflight);
+	hc_replay_free(w->retried);
 	free(w);
 }
 
@@ -182,6 +193,8 @@ int hc_webhooks_configure(hc_webhooks *w, hc_engine *e, hc_diag *d)
 	w->e = e;
 	hc_parse_bool(hc_service_option(g, "ghl_webhook_legacy"), &w->legacy);
 	hc_parse_duration_ms(hc_service_option(g, "webhook_window"), &w->window_ms);
+	/* 0: no bound */
+	w->queue_limit = UINT64_MAX;
 	if (hc_parse_int(hc_service_option(g, "webhook_queue_limit"), &n) == 0 && n > 0)
 		w->queue_limit = (uint64_t)n;
 	if (!(w->ed25519 = load_keys(g, d, "ghl_webhook_key", HC_KEY_ED25519, hc_ghl_published_key)))
@@ -208,7 +221,9 @@ int hc_webhooks_configure(hc_webhooks *w, hc_engine *e, hc_diag *d)
 	}
 	/* a replay needs remembering only while its timestamp would pass */
 	w->replay = hc_replay_new(2 * w->window_ms, REPLAY_MAX_IDS);
-	return w->replay ? 0 : -1;
+	w->inflight = hc_replay_new(INFLIGHT_TTL_MS, REPLAY_MAX_IDS);
+	w->retried = hc_replay_new(RETRIED_TTL_MS, RETRIED_MAX_IDS);
+	return w->replay && w->inflight && w->retried ? 0 : -1;
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -255,6 +270,23 @@ static void reject(hc_webhooks *w, hc_request *req, const char *channel, unsigne
 	answer(req, status, reason, detail, status == 429 || status == 503 ? 60 : 0);
 }
 
+/* This id was answered 429: its redelivery may be older than the window. */
+static void retry_allowed(hc_webhooks *w, const char *id)
+{
+	if (hc_replay_check(w->retried, id, hc_wall_ms()) < 0)
+		hc_log("webhook", HLB_LOG_WARN, "out of memory: the redelivery of %s may be refused as stale", id);
+}
+
+/* 1 when `id` was answered 429 within RETRIED_TTL_MS. */
+static int was_retried(hc_webhooks *w, const char *id)
+{
+	int seen = hc_replay_check(w->retried, id, hc_wall_ms());
+
+	if (seen == 0)
+		hc_replay_forget(w->retried, id);
+	return seen == 1;
+}
+
 static void delivery_free(struct delivery *d)
 {
 	free(d->replay_id);
@@ -277,6 +309,8 @@ static void delivery_done(void *arg, int rc, const char *message)
 	hc_webhooks *w = d->w;
 	const char *ch = d->ghl ? "ghl" : "octorate";
 
+	if (d->replay_id)
+		hc_replay_forget(w->inflight, d->replay_id);
 	if (d->rc >= 0) {
 		count(w, ch, "accepted", "ok");
 		answer(d->req, 200, "accepted", NULL, 0);
@@ -286,9 +320,12 @@ static void delivery_done(void *arg, int rc, const char *message)
 			hc_replay_forget(w->replay, d->replay_id);
 		if (d->rc == HLB_EPARSE || d->rc == HLB_EINVAL)
 			reject(w, d->req, ch, d->ghl ? 400 : 406, "unprocessable", d->message);
-		else
+		else {
+			if (d->replay_id)
+				retry_allowed(w, d->replay_id);
 			reject(w, d->req, ch, d->ghl ? 429 : 503, "not_queued",
 			       d->message ? d->message : hc_host_table()->strerror(d->rc));
+		}
 	}
 	delivery_free(d);
 }
@@ -316,19 +353,25 @@ static void fan_out(hc_webhooks *w, hc_request *req, const hlb_webhook *ev, cons
 	for (size_t i = 0; i < w->nsubs; i++)
 		if (subscribed(&w->subs[i], ev->channel, ev->type) &&
 		    hc_engine_queue_depth(w->e, w->subs[i].inst) >= w->queue_limit) {
-			if (replay_id)
+			if (replay_id) {
 				hc_replay_forget(w->replay, replay_id);
+				retry_allowed(w, replay_id);
+			}
 			reject(w, req, ev->channel, ghl ? 429 : 503, "queue_full",
 			       "the queue is above webhook_queue_limit; deliver again later");
 			return;
 		}
 	if (!(d = calloc(1, sizeof(*d))) || (replay_id && !(d->replay_id = strdup(replay_id)))) {
 		free(d);
-		if (replay_id)
+		if (replay_id) {
 			hc_replay_forget(w->replay, replay_id);
+			retry_allowed(w, replay_id);
+		}
 		reject(w, req, ev->channel, ghl ? 429 : 503, "out_of_memory", NULL);
 		return;
 	}
+	if (replay_id && hc_replay_check(w->inflight, replay_id, hc_wall_ms()) < 0)
+		hc_log("webhook", HLB_LOG_WARN, "out of memory tracking webhook %s", replay_id);
 	d->w = w;
 	d->req = req;
 	d->ghl = ghl;
@@ -358,26 +401,48 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* GHL's `timestamp`: ISO 8601 (UTC "Z" or an offset) or epoch seconds or
- * milliseconds. 0, or -1 when it is none of these. */
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* An event time: ISO 8601 with "Z" or an offset (Octorate adds a zone
+ * name: "...Z[UTC]"), or epoch seconds or milliseconds. 0, or -1 when it
+ * is none of these (or out of range). */
 static int parse_time(struct json_object *v, int64_t *ms)
 {
+	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	const char *s;
+	int y, mo, d, h, mi, sec, oh, om;
+	int64_t frac = 0, scale = 1000;
+
 	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
 		double x = json_object_get_double(v);
 
+		/* finite, and before the year 5000 in milliseconds */
+		if (!(x >= 0 && x < 1e14))
+			return -1;
 		*ms = (int64_t)(x < 1e11 ? x * 1000 : x);
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return -1;
-	const char *s = json_object_get_string(v);
-	int y, mo, d, h, mi, sec, n = 0;
-	int64_t frac = 0, scale = 1000;
-
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	s = json_object_get_string(v);
+	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    digits(s + 8, 2, &d) || s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
+	    digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
 		return -1;
-	s += n;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	s += 19;
 	if (*s == '.') {
 		for (s++; *s >= '0' && *s <= '9'; s++)
 			if (scale > 1) {
@@ -387,15 +452,23 @@ static int parse_time(struct json_object *v, int64_t *ms)
 	}
 	*ms = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 24 + h) * 60 + mi) * 60000 +
 	      (int64_t)sec * 1000 + frac;
-	if (*s == 'Z' && !s[1])
-		return 0;
-	if ((*s == '+' || *s == '-') && strlen(s) == 6 && s[3] == ':') {
-		int oh = (s[1] - '0') * 10 + (s[2] - '0'), om = (s[4] - '0') * 10 + (s[5] - '0');
-
+	if (*s == 'Z') {
+		s++;
+	} else if ((*s == '+' || *s == '-') && !digits(s + 1, 2, &oh) && s[3] == ':' &&
+		   !digits(s + 4, 2, &om) && oh <= 23 && om <= 59) {
 		*ms -= (*s == '+' ? 1 : -1) * (int64_t)(oh * 60 + om) * 60000;
-		return 0;
+		s += 6;
+	} else {
+		return -1;
 	}
-	return -1;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1])
+			return -1;
+		s = close + 1;
+	}
+	return *s ? -1 : 0;
 }
 
 static struct json_object *parse_json(const char *text, size_t len)
@@ -473,7 +546,9 @@ static void handle_ghl(hc_webhooks *w, hc_request *req)
 			reject(w, req, "ghl", 400, "bad_timestamp", "\"timestamp\" is not a time");
 			return;
 		}
-		if (t < now - w->window_ms || t > now + w->window_ms) {
+		id = str_field(o, "webhookId");
+		if ((t < now - w->window_ms || t > now + w->window_ms) &&
+		    !(id && *id && t >= now - RETRIED_TTL_MS && t <= now && was_retried(w, id))) {
 			json_object_put(o);
 			reject(w, req, "ghl", 401, "stale",
 			       "\"timestamp\" is outside webhook_window (a replay, or a clock off)");
@@ -484,10 +559,21 @@ static void handle_ghl(hc_webhooks *w, hc_request *req)
 	if (id && *id) {
 		int seen = hc_replay_check(w->replay, id, now);
 
-		if (seen != 0) {
+		if (seen < 0) {
 			json_object_put(o);
-			if (seen < 0) {
-				reject(w, req, "ghl", 429, "out_of_memory", NULL);
+			reject(w, req, "ghl", 429, "out_of_memory", NULL);
+			return;
+		}
+		if (seen) {
+			int busy = hc_replay_check(w->inflight, id, now);
+
+			if (busy == 0)
+				hc_replay_forget(w->inflight, id);
+			json_object_put(o);
+			if (busy != 0) {
+				/* the first copy is not committed yet: no 200 before that */
+				reject(w, req, "ghl", 429, "in_progress",
+				       "this webhookId is being processed; deliver it again later");
 				return;
 			}
 			/* answered 200: GHL need not deliver it again */
@@ -557,21 +643,8 @@ static void handle_octorate(hc_webhooks *w, hc_request *req, const char *secret)
 		snprintf(idbuf, sizeof(idbuf), "%s", json_object_get_string(t));
 		id = idbuf;
 	}
-	if (json_object_object_get_ex(env, "createTime", &t))
-		if (parse_time(t, &ms) < 0) {
-			/* Octorate's "…Z[UTC]": cut the zone name */
-			const char *s = json_object_get_string(t);
-			const char *br = s ? strchr(s, '[') : NULL;
-
-			ms = 0;
-			if (br) {
-				struct json_object *cut = json_object_new_string_len(s, (int)(br - s));
-
-				if (cut && parse_time(cut, &ms) < 0)
-					ms = 0;
-				json_object_put(cut);
-			}
-		}
+	if (json_object_object_get_ex(env, "createTime", &t) && parse_time(t, &ms) < 0)
+		ms = 0;
 	hlb_webhook ev = { sizeof(ev), "octorate", type, id, ms, content, env };
 
 	/* No replay cache here: Octorate retries a delivery with the same id

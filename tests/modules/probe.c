@@ -47,6 +47,7 @@ struct probe {
 	hlb_auth_call *call;     /* source: the token call of the poll */
 	const char *wh_result;
 	int64_t wh_delay;
+	struct wh_later *later; /* webhook jobs finishing from a timer */
 	char token[128];         /* source: the token it got */
 	hlb_job *pending;
 	hlb_http *http;
@@ -131,12 +132,17 @@ struct wh_later {
 	struct probe *p;
 	hlb_job *job;
 	int rc;
+	hlb_timer *timer;
+	struct wh_later *next;
 };
 
 static void wh_finish(void *arg)
 {
-	struct wh_later *l = arg;
+	struct wh_later *l = arg, **pp;
 
+	for (pp = &l->p->later; *pp != l; pp = &(*pp)->next)
+		;
+	*pp = l->next;
 	l->p->host->finish(l->job, l->rc, l->rc < 0 ? "probe was told to fail this webhook" : NULL);
 	free(l);
 }
@@ -164,11 +170,12 @@ static int webhook(void *state, hlb_job *job, const hlb_webhook *ev)
 
 		if (!l)
 			return HLB_ENOMEM;
-		*l = (struct wh_later){ p, job, rc };
-		if (!p->host->timer_start(p->inst, p->wh_delay, 0, wh_finish, l)) {
+		*l = (struct wh_later){ p, job, rc, NULL, p->later };
+		if (!(l->timer = p->host->timer_start(p->inst, p->wh_delay, 0, wh_finish, l))) {
 			free(l);
 			return HLB_ENOMEM;
 		}
+		p->later = l;
 		return HLB_OK;
 	}
 	p->host->finish(job, rc, rc < 0 ? "probe was told to fail this webhook" : NULL);
@@ -380,6 +387,14 @@ static void fini(void *state)
 		p->host->http_cancel(p->http);
 	if (p && p->call)
 		p->host->auth_cancel(p->call);
+	/* jobs left unfinished: the host answers them as cancelled */
+	while (p && p->later) {
+		struct wh_later *l = p->later;
+
+		p->later = l->next;
+		p->host->timer_stop(l->timer);
+		free(l);
+	}
 	free(p);
 }
 
