@@ -604,6 +604,7 @@ void hc_job_progress(hlb_job *j, uint64_t records, uint64_t total, uint64_t page
 	progress_text(src, text, sizeof(text));
 	fprintf(stderr, "\r[%s] %s\033[K", src->sec->label, text);
 	fflush(stderr);
+	hc_log_progress_shown();
 }
 
 static void progress_end(struct hlb_instance *src)

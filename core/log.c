@@ -97,6 +97,13 @@ char *hc_log_mask(const char *in, char *out, size_t outlen)
 	return out;
 }
 
+static int progress_shown;
+
+void hc_log_progress_shown(void)
+{
+	progress_shown = 1;
+}
+
 void hc_log_raw(const char *line)
 {
 	char masked[2048];
@@ -107,7 +114,9 @@ void hc_log_raw(const char *line)
 	for (unsigned char *p = (unsigned char *)masked; *p; p++)
 		if (*p < 0x20 && *p != '\t')
 			*p = '?';
-	fprintf(stderr, "%s\n", masked);
+	/* a progress line (engine.c) is cleared first, and redrawn later */
+	fprintf(stderr, "%s%s\n", progress_shown ? "\r\033[K" : "", masked);
+	progress_shown = 0;
 }
 
 void hc_logv(const char *who, hlb_log_level level, const char *fmt, va_list ap)

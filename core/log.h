@@ -22,5 +22,8 @@ void hc_log(const char *who, hlb_log_level level, const char *fmt, ...) HLB_PRIN
 void hc_logv(const char *who, hlb_log_level level, const char *fmt, va_list ap) HLB_PRINTF(3, 0);
 /* A preformatted line (diagnostics), masked, without time or level. */
 void hc_log_raw(const char *line);
+/* A progress line without a newline is on stderr: the next log line
+ * clears it first. */
+void hc_log_progress_shown(void);
 
 #endif

@@ -123,6 +123,14 @@ static void on_refresh(void *arg, const hlb_http_response *resp)
 	oauth_core *c = arg;
 
 	c->refresh = NULL;
+	if (HLB_HOST_HAS(c->host, metric_add)) {
+		long status = c->host->http_status(resp);
+		const char *labels[] = { "auth", c->name, "result", status >= 200 && status < 300 ? "ok" : "failed",
+					 NULL };
+
+		c->host->metric_add(c->inst, "hlbridge_oauth_refreshes_total",
+				    "OAuth token refreshes, by credential and result", labels, 1);
+	}
 	c->ops->refreshed(c, resp);
 }
 
