@@ -1096,7 +1096,9 @@ int hc_engine_webhook(hc_engine *e, struct hlb_instance *src, const hlb_webhook 
 	hlb_job *j;
 	int rc;
 
-	if (e->stopping || e->store_failed)
+	/* A reload drains this engine while the next one waits: webhooks are
+	 * still taken, and what they queue the next one reads from the store. */
+	if ((e->stopping && !e->reloading) || e->store_failed)
 		return HLB_ECANCELED;
 	if (!(j = job_new(e, JOB_WEBHOOK, src)))
 		return HLB_ENOMEM;
