@@ -22,6 +22,18 @@
 #include "log.h"
 
 #define STOP_FLUSH_MS 1000
+#define SWEEP_MS 500
+
+/* A connection, from MHD's connection notifications. MHD's own timeout
+ * is an idle one: a client that sends a header line now and then would
+ * hold its connection for ever (slow loris). So a request must arrive
+ * whole within listen_timeout of the connection's start or of the end of
+ * its previous request, or its socket is shut down. */
+struct conn {
+	int fd;
+	int64_t waiting_since; /* 0: a request is being handled */
+	struct conn *prev, *next;
+};
 
 struct hc_request {
 	hc_listen *l;
@@ -49,6 +61,8 @@ struct hc_listen {
 	int resumed;     /* MHD must run again to send resumed answers */
 	hc_request *held;
 	uint16_t port;
+	struct conn *conns;
+	hlb_timer *sweep;
 };
 
 static void unlink_held(hc_request *r)
@@ -99,6 +113,64 @@ static int append_body(hc_request *r, const char *data, size_t n)
 	r->len += n;
 	r->body[r->len] = '\0';
 	return 0;
+}
+
+/* busy: the request arrived whole; not busy: the connection waits for
+ * the next one, from now. */
+static void conn_busy(struct MHD_Connection *c, int busy)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = ci ? ci->socket_context : NULL;
+
+	if (k)
+		k->waiting_since = busy ? 0 : hc_now_ms();
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	hc_listen *l = cls;
+	struct conn *k = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (!ci || !(k = calloc(1, sizeof(*k))))
+			return; /* untracked: MHD's idle timeout still applies */
+		k->fd = ci->connect_fd;
+		k->waiting_since = hc_now_ms();
+		k->next = l->conns;
+		if (l->conns)
+			l->conns->prev = k;
+		l->conns = k;
+		*socket_context = k;
+		return;
+	}
+	if (!k)
+		return;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		l->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	free(k);
+	*socket_context = NULL;
+}
+
+/* Shuts down the sockets of connections whose request is overdue; MHD
+ * then sees them end and closes them. */
+static void sweep(void *arg)
+{
+	hc_listen *l = arg;
+	int64_t now = hc_now_ms(), limit = (int64_t)l->lim.timeout_s * 1000;
+
+	for (struct conn *k = l->conns; k; k = k->next)
+		if (k->waiting_since && now - k->waiting_since > limit && k->fd >= 0) {
+			shutdown(k->fd, SHUT_RDWR);
+			k->fd = -1;
+			l->resumed = 1; /* MHD runs at once and notices */
+		}
 }
 
 static enum MHD_Result queue(hc_request *r)
@@ -158,6 +230,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (r->handled) /* resumed without an answer: out of memory */
 		return r->responded ? MHD_NO : MHD_YES;
 	r->handled = 1;
+	conn_busy(c, 1);
 	if (r->too_big) {
 		refuse_too_big(r);
 		return queue(r);
@@ -187,6 +260,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	hc_request *r = *con_cls;
 
 	*con_cls = NULL;
+	conn_busy(c, 0);
 	if (!r)
 		return;
 	if (r->held && !r->responded) {
@@ -310,6 +384,7 @@ hc_listen *hc_listen_start(hc_loop *loop, const char *addr, const hc_listen_limi
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits->max_header,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 				MHD_OPTION_END);
 	if (!l->d) {
 		snprintf(err, errlen, "listen = %s: cannot listen there (address in use, or not "
@@ -325,6 +400,8 @@ hc_listen *hc_listen_start(hc_loop *loop, const char *addr, const hc_listen_limi
 		return NULL;
 	}
 	hc_loop_watch(loop, info->epoll_fd, run, next_timeout, l);
+	if (limits->timeout_s)
+		l->sweep = hc_timer_start(loop, SWEEP_MS, SWEEP_MS, sweep, l);
 	info = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
 	l->port = info ? info->port : 0;
 	return l;
@@ -375,6 +452,8 @@ void hc_listen_stop(hc_listen *l)
 	while (l->held)
 		hc_request_respond(l->held, 503, "application/json", msg, sizeof(msg) - 1, NULL);
 	hc_loop_watch(l->loop, -1, NULL, NULL, NULL);
+	if (l->sweep)
+		hc_timer_stop(l->sweep);
 	flush(l);
 	MHD_stop_daemon(l->d);
 	free(l);

@@ -18,7 +18,7 @@ typedef struct hc_listen_limits {
 	size_t max_body;          /* a longer body is answered 413 unread */
 	size_t max_header;        /* memory per connection for headers */
 	unsigned max_connections;
-	unsigned timeout_s;       /* an idle or slow connection is closed */
+	unsigned timeout_s;       /* a request must arrive whole within this */
 } hc_listen_limits;
 
 typedef void (*hc_request_handler)(void *arg, hc_request *req);

@@ -47,7 +47,7 @@ static const hlb_option service_opts[] = {
 	{ "listen", HLB_OPT_STRING, NULL, 0,
 	  "HOST:PORT of the HTTP listener (webhooks, /health, /ready, /metrics, status page); unset: none", NULL },
 	{ "listen_connections", HLB_OPT_INT, "512", 0, "listener: connections at once (1-65535)", NULL },
-	{ "listen_timeout", HLB_OPT_DURATION, "10s", 0, "listener: an idle or slow connection is closed after this", NULL },
+	{ "listen_timeout", HLB_OPT_DURATION, "10s", 0, "listener: a request must arrive whole within this (slow or idle connections are closed)", NULL },
 	{ "webhook_max_body", HLB_OPT_INT, "1048576", 0, "listener: largest request body in bytes (larger: 413)", NULL },
 	{ "ghl_webhook_key", HLB_OPT_LIST, NULL, 0,
 	  "GHL's Ed25519 webhook keys (X-GHL-Signature): PEM files or base64 SPKI; unset: GHL's published key", NULL },
