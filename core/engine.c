@@ -1154,11 +1154,6 @@ struct hc_metrics *hc_engine_metrics(const hc_engine *e)
 	return e ? e->metrics : NULL;
 }
 
-int hc_engine_once(const hc_engine *e)
-{
-	return e->once;
-}
-
 void hc_job_finish(hlb_job *j, int rc, const char *message)
 {
 	if (!j || j->finished || j->kind == JOB_PROCESS)

@@ -56,7 +56,6 @@ struct hc_metrics *hc_engine_metrics(const hc_engine *e);
 void hc_job_progress(hlb_job *job, uint64_t records, uint64_t total, uint64_t pages);
 /* A running poll's progress as text, malloc'd; NULL when it shows none. */
 char *hc_engine_progress_text(const struct hlb_instance *src);
-int hc_engine_once(const hc_engine *e);
 
 /* The host services table handed to plugins. */
 const hlb_host *hc_host_table(void);

@@ -17,34 +17,41 @@
 #include "store.h"
 #include "webhook.h"
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 static uint64_t sink_queued(const struct hlb_instance *sink)
 {
 	return sink->q_len + sink->wait_len;
 }
 
-static void fill_sink(const hc_service *svc, hc_engine *e, const struct hlb_instance *sink,
-		      hc_sink_status *out)
+/* Records waiting for a sink (in memory, or only in the store) and its
+ * dead letters: what the status page, /health and /metrics show. */
+static void sink_depth(hc_engine *e, const struct hlb_instance *sink, uint64_t *depth, uint64_t *dead)
 {
-	int64_t pending = 0, retrying = 0, dead = 0;
+	int64_t pending = 0, retrying = 0, d = 0;
 
+	*depth = sink_queued(sink);
+	*dead = 0;
+	if (hc_store_counts(hc_engine_store(e), sink->sec->name, &pending, &retrying, &d) == 0) {
+		if ((uint64_t)(pending + retrying) > *depth)
+			*depth = (uint64_t)(pending + retrying);
+		*dead = (uint64_t)d;
+	}
+}
+
+static void fill_sink(hc_engine *e, const struct hlb_instance *sink, hc_sink_status *out)
+{
+	uint64_t depth, dead;
+
+	sink_depth(e, sink, &depth, &dead);
 	out->name = strdup(sink->sec->label);
 	out->delivered = sink->delivered;
 	out->retried = sink->retried;
 	out->dead = sink->failed;
 	out->queued = sink_queued(sink);
-	if (hc_store_counts(hc_engine_store(e), sink->sec->name, &pending, &retrying, &dead) == 0 &&
-	    (uint64_t)(pending + retrying) > out->queued)
-		out->backlog = (uint64_t)(pending + retrying) - out->queued;
-	out->last_error = dup_or_null(sink->last_error);
+	out->backlog = depth - out->queued;
+	out->last_error = sink->last_error ? strdup(sink->last_error) : NULL;
 	out->last_error_ms = sink->last_error_wall_ms;
 	out->failing_since_ms = sink->failing_since_wall_ms;
 	out->state = strdup(sink->failing_since_wall_ms ? "failing" : sink->wait_len ? "retrying" : "ok");
-	(void)svc;
 }
 
 static char *route_from(const hc_route *r)
@@ -134,7 +141,7 @@ int hc_service_status(const hc_service *svc, hc_status *s)
 			return -1;
 		rs->nsinks = r->nto;
 		for (size_t k = 0; k < r->nto; k++) {
-			fill_sink(svc, e, r->to[k], &rs->sinks[k]);
+			fill_sink(e, r->to[k], &rs->sinks[k]);
 			failing |= r->to[k]->failing_since_wall_ms != 0;
 		}
 		rs->state = strdup(failing ? "failing" : r->from && r->from->polling ? "polling"
@@ -142,11 +149,12 @@ int hc_service_status(const hc_service *svc, hc_status *s)
 	}
 	/* every sink once, though several routes may feed it */
 	for (size_t i = 0; i < g->ninst; i++) {
-		int64_t pending, retrying, dead = 0;
+		uint64_t depth, dead;
 
-		if (g->inst[i]->role == HLB_CAP_SINK &&
-		    hc_store_counts(hc_engine_store(e), g->inst[i]->sec->name, &pending, &retrying, &dead) == 0)
-			s->dead_letters += (uint64_t)dead;
+		if (g->inst[i]->role != HLB_CAP_SINK)
+			continue;
+		sink_depth(e, g->inst[i], &depth, &dead);
+		s->dead_letters += dead;
 	}
 	s->unhealthy = unhealthy_reason(svc, s);
 	s->healthy = s->unhealthy == NULL;
@@ -155,6 +163,13 @@ int hc_service_status(const hc_service *svc, hc_status *s)
 
 /* ---- endpoints ---------------------------------------------------------- */
 
+static void respond_oom(hc_request *req)
+{
+	static const char msg[] = "out of memory\n";
+
+	hc_request_respond(req, 500, "text/plain", msg, sizeof(msg) - 1, NULL);
+}
+
 static void respond_json(hc_request *req, unsigned status, struct json_object *o)
 {
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -162,7 +177,7 @@ static void respond_json(hc_request *req, unsigned status, struct json_object *o
 	char *body = malloc(n + 2);
 
 	if (!body) {
-		hc_request_respond(req, 500, "text/plain", "out of memory\n", 14, NULL);
+		respond_oom(req);
 		return;
 	}
 	memcpy(body, text, n);
@@ -175,7 +190,7 @@ static void respond_json(hc_request *req, unsigned status, struct json_object *o
 static void respond_text(hc_request *req, unsigned status, const char *type, char *text)
 {
 	if (!text) {
-		hc_request_respond(req, 500, "text/plain", "out of memory\n", 14, NULL);
+		respond_oom(req);
 		return;
 	}
 	hc_request_respond(req, status, type, text, strlen(text), NULL);
@@ -190,7 +205,7 @@ static void serve_health(const hc_service *svc, hc_request *req)
 	if (hc_service_status(svc, &s) < 0) {
 		hc_status_clear(&s);
 		json_object_put(o);
-		hc_request_respond(req, 500, "text/plain", "out of memory\n", 14, NULL);
+		respond_oom(req);
 		return;
 	}
 	json_object_object_add(o, "status", json_object_new_string(s.healthy ? "ok" : "failing"));
@@ -229,15 +244,12 @@ static void scrape_gauges(const hc_service *svc)
 	g = hc_engine_graph(e);
 	for (size_t i = 0; i < g->ninst; i++) {
 		const struct hlb_instance *sink = g->inst[i];
-		int64_t pending = 0, retrying = 0, dead = 0;
 		const char *labels[] = { "sink", sink->sec->label, NULL };
-		uint64_t depth = sink_queued(sink);
+		uint64_t depth, dead;
 
 		if (sink->role != HLB_CAP_SINK)
 			continue;
-		if (hc_store_counts(hc_engine_store(e), sink->sec->name, &pending, &retrying, &dead) == 0 &&
-		    (uint64_t)(pending + retrying) > depth)
-			depth = (uint64_t)(pending + retrying);
+		sink_depth(e, sink, &depth, &dead);
 		hc_metric_set(svc->metrics, "hlbridge_sink_queue_depth",
 			      "Records waiting for a sink (new and to be retried)", labels, (double)depth);
 		hc_metric_set(svc->metrics, "hlbridge_sink_dead_letters",
@@ -253,7 +265,7 @@ static void serve_metrics(const hc_service *svc, hc_request *req)
 	scrape_gauges(svc);
 	text = hc_metrics_render(svc->metrics, &len);
 	if (!text) {
-		hc_request_respond(req, 500, "text/plain", "out of memory\n", 14, NULL);
+		respond_oom(req);
 		return;
 	}
 	hc_request_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
@@ -266,7 +278,7 @@ static void serve_status(const hc_service *svc, hc_request *req, int html)
 
 	if (hc_service_status(svc, &s) < 0) {
 		hc_status_clear(&s);
-		hc_request_respond(req, 500, "text/plain", "out of memory\n", 14, NULL);
+		respond_oom(req);
 		return;
 	}
 	if (html) {
@@ -277,7 +289,7 @@ static void serve_status(const hc_service *svc, hc_request *req, int html)
 		if (o)
 			respond_json(req, 200, o);
 		else
-			hc_request_respond(req, 500, "text/plain", "out of memory\n", 14, NULL);
+			respond_oom(req);
 		json_object_put(o);
 	}
 	hc_status_clear(&s);

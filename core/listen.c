@@ -412,12 +412,6 @@ uint16_t hc_listen_port(const hc_listen *l)
 	return l->port;
 }
 
-void hc_listen_set_handler(hc_listen *l, hc_request_handler handler, void *arg)
-{
-	l->handler = handler;
-	l->arg = arg;
-}
-
 /* The answers queued last (the stop's, and those of webhooks the engine
  * finished while it stopped) still go out: no new connection is taken,
  * and MHD runs until the open ones are done, a second at most. */

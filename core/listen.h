@@ -30,8 +30,6 @@ hc_listen *hc_listen_start(hc_loop *loop, const char *addr, const hc_listen_limi
 /* Answers what is still waiting with 503, then closes. */
 void hc_listen_stop(hc_listen *l);
 uint16_t hc_listen_port(const hc_listen *l);
-/* Where handlers go from now on (a reload hands the listener over). */
-void hc_listen_set_handler(hc_listen *l, hc_request_handler handler, void *arg);
 
 const char *hc_request_method(const hc_request *r);
 const char *hc_request_path(const hc_request *r);
