@@ -23,6 +23,7 @@ typedef struct hc_cli {
 	const char *limit;       /* --limit N (history) */
 	int once;
 	int help;
+	const char *format;      /* --format tsv (plugins NAME) */
 	const char **args;       /* positional arguments after the (sub-)command */
 	size_t nargs;
 } hc_cli;

@@ -91,13 +91,21 @@ static const struct {
 	  "its plugin's check (for example, that a file can be read).\n"
 	  "Exits 0 when valid, 1 when not, 2 on a usage error (no -c).\n" },
 	{ "plugins",
-	  "Usage: hlbridge plugins [--plugin-dir DIR]... [NAME]\n"
+	  "Usage: hlbridge plugins [--plugin-dir DIR]... [NAME [--format=tsv]]\n"
 	  "\n"
 	  "Without NAME, lists every plugin found in the plugin directories (and\n"
 	  "those built in) with version, ABI, capabilities and summary; modules that\n"
 	  "cannot be loaded are reported with the reason. With NAME, prints that\n"
-	  "plugin's options: key, type, default, flags and help.\n"
-	  "Exits 1 when no plugin was found or a module could not be loaded.\n" },
+	  "plugin's options (key, type, default, flags and help) and, for a connector\n"
+	  "with an operation catalog (ghl), every operation: name, category, trigger\n"
+	  "or action, method and path, scope, token type and marks (deprecated,\n"
+	  "agency only, closest endpoint).\n"
+	  "\n"
+	  "  --format=tsv  only the catalog, tab-separated, with a header line and the\n"
+	  "                columns category, kind, name, http_method, path, spec_file,\n"
+	  "                operationId, required_scope (those of GHL's operations.tsv)\n"
+	  "Exits 1 when no plugin was found or a module could not be loaded, 2 when\n"
+	  "--format is not tsv or the plugin has no catalog.\n" },
 	{ "dlq",
 	  "Usage: hlbridge dlq list -c FILE [--sink NAME]\n"
 	  "       hlbridge dlq show ID [-c FILE]\n"
@@ -302,6 +310,12 @@ int main(int argc, char **argv)
 				cli.tag = argv[++i];
 			else
 				cli.limit = argv[++i];
+		} else if (strcmp(a, "--format") == 0) {
+			if (!need_value(argc, argv, i))
+				goto usage_error;
+			cli.format = argv[++i];
+		} else if (strncmp(a, "--format=", 9) == 0) {
+			cli.format = a + 9;
 		} else if (strcmp(a, "--all") == 0) {
 			cli.all = 1;
 		} else if (strcmp(a, "--once") == 0) {

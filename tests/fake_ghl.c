@@ -44,6 +44,8 @@
  *   --token-ttl SECONDS      access token lifetime, expires_in [86399]
  *   --pit TOKEN[@LOCATION]   a Private Integration Token for every location, or for that
  *                            one (repeatable, at most 64; never expires)
+ *   --agency-pit TOKEN       a token of the company (an agency token, as a Company OAuth
+ *                            access token is), for the agency-only routes; never expires
  *   --rate N/MS              quota per resource (each location; the company for agency
  *                            calls), sliding window [100/10000]
  *   --daily N                daily quota per resource (UTC day) [200000]
@@ -161,6 +163,14 @@
  * 11 are x in base 62 (digits, A-Z, a-z) and the first 9 mix64(x ^ K) in base 62, so
  * a run gives the same ids for the same sequence of creations.
  *
+ * The rest of the operation catalog (tasks, notes, calendars, events, users, businesses,
+ * conversations, locations, associations, blogs, ...; POST /contacts/, DELETE /contacts/{id},
+ * GET /contacts/, duplicate search, GET/PUT/DELETE /opportunities/{id} and more) is in
+ * tests/fake_ghl_catalog.c, whose header lists its seed and paging; its requests pass the
+ * same auth, Version, quota, fault and log steps (counted as "catalog" in /_control/stats,
+ * not in the summary line). A deleted
+ * contact or opportunity is found by nothing (404), search and upsert included.
+ *
  * Where the fake departs from the contract (the spec wins, or cannot be followed):
  *   - POST /contacts/upsert and POST /opportunities/upsert answer 200 for a new record
  *     too (the contract said 201): the spec declares only 200 for both; "new" tells.
@@ -229,18 +239,23 @@
  *   GET /_control/stats -> {"requests":N,"endpoints":{"token","location_token",
  *     "installed_locations","tags_list","tags_details","accounts","statistics",
  *     "contacts_upsert","contacts_get","contacts_update","contacts_tags",
- *     "contacts_search","opportunities_upsert","opportunities_search","pipelines","other"},
+ *     "contacts_search","opportunities_upsert","opportunities_search","pipelines","catalog","other"},
  *     "status":{"2xx","400","401","403","404","413","422","429","5xx","other"},"in_flight",
  *     "peak_concurrent","refreshes","rotated_rejected","codes_exchanged","location_tokens",
  *     "faults_injected","resets","tags_details_ids"} (endpoint counts include failed calls)
  *   GET /_control/log[?n=N] -> the last N (at most 1000) API requests, one JSON object a
- *     line: {"ts","method","path" (with the query),"endpoint","status" (0: reset),
+ *     line: {"ts","method","path" (with the query),"endpoint" (a catalog route's name, such as
+ *     "contacts.create_task"),"body" (the request's JSON, else its text; null when empty
+ *     and for the OAuth calls),"status" (0: reset),
  *     "resource","version","auth" (whether an Authorization header was sent; never the token)}
+ *   GET /_control/catalog-seed -> the ids the catalog seeded (and created since), per
+ *     location and collection: see tests/fake_ghl_catalog.c
  */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
 #include "fake_http.h"
+#include "fake_ghl_catalog.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -288,14 +303,14 @@
 enum ep {
 	EP_NONE, EP_TOKEN, EP_LOCTOKEN, EP_INSTALLED, EP_TAGS, EP_DETAILS, EP_ACCOUNTS, EP_STATS,
 	EP_C_UPSERT, EP_C_GET, EP_C_UPDATE, EP_C_TAGS, EP_C_SEARCH, EP_O_UPSERT, EP_O_SEARCH, EP_PIPELINES,
-	EP_COUNT
+	EP_CATALOG, EP_COUNT
 };
 
 /* Names in /_control/stats, the log and the summary line; EP_NONE is a 404. */
 static const char *const ep_names[EP_COUNT] = {
 	"other", "token", "location_token", "installed_locations", "tags_list", "tags_details",
 	"accounts", "statistics", "contacts_upsert", "contacts_get", "contacts_update", "contacts_tags",
-	"contacts_search", "opportunities_upsert", "opportunities_search", "pipelines"
+	"contacts_search", "opportunities_upsert", "opportunities_search", "pipelines", "catalog"
 };
 
 static const char *const platforms[] = {
@@ -338,6 +353,7 @@ struct contact {
 	size_t ntags, tcap;
 	struct json_object *custom;     /* [{"id","value"}] or NULL */
 	int64_t added_ms, updated_ms;   /* wall clock */
+	int deleted;                    /* DELETE /contacts/{id}: kept, but found by nothing */
 	struct opp *opp;                /* its opportunity in the location's one pipeline */
 	struct contact *hnext;          /* w.cbucket chain */
 };
@@ -354,6 +370,7 @@ struct opp {
 	enum opp_status status;
 	double value;
 	int64_t created_ms, updated_ms, status_ms, stage_ms;  /* wall clock */
+	int deleted;            /* DELETE /opportunities/{id} */
 };
 
 struct location {
@@ -386,6 +403,7 @@ struct tok {
 struct pit {
 	char *token;
 	int loc;                /* -1: every location */
+	int company;            /* --agency-pit: the company's token, as an OAuth Company one */
 };
 
 /* One per resource (each location, then the company), under w.mu. */
@@ -455,6 +473,8 @@ struct call {
 	enum ep ep;
 	int resource;           /* location index, w.nloc for the company, -1 none */
 	struct rate_view rl;
+	int cat;                /* EP_CATALOG: the catalog's route */
+	struct fgc_where wh;
 };
 
 static void iso_time(int64_t ms, char *out, size_t n)
@@ -633,7 +653,7 @@ static struct contact *contact_find(const char *id)
 		return NULL;
 	for (struct contact *c = w.cbucket[fh_hash(id) & (w.cbuckets - 1)]; c; c = c->hnext)
 		if (strcmp(c->id, id) == 0)
-			return c;
+			return c->deleted ? NULL : c;
 	return NULL;
 }
 
@@ -1126,7 +1146,7 @@ static struct contact *contact_by_email(const struct location *l, const char *em
 	for (size_t i = 0; i < l->ncontacts; i++) {
 		const char *ce = l->contacts[i]->f[CF_EMAIL];
 
-		if (ce && strlen(ce) == n && strncasecmp(ce, e, n) == 0)
+		if (ce && !l->contacts[i]->deleted && strlen(ce) == n && strncasecmp(ce, e, n) == 0)
 			return l->contacts[i];
 	}
 	return NULL;
@@ -1138,7 +1158,7 @@ static struct contact *contact_by_phone(const struct location *l, const char *ph
 	for (size_t i = 0; i < l->ncontacts; i++) {
 		const char *cp = l->contacts[i]->f[CF_PHONE];
 
-		if (cp && strcmp(cp, phone) == 0)
+		if (cp && !l->contacts[i]->deleted && strcmp(cp, phone) == 0)
 			return l->contacts[i];
 	}
 	return NULL;
@@ -2915,7 +2935,7 @@ static void h_contact_search(struct fh_req *rq, int li)
 	for (size_t i = 0; i < l->ncontacts; i++) {
 		const struct contact *c = l->contacts[i];
 
-		if ((s.query && !query_match(c, s.query)) || !filters_match(c, s.filters, 0))
+		if (c->deleted || (s.query && !query_match(c, s.query)) || !filters_match(c, s.filters, 0))
 			continue;
 		hits[n].key = s.by_added ? c->added_ms : c->updated_ms;
 		hits[n++].c = c;
@@ -3098,7 +3118,7 @@ static int opp_body_ok(struct fh_req *rq, struct json_object *body)
 static struct opp *opp_find(const struct location *l, const char *id)
 {
 	for (size_t i = 0; i < l->nopps; i++)
-		if (strcmp(l->opps[i]->id, id) == 0)
+		if (!l->opps[i]->deleted && strcmp(l->opps[i]->id, id) == 0)
 			return l->opps[i];
 	return NULL;
 }
@@ -3311,7 +3331,7 @@ static void h_opp_search(struct MHD_Connection *c, struct fh_req *rq, int li)
 		return;
 	}
 	for (size_t i = 0; i < l->nopps; i++)
-		if (opp_match(c, l, l->opps[i]))
+		if (!l->opps[i]->deleted && opp_match(c, l, l->opps[i]))
 			all[total++] = l->opps[i];
 	if (total)
 		qsort(all, (size_t)total, sizeof(*all), opp_cmp);
@@ -3442,7 +3462,8 @@ static int authenticate(struct MHD_Connection *c, struct fh_req *rq, struct auth
 		h++;
 	for (size_t i = 0; i < w.npits; i++)
 		if (strcmp(h, w.pits[i].token) == 0) {
-			a->pit = 1;
+			a->company = w.pits[i].company;
+			a->pit = !a->company;
 			a->loc = w.pits[i].loc;
 			return 1;
 		}
@@ -3466,20 +3487,24 @@ static int check_access(struct MHD_Connection *c, struct call *k, const char *lo
 {
 	struct fh_req *rq = k->rq;
 	enum ep ep = k->ep;
-	const char *version;
+	const char *version, *want;
 	struct auth a;
 	int agency = ep == EP_LOCTOKEN || ep == EP_INSTALLED;
 	int li;
 
 	if (!authenticate(c, rq, &a))
 		return 0;
+	if (ep == EP_CATALOG)
+		agency = k->wh.who == FGC_AGENCY || (k->wh.who == FGC_EITHER && a.company && !a.pit);
 	if (agency != (a.company && !a.pit)) {
 		set_error(rq, 401, AUTHCLASS_MSG);
 		return 0;
 	}
 	version = fh_header_in(c, "Version");
-	if (!version || strcmp(version, API_VERSION) != 0) {
-		set_error(rq, 422, "version header must be one of: " API_VERSION);
+	want = ep == EP_CATALOG && k->wh.version ? k->wh.version : API_VERSION;
+	/* "*": the route's spec declares no Version; any one is taken */
+	if (!version || (strcmp(want, "*") != 0 && strcmp(version, want) != 0)) {
+		set_error_fmt(rq, 422, "version header must be one of: %s", want);
 		return 0;
 	}
 	if (agency) {
@@ -3543,6 +3568,10 @@ static int access_for(struct MHD_Connection *c, struct call *k, const char *arg,
 	case EP_O_UPSERT:
 		where = copy = body_location(k->rq, &unknown);
 		break;
+	case EP_CATALOG:
+		where = k->wh.loc;
+		unknown = k->wh.unknown;
+		break;
 	case EP_C_GET:
 	case EP_C_UPDATE:
 	case EP_C_TAGS:
@@ -3581,6 +3610,10 @@ static void decide(struct MHD_Connection *c, const char *url, const char *method
 	unsigned fault;
 	int li;
 
+	if (ep == EP_NONE && (k->cat = fgc_route(url, method)) >= 0) {
+		ep = EP_CATALOG;
+		fgc_where(k->cat, c, rq, url, &k->wh);
+	}
 	k->ep = ep;
 	k->resource = -1;
 	rq->delay_ms = w.latency_ms;
@@ -3632,6 +3665,7 @@ static void decide(struct MHD_Connection *c, const char *url, const char *method
 	case EP_O_UPSERT: h_opp_upsert(rq, li); break;
 	case EP_O_SEARCH: h_opp_search(c, rq, li); break;
 	case EP_PIPELINES: h_pipelines(rq, li); break;
+	case EP_CATALOG: fgc_handle(k->cat, c, rq, url, li == (int)w.nloc ? -1 : li); break;
 	default: break;
 	}
 	fh_fault_after(url, rq);
@@ -3668,6 +3702,18 @@ static void count_status(unsigned status)
 		}
 }
 
+/* The request body in the log: its JSON, else its text; null when empty
+ * and for the OAuth calls, whose bodies carry secrets and codes. */
+static void log_body(struct json_object *o, const struct call *k)
+{
+	const struct fh_req *rq = k->rq;
+	struct json_object *v = NULL;
+
+	if (k->ep != EP_TOKEN && k->ep != EP_LOCTOKEN && rq->len && fh_json_value(rq->body, rq->len, &v) <= 0)
+		v = json_object_new_string_len(rq->body, (int)(rq->len < 4096 ? rq->len : 4096));
+	json_object_object_add(o, "body", v);
+}
+
 /* Counts an answered API request and logs it; the caller holds w.mu. The
  * log says whether a token was sent, never which. */
 static void record(struct MHD_Connection *c, const char *url, const char *method, const struct call *k)
@@ -3691,7 +3737,8 @@ static void record(struct MHD_Connection *c, const char *url, const char *method
 	put_str(o, "ts", ts);
 	put_str(o, "method", method);
 	put_str(o, "path", path);
-	put_str(o, "endpoint", k->ep == EP_NONE ? "not_found" : ep_names[k->ep]);
+	put_str(o, "endpoint", k->ep == EP_NONE ? "not_found" : k->ep == EP_CATALOG ? fgc_name(k->cat) : ep_names[k->ep]);
+	log_body(o, k);
 	put_int(o, "status", rq->reset ? 0 : rq->status);
 	if (k->resource >= 0)
 		put_str(o, "resource", k->resource < (int)w.nloc ? w.loc[k->resource].id : w.company_id);
@@ -3893,11 +3940,15 @@ static struct json_object *ctl_contacts(struct json_object *req, const char *op,
 		struct json_object *a = json_object_new_array();
 
 		if (*op == 'c')
-			for (size_t i = 0; i < l->ncontacts; i++)
-				json_object_array_add(a, contact_json(l->contacts[i]));
+			for (size_t i = 0; i < l->ncontacts; i++) {
+				if (!l->contacts[i]->deleted)
+					json_object_array_add(a, contact_json(l->contacts[i]));
+			}
 		else
-			for (size_t i = 0; i < l->nopps; i++)
-				json_object_array_add(a, opp_json(l->opps[i]));
+			for (size_t i = 0; i < l->nopps; i++) {
+				if (!l->opps[i]->deleted)
+					json_object_array_add(a, opp_json(l->opps[i]));
+			}
 		o = fh_ctl_ok();
 		json_object_object_add(o, op, a);
 		*status = 200;
@@ -4017,13 +4068,20 @@ static void control(struct MHD_Connection *c, const char *url, const char *metho
 		fh_set_json(rq, 200, o);
 		return;
 	}
+	if (strcmp(url, "/_control/catalog-seed") == 0 && strcmp(method, "GET") == 0) {
+		pthread_mutex_lock(&w.mu);
+		o = fgc_seed_json();
+		pthread_mutex_unlock(&w.mu);
+		fh_set_json(rq, 200, o);
+		return;
+	}
 	if (strcmp(url, "/_control/log") == 0 && strcmp(method, "GET") == 0) {
 		fh_log_control(c, url, rq);
 		return;
 	}
 	if (strcmp(url, "/_control") != 0 || strcmp(method, "POST") != 0) {
 		fh_set_json(rq, 404, fh_ctl_fail("control endpoints: POST /_control, GET /_control/stats, "
-						 "GET /_control/log"));
+						 "GET /_control/log, GET /_control/catalog-seed"));
 		return;
 	}
 	if (rq->too_big) {
@@ -4065,7 +4123,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: fake_ghl [--port N] [--locations N] [--tags N] [--contacts N] [--seed FILE]\n"
 	      "         [--company-id ID] [--oauth-location ID] [--client-id ID] [--client-secret S]\n"
-	      "         [--app-id ID] [--token-ttl SECONDS] [--pit TOKEN[@LOCATION]]... [--rate N/MS]\n"
+	      "         [--app-id ID] [--token-ttl SECONDS] [--pit TOKEN[@LOCATION]]... [--agency-pit TOKEN]... [--rate N/MS]\n"
 	      "         [--daily N] [--latency-ms N] [--log FILE] [--max-seconds N]\n"
 	      "A fake GoHighLevel API (OAuth, Social Planner tags/accounts/statistics, contacts,\n"
 	      "opportunities and pipelines) on 127.0.0.1.\n"
@@ -4078,6 +4136,7 @@ struct options {
 	long port, nloc, ntags, ncontacts, max_seconds;
 	const char *seed, *log;
 	const char *pits[PIT_CAP];
+	unsigned char agency[PIT_CAP];
 	size_t npits;
 };
 
@@ -4096,6 +4155,7 @@ static void parse_args(int argc, char **argv, struct options *op)
 		{ "app-id", required_argument, NULL, 'a' },
 		{ "token-ttl", required_argument, NULL, 'T' },
 		{ "pit", required_argument, NULL, 'P' },
+		{ "agency-pit", required_argument, NULL, 'A' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "daily", required_argument, NULL, 'd' },
 		{ "latency-ms", required_argument, NULL, 'L' },
@@ -4129,6 +4189,12 @@ static void parse_args(int argc, char **argv, struct options *op)
 				fh_die("at most %d --pit options", PIT_CAP);
 			if (!*optarg || *optarg == '@')
 				fh_die("--pit takes TOKEN or TOKEN@LOCATION");
+			op->pits[op->npits++] = optarg;
+			break;
+		case 'A':
+			if (op->npits >= PIT_CAP)
+				fh_die("at most %d --pit and --agency-pit options", PIT_CAP);
+			op->agency[op->npits] = 1;
 			op->pits[op->npits++] = optarg;
 			break;
 		case 'r':
@@ -4170,9 +4236,10 @@ static void setup_world(struct options *op)
 	if (w.oauth_location && (w.oauth_loc = loc_find(w.oauth_location)) < 0)
 		fh_die("--oauth-location %s is not a seeded location (e.g. %s)", w.oauth_location, w.loc[0].id);
 	for (size_t i = 0; i < op->npits; i++) {
-		const char *at = strrchr(op->pits[i], '@');
+		const char *at = op->agency[i] ? NULL : strrchr(op->pits[i], '@');
 
 		w.pits[i].loc = -1;
+		w.pits[i].company = op->agency[i];
 		if (at) {
 			w.pits[i].loc = loc_find(at + 1);
 			if (w.pits[i].loc < 0)
@@ -4185,6 +4252,7 @@ static void setup_world(struct options *op)
 			fh_die("out of memory");
 	}
 	w.npits = op->npits;
+	fgc_seed();
 	w.quota = calloc(w.nloc + 1, sizeof(*w.quota));
 	if (!w.quota)
 		fh_die("out of memory");
@@ -4209,6 +4277,7 @@ static void free_world(void)
 		free(l->name);
 		free(l->address);
 	}
+	fgc_free();
 	free(w.loc);
 	free(w.lindex);
 	free(w.cbucket);
@@ -4250,4 +4319,281 @@ int main(int argc, char **argv)
 	rc = fh_run(&server, op.port, op.max_seconds);
 	free_world();
 	return rc == 0 ? 0 : 2;
+}
+
+/* ---- what the catalog (tests/fake_ghl_catalog.c) uses ---------------------------------- */
+
+void fg_error(struct fh_req *rq, unsigned status, const char *message) { set_error(rq, status, message); }
+void fg_json(struct fh_req *rq, unsigned status, struct json_object *o) { set_json(rq, status, o); }
+size_t fg_nloc(void) { return w.nloc; }
+const char *fg_loc_id(size_t li) { return w.loc[li].id; }
+const char *fg_loc_name(size_t li) { return w.loc[li].name; }
+int fg_loc_find(const char *id) { return loc_find(id); }
+const char *fg_company_id(void) { return w.company_id; }
+void fg_make_id(char out[21], uint64_t kind, size_t li, size_t seq) { make_id(out, kind, li, seq); }
+size_t fg_ncontacts(size_t li) { return w.loc[li].ncontacts; }
+
+const char *fg_contact_id(size_t li, size_t k)
+{
+	return w.loc[li].contacts[k]->deleted ? NULL : w.loc[li].contacts[k]->id;
+}
+
+int fg_contact_loc(const char *id)
+{
+	struct contact *c = contact_find(id);
+
+	return c ? c->loc : -1;
+}
+
+struct json_object *fg_contact_json(const char *id)
+{
+	struct contact *c = contact_find(id);
+
+	return c ? contact_json(c) : NULL;
+}
+
+int fg_contact_tags(const char *id, struct json_object *tags, int del)
+{
+	struct contact *c = contact_find(id);
+	int changed = 0;
+
+	if (!c)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(tags); i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(tags, i));
+		int rc = !t ? 0 : del ? contact_tag_remove(c, t) : c->ntags < CONTACT_TAGS_CAP ? contact_tag_add(c, t) : 0;
+
+		if (rc < 0)
+			return -1;
+		changed |= rc;
+	}
+	if (changed)
+		c->updated_ms = fh_wall_ms();
+	return 0;
+}
+
+/* POST /contacts/: as the upsert, but a contact with that e-mail or phone
+ * is a 400 (the location allows no duplicates) naming it in meta. */
+void fg_contact_create(struct fh_req *rq, int li)
+{
+	struct json_object *body = json_body(rq), *o, *meta;
+	const char *email, *phone;
+	struct contact *c;
+	char msg[256];
+
+	if (!body)
+		return;
+	if (contact_invalid(body, IN_UPSERT, msg, sizeof(msg))) {
+		set_error(rq, 422, msg);
+		goto out;
+	}
+	email = body_text(body, "email");
+	phone = body_text(body, "phone");
+	c = email ? contact_by_email(&w.loc[li], email) : NULL;
+	if (c || (phone && (c = contact_by_phone(&w.loc[li], phone)))) {
+		o = json_object_new_object();
+		put_int(o, "statusCode", 400);
+		put_str(o, "message", "This location does not allow duplicated contacts.");
+		meta = json_object_new_object();
+		put_str(meta, "contactId", c->id);
+		put_str(meta, "matchingField", email && c->f[CF_EMAIL] && !strcasecmp(c->f[CF_EMAIL], email) ? "email" : "phone");
+		json_object_object_add(o, "meta", meta);
+		set_json(rq, 400, o);
+		goto out;
+	}
+	if (!(c = contact_new((size_t)li, fh_wall_ms())) || contact_apply(c, body, 0) < 0) {
+		set_error(rq, 500, "Internal server error");
+		goto out;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "contact", contact_json(c));
+	set_json(rq, 201, o);
+out:
+	json_object_put(body);
+}
+
+void fg_contact_delete(struct fh_req *rq, const char *id)
+{
+	struct contact *c = contact_find(id);
+	struct json_object *o = json_object_new_object();
+
+	if (c)
+		c->deleted = 1;
+	if (c && c->opp)
+		c->opp->deleted = 1;
+	put_bool(o, "succeded", 1);
+	set_json(rq, 200, o);
+}
+
+/* GET /contacts/ (deprecated): creation order (dateAdded), startAfterId AND
+ * startAfter page (one alone starts over), limit [20, 1..100], query. */
+void fg_contact_list(struct MHD_Connection *c, struct fh_req *rq, int li)
+{
+	struct location *l = &w.loc[li];
+	const char *after_id = fh_query(c, "startAfterId"), *after = fh_query(c, "startAfter"), *q = fh_query(c, "query");
+	struct json_object *a = json_object_new_array(), *o, *meta;
+	const struct contact *last = NULL;
+	size_t total = 0, start = 0;
+	long limit;
+
+	if (!paging_param(c, rq, "limit", 20, 1, 100, &limit)) {
+		json_object_put(a);
+		return;
+	}
+	if (after_id && *after_id && after && *after)
+		for (size_t i = 0; i < l->ncontacts; i++)
+			if (strcmp(l->contacts[i]->id, after_id) == 0)
+				start = i + 1;
+	for (size_t i = 0; i < l->ncontacts; i++) {
+		const struct contact *ct = l->contacts[i];
+
+		if (ct->deleted || (q && *q && !query_match(ct, q)))
+			continue;
+		total++;
+		if (i >= start && (long)json_object_array_length(a) < limit) {
+			json_object_array_add(a, contact_json(ct));
+			last = ct;
+		}
+	}
+	o = json_object_new_object();
+	meta = json_object_new_object();
+	put_int(meta, "total", (int64_t)total);
+	if (last) {
+		char url[512];
+
+		put_str(meta, "startAfterId", last->id);
+		put_int(meta, "startAfter", last->added_ms);
+		snprintf(url, sizeof(url), "/contacts/?locationId=%s&startAfter=%lld&startAfterId=%s", l->id,
+			 (long long)last->added_ms, last->id);
+		put_str(meta, "nextPageUrl", url);
+	}
+	json_object_object_add(o, "contacts", a);
+	put_int(o, "count", (int64_t)total);
+	json_object_object_add(o, "meta", meta);
+	set_json(rq, 200, o);
+}
+
+/* GET /contacts/search/duplicate?locationId&email|number -> {"contact": .. or null}. */
+void fg_contact_duplicate(struct MHD_Connection *c, struct fh_req *rq, int li)
+{
+	const char *email = fh_query(c, "email"), *number = fh_query(c, "number");
+	struct contact *ct = NULL;
+	struct json_object *o;
+
+	if ((!email || !*email) && (!number || !*number)) {
+		set_error(rq, 422, "email or number should not be empty");
+		return;
+	}
+	if (email && *email)
+		ct = contact_by_email(&w.loc[li], email);
+	if (!ct && number && *number)
+		ct = contact_by_phone(&w.loc[li], number);
+	o = json_object_new_object();
+	json_object_object_add(o, "contact", ct ? contact_json(ct) : NULL);
+	set_json(rq, 200, o);
+}
+
+static struct opp *opp_any(const char *id, int *li)
+{
+	for (size_t i = 0; i < w.nloc; i++) {
+		struct opp *op = opp_find(&w.loc[i], id);
+
+		if (op) {
+			*li = (int)i;
+			return op;
+		}
+	}
+	return NULL;
+}
+
+int fg_opp_loc(const char *id)
+{
+	int li = -1;
+
+	return opp_any(id, &li) ? li : -1;
+}
+
+/* POST /opportunities/ (one a contact, as the upsert's model), GET, PUT, DELETE
+ * /opportunities/{id} and PUT .../status. */
+static void opp_create(struct fh_req *rq, int li, struct json_object *body)
+{
+	struct location *l = &w.loc[li];
+	const char *sid = body_text(body, "pipelineStageId"), *cid = body_text(body, "contactId");
+	const char *pid = body_text(body, "pipelineId");
+	struct contact *ct = cid ? contact_find(cid) : NULL;
+	struct opp *op;
+	struct json_object *o;
+	int stage = -1;
+	char want[32];
+
+	pipeline_id(l, want);
+	if (!pid || strcmp(pid, want) != 0 || (sid && (stage = stage_find(l, sid)) < 0)) {
+		set_error(rq, 400, "Pipeline or stage not found");
+		return;
+	}
+	if (status_index(body_text(body, "status")) < 0) {
+		set_error(rq, 422, "status must be one of the following values: open, won, lost, abandoned");
+		return;
+	}
+	if (!ct || ct->loc != li) {
+		set_error(rq, 400, "Contact not found");
+		return;
+	}
+	if (ct->opp && !ct->opp->deleted) {
+		set_error(rq, 400, "Can not create duplicate opportunity for the contact.");
+		return;
+	}
+	if (!(op = opp_new(ct, fh_wall_ms())) || opp_apply(op, body, stage < 0 ? 0 : stage, fh_wall_ms()) < 0) {
+		set_error(rq, 500, "Internal server error");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "opportunity", opp_json(op));
+	set_json(rq, 201, o);
+}
+
+void fg_opp(struct MHD_Connection *c, struct fh_req *rq, const char *method, const char *id, const char *sub, int li)
+{
+	struct json_object *body, *o;
+	struct opp *op = NULL;
+	int oli = -1, stage = -1;
+	const char *sid;
+
+	(void)c;
+	if (strcmp(method, "POST") != 0 && !(op = opp_any(id, &oli))) {
+		set_error(rq, 404, "Opportunity not found");
+		return;
+	}
+	if (!strcmp(method, "GET") || !strcmp(method, "DELETE")) {
+		o = json_object_new_object();
+		if (*method == 'G') {
+			json_object_object_add(o, "opportunity", opp_json(op));
+		} else {
+			op->deleted = 1;
+			put_bool(o, "succeded", 1);
+		}
+		set_json(rq, 200, o);
+		return;
+	}
+	if (!(body = json_body(rq)))
+		return;
+	if (!op) {
+		opp_create(rq, li, body);
+	} else if (body_text(body, "status") && status_index(body_text(body, "status")) < 0) {
+		set_error(rq, 422, "status must be one of the following values: open, won, lost, abandoned");
+	} else if ((sid = body_text(body, "pipelineStageId")) && (stage = stage_find(&w.loc[oli], sid)) < 0) {
+		set_error(rq, 400, "Pipeline stage not found in the pipeline");
+	} else {
+		int rc = opp_apply(op, body, stage, fh_wall_ms());
+
+		if (rc > 0)
+			op->updated_ms = fh_wall_ms();
+		o = json_object_new_object();
+		if (sub)
+			put_bool(o, "succeded", 1);
+		else
+			json_object_object_add(o, "opportunity", opp_json(op));
+		set_json(rq, 200, o);
+	}
+	json_object_put(body);
 }

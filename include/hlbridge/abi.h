@@ -18,9 +18,9 @@
  * history_add. 1.2 added HLB_CAP_REPLAY. 1.3 appended links, echo
  * memory and pace_block for two-way sync. 1.4 appended webhooks
  * (webhook_subscribe, the webhook callback, hlb_webhook), metrics and
- * progress. */
+ * progress. 1.5 appended the operation catalog (hlb_operation). */
 #define HLB_ABI_MAJOR 1
-#define HLB_ABI_MINOR 4
+#define HLB_ABI_MINOR 5
 
 /* Result codes: 0 is success, negative values are errors (as in libuv), and
  * the few positive values are non-error outcomes. The host turns any of them

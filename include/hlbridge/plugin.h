@@ -30,6 +30,29 @@ typedef struct hlb_option {
 	const char *choices;       /* HLB_OPT_ENUM: "a|b|c" */
 } hlb_option;
 
+/* 1.5: one operation of a connector's catalog (the API calls it can make),
+ * listed by `hlbridge plugins NAME` so that users and packagers see what a
+ * connector covers without reading its code. A table ends with an entry
+ * whose name is NULL. */
+typedef struct hlb_operation {
+	const char *name;         /* what the configuration says: "contacts.create_task" */
+	const char *title;        /* the vendor's name for it: "Create Contact Task" */
+	const char *category;     /* "Contacts" */
+	const char *kind;         /* "Trigger" (a source stream) or "Action" (a sink operation) */
+	const char *method;       /* "POST" */
+	const char *path;         /* "/contacts/{contactId}/tasks" */
+	const char *spec;         /* the API description it is checked against: "apps/contacts.json" */
+	const char *operation_id; /* its operationId there */
+	const char *scope;        /* the permission it needs */
+	const char *token;        /* the credential it needs: "location", "agency", "agency or location" */
+	uint32_t marks;           /* HLB_OPMARK_* */
+	const char *note;         /* one line, or NULL */
+} hlb_operation;
+
+#define HLB_OPMARK_DEPRECATED  (1u << 0) /* the vendor deprecated it */
+#define HLB_OPMARK_AGENCY_ONLY (1u << 1) /* needs an agency (company) credential */
+#define HLB_OPMARK_INEXACT     (1u << 2) /* the closest endpoint to what was asked for: see note */
+
 typedef struct hlb_plugin {
 	/* These three fields come first in every ABI version, forever. */
 	uint32_t abi_major;
@@ -90,6 +113,13 @@ typedef struct hlb_plugin {
 	 * sender is told not to retry); any other error: the sender should
 	 * deliver it again later. */
 	int (*webhook)(void *state, hlb_job *job, const hlb_webhook *event);
+
+	/* ---- 1.5: the operation catalog ----
+	 * Optional. Entries are operation_size bytes apart, at least
+	 * sizeof(hlb_operation): a module may keep its own rows with an
+	 * hlb_operation as their first member and point here at the first. */
+	const hlb_operation *operations;
+	uint32_t operation_size;
 } hlb_plugin;
 
 #define HLB_PLUGIN_HEADER \

@@ -44,8 +44,9 @@ static const hlb_option options[] = {
 	  "comma-separated, or * for every location an agency credential is installed in", NULL },
 	GHL_OPTION_BASE_URL,
 	{ "operation", HLB_OPT_LIST, NULL, 0,
-	  "sink (required): the operations run for each record, in order (contacts.upsert, contacts.update, "
-	  "contacts.add_tags, contacts.remove_tags, opportunities.upsert)", NULL },
+	  "sink (required): the actions run for each record, in order (any Action `hlbridge plugins ghl` lists: "
+	  "contacts.upsert, contacts.create_task, ...); the ids one yields (contactId, taskId, ...) fill the "
+	  "later ones, and record[NAME] (create_task.title) is read before the record's own members", NULL },
 	{ "country", HLB_OPT_STRING, "US", 0, "sink: ISO country of phone numbers written without +", NULL },
 	{ "tag_prefix", HLB_OPT_STRING, NULL, 0,
 	  "sink: contacts.add_tags removes the contact's other tags with this prefix", NULL },
@@ -56,15 +57,28 @@ static const hlb_option options[] = {
 	  "sink: opportunity_status.STATUS = open|won|lost|abandoned (default open)", NULL },
 	{ "link_field", HLB_OPT_JSONPATH, "$.object", 0,
 	  "sink: the other system's object a record carries (system:scope:kind:id), linked to the contact", NULL },
-	{ "streams", HLB_OPT_LIST, "contacts", 0, "source: what is polled (contacts)", NULL },
-	{ "page_size", HLB_OPT_INT, "100", 0, "source: contacts per search request (1-500)", NULL },
+	{ "streams", HLB_OPT_LIST, "contacts", 0,
+	  "source: what is polled: contacts (the two-way stream) and any Trigger operation `hlbridge plugins ghl` "
+	  "lists (contacts.search, calendars.events, ...)", NULL },
+	{ "param.", HLB_OPT_STRING, NULL, HLB_OPT_PREFIX,
+	  "source: param.NAME = v1, v2: a value of the streams' paths and queries ({contactId}, ...); a list for "
+	  "a path value reads the stream once per value", NULL },
+	{ "page_size", HLB_OPT_INT, "100", 0, "source: items per request (1-500; the API may cap it lower)", NULL },
+	{ "max_pages", HLB_OPT_INT, "1000", 0,
+	  "source: pages of one stream per location and poll; more is an error and the next poll goes on", NULL },
+	{ "checkpoint_pages", HLB_OPT_INT, "50", 0,
+	  "source: a long listing saves where it is every this many pages (a restart goes on from there)", NULL },
+	{ "window_back", HLB_OPT_DURATION, "7d", 0,
+	  "source: the time-window streams (calendar events, free slots) read from now minus this ...", NULL },
+	{ "window_ahead", HLB_OPT_DURATION, "30d", 0, "source: ... to now plus this", NULL },
 	GHL_OPTION_CONCURRENCY,
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 
 static const char *const sink_only[] = { "operation", "country", "tag_prefix", "pipeline_id", "stage.",
 					 "opportunity_status.", "link_field", NULL };
-static const char *const source_only[] = { "streams", "page_size", "concurrency", NULL };
+static const char *const source_only[] = { "streams", "page_size", "concurrency", "param.", "max_pages",
+					   "checkpoint_pages", "window_back", "window_ahead", NULL };
 
 /* ---- setup ---------------------------------------------------------------------- */
 
@@ -163,12 +177,15 @@ const hlb_plugin HLB_PLUGIN_EXPORT(ghl) = {
 	.caps = HLB_CAP_SOURCE | HLB_CAP_SINK | HLB_CAP_REPLAY,
 	.name = PLUGIN,
 	.version = PACKAGE_VERSION,
-	.summary = "GoHighLevel contacts and opportunities: upserts, tags and stages (sink), contact changes (source)",
+	.summary = "GoHighLevel API: 69 actions (sink operations) and 55 triggers (source streams), "
+		   "contacts two-way",
 	.options = options,
 	.init = init,
 	.check = ghl_check,
 	.poll = ghl_poll,
 	.deliver = ghl_sink_deliver,
+	.operations = &ghl_ops[0].info,
+	.operation_size = sizeof(ghl_op),
 	.fini = fini,
 };
 

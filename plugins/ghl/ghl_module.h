@@ -44,11 +44,14 @@ struct ghl {
 	hlb_path *link_path;
 	int has_links, has_echo;
 	struct delivery *active;
+	struct json_object *custom_fields; /* location id -> its customFields answer (sink) */
 	/* source */
 	char *locations;
 	unsigned page_size;
 	size_t concurrency;
 	ghl_fanout *poll;
+	int contacts_stream;            /* `contacts` is among the streams */
+	struct ghl_streams *streams;    /* the trigger streams (ghl_streams.c), or NULL */
 	size_t changed, deleted, echoes;
 	/* the poll's progress: contacts and pages listed, the totals the
 	 * locations' first pages reported, and how many did */

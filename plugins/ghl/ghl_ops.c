@@ -61,7 +61,8 @@ void ghl_op_ctx_clear(ghl_op_ctx *ctx)
 {
 	json_object_put(ctx->contact);
 	json_object_put(ctx->tags);
-	ctx->contact = ctx->tags = NULL;
+	json_object_put(ctx->vars);
+	ctx->contact = ctx->tags = ctx->vars = NULL;
 }
 
 /* ---- tags -------------------------------------------------------------------- */
@@ -191,15 +192,17 @@ static ghl_build_rc contact_body(ghl_op_ctx *ctx, json_object *body, int upsert)
 	const char *email = rec_str(ctx, "email"), *phone = rec_str(ctx, "phone");
 	const char *country = ctx->conf ? ctx->conf->country : NULL;
 	char e[300], p[32];
+	json_object *cf = NULL;
 	int has_email = email && identity_email(email, e, sizeof(e)) == 0;
 	int has_phone = phone && identity_phone(phone, country, p, sizeof(p)) == 0;
 
-	if (!has_email && !has_phone) {
-		if (email || phone)
-			return fail(ctx, "neither the e-mail '%s' nor the phone '%s' is usable", email ? email : "",
-				    phone ? phone : "");
+	/* an upsert finds the contact by them; an update by id (contactId)
+	 * needs neither */
+	if (!has_email && !has_phone && (email || phone))
+		return fail(ctx, "neither the e-mail '%s' nor the phone '%s' is usable", email ? email : "",
+			    phone ? phone : "");
+	if (!has_email && !has_phone && upsert)
 		return fail(ctx, "the record has neither an email nor a phone");
-	}
 	if (has_email)
 		json_object_object_add(body, "email", json_object_new_string(e));
 	if (has_phone)
@@ -210,10 +213,14 @@ static ghl_build_rc contact_body(ghl_op_ctx *ctx, json_object *body, int upsert)
 	if (upsert)
 		copy_str(body, ctx, "companyName");
 	copy_str(body, ctx, "source");
+	/* as given: {fieldKey: value} is resolved to ids by the sink */
+	if (json_object_object_get_ex(ctx->rec, "customFields", &cf) &&
+	    (json_object_is_type(cf, json_type_object) || json_object_is_type(cf, json_type_array)))
+		json_object_object_add(body, "customFields", json_object_get(cf));
 	return GHL_BUILD_OK;
 }
 
-static ghl_build_rc build_upsert(ghl_op_ctx *ctx, json_object **body)
+ghl_build_rc ghl_build_contact_upsert(ghl_op_ctx *ctx, json_object **body)
 {
 	ghl_build_rc rc;
 
@@ -231,7 +238,7 @@ static ghl_build_rc build_upsert(ghl_op_ctx *ctx, json_object **body)
 	return rc;
 }
 
-static ghl_build_rc build_update(ghl_op_ctx *ctx, json_object **body)
+ghl_build_rc ghl_build_contact_update(ghl_op_ctx *ctx, json_object **body)
 {
 	ghl_build_rc rc;
 
@@ -253,7 +260,7 @@ static void set_contact_id(ghl_op_ctx *ctx, const char *id)
 }
 
 /* {"contact":{...}} of an upsert, update or get. */
-static ghl_build_rc contact_result(ghl_op_ctx *ctx, json_object *answer)
+ghl_build_rc ghl_result_contact(ghl_op_ctx *ctx, json_object *answer)
 {
 	json_object *contact = NULL, *tags = NULL;
 
@@ -297,7 +304,7 @@ static ghl_build_rc tags_body(json_object *tags, json_object **body)
 	return GHL_BUILD_OK;
 }
 
-static ghl_build_rc build_add_tags(ghl_op_ctx *ctx, json_object **body)
+ghl_build_rc ghl_build_add_tags(ghl_op_ctx *ctx, json_object **body)
 {
 	json_object *tags = rec_tags(ctx, "tags");
 
@@ -357,7 +364,7 @@ static json_object *stale_tags(ghl_op_ctx *ctx)
 	return out;
 }
 
-static ghl_build_rc build_remove_tags(ghl_op_ctx *ctx, json_object **body)
+ghl_build_rc ghl_build_remove_tags(ghl_op_ctx *ctx, json_object **body)
 {
 	json_object *tags = ctx->prune ? stale_tags(ctx) : rec_tags(ctx, "remove_tags");
 
@@ -369,7 +376,7 @@ static ghl_build_rc build_remove_tags(ghl_op_ctx *ctx, json_object **body)
 }
 
 /* {"tags":[every tag after the call]} */
-static ghl_build_rc tags_result(ghl_op_ctx *ctx, json_object *answer)
+ghl_build_rc ghl_result_tags(ghl_op_ctx *ctx, json_object *answer)
 {
 	json_object *tags = NULL;
 
@@ -429,7 +436,7 @@ static json_object *monetary_value(const ghl_op_ctx *ctx)
 	return end != json_object_get_string(v) && !*end ? json_object_new_double(d) : NULL;
 }
 
-static ghl_build_rc build_opportunity(ghl_op_ctx *ctx, json_object **body)
+ghl_build_rc ghl_build_opportunity_upsert(ghl_op_ctx *ctx, json_object **body)
 {
 	const ghl_sink_conf *conf = ctx->conf;
 	const char *status = rec_str(ctx, "status");
@@ -470,40 +477,24 @@ static ghl_build_rc build_opportunity(ghl_op_ctx *ctx, json_object **body)
 	return GHL_BUILD_OK;
 }
 
-/* ---- the table ------------------------------------------------------------------- */
-
-#define V GHL_VERSION
-
-const ghl_op ghl_ops[] = {
-	{ "contacts.get", "Contacts", GHL_OP_TRIGGER, "GET", "/contacts/{contactId}", V,
-	  "contacts.readonly", GHL_PAGING_NONE, NULL, contact_result },
-	{ "contacts.search", "Contacts", GHL_OP_TRIGGER, "POST", "/contacts/search", V,
-	  "contacts.readonly", GHL_PAGING_SEARCH_BODY, NULL, NULL },
-	{ "contacts.update", "Contacts", GHL_OP_ACTION, "PUT", "/contacts/{contactId}", V,
-	  "contacts.write", GHL_PAGING_NONE, build_update, contact_result },
-	{ "contacts.upsert", "Contacts", GHL_OP_ACTION, "POST", "/contacts/upsert", V,
-	  "contacts.write", GHL_PAGING_NONE, build_upsert, contact_result },
-	{ "contacts.add_tags", "Contacts", GHL_OP_ACTION, "POST", "/contacts/{contactId}/tags", V,
-	  "contacts.write", GHL_PAGING_NONE, build_add_tags, tags_result },
-	{ "contacts.remove_tags", "Contacts", GHL_OP_ACTION, "DELETE", "/contacts/{contactId}/tags", V,
-	  "contacts.write", GHL_PAGING_NONE, build_remove_tags, tags_result },
-	{ "opportunities.upsert", "Opportunities", GHL_OP_ACTION, "POST", "/opportunities/upsert", V,
-	  "opportunities.write", GHL_PAGING_NONE, build_opportunity, NULL },
-};
-
-const size_t ghl_ops_count = sizeof(ghl_ops) / sizeof(ghl_ops[0]);
+/* ---- the catalog ------------------------------------------------------------------- */
 
 const ghl_op *ghl_op_find(const char *name)
 {
 	for (size_t i = 0; name && i < ghl_ops_count; i++)
-		if (strcmp(ghl_ops[i].name, name) == 0)
+		if (strcmp(ghl_ops[i].info.name, name) == 0)
 			return &ghl_ops[i];
 	return NULL;
 }
 
 int ghl_op_is_sink(const ghl_op *op)
 {
-	return op && op->kind == GHL_OP_ACTION && op->build;
+	return op && op->kind == GHL_OP_ACTION;
+}
+
+int ghl_op_is_stream(const ghl_op *op)
+{
+	return op && op->kind == GHL_OP_TRIGGER;
 }
 
 void ghl_ops_sink_names(char *buf, size_t len)
@@ -517,37 +508,226 @@ void ghl_ops_sink_names(char *buf, size_t len)
 
 		if (!ghl_op_is_sink(&ghl_ops[i]))
 			continue;
-		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", ghl_ops[i].name);
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", ghl_ops[i].info.name);
 		if (n < 0)
 			break;
 		used += (size_t)n;
 	}
 }
 
-/* Appends the path; on failure `out` is left as it was. */
+
+/* ---- generic requests -------------------------------------------------------------- */
+
+/* One item of a `params` or `body` list: "name", "name!", "name=member",
+ * "name=member!". */
+typedef struct spec_item {
+	char name[64];
+	char member[64]; /* where its value is read: the name unless aliased */
+	int required;
+} spec_item;
+
+/* The next item of `*p` into *it; 0 at the end. Items too long to be a
+ * member name are skipped (a table typo, caught by the table test). */
+static int item_next(const char **p, spec_item *it)
+{
+	const char *s;
+	size_t n;
+
+	while ((s = ghl_list_next(p, &n))) {
+		char tmp[128];
+		size_t k = 0;
+		char *eq;
+
+		if (n >= sizeof(tmp))
+			continue;
+		it->required = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '!')
+				it->required = 1;
+			else
+				tmp[k++] = s[i];
+		}
+		tmp[k] = 0;
+		eq = strchr(tmp, '=');
+		if (eq)
+			*eq++ = 0;
+		if (!*tmp || strlen(tmp) >= sizeof(it->name) || (eq && (!*eq || strlen(eq) >= sizeof(it->member))))
+			continue;
+		snprintf(it->name, sizeof(it->name), "%s", tmp);
+		snprintf(it->member, sizeof(it->member), "%s", eq ? eq : tmp);
+		return 1;
+	}
+	return 0;
+}
+
+/* A scalar as text: a non-empty string, or a number's or boolean's JSON
+ * text; NULL for anything else. */
+static const char *scalar_text(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		return json_object_get_string_len(v) ? json_object_get_string(v) : NULL;
+	case json_type_int:
+	case json_type_double:
+	case json_type_boolean:
+		return json_object_get_string(v);
+	default:
+		return NULL;
+	}
+}
+
+static int has_value(json_object *v)
+{
+	return v && (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v));
+}
+
+/* Where `name` has a value: a JSON value of vars or the record (*v,
+ * borrowed), else a string the ctx knows (*s). 0 when it has none (JSON
+ * null and "" are none). The operation's own part of the record
+ * (ctx->scope) comes before the record. contactId is ctx->contact_id first: the contact
+ * the latest contact operation answered (every yield of a contactId sets
+ * it too), which an upsert may have changed since a contacts.find. */
+static int lookup(const ghl_op_ctx *ctx, const char *name, json_object **v, const char **s)
+{
+	*v = NULL;
+	*s = NULL;
+	if (strcmp(name, "contactId") == 0 && *ctx->contact_id)
+		return !!(*s = ctx->contact_id);
+	if (json_object_object_get_ex(ctx->vars, name, v) && has_value(*v))
+		return 1;
+	if (ctx->scope && json_object_object_get_ex(ctx->rec, ctx->scope, v) &&
+	    json_object_is_type(*v, json_type_object) && json_object_object_get_ex(*v, name, v) && has_value(*v))
+		return 1;
+	if (json_object_object_get_ex(ctx->rec, name, v) && has_value(*v))
+		return 1;
+	*v = NULL;
+	if (strcmp(name, "locationId") == 0 && *ctx->location)
+		return !!(*s = ctx->location);
+	return 0;
+}
+
+int ghl_op_wants_company(const ghl_op *op)
+{
+	return strstr(op->info.path, "{companyId}") || (op->params && strstr(op->params, "companyId")) ||
+	       (op->body && strstr(op->body, "companyId"));
+}
+
+const char *ghl_op_value(const ghl_op_ctx *ctx, const char *name)
+{
+	json_object *v;
+	const char *s;
+
+	if (!lookup(ctx, name, &v, &s))
+		return NULL;
+	return s ? s : scalar_text(v);
+}
+
+static ghl_build_rc missing(const ghl_op *op, ghl_op_ctx *ctx, const spec_item *it)
+{
+	if (strcmp(it->name, it->member) != 0)
+		return fail(ctx, "%s (%s) needs %s (%s): the record has no %s and no earlier operation yielded one",
+			    op->info.title, op->info.name, it->name, it->member, it->member);
+	return fail(ctx, "%s (%s) needs %s: the record has no %s and no earlier operation yielded one",
+		    op->info.title, op->info.name, it->name, it->member);
+}
+
+/* 1 when the path has the placeholder {name}. */
+static int path_has(const char *path, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = strchr(path, '{'); p; p = strchr(p + 1, '{'))
+		if (strncmp(p + 1, name, n) == 0 && p[1 + n] == '}')
+			return 1;
+	return 0;
+}
+
+/* The item of `params` that names the placeholder `name` (its alias),
+ * else `name` itself, required. */
+static void placeholder_item(const ghl_op *op, const char *name, size_t n, spec_item *it)
+{
+	const char *p = op->params;
+	int found = 0;
+
+	while (!found && p && item_next(&p, it))
+		found = strlen(it->name) == n && strncmp(it->name, name, n) == 0;
+	if (!found) {
+		snprintf(it->name, sizeof(it->name), "%.*s", (int)n, name);
+		snprintf(it->member, sizeof(it->member), "%s", it->name);
+	}
+	it->required = 1; /* a path cannot go without it */
+}
+
 static ghl_build_rc path_fill(const ghl_op *op, ghl_op_ctx *ctx, ghl_buf *out)
 {
-	const char *p = op->path;
+	const char *p = op->info.path;
 
 	while (*p) {
 		const char *open = strchr(p, '{'), *close, *value;
+		spec_item it;
 
 		if (!open)
 			return ghl_buf_add(out, p, strlen(p)) < 0 ? GHL_BUILD_NOMEM : GHL_BUILD_OK;
 		close = strchr(open, '}');
-		if (!close || ghl_buf_add(out, p, (size_t)(open - p)) < 0)
+		if (!close || (size_t)(close - open - 1) >= sizeof(it.name))
+			return fail(ctx, "%s: malformed path %s", op->info.name, op->info.path);
+		if (ghl_buf_add(out, p, (size_t)(open - p)) < 0)
 			return GHL_BUILD_NOMEM;
-		if (strncmp(open, "{contactId}", 11) == 0)
-			value = ctx->contact_id;
-		else if (strncmp(open, "{locationId}", 12) == 0)
-			value = ctx->location;
-		else
-			value = "";
-		if (!*value)
-			return fail(ctx, "no value for %.*s in %s", (int)(close - open + 1), open, op->path);
+		placeholder_item(op, open + 1, (size_t)(close - open - 1), &it);
+		value = ghl_op_value(ctx, it.member);
+		if (!value)
+			return missing(op, ctx, &it);
 		if (ghl_buf_add_encoded(out, value) < 0)
 			return GHL_BUILD_NOMEM;
 		p = close + 1;
+	}
+	return GHL_BUILD_OK;
+}
+
+static int query_add(ghl_buf *out, int *first, const char *name, const char *value)
+{
+	if (ghl_buf_add(out, *first ? "?" : "&", 1) < 0 || ghl_buf_add_encoded(out, name) < 0 ||
+	    ghl_buf_add(out, "=", 1) < 0 || ghl_buf_add_encoded(out, value) < 0)
+		return -1;
+	*first = 0;
+	return 0;
+}
+
+/* Every query member of `params` that has a value; an array is the
+ * member repeated ("ids=a&ids=b"). */
+static ghl_build_rc query_fill(const ghl_op *op, ghl_op_ctx *ctx, ghl_buf *out)
+{
+	const char *p = op->params;
+	int first = !strchr(op->info.path, '?');
+	spec_item it;
+
+	while (p && item_next(&p, &it)) {
+		json_object *v;
+		const char *s;
+
+		if (path_has(op->info.path, it.name))
+			continue;
+		if (!lookup(ctx, it.member, &v, &s)) {
+			if (it.required)
+				return missing(op, ctx, &it);
+			continue;
+		}
+		if (s || !json_object_is_type(v, json_type_array)) {
+			const char *text = s ? s : scalar_text(v);
+
+			if (!text)
+				return fail(ctx, "%s (%s): %s must be a string, a number or an array of them",
+					    op->info.title, op->info.name, it.member);
+			if (query_add(out, &first, it.name, text) < 0)
+				return GHL_BUILD_NOMEM;
+			continue;
+		}
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			const char *text = scalar_text(json_object_array_get_idx(v, i));
+
+			if (text && query_add(out, &first, it.name, text) < 0)
+				return GHL_BUILD_NOMEM;
+		}
 	}
 	return GHL_BUILD_OK;
 }
@@ -557,7 +737,177 @@ ghl_build_rc ghl_op_path(const ghl_op *op, ghl_op_ctx *ctx, ghl_buf *out)
 	size_t len = out->len;
 	ghl_build_rc rc = path_fill(op, ctx, out);
 
+	if (rc == GHL_BUILD_OK)
+		rc = query_fill(op, ctx, out);
 	if (rc != GHL_BUILD_OK)
 		sb_cut(out, len);
 	return rc;
+}
+
+ghl_build_rc ghl_op_body(const ghl_op *op, ghl_op_ctx *ctx, json_object **body)
+{
+	const char *p = op->body;
+	spec_item it;
+	json_object *b;
+
+	*body = NULL;
+	if (op->build)
+		return op->build(ctx, body);
+	if (!p)
+		return GHL_BUILD_OK;
+	if (!(b = json_object_new_object()))
+		return GHL_BUILD_NOMEM;
+	while (item_next(&p, &it)) {
+		json_object *v;
+		const char *s;
+
+		if (!lookup(ctx, it.member, &v, &s)) {
+			if (!it.required)
+				continue;
+			json_object_put(b);
+			return missing(op, ctx, &it);
+		}
+		/* JSON values go as they are: numbers, booleans, arrays, objects */
+		v = s ? json_object_new_string(s) : json_object_get(v);
+		if (!v || json_object_object_add(b, it.name, v) != 0) {
+			json_object_put(v);
+			json_object_put(b);
+			return GHL_BUILD_NOMEM;
+		}
+	}
+	if (op->flags & GHL_OPF_BODY_ARRAY) {
+		json_object *a = json_object_new_array();
+
+		if (!a || json_object_array_add(a, b) != 0) {
+			json_object_put(a);
+			json_object_put(b);
+			return GHL_BUILD_NOMEM;
+		}
+		b = a;
+	}
+	*body = b;
+	return GHL_BUILD_OK;
+}
+
+const char *ghl_op_answer_id(const ghl_op *op, json_object *answer)
+{
+	json_object *obj = op->item ? ghl_json_at(answer, op->item) : answer, *idv = NULL;
+
+	/* a create sent as a one-element array answers one too
+	 * (calendars.create_notification) */
+	if (json_object_is_type(obj, json_type_array) && json_object_array_length(obj) == 1)
+		obj = json_object_array_get_idx(obj, 0);
+	if (json_object_is_type(obj, json_type_object))
+		json_object_object_get_ex(obj, op->id_key ? op->id_key : "id", &idv);
+	return scalar_text(idv);
+}
+
+ghl_build_rc ghl_op_yield(const ghl_op *op, ghl_op_ctx *ctx, const char *id)
+{
+	const char *p = op->yields, *s;
+	size_t n;
+
+	if (!p || !*p)
+		return GHL_BUILD_OK;
+	if (!ctx->vars && !(ctx->vars = json_object_new_object()))
+		return GHL_BUILD_NOMEM;
+	while ((s = ghl_list_next(&p, &n))) {
+		char name[64];
+		json_object *v;
+
+		if (n >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)n, s);
+		if (!(v = json_object_new_string(id)) || json_object_object_add(ctx->vars, name, v) != 0) {
+			json_object_put(v);
+			return GHL_BUILD_NOMEM;
+		}
+		if (strcmp(name, "contactId") == 0)
+			set_contact_id(ctx, id);
+	}
+	return GHL_BUILD_OK;
+}
+
+ghl_build_rc ghl_op_result(const ghl_op *op, ghl_op_ctx *ctx, json_object *answer)
+{
+	const char *id = ghl_op_answer_id(op, answer);
+	ghl_build_rc rc;
+
+	if (!op->yields || !*op->yields)
+		return GHL_BUILD_OK;
+	if (!id)
+		return fail(ctx, "the answer has no %s%s%s", op->item ? op->item : "", op->item ? "." : "",
+			    op->id_key ? op->id_key : "id");
+	if ((rc = ghl_op_yield(op, ctx, id)) != GHL_BUILD_OK)
+		return rc;
+	if (op->item && strcmp(op->item, "contact") == 0) {
+		set_contact_id(ctx, id);
+		json_object_put(ctx->contact);
+		ctx->contact = json_object_get(ghl_json_at(answer, op->item));
+	}
+	return GHL_BUILD_OK;
+}
+
+/* ---- custom fields by fieldKey ------------------------------------------------------ */
+
+int ghl_custom_fields_pending(json_object *body)
+{
+	json_object *cf = NULL;
+
+	return json_object_object_get_ex(body, "customFields", &cf) && json_object_is_type(cf, json_type_object);
+}
+
+/* The id of the definition in `defs` that `key` names: its fieldKey or id,
+ * else the fieldKey without its object prefix ("guest_room" for
+ * "contact.guest_room"). */
+static const char *custom_field_id(json_object *defs, const char *key)
+{
+	json_object *list = ghl_json_at(defs, "customFields");
+	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			json_object *d = json_object_array_get_idx(list, i);
+			const char *id = ghl_json_string(d, "id"), *fk = ghl_json_string(d, "fieldKey"), *dot;
+
+			if (!id || !*id)
+				continue;
+			if (pass == 0 && ((fk && strcmp(fk, key) == 0) || strcmp(id, key) == 0))
+				return id;
+			if (pass == 1 && fk && (dot = strchr(fk, '.')) && strcmp(dot + 1, key) == 0)
+				return id;
+		}
+	return NULL;
+}
+
+ghl_build_rc ghl_custom_fields_resolve(json_object *body, json_object *defs, char *unknown, size_t len)
+{
+	json_object *cf = NULL, *out;
+
+	if (len)
+		*unknown = 0;
+	if (!ghl_custom_fields_pending(body))
+		return GHL_BUILD_OK;
+	json_object_object_get_ex(body, "customFields", &cf);
+	if (!(out = json_object_new_array()))
+		return GHL_BUILD_NOMEM;
+	json_object_object_foreach(cf, key, value) {
+		const char *id = custom_field_id(defs, key);
+		json_object *f;
+
+		if (!id) {
+			snprintf(unknown, len, "%s", key);
+			json_object_put(out);
+			return GHL_BUILD_FAIL;
+		}
+		if (!(f = json_object_new_object()) || json_object_array_add(out, f) != 0) {
+			json_object_put(f);
+			json_object_put(out);
+			return GHL_BUILD_NOMEM;
+		}
+		json_object_object_add(f, "id", json_object_new_string(id));
+		json_object_object_add(f, "field_value", json_object_get(value));
+	}
+	json_object_object_add(body, "customFields", out);
+	return GHL_BUILD_OK;
 }

@@ -29,16 +29,38 @@ static int add_step(struct ghl *g, const ghl_op *op, int prune)
 	return HLB_OK;
 }
 
+static size_t sink_count(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ghl_ops_count; i++)
+		n += (size_t)ghl_op_is_sink(&ghl_ops[i]);
+	return n;
+}
+
+/* Every action's name would bury the mistake: their count, and where to see them. */
+static void not_an_action(struct ghl *g, const char *word, const ghl_op *op)
+{
+	if (op)
+		g->host->option_error(g->inst, "operation", "'%s' is a trigger (a source's stream), not an action",
+				      word);
+	else
+		g->host->option_error(g->inst, "operation", "unknown operation '%s' (valid: one of the %zu actions "
+				      "`hlbridge plugins ghl` lists, such as contacts.upsert or opportunities.upsert)",
+				      word, sink_count());
+}
+
 /* operation = a, b, c: every name known, in order. */
 static int load_operations(struct ghl *g)
 {
 	const char *list = g->host->option(g->inst, "operation");
-	char names[512], word[64];
+	char word[64];
 	int bad = 0;
 
 	if (!list || !*list) {
-		g->host->option_error(g->inst, "operation", "a ghl sink needs operation = (one or more of: %s)",
-				      (ghl_ops_sink_names(names, sizeof(names)), names));
+		g->host->option_error(g->inst, "operation", "a ghl sink needs operation = one or more of its %zu "
+				      "actions, in order (`hlbridge plugins ghl` lists them), e.g. contacts.upsert",
+				      sink_count());
 		return HLB_EINVAL;
 	}
 	for (const char *p = list; *p;) {
@@ -56,17 +78,16 @@ static int load_operations(struct ghl *g)
 		snprintf(word, sizeof(word), "%.*s", (int)(e - s), s);
 		op = (size_t)(e - s) < sizeof(word) ? ghl_op_find(word) : NULL;
 		if (!ghl_op_is_sink(op)) {
-			ghl_ops_sink_names(names, sizeof(names));
-			g->host->option_error(g->inst, "operation", "unknown operation '%s' (valid: %s)", word, names);
+			not_an_action(g, word, op);
 			bad++;
 			continue;
 		}
 		if (add_step(g, op, 0) != HLB_OK)
 			return HLB_EINVAL;
-		if (strcmp(op->name, "contacts.add_tags") == 0 && g->tag_prefix &&
+		if (strcmp(op->info.name, "contacts.add_tags") == 0 && g->tag_prefix &&
 		    add_step(g, ghl_op_find("contacts.remove_tags"), 1) != HLB_OK)
 			return HLB_EINVAL;
-		if (strcmp(op->name, "opportunities.upsert") == 0 && !g->pipeline_id) {
+		if (strcmp(op->info.name, "opportunities.upsert") == 0 && !g->pipeline_id) {
 			g->host->option_error(g->inst, "operation", "opportunities.upsert needs pipeline_id");
 			bad++;
 		}
@@ -170,6 +191,12 @@ int ghl_sink_init(struct ghl *g)
 	if (!g->has_links || !g->has_echo)
 		host->log(g->inst, HLB_LOG_WARN, "this hlbridge predates links and echo memory (ABI 1.3): "
 			  "contacts are upserted without links, and written changes may come back as changes");
+	for (size_t i = 0; !g->has_links && i < g->nsteps; i++)
+		if (g->steps[i].op->flags & GHL_OPF_CREATE) {
+			host->log(g->inst, HLB_LOG_WARN, "without link memory creates are not deduplicated: a "
+				  "record delivered again creates its objects again");
+			break;
+		}
 	return HLB_OK;
 }
 
@@ -188,6 +215,11 @@ struct delivery {
 	json_object *sent_body; /* and its body, for the echo memory */
 	ghl_call *call;
 	int updated_missing;  /* an update by id found no contact: upsert instead */
+	char fetching_fields[GHL_ID_MAX + 16]; /* the request in flight reads these custom fields, or "" */
+	int fields_refreshed; /* ... once for this record already */
+	hlb_auth_call *auth;  /* asking the credential for its companyId */
+	int asked_company, asking;
+	char company[GHL_ID_MAX]; /* what it told */
 	struct delivery *prev, *next;
 };
 
@@ -246,6 +278,7 @@ static void record_start(struct delivery *d)
 	d->s = 0;
 	d->sent = NULL;
 	d->updated_missing = 0;
+	d->fields_refreshed = 0;
 	d->started = 1;
 }
 
@@ -260,7 +293,7 @@ static void remember_write(struct delivery *d, const ghl_op *op)
 	struct ghl *g = d->g;
 	char object[OBJECT_LEN];
 	json_object *fields, *v;
-	int tags_added = strcmp(op->name, "contacts.add_tags") == 0;
+	int tags_added = strcmp(op->info.name, "contacts.add_tags") == 0;
 
 	if (!g->has_echo || !*d->ctx.contact_id || !d->sent_body)
 		return;
@@ -268,7 +301,7 @@ static void remember_write(struct delivery *d, const ghl_op *op)
 	fields = json_object_new_object();
 	if (!fields)
 		goto fail;
-	if (tags_added || strcmp(op->name, "contacts.remove_tags") == 0) {
+	if (tags_added || strcmp(op->info.name, "contacts.remove_tags") == 0) {
 		if (json_object_object_get_ex(d->sent_body, "tags", &v))
 			json_object_object_add(fields, tags_added ? "tags+" : "tags-", json_object_get(v));
 	} else {
@@ -320,6 +353,282 @@ static void link_contact(struct delivery *d)
 
 static void on_reply(void *arg, const ghl_reply *reply);
 
+/* ---- creates once per record key ------------------------------------------------------ */
+
+/* The objects a create links: "ghl:LOC:<operation>:" (the prefix of the
+ * created object) and "hlb:<instance>:<operation>:<record key>" (the
+ * record), so that two records, or two operations of one record, never
+ * share a link, and the same record delivered again finds its own. 0 when
+ * the record has no key (or it does not fit): not deduplicated. */
+static int create_objects(struct delivery *d, const ghl_op *op, char *ghl, size_t glen, char *rec, size_t rlen)
+{
+	const hlb_host *host = d->g->host;
+	const char *key = host->record_key(host->batch_record(d->job, d->i));
+	const char *loc = *d->ctx.location ? d->ctx.location : "agency";
+	int n;
+
+	if (!d->g->has_links || !key || !*key)
+		return 0;
+	n = snprintf(rec, rlen, "hlb:%s:%s:%s", host->instance_name(d->g->inst), op->info.name, key);
+	if (n < 0 || (size_t)n >= rlen)
+		return 0;
+	n = snprintf(ghl, glen, "ghl:%s:%s:", loc, op->info.name);
+	return n > 0 && (size_t)n < glen;
+}
+
+/* The id a create of this record made before (a redelivery), into
+ * *id; 0 when none. */
+static int created_before(struct delivery *d, const ghl_op *op, char *id, size_t len)
+{
+	char ghl[OBJECT_LEN], rec[OBJECT_LEN * 3];
+	json_object *links;
+	size_t plen;
+	int found = 0;
+
+	if (!(op->flags & GHL_OPF_CREATE) || !create_objects(d, op, ghl, sizeof(ghl), rec, sizeof(rec)))
+		return 0;
+	plen = strlen(ghl);
+	links = d->g->host->link_find(d->g->inst, rec);
+	for (size_t i = 0; links && i < json_object_array_length(links); i++) {
+		const char *left = ghl_json_string(json_object_array_get_idx(links, i), "left");
+
+		if (left && strncmp(left, ghl, plen) == 0 && left[plen] && strlen(left + plen) < len) {
+			snprintf(id, len, "%s", left + plen); /* the newest wins */
+			found = 1;
+		}
+	}
+	json_object_put(links);
+	return found;
+}
+
+static void link_created(struct delivery *d, const ghl_op *op, const char *id)
+{
+	char ghl[OBJECT_LEN + GHL_ID_MAX], rec[OBJECT_LEN * 3];
+
+	/* an id longer than an id can be would be kept cut: not found again */
+	if (!(op->flags & GHL_OPF_CREATE) || !id || strlen(id) >= GHL_ID_MAX ||
+	    !create_objects(d, op, ghl, OBJECT_LEN, rec, sizeof(rec)))
+		return;
+	snprintf(ghl + strlen(ghl), sizeof(ghl) - strlen(ghl), "%s", id);
+	if (d->g->host->link_put(d->g->inst, ghl, rec, NULL) != HLB_OK)
+		d->g->host->log(d->g->inst, HLB_LOG_WARN, "%s: the link to %s could not be kept; a redelivery "
+				"would create it again", ghl, rec);
+}
+
+/* ---- custom fields by fieldKey ------------------------------------------------------ */
+
+/* Custom fields are defined per object: an opportunity's are not a
+ * contact's. */
+static const char *fields_model(const ghl_op *op)
+{
+	return strncmp(op->info.name, "opportunities.", 14) == 0 ? "opportunity" : "contact";
+}
+
+/* Where the definitions of `model` in the record's location are kept. */
+static void fields_key(const struct delivery *d, const char *model, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%s", model, d->ctx.location);
+}
+
+/* Asks for the location's custom field definitions of `model`: 1 when
+ * the request is in flight (the step runs again on its answer). */
+static int fetch_fields(struct delivery *d, const char *model, ghl_build_rc *rc)
+{
+	const ghl_op *op = ghl_op_find("locations.custom_fields");
+	ghl_op_ctx q;
+	ghl_buf path;
+
+	if (!op) {
+		*rc = GHL_BUILD_FAIL;
+		snprintf(d->ctx.error, sizeof(d->ctx.error), "customFields by fieldKey: this build has no "
+			 "locations.custom_fields");
+		return 0;
+	}
+	/* only the location and the model: no member of the record in the query */
+	ghl_op_ctx_init(&q, NULL, NULL, d->ctx.location);
+	q.vars = json_object_new_object();
+	if (!q.vars || json_object_object_add(q.vars, "model", json_object_new_string(model)) != 0) {
+		ghl_op_ctx_clear(&q);
+		*rc = GHL_BUILD_NOMEM;
+		return 0;
+	}
+	ghl_buf_init(&path, 1024);
+	*rc = ghl_op_path(op, &q, &path);
+	if (*rc == GHL_BUILD_OK) {
+		d->sent = op;
+		fields_key(d, model, d->fetching_fields, sizeof(d->fetching_fields));
+		d->call = ghl_request(d->g->client, d->ctx.location, op->info.method, op->version, path.data, NULL,
+				      on_reply, d);
+		if (!d->call) {
+			d->fetching_fields[0] = 0;
+			*rc = GHL_BUILD_NOMEM;
+		}
+	} else {
+		snprintf(d->ctx.error, sizeof(d->ctx.error), "%s", q.error);
+	}
+	ghl_buf_free(&path);
+	ghl_op_ctx_clear(&q);
+	return *rc == GHL_BUILD_OK;
+}
+
+/* {fieldKey: value} of the body into [{id, field_value}]: GHL_BUILD_OK
+ * when resolved (or nothing to do), GHL_BUILD_SKIP when the definitions
+ * are being fetched. */
+static ghl_build_rc resolve_fields(struct delivery *d, const ghl_op *op, json_object *body)
+{
+	struct ghl *g = d->g;
+	const char *model = fields_model(op);
+	json_object *defs = NULL;
+	char unknown[128], key[GHL_ID_MAX + 16];
+	ghl_build_rc rc;
+
+	if (!ghl_custom_fields_pending(body))
+		return GHL_BUILD_OK;
+	fields_key(d, model, key, sizeof(key));
+	if (!json_object_object_get_ex(g->custom_fields, key, &defs))
+		return fetch_fields(d, model, &rc) ? GHL_BUILD_SKIP : rc;
+	rc = ghl_custom_fields_resolve(body, defs, unknown, sizeof(unknown));
+	if (rc != GHL_BUILD_FAIL)
+		return rc;
+	if (!d->fields_refreshed) {
+		/* a field made since the definitions were read */
+		d->fields_refreshed = 1;
+		return fetch_fields(d, model, &rc) ? GHL_BUILD_SKIP : rc;
+	}
+	snprintf(d->ctx.error, sizeof(d->ctx.error), "customFields: location %s has no %s custom field '%s'",
+		 d->ctx.location, model, unknown);
+	return GHL_BUILD_FAIL;
+}
+
+/* ---- the steps of a record ------------------------------------------------------------ */
+
+/* The operation step `st` runs now: an upsert of a known contact is an
+ * update by its id, never a new match; others take the contact of an
+ * earlier step, else the record's, else the linked one. */
+static const ghl_op *step_op(struct delivery *d, const struct step *st)
+{
+	const ghl_op *op = st->op;
+
+	if (strcmp(op->info.name, "contacts.upsert") == 0 && !d->updated_missing) {
+		if (!*d->ctx.contact_id)
+			find_linked_contact(d);
+		if (*d->ctx.contact_id)
+			op = ghl_op_find("contacts.update");
+	} else if (strcmp(op->info.name, "contacts.upsert") != 0 && !*d->ctx.contact_id &&
+		   strcmp(op->info.name, "contacts.find") != 0) {
+		const char *id = ghl_json_string(d->ctx.rec, "contactId");
+
+		if (id && *id && strlen(id) < sizeof(d->ctx.contact_id))
+			snprintf(d->ctx.contact_id, sizeof(d->ctx.contact_id), "%s", id);
+		else
+			find_linked_contact(d);
+	}
+	return op;
+}
+
+/* The credential's companyId into the record's vars (where the agency
+ * operations find it) when the record has none, once a request has told
+ * it. */
+static ghl_build_rc add_company(struct delivery *d)
+{
+	const char *company = ghl_json_string(ghl_client_info(d->g->client), "companyId");
+	json_object *v;
+
+	if ((!company || !*company) && *d->company)
+		company = d->company;
+	/* the record's own companyId comes first: the credential's is the fallback */
+	if (!company || !*company || json_object_object_get_ex(d->ctx.vars, "companyId", NULL) ||
+	    ghl_op_value(&d->ctx, "companyId"))
+		return GHL_BUILD_OK;
+	if (!d->ctx.vars && !(d->ctx.vars = json_object_new_object()))
+		return GHL_BUILD_NOMEM;
+	if (!(v = json_object_new_string(company)) || json_object_object_add(d->ctx.vars, "companyId", v) != 0) {
+		json_object_put(v);
+		return GHL_BUILD_NOMEM;
+	}
+	return GHL_BUILD_OK;
+}
+
+static void run(struct delivery *d);
+
+/* The credential's facts: its companyId, for a row that takes one. */
+static void on_company(void *arg, const hlb_auth_result *res)
+{
+	struct delivery *d = arg;
+	const char *company = res->rc == HLB_OK ? ghl_json_string(res->info, "companyId") : NULL;
+
+	d->auth = NULL;
+	/* without it, the step names what is missing */
+	if (company && strlen(company) < sizeof(d->company))
+		snprintf(d->company, sizeof(d->company), "%s", company);
+	if (!d->asking)
+		run(d);
+}
+
+/* 1 when the step asks the credential for its companyId first: the
+ * client knows the credential's facts only once a request has had a
+ * token, and the first request of a sink may be the one needing them. */
+static int ask_company(struct delivery *d, const ghl_op *op)
+{
+	const hlb_host *host = d->g->host;
+	const char *known = ghl_json_string(ghl_client_info(d->g->client), "companyId");
+
+	if (d->asked_company || !ghl_op_wants_company(op) || (known && *known) ||
+	    ghl_op_value(&d->ctx, "companyId") || !HLB_HOST_HAS(host, auth_cancel))
+		return 0;
+	d->asked_company = 1;
+	d->asking = 1;
+	d->auth = host->auth_token(d->g->inst, d->g->auth, NULL, on_company, d);
+	d->asking = 0;
+	return d->auth != NULL;
+}
+
+/* Sends the request of `op`: GHL_BUILD_OK when one is in flight,
+ * GHL_BUILD_SKIP when the step is done without one. */
+static ghl_build_rc step_send(struct delivery *d, const ghl_op *op)
+{
+	struct ghl *g = d->g;
+	json_object *body = NULL;
+	char id[GHL_ID_MAX];
+	ghl_build_rc rc;
+	ghl_buf path;
+
+	if (created_before(d, op, id, sizeof(id))) {
+		g->host->log(g->inst, HLB_LOG_INFO, "%s: record %s created %s before; not created again",
+			     op->info.name, g->host->record_key(g->host->batch_record(d->job, d->i)), id);
+		rc = ghl_op_yield(op, &d->ctx, id);
+		return rc == GHL_BUILD_OK ? GHL_BUILD_SKIP : rc;
+	}
+	if (ask_company(d, op))
+		return GHL_BUILD_OK;
+	rc = add_company(d);
+	if (rc == GHL_BUILD_OK)
+		rc = ghl_op_body(op, &d->ctx, &body);
+	if (rc == GHL_BUILD_OK)
+		rc = resolve_fields(d, op, body);
+	if (rc != GHL_BUILD_OK) {
+		json_object_put(body);
+		/* a fetch of the custom fields is in flight: not a skip */
+		return rc == GHL_BUILD_SKIP && d->call ? GHL_BUILD_OK : rc;
+	}
+	ghl_buf_init(&path, 4096);
+	rc = ghl_op_path(op, &d->ctx, &path);
+	if (rc == GHL_BUILD_OK) {
+		d->sent = op;
+		/* agency operations use the company token; the location only fills values */
+		d->call = ghl_request(g->client, (op->flags & GHL_OPF_AGENCY) ? NULL : d->ctx.location,
+				      op->info.method, op->version, path.data, body, on_reply, d);
+		if (!d->call)
+			rc = GHL_BUILD_NOMEM;
+	}
+	ghl_buf_free(&path);
+	json_object_put(d->sent_body);
+	d->sent_body = rc == GHL_BUILD_OK ? body : NULL;
+	if (rc != GHL_BUILD_OK)
+		json_object_put(body);
+	return rc;
+}
+
 /* Sends the current record's next request: 1 when one is in flight, 0
  * when the record has its verdict. */
 static int step_run(struct delivery *d)
@@ -328,53 +637,22 @@ static int step_run(struct delivery *d)
 
 	while (d->s < g->nsteps) {
 		const struct step *st = &g->steps[d->s];
-		const ghl_op *op = st->op;
-		json_object *body = NULL;
+		const ghl_op *op = step_op(d, st);
 		ghl_build_rc rc;
-		ghl_buf path;
 
-		if (strcmp(op->name, "contacts.upsert") == 0 && !d->updated_missing) {
-			/* the contact is known: update it by id, never match it again */
-			if (!*d->ctx.contact_id)
-				find_linked_contact(d);
-			if (*d->ctx.contact_id)
-				op = ghl_op_find("contacts.update");
-		} else if (strcmp(op->name, "contacts.upsert") != 0 && !*d->ctx.contact_id) {
-			/* an earlier step's contact, else the record's, else the linked one */
-			const char *id = ghl_json_string(d->ctx.rec, "contactId");
-
-			if (id && *id && strlen(id) < sizeof(d->ctx.contact_id))
-				snprintf(d->ctx.contact_id, sizeof(d->ctx.contact_id), "%s", id);
-			else
-				find_linked_contact(d);
-		}
 		d->ctx.prune = st->prune;
-		rc = op->build(&d->ctx, &body);
+		d->ctx.scope = strchr(op->info.name, '.') + 1;
+		rc = step_send(d, op);
 		if (rc == GHL_BUILD_SKIP) {
 			d->s++;
 			continue;
 		}
-		ghl_buf_init(&path, 4096);
-		if (rc == GHL_BUILD_OK)
-			rc = ghl_op_path(op, &d->ctx, &path);
-		if (rc == GHL_BUILD_OK) {
-			d->sent = op;
-			d->call = ghl_request(g->client, d->ctx.location, op->method, op->version, path.data, body,
-					      on_reply, d);
-			if (!d->call)
-				rc = GHL_BUILD_NOMEM;
-		}
-		ghl_buf_free(&path);
-		json_object_put(d->sent_body);
-		d->sent_body = rc == GHL_BUILD_OK ? body : NULL;
-		if (rc != GHL_BUILD_OK)
-			json_object_put(body);
 		if (rc == GHL_BUILD_OK)
 			return 1;
 		if (rc == GHL_BUILD_FAIL) {
 			char why[GHL_OP_ERROR_LEN + 64];
 
-			snprintf(why, sizeof(why), "%s: %s", op->name, d->ctx.error);
+			snprintf(why, sizeof(why), "%s: %s", op->info.name, d->ctx.error);
 			record_end(d, HLB_FAILED, why, 0, 0);
 		} else {
 			record_end(d, HLB_RETRY, "out of memory", 0, 0);
@@ -396,6 +674,8 @@ static void delivery_free(struct delivery *d)
 	if (d->next)
 		d->next->prev = d->prev;
 	ghl_call_cancel(d->call);
+	if (d->auth)
+		g->host->auth_cancel(d->auth);
 	json_object_put(d->sent_body);
 	if (d->started)
 		ghl_op_ctx_clear(&d->ctx);
@@ -421,28 +701,102 @@ static void run(struct delivery *d)
 	}
 }
 
+/* The answer of a custom fields fetch: kept for the location, and the
+ * step runs again. */
+static void fields_reply(struct delivery *d, const ghl_reply *reply)
+{
+	struct ghl *g = d->g;
+	char why[1024];
+
+	if (reply->rc == HLB_OK && json_object_is_type(reply->json, json_type_object) &&
+	    (g->custom_fields || (g->custom_fields = json_object_new_object()))) {
+		json_object_object_add(g->custom_fields, d->fetching_fields, json_object_get(reply->json));
+		d->fetching_fields[0] = 0;
+		run(d);
+		return;
+	}
+	d->fetching_fields[0] = 0;
+	snprintf(why, sizeof(why), "customFields: the custom fields of location %s could not be read: %s%s",
+		 d->ctx.location, reply->rc != HLB_OK ? reply->error :
+		 json_object_is_type(reply->json, json_type_object) ? "out of memory" : "the answer is no JSON object",
+		 ghl_login_hint(reply->needs_login, reply->error));
+	if (reply->rc == HLB_OK || reply->retryable)
+		record_end(d, HLB_RETRY, why, reply->status, reply->retry_after_ms);
+	else
+		record_end(d, HLB_FAILED, why, reply->status, 0);
+	run(d);
+}
+
+static int is_read(const ghl_op *op)
+{
+	return strcmp(op->info.method, "GET") == 0;
+}
+
+/* contacts.find found no duplicate: the later steps see no contactId. */
+static void found_none(struct delivery *d)
+{
+	if (d->ctx.vars)
+		json_object_object_del(d->ctx.vars, "contactId");
+	d->ctx.contact_id[0] = 0;
+	d->g->host->log(d->g->inst, HLB_LOG_DEBUG, "contacts.find: no contact matches record %zu", d->i);
+	d->s++;
+	run(d);
+}
+
+/* A failed request: 1 when it is the step's outcome after all (a
+ * delete of what is gone, a find of nothing) and the record went on. */
+static int failure_is_done(struct delivery *d, const ghl_op *op, const ghl_reply *reply)
+{
+	if (reply->status != 404)
+		return 0;
+	if (strcmp(op->info.method, "DELETE") == 0) {
+		d->g->host->log(d->g->inst, HLB_LOG_INFO, "%s: already gone (404): done", op->info.name);
+		d->s++;
+		run(d);
+		return 1;
+	}
+	if (strcmp(op->info.name, "contacts.find") == 0) {
+		found_none(d);
+		return 1;
+	}
+	return 0;
+}
+
 static void on_reply(void *arg, const ghl_reply *reply)
 {
 	struct delivery *d = arg;
 	const ghl_op *op = d->sent;
-	int is_contact_write = strcmp(op->name, "contacts.upsert") == 0 || strcmp(op->name, "contacts.update") == 0;
+	int is_contact_write = strcmp(op->info.name, "contacts.upsert") == 0 ||
+			       strcmp(op->info.name, "contacts.update") == 0 ||
+			       strcmp(op->info.name, "contacts.create") == 0;
+	int is_tags_write = strcmp(op->info.name, "contacts.add_tags") == 0 ||
+			    strcmp(op->info.name, "contacts.remove_tags") == 0;
+	ghl_build_rc rc;
 
 	d->call = NULL;
+	if (*d->fetching_fields) {
+		fields_reply(d, reply);
+		return;
+	}
 	if (reply->rc != HLB_OK) {
 		char why[1024];
 
-		if (strcmp(op->name, "contacts.update") == 0 && reply->status == 404 &&
-		    strcmp(d->g->steps[d->s].op->name, "contacts.upsert") == 0 && !d->updated_missing) {
+		if (strcmp(op->info.name, "contacts.update") == 0 && reply->status == 404 &&
+		    strcmp(d->g->steps[d->s].op->info.name, "contacts.upsert") == 0 && !d->updated_missing) {
 			/* the linked contact was deleted in GHL: find or create one */
 			d->g->host->log(d->g->inst, HLB_LOG_INFO, "contact %s (linked to %s) is gone; upserting",
 					d->ctx.contact_id, d->object ? d->object : "-");
 			d->updated_missing = 1;
 			d->ctx.contact_id[0] = 0;
+			if (d->ctx.vars)
+				json_object_object_del(d->ctx.vars, "contactId");
 			run(d);
 			return;
 		}
-		snprintf(why, sizeof(why), "%s: %s%s", op->name, reply->error,
-			 ghl_login_hint(reply->needs_login, reply->error));
+		if (failure_is_done(d, op, reply))
+			return;
+		snprintf(why, sizeof(why), "%s: %s%s%s", op->info.name, reply->status == 404 && is_read(op) ?
+			 "not found: " : "", reply->error, ghl_login_hint(reply->needs_login, reply->error));
 		if (reply->retryable)
 			record_end(d, HLB_RETRY, why, reply->status, reply->retry_after_ms);
 		else
@@ -450,18 +804,38 @@ static void on_reply(void *arg, const ghl_reply *reply)
 		run(d);
 		return;
 	}
-	if (op->result && op->result(&d->ctx, reply->json) != GHL_BUILD_OK) {
+	if (is_read(op) && op->item && !json_object_is_type(ghl_json_at(reply->json, op->item), json_type_object)) {
+		char why[256];
+
+		if (strcmp(op->info.name, "contacts.find") == 0) {
+			found_none(d);
+			return;
+		}
+		snprintf(why, sizeof(why), "%s: not found (the answer has no %s)", op->info.name, op->item);
+		record_end(d, HLB_FAILED, why, reply->status, 0);
+		run(d);
+		return;
+	}
+	rc = op->result ? op->result(&d->ctx, reply->json) : ghl_op_result(op, &d->ctx, reply->json);
+	if (rc != GHL_BUILD_OK && !op->result && (op->flags & GHL_OPF_CREATE)) {
+		/* created, but which id is not known: a retry would create it twice */
+		d->g->host->log(d->g->inst, HLB_LOG_WARN, "%s: %s; the later operations do not know its id",
+				op->info.name, d->ctx.error);
+	} else if (rc != GHL_BUILD_OK) {
 		char why[GHL_OP_ERROR_LEN + 64];
 
 		/* the write happened; its answer is not understood: retried */
-		snprintf(why, sizeof(why), "%s: %s", op->name, d->ctx.error);
+		snprintf(why, sizeof(why), "%s: %s", op->info.name, d->ctx.error);
 		record_end(d, HLB_RETRY, why, reply->status, 0);
 		run(d);
 		return;
 	}
+	link_created(d, op, ghl_op_answer_id(op, reply->json));
 	if (is_contact_write)
 		link_contact(d);
-	remember_write(d, op);
+	/* only writes to the contact itself: a task's or a user's members are not the contact's */
+	if (is_contact_write || is_tags_write)
+		remember_write(d, op);
 	d->s++;
 	run(d);
 }
@@ -494,8 +868,8 @@ int ghl_sink_check(struct ghl *g, hlb_job *job)
 	for (size_t i = 0; i < g->nsteps; i++) {
 		size_t used = strlen(names);
 
-		snprintf(names + used, sizeof(names) - used, "%s%s %s%s", i ? ", " : "", g->steps[i].op->method,
-			 g->steps[i].op->path, g->steps[i].prune ? " (stale tags)" : "");
+		snprintf(names + used, sizeof(names) - used, "%s%s %s%s", i ? ", " : "", g->steps[i].op->info.method,
+			 g->steps[i].op->info.path, g->steps[i].prune ? " (stale tags)" : "");
 	}
 	snprintf(msg, sizeof(msg), "per record: %s (GHL was not contacted)", names);
 	g->host->finish(job, HLB_OK, msg);
@@ -508,6 +882,7 @@ void ghl_sink_free(struct ghl *g)
 		delivery_free(g->active);
 	if (g->link_path)
 		g->host->path_free(g->link_path);
+	json_object_put(g->custom_fields);
 	json_object_put(g->conf.stages);
 	json_object_put(g->conf.statuses);
 	free(g->country);

@@ -1,7 +1,9 @@
 /* The `ghl` module as a source: the `contacts` stream lists every
  * contact of each location (POST /contacts/search, page by page) and
  * compares a content hash per contact with the one kept in the state
- * store, committed with the poll's checkpoint per location. */
+ * store, committed with the poll's checkpoint per location. The other
+ * streams (the catalog's Trigger rows) are read after it, per location,
+ * by ghl_streams.c. */
 #ifdef HAVE_CONFIG_H
 #include "build_config.h"
 #endif
@@ -14,6 +16,7 @@
 
 #include "hlbridge/hlbridge.h"
 #include "ghl_module.h"
+#include "ghl_streams.h"
 #include "ghl_webhook.h"
 #include "../common/echo.h"
 
@@ -34,12 +37,13 @@ int ghl_source_init(struct ghl *g)
 		return HLB_EINVAL;
 	}
 	g->page_size = (unsigned)page;
-	if (streams && strspn(streams, " \t") != strlen(streams) &&
-	    strcmp(streams + strspn(streams, " \t"), "contacts") != 0) {
-		host->option_error(g->inst, "streams", "the ghl source has one stream: contacts (got '%s')", streams);
-		return HLB_EINVAL;
+	rc = ghl_streams_init(g, &g->contacts_stream, &g->streams);
+	if (rc == HLB_OK && !g->contacts_stream && !g->streams) {
+		host->option_error(g->inst, "streams", "names no stream (got '%s')", streams ? streams : "");
+		rc = HLB_EINVAL;
 	}
-	rc = ghl_location_option_check(host, g->inst);
+	if (rc == HLB_OK)
+		rc = ghl_location_option_check(host, g->inst);
 	if (rc == HLB_OK)
 		rc = ghl_concurrency_option(host, g->inst, &g->concurrency);
 	if (rc != HLB_OK)
@@ -54,6 +58,7 @@ int ghl_source_init(struct ghl *g)
 struct cloc {
 	ghl_fanout_loc head;  /* first: the run's part (the fan-out's) */
 	ghl_call *call;
+	ghl_srun *run;        /* the trigger streams, after the contacts */
 	json_object *old;     /* contactId -> its fields as last committed; or NULL */
 	int64_t old_ms;       /* when the poll that saw them started */
 	json_object *snap;    /* the same, being built */
@@ -76,6 +81,7 @@ static void cloc_clear(ghl_fanout_loc *head)
 
 	ghl_call_cancel(l->call);
 	l->call = NULL;
+	ghl_streams_cancel(&l->run);
 	json_object_put(l->old);
 	json_object_put(l->snap);
 	json_object_put(l->after);
@@ -89,11 +95,11 @@ static void poll_end(ghl_fanout *f)
 
 	if (g->changed || g->deleted || g->echoes || f->failed)
 		g->host->log(g->inst, f->failed ? HLB_LOG_WARN : HLB_LOG_INFO, "poll: %zu locations: %zu contacts "
-			     "changed, %zu deleted, %zu own writes skipped, %zu locations failed", f->n, g->changed,
-			     g->deleted, g->echoes, f->failed);
+			     "or items changed, %zu deleted, %zu own writes skipped, %zu locations failed", f->n,
+			     g->changed, g->deleted, g->echoes, f->failed);
 	if (f->failed) {
-		snprintf(msg, sizeof(msg), "%zu of %zu locations failed (first: %s); their contacts are polled "
-			 "again next time", f->failed, f->n, f->first_error);
+		snprintf(msg, sizeof(msg), "%zu of %zu locations failed (first: %s); their contacts and items are "
+			 "read again next time", f->failed, f->n, f->first_error);
 		ghl_fanout_finish(f, HLB_EFAIL, msg);
 		return;
 	}
@@ -116,7 +122,8 @@ static void report_progress(struct cloc *l, size_t n, json_object *total)
 	g->listed += n;
 	g->pages++;
 	if (HLB_HOST_HAS(g->host, progress) && g->host->progress)
-		g->host->progress(f->job, g->listed, g->totals_known == f->n ? g->total : 0, g->pages);
+		/* the trigger streams count too, and report no totals */
+		g->host->progress(f->job, g->listed, g->totals_known == f->n && !g->streams ? g->total : 0, g->pages);
 }
 
 static int emit(struct cloc *l, const char *id, hlb_op op, int64_t when, json_object *body)
@@ -183,6 +190,17 @@ static int on_contact(struct cloc *l, json_object *c)
 	return HLB_OK;
 }
 
+/* The contacts are done: then the trigger streams, if any. */
+static void loc_next(struct cloc *l)
+{
+	struct ghl *g = ghl_of(l);
+
+	if (g->streams)
+		ghl_streams_loc_start(g, g->streams, &l->head, &l->run);
+	else
+		ghl_fanout_done(&l->head, NULL);
+}
+
 /* The listing is complete: contacts it no longer shows are deletions
  * (unless it showed fewer than the API counts: then it was cut short, and
  * absence proves nothing); then the fields seen are committed with the
@@ -240,7 +258,7 @@ static void loc_end(struct cloc *l, int64_t total)
 			g->host->log(g->inst, HLB_LOG_ERROR, "location %s: its checkpoint could not be queued; this "
 				     "poll is read again after a restart", l->head.id);
 	}
-	ghl_fanout_done(&l->head, NULL);
+	loc_next(l);
 }
 
 static void on_search(void *arg, const ghl_reply *reply)
@@ -314,7 +332,7 @@ static void search_next(struct cloc *l)
 	else
 		json_object_object_add(body, "page", json_object_new_int((int)l->page));
 	l->pages++;
-	l->call = ghl_request(g->client, l->head.id, op->method, op->version, op->path, body, on_search, l);
+	l->call = ghl_request(g->client, l->head.id, op->info.method, op->version, op->info.path, body, on_search, l);
 	json_object_put(body);
 	if (!l->call)
 		ghl_fanout_fail(&l->head, HLB_ENOMEM, "POST /contacts/search: could not be started (out of memory)");
@@ -327,6 +345,10 @@ static void cloc_start(ghl_fanout_loc *head)
 	char key[GHL_ID_MAX + 16];
 	json_object *saved;
 
+	if (!g->contacts_stream) {
+		loc_next(l);
+		return;
+	}
 	snprintf(key, sizeof(key), "contacts:%s", l->head.id);
 	saved = g->host->state_get(g->inst, key);
 	if (saved && (!json_object_object_get_ex(saved, "c", &l->old) || !json_object_is_type(l->old, json_type_object))) {
@@ -411,5 +433,6 @@ int ghl_source_start(struct ghl *g, hlb_job *job, int check)
 void ghl_source_free(struct ghl *g)
 {
 	ghl_fanout_free(g->poll);
+	ghl_streams_free(g->streams);
 	free(g->locations);
 }

@@ -1,0 +1,757 @@
+/* See ghl_streams.h. */
+#ifdef HAVE_CONFIG_H
+#include "build_config.h"
+#endif
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "hlbridge/hlbridge.h"
+#include "ghl_module.h"
+#include "ghl_pager.h"
+#include "ghl_streams.h"
+#include "ghl_webhook.h"
+
+#define MAX_SETS 1000        /* request sequences per stream and location */
+#define NAME_LEN 64
+#define KEY_LEN 256
+
+struct stream {
+	const ghl_op *op;
+	json_object *sets;   /* array of objects: the param values of each request sequence */
+};
+
+struct ghl_streams {
+	struct stream *v;
+	size_t n;
+	unsigned max_pages, checkpoint_pages;
+	int64_t back_ms, ahead_ms;
+};
+
+void ghl_streams_free(ghl_streams *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		json_object_put(s->v[i].sets);
+	free(s->v);
+	free(s);
+}
+
+/* ---- configuration ----------------------------------------------------------------- */
+
+/* An item of a row's params or body (n bytes) as ghl_ops.c reads it:
+ * "name", "name!" (required, the '!' anywhere) or "name=member" (the
+ * value is member's: "{id}" of a note is "id=noteId"). */
+static void spec_item(const char *w, size_t n, char *name, char *member, size_t len, int *required)
+{
+	size_t k = 0;
+	char *eq;
+
+	*required = 0;
+	for (size_t i = 0; i < n && k + 1 < len; i++) {
+		if (w[i] == '!')
+			*required = 1;
+		else
+			name[k++] = w[i];
+	}
+	name[k] = 0;
+	eq = strchr(name, '=');
+	if (eq)
+		*eq++ = 0;
+	snprintf(member, len, "%s", eq && *eq ? eq : name);
+}
+
+/* The member that gives placeholder `name` its value (its alias in the
+ * row's params, else itself). */
+static void alias_of(const ghl_op *op, const char *name, char *out, size_t len)
+{
+	const char *p = op->params, *w;
+	size_t n;
+
+	snprintf(out, len, "%s", name);
+	while (p && (w = ghl_list_next(&p, &n))) {
+		char item[NAME_LEN], member[NAME_LEN];
+		int req;
+
+		spec_item(w, n, item, member, sizeof(item), &req);
+		if (strcmp(item, name) == 0) {
+			snprintf(out, len, "%s", member);
+			return;
+		}
+	}
+}
+
+static int from_context(const char *name)
+{
+	return strcmp(name, "locationId") == 0 || strcmp(name, "companyId") == 0;
+}
+
+/* 1 when `name` fills a {placeholder} of the path (a list of values is
+ * then one request sequence per value). */
+static int is_placeholder(const ghl_op *op, const char *name)
+{
+	const char *p = op->info.path;
+
+	while ((p = strchr(p, '{'))) {
+		const char *close = strchr(p, '}');
+		char ph[NAME_LEN], val[NAME_LEN];
+
+		if (!close)
+			break;
+		snprintf(ph, sizeof(ph), "%.*s", (int)(close - p - 1), p + 1);
+		alias_of(op, ph, val, sizeof(val));
+		if (strcmp(val, name) == 0)
+			return 1;
+		p = close + 1;
+	}
+	return 0;
+}
+
+static int need(struct ghl *g, const ghl_op *op, const char *name)
+{
+	char key[NAME_LEN + 8];
+
+	if (from_context(name))
+		return 0;
+	snprintf(key, sizeof(key), "param.%s", name);
+	if (g->host->option(g->inst, key) && *g->host->option(g->inst, key))
+		return 0;
+	g->host->option_error(g->inst, "streams", "stream %s needs param.%s", op->info.name, name);
+	return 1;
+}
+
+/* Every {placeholder} and "name!" (query or body) of the row must have
+ * a value. */
+static int check_required(struct ghl *g, const ghl_op *op)
+{
+	const char *p = op->info.path, *w;
+	size_t n;
+	int bad = 0;
+
+	while ((p = strchr(p, '{'))) {
+		const char *close = strchr(p, '}');
+		char ph[NAME_LEN], val[NAME_LEN];
+
+		if (!close)
+			break;
+		snprintf(ph, sizeof(ph), "%.*s", (int)(close - p - 1), p + 1);
+		alias_of(op, ph, val, sizeof(val));
+		bad |= need(g, op, val);
+		p = close + 1;
+	}
+	for (int part = 0; part < 2; part++) {
+		p = part ? op->body : op->params;
+		while (p && (w = ghl_list_next(&p, &n))) {
+			char item[NAME_LEN], member[NAME_LEN];
+			int req;
+
+			spec_item(w, n, item, member, sizeof(item), &req);
+			if (req)
+				bad |= need(g, op, member);
+		}
+	}
+	return bad;
+}
+
+/* sets x values: each set once per value of `name`. NULL when too many
+ * or out of memory (*why says which). */
+static json_object *expand(json_object *sets, const char *name, const char *list, const char **why)
+{
+	json_object *out = json_object_new_array();
+	const char *p, *w;
+	size_t n;
+
+	for (size_t i = 0; out && i < json_object_array_length(sets); i++)
+		for (p = list; (w = ghl_list_next(&p, &n));) {
+			json_object *set = NULL, *src = json_object_array_get_idx(sets, i);
+
+			if (json_object_array_length(out) >= MAX_SETS) {
+				*why = "too many combinations of param values";
+				json_object_put(out);
+				return NULL;
+			}
+			if (json_object_deep_copy(src, &set, NULL) != 0) {
+				json_object_put(out);
+				return NULL;
+			}
+			json_object_object_add(set, name, json_object_new_string_len(w, (int)n));
+			json_object_array_add(out, set);
+		}
+	return out;
+}
+
+/* The request sequences of one stream: the param.NAME options, a list
+ * for a path placeholder split into one sequence per value. */
+static int stream_sets(struct ghl *g, struct stream *st)
+{
+	const char *key, *value, *why = "out of memory";
+	size_t cursor = 0;
+	json_object *sets = json_object_new_array(), *one = json_object_new_object();
+
+	if (!sets || !one) {
+		json_object_put(sets);
+		json_object_put(one);
+		return HLB_ENOMEM;
+	}
+	json_object_array_add(sets, one);
+	while (g->host->option_next(g->inst, &cursor, &key, &value, NULL)) {
+		const char *name = key + 6;
+
+		if (strncmp(key, "param.", 6) != 0 || !*name || !value)
+			continue;
+		if (is_placeholder(st->op, name)) {
+			json_object *more = expand(sets, name, value, &why);
+
+			json_object_put(sets);
+			sets = more;
+			if (!sets) {
+				g->host->option_error(g->inst, key, "%s", why);
+				return strcmp(why, "out of memory") ? HLB_EINVAL : HLB_ENOMEM;
+			}
+			continue;
+		}
+		for (size_t i = 0; i < json_object_array_length(sets); i++)
+			json_object_object_add(json_object_array_get_idx(sets, i), name, json_object_new_string(value));
+	}
+	st->sets = sets;
+	return HLB_OK;
+}
+
+static int add_stream(struct ghl *g, ghl_streams *s, const char *name)
+{
+	const ghl_op *op = ghl_op_find(name);
+	struct stream *v;
+
+	if (!ghl_op_is_stream(op)) {
+		g->host->option_error(g->inst, "streams", "no stream '%s': the streams are contacts and the "
+				      "Trigger operations `hlbridge plugins ghl` lists", name);
+		return HLB_EINVAL;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].op == op)
+			return HLB_OK;
+	if (check_required(g, op))
+		return HLB_EINVAL;
+	v = realloc(s->v, (s->n + 1) * sizeof(*v));
+	if (!v)
+		return HLB_ENOMEM;
+	s->v = v;
+	v[s->n].op = op;
+	v[s->n].sets = NULL;
+	s->n++;
+	return stream_sets(g, &v[s->n - 1]);
+}
+
+static int read_limits(struct ghl *g, ghl_streams *s)
+{
+	const hlb_host *host = g->host;
+	int64_t pages = host->option_int(g->inst, "max_pages", 1000);
+	int64_t ck = host->option_int(g->inst, "checkpoint_pages", 50);
+
+	if (pages < 1 || pages > 1000000) {
+		host->option_error(g->inst, "max_pages", "must be from 1 to 1000000");
+		return HLB_EINVAL;
+	}
+	if (ck < 1 || ck > 1000000) {
+		host->option_error(g->inst, "checkpoint_pages", "must be from 1 to 1000000");
+		return HLB_EINVAL;
+	}
+	s->max_pages = (unsigned)pages;
+	s->checkpoint_pages = (unsigned)ck;
+	s->back_ms = host->option_ms(g->inst, "window_back", 7 * GHL_DAY_MS);
+	s->ahead_ms = host->option_ms(g->inst, "window_ahead", 30 * GHL_DAY_MS);
+	if (s->back_ms < 0 || s->ahead_ms < 0 || s->back_ms + s->ahead_ms <= 0) {
+		host->option_error(g->inst, "window_back", "window_back + window_ahead must be more than 0");
+		return HLB_EINVAL;
+	}
+	return HLB_OK;
+}
+
+int ghl_streams_init(struct ghl *g, int *contacts, ghl_streams **out)
+{
+	const char *p = g->host->option(g->inst, "streams"), *w;
+	ghl_streams *s = calloc(1, sizeof(*s));
+	size_t n;
+	int rc = s ? read_limits(g, s) : HLB_ENOMEM;
+
+	*out = NULL;
+	*contacts = 0;
+	if (!p)
+		p = "contacts";
+	/* every refused stream is told, not only the first */
+	while (rc != HLB_ENOMEM && s && (w = ghl_list_next(&p, &n))) {
+		char name[NAME_LEN];
+		int one = HLB_OK;
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, w);
+		if (strcmp(name, "contacts") == 0)
+			*contacts = 1;
+		else
+			one = add_stream(g, s, name);
+		if (one != HLB_OK)
+			rc = one;
+	}
+	if (rc != HLB_OK || !s->n) {
+		ghl_streams_free(s);
+		return rc;
+	}
+	*out = s;
+	return HLB_OK;
+}
+
+/* ---- one location's run ---------------------------------------------------------------- */
+
+struct ghl_srun {
+	struct ghl *g;
+	ghl_streams *s;
+	ghl_fanout_loc *head;
+	size_t si, pi;          /* the stream and its param set at work */
+	int agency;             /* the first location also reads the agency rows */
+	ghl_pg pg;
+	ghl_call *call;
+	hlb_auth_call *auth;    /* asking the credential for its companyId */
+	json_object *vars;      /* the set's values (+ companyId) */
+	json_object *old;       /* id -> hash as last committed (borrowed from saved), or NULL */
+	json_object *saved;     /* the stored state */
+	json_object *snap;      /* id -> hash of this listing */
+	char key[KEY_LEN];
+	unsigned since_ckpt;
+	int resumed;            /* a resume point is stored: the end must drop it */
+};
+
+static void seq_clear(ghl_srun *r)
+{
+	ghl_call_cancel(r->call);
+	r->call = NULL;
+	if (r->auth)
+		r->g->host->auth_cancel(r->auth);
+	r->auth = NULL;
+	ghl_pg_clear(&r->pg);
+	json_object_put(r->vars);
+	json_object_put(r->saved);
+	json_object_put(r->snap);
+	r->vars = r->saved = r->snap = NULL;
+	r->old = NULL;
+}
+
+void ghl_streams_cancel(ghl_srun **slot)
+{
+	ghl_srun *r = *slot;
+
+	if (!r)
+		return;
+	seq_clear(r);
+	free(r);
+	*slot = NULL;
+}
+
+static const ghl_op *cur_op(const ghl_srun *r)
+{
+	return r->s->v[r->si].op;
+}
+
+static const char *loc_of(const ghl_srun *r)
+{
+	return (cur_op(r)->flags & GHL_OPF_AGENCY) ? NULL : r->head->id;
+}
+
+/* Ends the location: the run is freed by the fan-out's clear. */
+static void run_fail(ghl_srun *r, int rc, const char *what)
+{
+	ghl_fanout_loc *head = r->head;
+	char msg[GHL_FANOUT_ERROR_LEN];
+
+	snprintf(msg, sizeof(msg), "stream %s, location %s: %s", cur_op(r)->info.name, head->id, what);
+	ghl_fanout_fail(head, rc, "%s", msg);
+}
+
+static void seq_start(ghl_srun *r);
+static void request(ghl_srun *r);
+
+static void next_seq(ghl_srun *r)
+{
+	seq_clear(r);
+	if (++r->pi >= json_object_array_length(r->s->v[r->si].sets)) {
+		r->pi = 0;
+		r->si++;
+	}
+	/* the agency rows are the company's: read once, with the first location */
+	while (r->si < r->s->n && (cur_op(r)->flags & GHL_OPF_AGENCY) && !r->agency)
+		r->si++;
+	if (r->si >= r->s->n) {
+		ghl_fanout_done(r->head, NULL);
+		return;
+	}
+	seq_start(r);
+}
+
+/* The state: {"h": {id: hash}} and, inside a backfill, "resume": the
+ * pager's state with "snap", the hashes listed so far. */
+static int save(ghl_srun *r, int resume)
+{
+	const hlb_host *host = r->g->host;
+	hlb_job *job = r->head->fanout->job;
+	json_object *state = json_object_new_object(), *res = NULL, *snap = NULL;
+
+	if (!state)
+		return HLB_ENOMEM;
+	if (resume) {
+		res = ghl_pg_save(&r->pg);
+		if (!res || json_object_deep_copy(r->snap, &snap, NULL) != 0) {
+			json_object_put(res);
+			json_object_put(state);
+			return HLB_ENOMEM;
+		}
+		json_object_object_add(res, "snap", snap);
+		json_object_object_add(state, "resume", res);
+		if (r->old)
+			json_object_object_add(state, "h", json_object_get(r->old));
+	} else {
+		json_object_object_add(state, "h", json_object_get(r->snap));
+	}
+	if (host->state_put(r->g->inst, job, r->key, state) != HLB_OK)
+		return HLB_EFAIL;
+	if (HLB_HOST_HAS(host, checkpoint) && host->checkpoint(job) != HLB_OK)
+		return HLB_EFAIL;
+	return HLB_OK;
+}
+
+static int emit_item(ghl_srun *r, const char *id, json_object *item)
+{
+	const hlb_host *host = r->g->host;
+	char key[GHL_ID_MAX * 2 + 2];
+	json_object *body = NULL;
+	hlb_record *rec;
+
+	if (json_object_is_type(item, json_type_object)) {
+		if (json_object_deep_copy(item, &body, NULL) != 0)
+			return HLB_ENOMEM;
+	} else {
+		body = json_object_new_object();
+		if (!body)
+			return HLB_ENOMEM;
+		json_object_object_add(body, "value", json_object_get(item));
+	}
+	if (loc_of(r))
+		json_object_object_add(body, "locationId", json_object_new_string(r->head->id));
+	ghl_record_key(key, sizeof(key), loc_of(r) ? r->head->id : "agency", id);
+	rec = host->record_new(cur_op(r)->info.name, key, HLB_OP_UPSERT, r->head->fanout->started_ms, body);
+	if (!rec || host->emit(r->head->fanout->job, rec) != HLB_OK)
+		return HLB_EFAIL;
+	return HLB_OK;
+}
+
+/* One item: emitted when its id is new or its hash changed. */
+static int on_item(ghl_srun *r, json_object *item)
+{
+	char id[GHL_PG_CURSOR_LEN], hash[17];
+	const char *old;
+
+	ghl_item_hash(item, hash);
+	if (ghl_item_id(item, cur_op(r)->id_key, id, sizeof(id)) < 0 || strlen(id) >= GHL_ID_MAX)
+		memcpy(id, hash, sizeof(hash)); /* no id: the content is its identity */
+	if (json_object_object_get_ex(r->snap, id, NULL))
+		return HLB_OK; /* listed twice (the list moved between pages) */
+	old = r->old ? ghl_json_string(r->old, id) : NULL;
+	if (old && strcmp(old, hash) == 0) {
+		json_object_object_add(r->snap, id, json_object_new_string(hash));
+		return HLB_OK;
+	}
+	if (emit_item(r, id, item) != HLB_OK) {
+		/* not saved as seen, so that the next poll reports it */
+		if (old)
+			json_object_object_add(r->snap, id, json_object_new_string(old));
+		return HLB_OK;
+	}
+	r->g->changed++;
+	json_object_object_add(r->snap, id, json_object_new_string(hash));
+	return HLB_OK;
+}
+
+static void progress(ghl_srun *r, size_t n)
+{
+	struct ghl *g = r->g;
+
+	g->listed += n;
+	g->pages++;
+	if (HLB_HOST_HAS(g->host, progress) && g->host->progress)
+		g->host->progress(r->head->fanout->job, g->listed, 0, g->pages);
+}
+
+/* The items of an answer: the row's list, or its one object. */
+static json_object *answer_items(const ghl_op *op, json_object *answer, json_object **one)
+{
+	json_object *obj;
+
+	*one = NULL;
+	if (op->items)
+		return ghl_json_at(answer, op->items);
+	obj = op->item ? ghl_json_at(answer, op->item) : answer;
+	if (!obj)
+		return NULL;
+	if (json_object_is_type(obj, json_type_array))
+		return obj;
+	*one = json_object_new_array();
+	if (!*one)
+		return NULL;
+	if (obj == answer && json_object_object_get_ex(obj, "traceId", NULL)) {
+		/* the request's trace id, new at each answer, is no member of
+		 * the item: kept, it would make every poll's record a change */
+		json_object *copy = NULL;
+
+		if (json_object_deep_copy(obj, &copy, NULL) != 0) {
+			json_object_put(*one);
+			*one = NULL;
+			return NULL;
+		}
+		json_object_object_del(copy, "traceId");
+		json_object_array_add(*one, copy);
+		return *one;
+	}
+	json_object_array_add(*one, json_object_get(obj));
+	return *one;
+}
+
+static void after_page(ghl_srun *r, json_object *answer, json_object *items)
+{
+	char msg[256];
+
+	switch (ghl_pg_step(&r->pg, answer, items, cur_op(r)->id_key)) {
+	case GHL_PG_MORE:
+		if (++r->since_ckpt >= r->s->checkpoint_pages) {
+			r->since_ckpt = 0;
+			r->resumed = 1;
+			if (save(r, 1) != HLB_OK)
+				r->g->host->log(r->g->inst, HLB_LOG_ERROR, "stream %s, location %s: the backfill's "
+						"checkpoint was not saved", cur_op(r)->info.name, r->head->id);
+		}
+		request(r);
+		return;
+	case GHL_PG_DONE:
+		/* an unchanged listing has nothing to store */
+		if ((r->resumed || !r->old || !json_object_equal(r->old, r->snap)) && save(r, 0) != HLB_OK)
+			r->g->host->log(r->g->inst, HLB_LOG_ERROR, "stream %s, location %s: the items seen were not "
+					"saved; the same changes will be reported again", cur_op(r)->info.name,
+					r->head->id);
+		next_seq(r);
+		return;
+	case GHL_PG_REPEATED:
+		snprintf(msg, sizeof(msg), "page %u repeats the page before (the API ignored the paging); stopped",
+			 r->pg.pages);
+		run_fail(r, HLB_EFAIL, msg);
+		return;
+	case GHL_PG_TOO_MANY:
+		/* the next poll goes on from here */
+		save(r, 1);
+		snprintf(msg, sizeof(msg), "more than max_pages = %u pages in one poll; stopped (the next poll "
+			 "continues; raise max_pages to read more at once)", r->s->max_pages);
+		run_fail(r, HLB_ETOOBIG, msg);
+		return;
+	}
+}
+
+static void on_reply(void *arg, const ghl_reply *reply)
+{
+	ghl_srun *r = arg;
+	const ghl_op *op = cur_op(r);
+	json_object *one = NULL, *items;
+	char msg[GHL_FANOUT_ERROR_LEN];
+	size_t n;
+
+	r->call = NULL;
+	if (reply->rc != HLB_OK) {
+		snprintf(msg, sizeof(msg), "%s%s", reply->error, ghl_login_hint(reply->needs_login, reply->error));
+		run_fail(r, reply->rc, msg);
+		return;
+	}
+	items = answer_items(op, reply->json, &one);
+	if (!items && !op->items && !reply->json) {
+		after_page(r, reply->json, NULL);
+		return;
+	}
+	if (!items || !json_object_is_type(items, json_type_array)) {
+		json_object_put(one);
+		snprintf(msg, sizeof(msg), "%s %s: the answer has no %s array", op->info.method, op->info.path,
+			 op->items ? op->items : "item");
+		run_fail(r, HLB_EPARSE, msg);
+		return;
+	}
+	n = json_object_array_length(items);
+	for (size_t i = 0; i < n; i++)
+		if (on_item(r, json_object_array_get_idx(items, i)) != HLB_OK) {
+			json_object_put(one);
+			run_fail(r, HLB_ENOMEM, "out of memory");
+			return;
+		}
+	progress(r, n);
+	after_page(r, reply->json, items);
+	json_object_put(one);
+}
+
+/* The path and query (ghl_op_path) with the paging members after them,
+ * and the body (ghl_op_body) with them in it. */
+static int build(ghl_srun *r, ghl_op_ctx *ctx, ghl_buf *path, json_object **body)
+{
+	const ghl_op *op = cur_op(r);
+	size_t len;
+
+	*body = NULL;
+	switch (ghl_op_path(op, ctx, path)) {
+	case GHL_BUILD_OK:
+		break;
+	case GHL_BUILD_FAIL:
+		return HLB_EINVAL;
+	default:
+		return HLB_ENOMEM;
+	}
+	len = path->len;
+	if (!ghl_pg_in_body(op->paging) && ghl_pg_query(&r->pg, path) < 0)
+		return HLB_ENOMEM;
+	if (path->len > len && !strchr(path->data, '?'))
+		path->data[len] = '?';
+	switch (ghl_op_body(op, ctx, body)) {
+	case GHL_BUILD_OK:
+		break;
+	case GHL_BUILD_FAIL:
+		return HLB_EINVAL;
+	default:
+		return HLB_ENOMEM;
+	}
+	if (ghl_pg_in_body(op->paging)) {
+		if (!*body && !(*body = json_object_new_object()))
+			return HLB_ENOMEM;
+		ghl_pg_body(&r->pg, *body);
+	}
+	return HLB_OK;
+}
+
+static void request(ghl_srun *r)
+{
+	const ghl_op *op = cur_op(r);
+	const char *cid = ghl_json_string(r->vars, "contactId");
+	ghl_op_ctx ctx;
+	ghl_buf path;
+	json_object *body = NULL;
+	char err[GHL_OP_ERROR_LEN];
+	int rc;
+
+	ghl_op_ctx_init(&ctx, NULL, NULL, loc_of(r));
+	ctx.vars = json_object_get(r->vars); /* the ctx owns one reference */
+	if (cid && strlen(cid) < sizeof(ctx.contact_id))
+		memcpy(ctx.contact_id, cid, strlen(cid) + 1);
+	ghl_buf_init(&path, 8192);
+	rc = build(r, &ctx, &path, &body);
+	snprintf(err, sizeof(err), "%s", rc == HLB_EINVAL ? ctx.error : "out of memory");
+	ghl_op_ctx_clear(&ctx);
+	if (rc == HLB_OK)
+		r->call = ghl_request(r->g->client, loc_of(r), op->info.method, op->version, path.data, body,
+				      on_reply, r);
+	json_object_put(body);
+	ghl_buf_free(&path);
+	if (rc != HLB_OK)
+		run_fail(r, rc, err);
+	else if (!r->call)
+		run_fail(r, HLB_ENOMEM, "the request could not be started (out of memory)");
+}
+
+static void make_key(ghl_srun *r)
+{
+	json_object *set = json_object_array_get_idx(r->s->v[r->si].sets, r->pi);
+	char hash[17] = "-";
+
+	if (json_object_object_length(set))
+		ghl_item_hash(set, hash);
+	snprintf(r->key, sizeof(r->key), "stream:%s:%s:%s", cur_op(r)->info.name,
+		 loc_of(r) ? r->head->id : "agency", hash);
+}
+
+/* companyId from the credential's facts, unless a param gives it. */
+static void add_company(ghl_srun *r, json_object *info)
+{
+	const char *company = ghl_json_string(info, "companyId");
+
+	if (company && *company && !json_object_object_get_ex(r->vars, "companyId", NULL))
+		json_object_object_add(r->vars, "companyId", json_object_new_string(company));
+}
+
+static int seq_vars(ghl_srun *r)
+{
+	json_object *set = json_object_array_get_idx(r->s->v[r->si].sets, r->pi);
+
+	if (json_object_deep_copy(set, &r->vars, NULL) != 0)
+		return HLB_ENOMEM;
+	add_company(r, ghl_client_info(r->g->client));
+	return HLB_OK;
+}
+
+static void on_company(void *arg, const hlb_auth_result *res)
+{
+	ghl_srun *r = arg;
+
+	r->auth = NULL;
+	/* without it, ghl_op_path names what is missing */
+	if (res->rc == HLB_OK)
+		add_company(r, res->info);
+	request(r);
+}
+
+static void seq_start(ghl_srun *r)
+{
+	const ghl_op *op = cur_op(r);
+	int64_t now = ghl_now_ms();
+	json_object *resume = NULL, *snap = NULL;
+
+	make_key(r);
+	ghl_pg_init(&r->pg, op->paging, r->g->page_size, r->s->max_pages, now - r->s->back_ms, now + r->s->ahead_ms);
+	r->since_ckpt = 0;
+	r->resumed = 0;
+	r->saved = r->g->host->state_get(r->g->inst, r->key);
+	if (r->saved && json_object_object_get_ex(r->saved, "h", &r->old) &&
+	    !json_object_is_type(r->old, json_type_object))
+		r->old = NULL;
+	/* a backfill cut short (a crash, max_pages) goes on where it stopped */
+	if (r->saved && json_object_object_get_ex(r->saved, "resume", &resume) && ghl_pg_load(&r->pg, resume) == 0 &&
+	    json_object_object_get_ex(resume, "snap", &snap) && json_object_is_type(snap, json_type_object)) {
+		json_object_deep_copy(snap, &r->snap, NULL);
+		r->resumed = 1;
+		r->g->host->log(r->g->inst, HLB_LOG_INFO, "stream %s, location %s: resuming the listing after %d items",
+				op->info.name, r->head->id, json_object_object_length(snap));
+	}
+	if (!r->snap)
+		r->snap = json_object_new_object();
+	if (!r->snap || seq_vars(r) != HLB_OK) {
+		run_fail(r, HLB_ENOMEM, "out of memory");
+		return;
+	}
+	/* the credential's facts are known once a request has had a token:
+	 * the first poll asks for them */
+	if (ghl_op_wants_company(op) && !json_object_object_get_ex(r->vars, "companyId", NULL) &&
+	    HLB_HOST_HAS(r->g->host, auth_cancel)) {
+		r->auth = r->g->host->auth_token(r->g->inst, r->g->auth, NULL, on_company, r);
+		if (r->auth)
+			return;
+	}
+	request(r);
+}
+
+void ghl_streams_loc_start(struct ghl *g, ghl_streams *s, ghl_fanout_loc *head, ghl_srun **slot)
+{
+	ghl_srun *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		ghl_fanout_fail(head, HLB_ENOMEM, "out of memory");
+		return;
+	}
+	r->g = g;
+	r->s = s;
+	r->head = head;
+	r->agency = (void *)head == (void *)head->fanout->locs;
+	*slot = r;
+	r->si = 0;
+	r->pi = (size_t)-1; /* next_seq starts at pi + 1: the first set of the first stream */
+	next_seq(r);
+}
