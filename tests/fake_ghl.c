@@ -477,7 +477,7 @@ struct call {
 	struct fgc_where wh;
 };
 
-static void iso_time(int64_t ms, char *out, size_t n)
+void fg_iso_time(int64_t ms, char *out, size_t n)
 {
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -1925,9 +1925,9 @@ static struct json_object *tag_json(const struct location *l, const struct tag *
 	put_str(o, "_id", t->id);
 	put_str(o, "createdBy", w.user_id);
 	put_bool(o, "deleted", 0);
-	iso_time(t->created_ms, ts, sizeof(ts));
+	fg_iso_time(t->created_ms, ts, sizeof(ts));
 	put_str(o, "createdAt", ts);
-	iso_time(t->updated_ms, ts, sizeof(ts));
+	fg_iso_time(t->updated_ms, ts, sizeof(ts));
 	put_str(o, "updatedAt", ts);
 	return o;
 }
@@ -2314,7 +2314,7 @@ static void put_time(struct json_object *o, const char *k, int64_t ms)
 {
 	char ts[32];
 
-	iso_time(ms, ts, sizeof(ts));
+	fg_iso_time(ms, ts, sizeof(ts));
 	put_str(o, k, ts);
 }
 
@@ -3733,7 +3733,7 @@ static void record(struct MHD_Connection *c, const char *url, const char *method
 	fh_qbuf_init(&q, path, sizeof(path), "?");
 	fh_qbuf_add(&q, url, 0);
 	fh_qbuf_query(&q, c, NULL);
-	iso_time(fh_wall_ms(), ts, sizeof(ts));
+	fg_iso_time(fh_wall_ms(), ts, sizeof(ts));
 	put_str(o, "ts", ts);
 	put_str(o, "method", method);
 	put_str(o, "path", path);

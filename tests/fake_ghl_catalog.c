@@ -465,18 +465,6 @@ static const struct rt routes[] = {
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static void iso(int64_t ms, char *out, size_t n)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-
-	size_t len;
-
-	gmtime_r(&s, &tm);
-	len = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + len, n - len, ".%03dZ", (int)(ms % 1000));
-}
-
 /* ms since the epoch from a number, a string of digits, or ISO 8601 UTC
  * (an offset is ignored); -1 when none of those. */
 static int64_t ms_of(struct json_object *v)
@@ -1052,7 +1040,7 @@ static int event_fill(struct ctx *x, struct json_object *o)
 	put_default(o, "assignedUserId", "");
 	put_default(o, "appointmentStatus", x->rt->sub == E_BLOCK ? "blocked" : "confirmed");
 	if (json_object_object_get_ex(o, "startTime", &st) && ms_of(st) >= 0) {
-		iso(ms_of(st) + HOUR, end, sizeof(end));
+		fg_iso_time(ms_of(st) + HOUR, end, sizeof(end));
 		put_default(o, "endTime", end);
 	}
 	return 1;
@@ -1069,7 +1057,7 @@ static void h_create(struct ctx *x)
 
 	merge(o, x->body);
 	json_object_object_del(o, "password");
-	iso(fh_wall_ms(), now, sizeof(now));
+	fg_iso_time(fh_wall_ms(), now, sizeof(now));
 	json_object_object_add(o, "dateAdded", json_object_new_string(now));
 	json_object_object_add(o, "dateUpdated", json_object_new_string(now));
 	json_object_object_add(o, "updatedAt", json_object_new_string(now));
@@ -1106,7 +1094,7 @@ static void h_update(struct ctx *x)
 	json_object_object_del(x->body, "password");
 	json_object_object_del(x->body, colls[x->rt->coll].idkey);
 	merge(it->o, x->body);
-	iso(fh_wall_ms(), now, sizeof(now));
+	fg_iso_time(fh_wall_ms(), now, sizeof(now));
 	if (json_object_object_get_ex(it->o, "dateUpdated", NULL))
 		json_object_object_add(it->o, "dateUpdated", json_object_new_string(now));
 	if (json_object_object_get_ex(it->o, "updatedAt", NULL))
@@ -1495,11 +1483,11 @@ static void fn_free_slots(struct ctx *x)
 				busy = !it->gone && it->t >= s && it->t < s + HOUR && member_is(it->o, "calendarId", x->p[0]);
 			}
 			if (!busy) {
-				iso(s, date, sizeof(date));
+				fg_iso_time(s, date, sizeof(date));
 				json_object_array_add(slots, json_object_new_string(date));
 			}
 		}
-		iso(day, date, sizeof(date));
+		fg_iso_time(day, date, sizeof(date));
 		date[10] = 0;
 		d = json_object_new_object();
 		json_object_object_add(d, "slots", slots);
@@ -1835,13 +1823,13 @@ static void seed_contact_data(int li)
 
 		if (!cid)
 			break;
-		iso(T0 + k * DAY, t, sizeof(t));
+		fg_iso_time(T0 + k * DAY, t, sizeof(t));
 		item_add(C_TASK, li, cid, 0,
 			 js("{\"title\":\"Task %d\",\"body\":\"Seeded task %d\",\"assignedTo\":\"%s\",\"dueDate\":\"%s\","
 			    "\"completed\":%s}", k, k, u0, t, k % 5 == 4 ? "true" : "false"), NULL);
 	}
 	for (int k = 0; k < 12; k++) {
-		iso(T0 + k * HOUR, t, sizeof(t));
+		fg_iso_time(T0 + k * HOUR, t, sizeof(t));
 		item_add(C_NOTE, li, c0, 0, js("{\"body\":\"Note %d\",\"userId\":\"%s\",\"dateAdded\":\"%s\"}", k, u0, t),
 			 NULL);
 	}
@@ -1857,8 +1845,8 @@ static void seed_event(int li, int sub, const char *cal, const char *group, cons
 {
 	char s[32], e[32];
 
-	iso(start, s, sizeof(s));
-	iso(start + HOUR, e, sizeof(e));
+	fg_iso_time(start, s, sizeof(s));
+	fg_iso_time(start + HOUR, e, sizeof(e));
 	item_add(C_EVENT, li, cid, sub,
 		 js("{\"contactId\":\"%s\",\"title\":\"%s %d\",\"calendarId\":\"%s\",\"groupId\":\"%s\",\"assignedUserId\":\"%s\","
 		    "\"appointmentStatus\":\"%s\",\"address\":\"Room %d\",\"startTime\":\"%s\",\"endTime\":\"%s\","
@@ -1895,7 +1883,7 @@ static void seed_calendars(int li)
 	}
 	ev = nth(C_EVENT, li, 0);
 	for (int k = 0; k < 12; k++) {
-		iso(T0 + k * HOUR, t, sizeof(t));
+		fg_iso_time(T0 + k * HOUR, t, sizeof(t));
 		item_add(C_APNOTE, li, ev, 0,
 			 js("{\"body\":\"Appointment note %d\",\"userId\":\"%s\",\"dateAdded\":\"%s\","
 			    "\"createdBy\":{\"id\":\"%s\",\"name\":\"User 0\"}}", k, u0, t, u0), NULL);
@@ -1931,7 +1919,7 @@ static void seed_conversations(int li)
 	for (int k = 0; k < 45; k++) {
 		const char *type = k == 0 ? "TYPE_CALL" : k % 5 == 0 ? "TYPE_EMAIL" : "TYPE_SMS";
 
-		iso(T0 + k * 60000, t, sizeof(t));
+		fg_iso_time(T0 + k * 60000, t, sizeof(t));
 		item_add(C_MSG, li, conv, 0,
 			 js("{\"type\":%d,\"messageType\":\"%s\",\"contactId\":\"%s\",\"dateAdded\":\"%s\","
 			    "\"body\":\"Message %d\",\"subject\":\"Subject %d\",\"direction\":\"%s\",\"status\":\"delivered\","
@@ -1981,7 +1969,7 @@ static void seed_blogs(int li)
 	char t[32];
 
 	for (int k = 0; k < 12; k++) {
-		iso(T0 + k * DAY, t, sizeof(t));
+		fg_iso_time(T0 + k * DAY, t, sizeof(t));
 		item_add(C_SITE, li, NULL, 0, js("{\"name\":\"Blog %d\"}", k), NULL);
 		item_add(C_AUTHOR, li, NULL, 0,
 			 js("{\"name\":\"Author %d\",\"updatedAt\":\"%s\",\"canonicalLink\":\"https://example.com/a/%d\"}",
@@ -1992,7 +1980,7 @@ static void seed_blogs(int li)
 	}
 	site = nth(C_SITE, li, 0);
 	for (int k = 0; k < 25; k++) {
-		iso(T0 + k * DAY, t, sizeof(t));
+		fg_iso_time(T0 + k * DAY, t, sizeof(t));
 		item_add(C_POST, li, site, 0,
 			 js("{\"title\":\"Post %d\",\"description\":\"Seeded post %d\",\"imageUrl\":\"https://example.com/%d.png\","
 			    "\"status\":\"PUBLISHED\",\"imageAltText\":\"Post %d\",\"urlSlug\":\"post-%d\","

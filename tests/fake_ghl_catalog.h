@@ -42,6 +42,7 @@ const char *fg_loc_name(size_t li);
 int fg_loc_find(const char *id);
 const char *fg_company_id(void);
 void fg_make_id(char out[21], uint64_t kind, size_t li, size_t seq);
+void fg_iso_time(int64_t ms, char *out, size_t n);             /* 2024-01-01T00:00:00.000Z */
 size_t fg_ncontacts(size_t li);
 const char *fg_contact_id(size_t li, size_t k);         /* NULL: deleted */
 int fg_contact_loc(const char *id);                      /* -1: unknown or deleted */

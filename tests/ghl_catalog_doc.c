@@ -12,77 +12,15 @@
 
 #define NAME_MAX_LEN 64
 
-/* One item of a `params` or `body` list: "name", "name!", "name=member"
- * ("!" may stand after either part). */
-typedef struct item {
-	char name[NAME_MAX_LEN];
-	char member[NAME_MAX_LEN];
-	int required;
-} item;
-
-/* Copies [s, end) into dst without the '!' marks; 1 when there was one. */
-static int copy_part(char *dst, size_t len, const char *s, const char *end)
+/* Calls fn for each {placeholder} of op's path, with the member that
+ * fills it. */
+static void each_placeholder(const ghl_op *op, void (*fn)(const ghl_op *, const ghl_op_item *, void *), void *arg)
 {
-	size_t n = 0;
-	int bang = 0;
+	const char *p = NULL;
+	ghl_op_item it;
 
-	for (; s < end; s++) {
-		if (*s == '!')
-			bang = 1;
-		else if (n + 1 < len)
-			dst[n++] = *s;
-	}
-	dst[n] = 0;
-	return bang;
-}
-
-/* The next item of the list at *p; 0 at its end. */
-static int next_item(const char **p, item *it)
-{
-	const char *s = *p, *end, *eq;
-
-	if (!s || !*s)
-		return 0;
-	end = strchr(s, ',');
-	if (!end)
-		end = s + strlen(s);
-	eq = memchr(s, '=', (size_t)(end - s));
-	it->required = copy_part(it->name, sizeof(it->name), s, eq ? eq : end);
-	if (eq)
-		it->required |= copy_part(it->member, sizeof(it->member), eq + 1, end);
-	else
-		snprintf(it->member, sizeof(it->member), "%s", it->name);
-	*p = *end ? end + 1 : end;
-	return 1;
-}
-
-/* The alias of placeholder `name` in op's params (its member), else name. */
-static void placeholder_member(const ghl_op *op, const char *name, char *member, size_t len)
-{
-	const char *p = op->params;
-	item it;
-
-	snprintf(member, len, "%s", name);
-	while (next_item(&p, &it))
-		if (strcmp(it.name, name) == 0)
-			snprintf(member, len, "%s", it.member);
-}
-
-/* Calls fn for each {placeholder} of op's path. */
-static void each_placeholder(const ghl_op *op, void (*fn)(const ghl_op *, const char *, void *), void *arg)
-{
-	const char *p = op->info.path;
-	char name[NAME_MAX_LEN];
-
-	while ((p = strchr(p, '{'))) {
-		const char *close = strchr(p, '}');
-
-		if (!close)
-			break;
-		snprintf(name, sizeof(name), "%.*s", (int)(close - p - 1), p + 1);
-		fn(op, name, arg);
-		p = close + 1;
-	}
+	while (ghl_op_placeholder_next(op, &p, &it))
+		fn(op, &it, arg);
 }
 
 static int in_path(const ghl_op *op, const char *name)
@@ -126,9 +64,9 @@ static void print_list(const ghl_op *op, const char *list, int skip_path)
 {
 	const char *p = list;
 	int first = 1;
-	item it;
+	ghl_op_item it;
 
-	while (next_item(&p, &it)) {
+	while (ghl_op_item_next(&p, &it)) {
 		if (skip_path && in_path(op, it.name))
 			continue;
 		printf("%s`%s`", first ? "" : ", ", it.name);
@@ -143,24 +81,23 @@ static void print_list(const ghl_op *op, const char *list, int skip_path)
 static int has_query(const ghl_op *op)
 {
 	const char *p = op->params;
-	item it;
+	ghl_op_item it;
 
-	while (next_item(&p, &it))
+	while (ghl_op_item_next(&p, &it))
 		if (!in_path(op, it.name))
 			return 1;
 	return 0;
 }
 
-static void print_placeholder(const ghl_op *op, const char *name, void *arg)
+static void print_placeholder(const ghl_op *op, const ghl_op_item *it, void *arg)
 {
-	char member[NAME_MAX_LEN];
 	int *first = arg;
 
-	placeholder_member(op, name, member, sizeof(member));
-	printf("%s`{%s}`", *first ? "" : ", ", name);
-	if (strcmp(name, member) != 0)
-		printf(" from `%s`", member);
-	else if (strcmp(name, "locationId") == 0)
+	(void)op;
+	printf("%s`{%s}`", *first ? "" : ", ", it->name);
+	if (strcmp(it->name, it->member) != 0)
+		printf(" from `%s`", it->member);
+	else if (strcmp(it->name, "locationId") == 0)
 		printf(" from the location");
 	*first = 0;
 }
@@ -209,48 +146,45 @@ static void print_answer(const ghl_op *op)
 	printf("\n");
 }
 
-static void param_line(const ghl_op *op, const char *name, void *arg)
+static void param_line(const ghl_op *op, const ghl_op_item *it, void *arg)
 {
-	char member[NAME_MAX_LEN];
-
+	(void)op;
 	(void)arg;
-	if (strcmp(name, "locationId") == 0 || strcmp(name, "companyId") == 0)
+	if (strcmp(it->name, "locationId") == 0 || strcmp(it->name, "companyId") == 0)
 		return;
-	placeholder_member(op, name, member, sizeof(member));
-	printf("param.%s = <%s>\n", member, member);
+	printf("param.%s = <%s>\n", it->member, it->member);
 }
 
 static void trigger_snippet(const ghl_op *op)
 {
 	const char *p = op->params;
-	item it;
+	ghl_op_item it;
 
 	printf("[source:x]\nplugin = ghl\nauth = ghl\nlocation_id = LOC\nstreams = %s\n", op->info.name);
 	each_placeholder(op, param_line, NULL);
-	while (next_item(&p, &it))
+	while (ghl_op_item_next(&p, &it))
 		if (it.required && !in_path(op, it.name) && strcmp(it.member, "locationId") != 0 &&
 		    strcmp(it.member, "companyId") != 0)
 			printf("param.%s = <%s>\n", it.member, it.member);
 }
 
-static void reads_placeholder(const ghl_op *op, const char *name, void *arg)
+static void reads_placeholder(const ghl_op *op, const ghl_op_item *it, void *arg)
 {
-	char member[NAME_MAX_LEN];
 	int *first = arg;
 
-	if (strcmp(name, "locationId") == 0)
+	(void)op;
+	if (strcmp(it->name, "locationId") == 0)
 		return;
-	placeholder_member(op, name, member, sizeof(member));
-	printf("%s%s!", *first ? "" : ", ", member);
+	printf("%s%s!", *first ? "" : ", ", it->member);
 	*first = 0;
 }
 
 static void reads_list(const ghl_op *op, const char *list, int *first)
 {
 	const char *p = list;
-	item it;
+	ghl_op_item it;
 
-	while (next_item(&p, &it)) {
+	while (ghl_op_item_next(&p, &it)) {
 		if (in_path(op, it.name) || strcmp(it.member, "locationId") == 0)
 			continue;
 		printf("%s%s%s", *first ? "" : ", ", it.member, it.required ? "!" : "");
@@ -298,7 +232,9 @@ static void print_op(const ghl_op *op)
 		print_list(op, op->params, 1);
 		printf("\n");
 	}
-	if (op->body) {
+	if (op->body && !*op->body) {
+		printf("- Body: an empty JSON object, `{}` (the API requires one)\n");
+	} else if (op->body) {
 		printf("- Body%s: ", op->flags & GHL_OPF_BODY_ARRAY ? " (a one-element array of)" : "");
 		print_list(op, op->body, 0);
 		printf("\n");

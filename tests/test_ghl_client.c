@@ -3,7 +3,8 @@
  * tag snapshots, statistics extraction, statIds), then the request flow
  * against a scripted host whose token, HTTP and timer services the test
  * answers by hand: headers, pacing, the 401 retry, 429 with Retry-After,
- * error bodies, malformed JSON, agency location tokens, paging and `*`. */
+ * error bodies, malformed JSON, agency location tokens, paging and `*`;
+ * and files (ghl_request_raw, ghl_raw_item: plugins/ghl/ghl_raw.c). */
 #include "check_main.h"
 #include <inttypes.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 
 #include "hlbridge/hlbridge.h"
 #include "../plugins/ghl/ghl_client.h"
+#include "../plugins/ghl/ghl_raw.h"
 
 /* ---- pure parts ------------------------------------------------------------- */
 
@@ -297,6 +299,55 @@ START_TEST(stat_id_stable)
 }
 END_TEST
 
+/* Base64 (RFC 4648 section 10's vectors) and the record of a file. */
+START_TEST(raw_item)
+{
+	static const char *const vec[][2] = { { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+					       { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+					       { "foobar", "Zm9vYmFy" } };
+	static const unsigned char bin[] = { 0x00, 0xff, 0x10, 'R', 'I', 'F', 'F', 0x00 };
+	char out[GHL_BASE64_LEN(16)];
+	ghl_reply r = { .rc = HLB_OK, .status = 200 };
+	json_object *o;
+
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		ck_assert_uint_eq(ghl_base64((const unsigned char *)vec[i][0], strlen(vec[i][0]), out),
+				  strlen(vec[i][1]));
+		ck_assert_str_eq(out, vec[i][1]);
+	}
+	/* no raw bytes: no item */
+	ck_assert_ptr_null(ghl_raw_item(&r));
+	r.raw = bin;
+	r.raw_len = sizeof(bin);
+	r.content_type = "audio/x-wav";
+	o = ghl_raw_item(&r);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(ghl_json_string(o, "contentType"), "audio/x-wav");
+	ck_assert_int_eq(json_object_get_int64(ghl_json_at(o, "size")), 8);
+	ck_assert_str_eq(ghl_json_string(o, "data"), "AP8QUklGRgA=");
+	ghl_hash_hex((const char *)bin, sizeof(bin), out);
+	ck_assert_str_eq(ghl_json_string(o, "fnv1a64"), out);
+	ck_assert_int_eq(json_object_object_length(o), 4);
+	json_object_put(o);
+	/* FNV-1a 64 of "hello", the published value; no type: octet-stream */
+	r.raw = (const unsigned char *)"hello";
+	r.raw_len = 5;
+	r.content_type = NULL;
+	o = ghl_raw_item(&r);
+	ck_assert_str_eq(ghl_json_string(o, "fnv1a64"), "a430d84680aabd0b");
+	ck_assert_str_eq(ghl_json_string(o, "contentType"), "application/octet-stream");
+	ck_assert_str_eq(ghl_json_string(o, "data"), "aGVsbG8=");
+	json_object_put(o);
+	/* an empty file is one too */
+	r.raw = (const unsigned char *)"";
+	r.raw_len = 0;
+	o = ghl_raw_item(&r);
+	ck_assert_int_eq(json_object_get_int64(ghl_json_at(o, "size")), 0);
+	ck_assert_str_eq(ghl_json_string(o, "data"), "");
+	json_object_put(o);
+}
+END_TEST
+
 /* ---- a scripted host --------------------------------------------------------- */
 
 struct hlb_http_response {
@@ -305,6 +356,7 @@ struct hlb_http_response {
 	const char *body;
 	size_t len;
 	const char *retry_after;
+	const char *content_type;
 };
 
 struct hlb_http { int unused; };
@@ -419,6 +471,8 @@ static const char *s_http_error(const hlb_http_response *r) { return r->result ?
 
 static const char *s_http_header(const hlb_http_response *r, const char *name)
 {
+	if (strcasecmp(name, "Content-Type") == 0)
+		return r->content_type;
 	return strcasecmp(name, "Retry-After") == 0 ? r->retry_after : NULL;
 }
 
@@ -502,7 +556,18 @@ static void give_token(const char *token, const char *info)
 
 static void answer(int result, long status, const char *body, const char *retry_after)
 {
-	struct hlb_http_response r = { result, status, body, body ? strlen(body) : 0, retry_after };
+	struct hlb_http_response r = { result, status, body, body ? strlen(body) : 0, retry_after, NULL };
+	hlb_http_cb cb = S.http_cb;
+
+	ck_assert_ptr_nonnull(cb);
+	S.http_cb = NULL;
+	cb(S.http_arg, &r);
+}
+
+/* A 2xx (or other) answer of len bytes, any of them NUL, with a type. */
+static void answer_bytes(long status, const char *body, size_t len, const char *type)
+{
+	struct hlb_http_response r = { HLB_OK, status, body, len, NULL, type };
 	hlb_http_cb cb = S.http_cb;
 
 	ck_assert_ptr_nonnull(cb);
@@ -532,6 +597,9 @@ static struct got {
 	long status;
 	int64_t retry_after;
 	char error[512], json[1024], location[64];
+	int has_raw;            /* the reply's raw was not NULL */
+	size_t raw_len;
+	char raw[64], type[64], item[256];
 } G;
 
 static void on_reply(void *arg, const ghl_reply *r)
@@ -547,6 +615,25 @@ static void on_reply(void *arg, const ghl_reply *r)
 	snprintf(G.json, sizeof(G.json), "%s", r->json ? json_object_to_json_string_ext(r->json,
 		 JSON_C_TO_STRING_PLAIN) : "");
 	snprintf(G.location, sizeof(G.location), "%s", r->location ? r->location : "");
+	G.has_raw = r->raw != NULL;
+	G.raw_len = r->raw_len;
+	memcpy(G.raw, r->raw ? (const void *)r->raw : "", r->raw_len < sizeof(G.raw) ? r->raw_len : 0);
+	snprintf(G.type, sizeof(G.type), "%s", r->content_type ? r->content_type : "(null)");
+}
+
+/* ghl_raw_as_json's callback: the item it made, as text. */
+static void on_item_reply(void *arg, const ghl_reply *r)
+{
+	on_reply(arg, r);
+	snprintf(G.item, sizeof(G.item), "%s", r->json ? json_object_to_json_string_ext(r->json,
+		 JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "");
+}
+
+/* A raw request's reply handed on as JSON. */
+static void on_raw_as_json(void *arg, const ghl_reply *r)
+{
+	if (!ghl_raw_as_json(r, on_item_reply, arg))
+		on_item_reply(arg, r);
 }
 
 static ghl_client *setup(void)
@@ -906,6 +993,83 @@ START_TEST(resolve_list_and_star)
 }
 END_TEST
 
+/* ghl_request_raw: the same token, headers, pacing and error reading as
+ * ghl_request, but a 2xx answer is bytes with a type, not JSON. */
+START_TEST(request_raw)
+{
+	ghl_client *c = setup();
+	static const char wav[] = "RIFF\x24\0\0\0WAVE";
+
+	ck_assert_ptr_nonnull(ghl_request_raw(c, "loc1", "GET", "2021-04-15",
+					      "/conversations/messages/m1/locations/loc1/recording", on_reply, NULL));
+	ck_assert_int_eq(G.calls, 0);
+	give_token("tok", LOCATION_INFO);
+	ck_assert(has_header("Authorization: Bearer tok"));
+	ck_assert(has_header("Version: 2021-04-15"));
+	ck_assert(has_header("Accept: */*"));
+	ck_assert(!has_header("Accept: application/json"));
+	ck_assert_str_eq(S.pace, "ghl:pit-0123456789ab:loc1");
+	answer_bytes(200, wav, sizeof(wav) - 1, "audio/x-wav");
+	ck_assert_int_eq(G.calls, 1);
+	ck_assert_int_eq(G.rc, HLB_OK);
+	ck_assert_str_eq(G.json, "");
+	ck_assert_int_eq(G.has_raw, 1);
+	ck_assert_uint_eq(G.raw_len, 12);
+	ck_assert_int_eq(memcmp(G.raw, wav, 12), 0);
+	ck_assert_str_eq(G.type, "audio/x-wav");
+	ck_assert_str_eq(G.location, "loc1");
+
+	/* An error answer is read as GHL's JSON error body, as ghl_request's. */
+	ghl_client_set_retries(c, 0, 0);
+	ghl_request_raw(c, "loc1", "GET", "2021-04-15", "/r", on_reply, NULL);
+	give_token("tok", LOCATION_INFO);
+	answer(HLB_OK, 404, "{\"statusCode\":404,\"message\":\"Recording not found\"}", NULL);
+	ck_assert_int_eq(G.rc, HLB_EHTTP);
+	ck_assert_int_eq(G.status, 404);
+	ck_assert_int_eq(G.has_raw, 0);
+	ck_assert_ptr_nonnull(strstr(G.error, "GET /r"));
+	ck_assert_ptr_nonnull(strstr(G.error, "Recording not found"));
+
+	/* A file over the answer cap: an error naming it. */
+	ghl_request_raw(c, "loc1", "GET", "2021-04-15", "/big", on_reply, NULL);
+	give_token("tok", LOCATION_INFO);
+	answer(HLB_ETOOBIG, 200, NULL, NULL);
+	ck_assert_int_eq(G.rc, HLB_ETOOBIG);
+	ck_assert_int_eq(G.has_raw, 0);
+	ck_assert_ptr_nonnull(strstr(G.error, "larger than 8388608 bytes"));
+	ck_assert_ptr_nonnull(strstr(G.error, "cap"));
+
+	/* A 5xx is retried as ghl_request's; an empty file and no type are fine;
+	 * ghl_raw_as_json turns the answer into its record. */
+	ghl_client_set_retries(c, 1, 30000);
+	ghl_request_raw(c, "loc1", "GET", "2021-04-15", "/t", on_raw_as_json, NULL);
+	give_token("tok", LOCATION_INFO);
+	answer_bytes(502, "bad gateway", 11, "text/html");
+	ck_assert_int_eq(G.calls, 3);
+	fire_timer();
+	give_token("tok", LOCATION_INFO);
+	answer_bytes(200, NULL, 0, NULL);
+	ck_assert_int_eq(G.calls, 4);
+	ck_assert_int_eq(G.rc, HLB_OK);
+	ck_assert_int_eq(G.has_raw, 0); /* the copy handed on has json instead */
+	ck_assert_str_eq(G.item, "{\"contentType\":\"application/octet-stream\",\"size\":0,"
+			 "\"fnv1a64\":\"cbf29ce484222325\",\"data\":\"\"}");
+
+	/* ghl_request is unchanged: JSON, no raw. */
+	ghl_request(c, "loc1", "GET", GHL_VERSION, "/j", NULL, on_raw_as_json, NULL);
+	give_token("tok", LOCATION_INFO);
+	ck_assert(has_header("Accept: application/json"));
+	answer_bytes(200, "{\"a\":1}", 7, "application/json");
+	ck_assert_int_eq(G.has_raw, 0);
+	ck_assert_str_eq(G.item, "{\"a\":1}");
+
+	/* Cancelled before the answer: no callback. */
+	ghl_call_cancel(ghl_request_raw(c, "loc1", "GET", "2021-04-15", "/x", on_reply, NULL));
+	ck_assert_int_eq(G.calls, 5);
+	ghl_client_free(c);
+}
+END_TEST
+
 static Suite *test_suite(void)
 {
 	Suite *s = suite_create("ghl_client");
@@ -922,11 +1086,13 @@ static Suite *test_suite(void)
 	tcase_add_test(pure, tag_snapshot_long_name);
 	tcase_add_test(pure, stats_extract);
 	tcase_add_test(pure, stat_id_stable);
+	tcase_add_test(pure, raw_item);
 	tcase_add_test(flow, request_headers_and_pacing);
 	tcase_add_test(flow, request_401_once);
 	tcase_add_test(flow, request_429_retry_after);
 	tcase_add_test(flow, request_errors);
 	tcase_add_test(flow, request_agency_location_token);
+	tcase_add_test(flow, request_raw);
 	tcase_add_test(flow, pager_flow);
 	tcase_add_test(flow, resolve_list_and_star);
 	suite_add_tcase(s, pure);

@@ -76,9 +76,115 @@ START_TEST(t_skip_limit_total)
 	ghl_pg st;
 	static const char *const p1[] = { "a", "b", NULL };
 
+	static const char *const p2[] = { "c", "d", NULL };
+
 	/* a full page that reaches the count is the last: no empty request */
 	ghl_pg_init(&st, GHL_PAGING_SKIP_LIMIT, 2, 10, 0, 0);
-	ck_assert_int_eq(step_ids(&st, "{\"count\":2}", p1), GHL_PG_DONE);
+	ck_assert_int_eq(step_ids(&st, "{\"count\":4}", p1), GHL_PG_MORE);
+	ck_assert_int_eq(st.total, 4);
+	ck_assert_int_eq(step_ids(&st, "{\"count\":4}", p2), GHL_PG_DONE);
+	/* a count equal to the full page's length is that page's length,
+	 * not a total: the next page is still asked for */
+	ghl_pg_init(&st, GHL_PAGING_SKIP_LIMIT, 2, 10, 0, 0);
+	ck_assert_int_eq(step_ids(&st, "{\"count\":2}", p1), GHL_PG_MORE);
+	ck_assert_int_eq(st.total, -1);
+	ck_assert_int_eq(step_ids(&st, "{\"count\":2}", p2), GHL_PG_MORE);
+	/* nor does a count below what was read end the listing */
+	ck_assert_int_eq(step_ids(&st, "{\"total\":3}", (const char *const[]){ "e", "f", NULL }), GHL_PG_MORE);
+	ck_assert_int_eq(step_ids(&st, "{\"total\":3}", (const char *const[]){ "g", NULL }), GHL_PG_DONE);
+	/* the same for a search body's total */
+	ghl_pg_init(&st, GHL_PAGING_SEARCH_BODY, 2, 10, 0, 0);
+	ck_assert_int_eq(step_ids(&st, "{\"total\":2}", p1), GHL_PG_MORE);
+	ck_assert_int_eq(step_ids(&st, "{\"total\":4}", p2), GHL_PG_DONE);
+	ck_assert_int_eq(st.total, 4);
+	ghl_pg_clear(&st);
+	/* meta.total for the progress */
+	ghl_pg_init(&st, GHL_PAGING_LIMIT_OFFSET, 2, 10, 0, 0);
+	ck_assert_int_eq(step_ids(&st, "{\"meta\":{\"total\":9}}", p1), GHL_PG_MORE);
+	ck_assert_int_eq(st.total, 9);
+}
+END_TEST
+
+START_TEST(t_no_cursor)
+{
+	ghl_pg st;
+
+	/* a full page without the cursors to the next one is an error, not the end */
+	ghl_pg_init(&st, GHL_PAGING_START_AFTER, 2, 10, 0, 0);
+	ck_assert_int_eq(step_json(&st, "{\"o\":[{\"id\":\"o1\"},{\"id\":\"o2\"}]}", "o"), GHL_PG_NO_CURSOR);
+	ghl_pg_init(&st, GHL_PAGING_START_AFTER, 2, 10, 0, 0);
+	ck_assert_int_eq(step_json(&st, "{\"o\":[{\"id\":\"o1\"},{\"x\":1,\"dateAdded\":5}]}", "o"), GHL_PG_NO_CURSOR);
+	/* a short one is the last */
+	ghl_pg_init(&st, GHL_PAGING_START_AFTER, 2, 10, 0, 0);
+	ck_assert_int_eq(step_json(&st, "{\"o\":[{\"id\":\"o1\"}]}", "o"), GHL_PG_DONE);
+	ghl_pg_init(&st, GHL_PAGING_START_AFTER_DATE, 2, 10, 0, 0);
+	ck_assert_int_eq(step_json(&st, "{\"c\":[{\"id\":\"v1\"},{\"id\":\"v2\"}]}", "c"), GHL_PG_NO_CURSOR);
+	ghl_pg_init(&st, GHL_PAGING_LAST_MESSAGE_ID, 2, 10, 0, 0);
+	ck_assert_int_eq(step_json(&st, "{\"nextPage\":true,\"messages\":[{\"x\":1}]}", "messages"),
+			 GHL_PG_NO_CURSOR);
+	ghl_pg_init(&st, GHL_PAGING_LAST_MESSAGE_ID, 2, 10, 0, 0);
+	ck_assert_int_eq(step_json(&st, "{\"messages\":[{\"x\":1}]}", "messages"), GHL_PG_DONE);
+}
+END_TEST
+
+START_TEST(t_limit)
+{
+	/* the list endpoints take at most 100, the contacts search 500 */
+	ck_assert_uint_eq(ghl_pg_limit(GHL_PAGING_SKIP_LIMIT, 500), 100);
+	ck_assert_uint_eq(ghl_pg_limit(GHL_PAGING_START_AFTER, 101), 100);
+	ck_assert_uint_eq(ghl_pg_limit(GHL_PAGING_LIMIT_OFFSET, 20), 20);
+	ck_assert_uint_eq(ghl_pg_limit(GHL_PAGING_SEARCH_BODY, 500), 500);
+}
+END_TEST
+
+/* The real API nests the messages' cursor and list in an object, the
+ * spec has them flat: both are read. */
+START_TEST(t_message_shapes)
+{
+	static const char *const shapes[] = {
+		"{\"messages\":{\"lastMessageId\":\"m2\",\"nextPage\":true,\"messages\":[{\"id\":\"m1\"},{\"id\":\"m2\"}]}}",
+		"{\"lastMessageId\":\"m2\",\"nextPage\":true,\"messages\":[{\"id\":\"m1\"},{\"id\":\"m2\"}]}",
+		"{\"messages\":{\"lastMessageId\":\"zz\",\"nextPage\":false,\"messages\":[{\"id\":\"m1\"}]}}",
+		"{\"lastMessageId\":\"zz\",\"nextPage\":false,\"messages\":[{\"id\":\"m1\"}]}",
+	};
+
+	for (int i = 0; i < 4; i++) {
+		json_object *answer = json_tokener_parse(shapes[i]), *list = ghl_pg_items(answer, "messages");
+		ghl_pg st;
+
+		ck_assert(json_object_is_type(list, json_type_array));
+		ck_assert_uint_eq(json_object_array_length(list), i < 2 ? 2 : 1);
+		ghl_pg_init(&st, GHL_PAGING_LAST_MESSAGE_ID, 2, 10, 0, 0);
+		ck_assert_int_eq(ghl_pg_step(&st, answer, list, NULL), i < 2 ? GHL_PG_MORE : GHL_PG_DONE);
+		if (i < 2)
+			ck_assert_str_eq(query(&st), "&limit=2&lastMessageId=m2");
+		json_object_put(answer);
+	}
+}
+END_TEST
+
+START_TEST(t_free_slots)
+{
+	json_object *answer = json_tokener_parse("{\"2025-01-07\":{\"slots\":[\"b\"]},\"traceId\":\"t\","
+						 "\"2025-01-06\":{\"slots\":[\"a\"]}}");
+	json_object *list = ghl_pg_date_items(answer);
+	int64_t from, to, day = GHL_DAY_MS, t0 = 20000 * GHL_DAY_MS;
+
+	ck_assert_uint_eq(json_object_array_length(list), 2);
+	ck_assert_str_eq(json_object_to_json_string_ext(json_object_array_get_idx(list, 0), JSON_C_TO_STRING_PLAIN),
+			 "{\"slots\":[\"b\"],\"date\":\"2025-01-07\"}");
+	json_object_put(list);
+	json_object_put(answer);
+	/* whole UTC days, the same all day long */
+	ghl_pg_day_range(t0 + 5 * 3600000, 2 * day, 3 * day, &from, &to);
+	ck_assert_int_eq(from, t0 - 2 * day);
+	ck_assert_int_eq(to, t0 + 4 * day);
+	ghl_pg_day_range(t0 + day - 1, 2 * day, 3 * day, &from, &to);
+	ck_assert_int_eq(from, t0 - 2 * day);
+	ck_assert_int_eq(to, t0 + 4 * day);
+	ghl_pg_day_range(t0, 0, day, &from, &to);
+	ck_assert_int_eq(from, t0);
+	ck_assert_int_eq(to, t0 + day);
 }
 END_TEST
 
@@ -244,12 +350,14 @@ START_TEST(t_windows)
 	ck_assert_uint_eq(ghl_windows_count(0, 31 * GHL_DAY_MS, GHL_DATE_WINDOW_MS), 1);
 
 	ghl_pg_init(&st, GHL_PAGING_DATE_WINDOW, 100, 10, from, to);
+	/* endDate is inclusive: the window's last ms */
 	snprintf(want, sizeof(want), "&startDate=%lld&endDate=%lld", (long long)from,
-		 (long long)(from + 31 * GHL_DAY_MS));
+		 (long long)(from + 31 * GHL_DAY_MS - 1));
 	ck_assert_str_eq(query(&st), want);
 	ck_assert_int_eq(step_ids(&st, NULL, none), GHL_PG_MORE);
 	ck_assert_int_eq(step_ids(&st, NULL, none), GHL_PG_MORE);
-	snprintf(want, sizeof(want), "&startDate=%lld&endDate=%lld", (long long)(from + 62 * GHL_DAY_MS), (long long)to);
+	snprintf(want, sizeof(want), "&startDate=%lld&endDate=%lld", (long long)(from + 62 * GHL_DAY_MS),
+		 (long long)to - 1);
 	ck_assert_str_eq(query(&st), want);
 	ck_assert_int_eq(step_ids(&st, NULL, none), GHL_PG_DONE);
 
@@ -333,6 +441,10 @@ static Suite *test_suite(void)
 
 	tcase_add_test(tc, t_skip_limit);
 	tcase_add_test(tc, t_skip_limit_total);
+	tcase_add_test(tc, t_no_cursor);
+	tcase_add_test(tc, t_limit);
+	tcase_add_test(tc, t_message_shapes);
+	tcase_add_test(tc, t_free_slots);
 	tcase_add_test(tc, t_limit_offset);
 	tcase_add_test(tc, t_repeated_page);
 	tcase_add_test(tc, t_max_pages);

@@ -231,7 +231,7 @@ static void send_request(api_call *call, const hlb_auth_result *res)
 	headers[h++] = auth.data;
 	if (extra[0])
 		headers[h++] = extra;
-	headers[h++] = "Accept: application/json";
+	headers[h++] = call->raw ? "Accept: */*" : "Accept: application/json";
 	if (call->body)
 		headers[h++] = "Content-Type: application/json";
 	headers[h++] = ua;
@@ -305,8 +305,8 @@ static void on_http(void *arg, const hlb_http_response *resp)
 	if (result == HLB_ETOOBIG) {
 		api_reply r = { .rc = HLB_ETOOBIG, .status = ops->partial_status ? status : 0 };
 
-		api_call_fail(call, &r, "%s %s: the answer is larger than %u bytes", call->method, call->path,
-			      ops->max_response);
+		api_call_fail(call, &r, "%s %s: the answer is larger than %u bytes%s", call->method, call->path,
+			      ops->max_response, call->raw ? " (the cap on an answer read, files included)" : "");
 		return;
 	}
 	if (result != HLB_OK || status == 0) {
@@ -345,6 +345,15 @@ static void on_http(void *arg, const hlb_http_response *resp)
 		api_call_fail(call, &r, "%s %s%s: %.*s%s", call->method, call->path, where(call, loc, sizeof(loc)),
 			      (int)(strlen(text) < room ? strlen(text) : room), text,
 			      status == 401 && ops->refused_hint ? ops->refused_hint : "");
+		return;
+	}
+	if (call->raw) {
+		/* a file is handed over as it came: no JSON to check */
+		api_reply r = { .rc = HLB_OK, .status = status,
+				.raw = (const unsigned char *)(body ? body : ""), .raw_len = body ? len : 0,
+				.content_type = e->host->http_header(resp, "Content-Type") };
+
+		call_reply(call, &r);
 		return;
 	}
 	{

@@ -11,7 +11,8 @@
  *      once; a 408, 429, 5xx, network error or malformed JSON is retried a
  *      few times after a jittered backoff (or the server's Retry-After)
  *      before it is reported as retryable; another non-2xx is reported as
- *      it is; a 2xx is parsed as one JSON value.
+ *      it is; a 2xx is parsed as one JSON value, or, for a call marked
+ *      `raw` (a file, audio), handed over as bytes.
  * What differs between the APIs is in a table of hooks (api_ops). Every
  * call in flight is on the client's list, so that api_client_fini()
  * cancels it all and no callback runs afterwards.
@@ -44,6 +45,11 @@ typedef struct api_reply {
 	int needs_login;
 	int quota;                /* set by a client's own hook */
 	int config;               /* set by a client's own hook */
+	/* A raw call's 2xx answer (json NULL): its bytes (never NULL then,
+	 * "" when empty) and its Content-Type (NULL when it has none). */
+	const unsigned char *raw;
+	size_t raw_len;
+	const char *content_type;
 } api_reply;
 
 typedef struct api_client api_client;
@@ -121,6 +127,8 @@ struct api_call {
 	int rejected;           /* a 401 was answered with a new token once */
 	unsigned attempts;      /* transient failures so far */
 	int done;               /* its callback is running or has run */
+	int raw;                /* set before api_call_start: a 2xx answer is
+				 * bytes, not JSON (api_reply.raw) */
 };
 
 /* Sets up e (a zeroed api_client) for `inst` with tokens from [auth:auth];

@@ -61,9 +61,13 @@ static const hlb_option options[] = {
 	  "source: what is polled: contacts (the two-way stream) and any Trigger operation `hlbridge plugins ghl` "
 	  "lists (contacts.search, calendars.events, ...)", NULL },
 	{ "param.", HLB_OPT_STRING, NULL, HLB_OPT_PREFIX,
-	  "source: param.NAME = v1, v2: a value of the streams' paths and queries ({contactId}, ...); a list for "
-	  "a path value reads the stream once per value", NULL },
-	{ "page_size", HLB_OPT_INT, "100", 0, "source: items per request (1-500; the API may cap it lower)", NULL },
+	  "source: param.NAME = v1, v2: a value of the streams' paths, queries and bodies ({contactId}, ...); a "
+	  "list for a path value reads the stream once per value; a value written as a JSON array or object, "
+	  "true or false is sent as that JSON (filters = [{...}]); a path value @STREAM (a stream listed earlier "
+	  "in streams) takes the ids that stream lists in the same poll", NULL },
+	{ "page_size", HLB_OPT_INT, "100", 0,
+	  "source: items per request (1-500: the contacts search's pageLimit; the other list streams ask for at "
+	  "most 100, their endpoints' limit)", NULL },
 	{ "max_pages", HLB_OPT_INT, "1000", 0,
 	  "source: pages of one stream per location and poll; more is an error and the next poll goes on", NULL },
 	{ "checkpoint_pages", HLB_OPT_INT, "50", 0,

@@ -240,7 +240,8 @@ static void call_deliver(api_call *core, const api_reply *r)
 	ghl_call *call = (ghl_call *)(void *)core;
 	ghl_reply reply = { .rc = r->rc, .status = r->status, .json = r->json, .error = r->error,
 			    .retryable = r->retryable, .retry_after_ms = r->retry_after_ms,
-			    .needs_login = r->needs_login, .location = call->location };
+			    .needs_login = r->needs_login, .location = call->location,
+			    .raw = r->raw, .raw_len = r->raw_len, .content_type = r->content_type };
 
 	call->cb(call->arg, &reply);
 }
@@ -362,8 +363,9 @@ void ghl_call_cancel(ghl_call *call)
 	api_call_cancel(call ? &call->core : NULL);
 }
 
-ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, const char *version,
-		      const char *path_and_query, struct json_object *body, ghl_reply_cb cb, void *arg)
+static ghl_call *request(ghl_client *c, const char *location, const char *method, const char *version,
+			 const char *path_and_query, struct json_object *body, int raw, ghl_reply_cb cb,
+			 void *arg)
 {
 	ghl_call *call;
 
@@ -374,6 +376,7 @@ ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, c
 		return NULL;
 	call->cb = cb;
 	call->arg = arg;
+	call->core.raw = raw;
 	call->location = ghl_dup_or_null(location);
 	call->version = strdup(version);
 	if ((location && !call->location) || !call->version) {
@@ -382,6 +385,18 @@ ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, c
 		return NULL;
 	}
 	return api_call_start(&call->core, method, path_and_query, body) == 0 ? call : NULL;
+}
+
+ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, const char *version,
+		      const char *path_and_query, struct json_object *body, ghl_reply_cb cb, void *arg)
+{
+	return request(c, location, method, version, path_and_query, body, 0, cb, arg);
+}
+
+ghl_call *ghl_request_raw(ghl_client *c, const char *location, const char *method, const char *version,
+			  const char *path_and_query, ghl_reply_cb cb, void *arg)
+{
+	return request(c, location, method, version, path_and_query, NULL, 1, cb, arg);
 }
 
 const char *ghl_login_hint(int needs_login, const char *message)

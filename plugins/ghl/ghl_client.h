@@ -56,6 +56,12 @@ typedef struct ghl_reply {
 	int64_t retry_after_ms;   /* the server's Retry-After, 0 when none */
 	int needs_login;          /* the credential must be authorized again */
 	const char *location;     /* the location it was for, or NULL */
+	/* A ghl_request_raw's 2xx answer (json is NULL then): the file's bytes
+	 * (never NULL then, "" when empty), their count, and the answer's
+	 * Content-Type (NULL when it has none). NULL/0 for ghl_request. */
+	const unsigned char *raw;
+	size_t raw_len;
+	const char *content_type;
 } ghl_reply;
 
 typedef void (*ghl_reply_cb)(void *arg, const ghl_reply *reply);
@@ -89,6 +95,13 @@ struct json_object *ghl_client_info(const ghl_client *c);
  * NULL (and no callback) when out of memory. */
 ghl_call *ghl_request(ghl_client *c, const char *location, const char *method, const char *version,
 		      const char *path_and_query, struct json_object *body, ghl_reply_cb cb, void *arg);
+/* ghl_request for an answer that is a file, not JSON (a recording, a
+ * download): no body; any media type accepted; a 2xx answer comes as reply->raw
+ * (at most GHL_MAX_RESPONSE bytes: a larger one fails with HLB_ETOOBIG,
+ * the message naming the cap). Failures are classified as ghl_request's,
+ * their JSON error bodies read the same way. */
+ghl_call *ghl_request_raw(ghl_client *c, const char *location, const char *method, const char *version,
+			  const char *path_and_query, ghl_reply_cb cb, void *arg);
 void ghl_call_cancel(ghl_call *call);
 
 /* What to add to a failure's message when it has needs_login: "" when the

@@ -518,17 +518,7 @@ void ghl_ops_sink_names(char *buf, size_t len)
 
 /* ---- generic requests -------------------------------------------------------------- */
 
-/* One item of a `params` or `body` list: "name", "name!", "name=member",
- * "name=member!". */
-typedef struct spec_item {
-	char name[64];
-	char member[64]; /* where its value is read: the name unless aliased */
-	int required;
-} spec_item;
-
-/* The next item of `*p` into *it; 0 at the end. Items too long to be a
- * member name are skipped (a table typo, caught by the table test). */
-static int item_next(const char **p, spec_item *it)
+int ghl_op_item_next(const char **p, ghl_op_item *it)
 {
 	const char *s;
 	size_t n;
@@ -622,7 +612,7 @@ const char *ghl_op_value(const ghl_op_ctx *ctx, const char *name)
 	return s ? s : scalar_text(v);
 }
 
-static ghl_build_rc missing(const ghl_op *op, ghl_op_ctx *ctx, const spec_item *it)
+static ghl_build_rc missing(const ghl_op *op, ghl_op_ctx *ctx, const ghl_op_item *it)
 {
 	if (strcmp(it->name, it->member) != 0)
 		return fail(ctx, "%s (%s) needs %s (%s): the record has no %s and no earlier operation yielded one",
@@ -644,12 +634,12 @@ static int path_has(const char *path, const char *name)
 
 /* The item of `params` that names the placeholder `name` (its alias),
  * else `name` itself, required. */
-static void placeholder_item(const ghl_op *op, const char *name, size_t n, spec_item *it)
+static void placeholder_item(const ghl_op *op, const char *name, size_t n, ghl_op_item *it)
 {
 	const char *p = op->params;
 	int found = 0;
 
-	while (!found && p && item_next(&p, it))
+	while (!found && p && ghl_op_item_next(&p, it))
 		found = strlen(it->name) == n && strncmp(it->name, name, n) == 0;
 	if (!found) {
 		snprintf(it->name, sizeof(it->name), "%.*s", (int)n, name);
@@ -658,13 +648,24 @@ static void placeholder_item(const ghl_op *op, const char *name, size_t n, spec_
 	it->required = 1; /* a path cannot go without it */
 }
 
+int ghl_op_placeholder_next(const ghl_op *op, const char **p, ghl_op_item *it)
+{
+	const char *open = strchr(*p ? *p : op->info.path, '{'), *close = open ? strchr(open, '}') : NULL;
+
+	if (!close)
+		return 0;
+	placeholder_item(op, open + 1, (size_t)(close - open - 1), it);
+	*p = close + 1;
+	return 1;
+}
+
 static ghl_build_rc path_fill(const ghl_op *op, ghl_op_ctx *ctx, ghl_buf *out)
 {
 	const char *p = op->info.path;
 
 	while (*p) {
 		const char *open = strchr(p, '{'), *close, *value;
-		spec_item it;
+		ghl_op_item it;
 
 		if (!open)
 			return ghl_buf_add(out, p, strlen(p)) < 0 ? GHL_BUILD_NOMEM : GHL_BUILD_OK;
@@ -699,9 +700,9 @@ static ghl_build_rc query_fill(const ghl_op *op, ghl_op_ctx *ctx, ghl_buf *out)
 {
 	const char *p = op->params;
 	int first = !strchr(op->info.path, '?');
-	spec_item it;
+	ghl_op_item it;
 
-	while (p && item_next(&p, &it)) {
+	while (p && ghl_op_item_next(&p, &it)) {
 		json_object *v;
 		const char *s;
 
@@ -747,7 +748,7 @@ ghl_build_rc ghl_op_path(const ghl_op *op, ghl_op_ctx *ctx, ghl_buf *out)
 ghl_build_rc ghl_op_body(const ghl_op *op, ghl_op_ctx *ctx, json_object **body)
 {
 	const char *p = op->body;
-	spec_item it;
+	ghl_op_item it;
 	json_object *b;
 
 	*body = NULL;
@@ -757,7 +758,7 @@ ghl_build_rc ghl_op_body(const ghl_op *op, ghl_op_ctx *ctx, json_object **body)
 		return GHL_BUILD_OK;
 	if (!(b = json_object_new_object()))
 		return GHL_BUILD_NOMEM;
-	while (item_next(&p, &it)) {
+	while (ghl_op_item_next(&p, &it)) {
 		json_object *v;
 		const char *s;
 

@@ -169,6 +169,24 @@ int ghl_custom_fields_pending(struct json_object *body);
 ghl_build_rc ghl_custom_fields_resolve(struct json_object *body, struct json_object *defs, char *unknown,
 				       size_t len);
 
+/* One item of a row's `params` or `body` list: "name", "name!"
+ * (required; the '!' may stand anywhere), "name=member" (the value is
+ * member's). */
+typedef struct ghl_op_item {
+	char name[64];
+	char member[64]; /* where its value is read: the name unless aliased */
+	int required;
+} ghl_op_item;
+
+/* The next item of the list *p (advanced) into *it; 0 at the end. Items
+ * too long to be a member name are skipped (a table typo, caught by the
+ * table test). */
+int ghl_op_item_next(const char **p, ghl_op_item *it);
+/* The next {placeholder} of op's path after *p (NULL: the first) into *it,
+ * with the member that fills it (its alias in `params`, else itself),
+ * always required; 0 after the last. */
+int ghl_op_placeholder_next(const ghl_op *op, const char **p, ghl_op_item *it);
+
 /* The builders and readers of the operations that need more than the
  * generic ones (contacts two-way sync, tags, opportunity stages). */
 ghl_build_rc ghl_build_contact_upsert(ghl_op_ctx *ctx, struct json_object **body);

@@ -3,6 +3,7 @@
 #include "build_config.h"
 #endif
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ void ghl_pg_init(ghl_pg *st, ghl_paging paging, unsigned limit, unsigned max_pag
 	st->limit = limit ? limit : 1;
 	st->max_pages = max_pages ? max_pages : 1;
 	st->page = 1;
+	st->total = -1;
 	st->win_span = paging == GHL_PAGING_DATE_WINDOW ? GHL_DATE_WINDOW_MS : (to_ms > from_ms ? to_ms - from_ms : 1);
 	st->range_end = to_ms;
 	ghl_window_at(from_ms, to_ms, st->win_span, 0, &st->win_start, &st->win_end);
@@ -32,6 +34,13 @@ void ghl_pg_clear(ghl_pg *st)
 {
 	json_object_put(st->search_after);
 	st->search_after = NULL;
+}
+
+unsigned ghl_pg_limit(ghl_paging paging, unsigned page_size)
+{
+	if (paging == GHL_PAGING_SEARCH_BODY || page_size <= GHL_PG_LIST_MAX)
+		return page_size;
+	return GHL_PG_LIST_MAX;
 }
 
 int ghl_pg_in_body(ghl_paging paging)
@@ -87,7 +96,10 @@ int ghl_pg_query(const ghl_pg *st, ghl_buf *q)
 		rc = add_pair_num(q, "startTime", st->win_start) | add_pair_num(q, "endTime", st->win_end);
 		break;
 	case GHL_PAGING_DATE_WINDOW:
-		rc = add_pair_num(q, "startDate", st->win_start) | add_pair_num(q, "endDate", st->win_end);
+		/* endDate is inclusive: the window's last ms, so that the day at
+		 * its end is the next window's alone */
+		rc = add_pair_num(q, "startDate", st->win_start) |
+		     add_pair_num(q, "endDate", st->win_end > st->win_start ? st->win_end - 1 : st->win_end);
 		break;
 	default:
 		break;
@@ -182,6 +194,30 @@ static int64_t answer_total(json_object *answer)
 	return -1;
 }
 
+/* Whether `total` (-1: none) says the listing ends with this page of n
+ * items read at offset `before`: the rule of ghl_client.c's
+ * ghl_page_step, shared by asking it. A count equal to a full page's
+ * length is that page's length, not a total; a count below what was
+ * already read is no total either. */
+static int total_reached(const ghl_pg *st, uint64_t before, size_t n, int64_t total)
+{
+	ghl_page_state ps;
+
+	if (total < 0 || n < st->limit)
+		return 0;
+	ghl_page_init(&ps, st->limit, UINT_MAX);
+	ps.skip = before;
+	return ghl_page_step(&ps, n, total, NULL) == GHL_PAGE_DONE;
+}
+
+/* The total for the progress: one that is no page length and not below
+ * what was read. */
+static void note_total(ghl_pg *st, uint64_t before, size_t n, int64_t total)
+{
+	if (total >= 0 && (uint64_t)total >= before + n && ((uint64_t)total != n || n < st->limit || before))
+		st->total = total;
+}
+
 /* START_AFTER: meta's cursors, else the last item's id and date. */
 static ghl_pg_next step_start_after(ghl_pg *st, json_object *answer, json_object *last)
 {
@@ -190,9 +226,9 @@ static ghl_pg_next step_start_after(ghl_pg *st, json_object *answer, json_object
 	member_text(answer, "meta.startAfterId", id, sizeof(id));
 	member_text(answer, "meta.startAfter", after, sizeof(after));
 	if (!*id && ghl_item_id(last, NULL, id, sizeof(id)) < 0)
-		return GHL_PG_DONE;
+		return GHL_PG_NO_CURSOR;
 	if (!*after && sort_value(last, sort_keys + 1, after, sizeof(after)) < 0)
-		return GHL_PG_DONE;
+		return GHL_PG_NO_CURSOR;
 	if (strcmp(id, st->cursor) == 0 && strcmp(after, st->cursor2) == 0)
 		return GHL_PG_REPEATED;
 	memcpy(st->cursor, id, sizeof(id));
@@ -200,24 +236,33 @@ static ghl_pg_next step_start_after(ghl_pg *st, json_object *answer, json_object
 	return GHL_PG_MORE;
 }
 
-static ghl_pg_next step_cursor(ghl_pg *st, json_object *answer, json_object *last)
+/* A member of the answer or of its "messages" object: the real API
+ * nests the cursor there, the spec has it flat. */
+static json_object *msg_member(json_object *answer, const char *name)
 {
-	char next[GHL_PG_CURSOR_LEN];
-	json_object *more;
+	json_object *nested = ghl_json_at(answer, "messages"), *v = NULL;
+
+	if (json_object_is_type(nested, json_type_object) && json_object_object_get_ex(nested, name, &v) && v)
+		return v;
+	return json_object_object_get_ex(answer, name, &v) ? v : NULL;
+}
+
+static ghl_pg_next step_cursor(ghl_pg *st, json_object *answer, json_object *last, size_t n)
+{
+	char next[GHL_PG_CURSOR_LEN] = "";
+	json_object *more, *v;
 
 	if (st->paging == GHL_PAGING_LAST_MESSAGE_ID) {
-		more = ghl_json_at(answer, "messages.nextPage");
-		if (!more)
-			more = ghl_json_at(answer, "nextPage");
+		more = msg_member(answer, "nextPage");
 		if (more && !json_object_get_boolean(more))
 			return GHL_PG_DONE;
-		member_text(answer, "messages.lastMessageId", next, sizeof(next));
-		if (!*next)
-			member_text(answer, "lastMessageId", next, sizeof(next));
+		v = msg_member(answer, "lastMessageId");
+		if (v && (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int)))
+			snprintf(next, sizeof(next), "%s", json_object_get_string(v));
 		if (!*next && ghl_item_id(last, NULL, next, sizeof(next)) < 0)
-			return GHL_PG_DONE;
+			return more || n >= st->limit ? GHL_PG_NO_CURSOR : GHL_PG_DONE;
 	} else if (sort_value(last, sort_keys, next, sizeof(next)) < 0) {
-		return GHL_PG_DONE;
+		return GHL_PG_NO_CURSOR;
 	}
 	if (strcmp(next, st->cursor) == 0)
 		return GHL_PG_REPEATED;
@@ -229,20 +274,22 @@ static ghl_pg_next step_list(ghl_pg *st, json_object *answer, json_object *items
 {
 	json_object *last = n ? json_object_array_get_idx(items, n - 1) : NULL, *after = NULL;
 	int64_t total = answer_total(answer);
+	uint64_t before = st->offset;
 
+	note_total(st, before, n, total);
 	switch (st->paging) {
 	case GHL_PAGING_SKIP_LIMIT:
 	case GHL_PAGING_SKIP_LIMIT_BODY:
 	case GHL_PAGING_LIMIT_OFFSET:
 		st->offset += n;
-		if (n < st->limit || (total >= 0 && st->offset >= (uint64_t)total))
+		if (n < st->limit || total_reached(st, before, n, total))
 			return GHL_PG_DONE;
 		return GHL_PG_MORE;
 	case GHL_PAGING_SEARCH_BODY:
 		if (n < st->limit)
 			return GHL_PG_DONE;
 		st->offset += n;
-		if (total >= 0 && st->offset >= (uint64_t)total)
+		if (total_reached(st, before, n, total))
 			return GHL_PG_DONE;
 		json_object_put(st->search_after);
 		st->search_after = NULL;
@@ -257,11 +304,11 @@ static ghl_pg_next step_list(ghl_pg *st, json_object *answer, json_object *items
 	case GHL_PAGING_START_AFTER_DATE:
 		if (n < st->limit)
 			return GHL_PG_DONE;
-		return step_cursor(st, answer, last);
+		return step_cursor(st, answer, last, n);
 	case GHL_PAGING_LAST_MESSAGE_ID:
 		if (!n)
 			return GHL_PG_DONE;
-		return step_cursor(st, answer, last);
+		return step_cursor(st, answer, last, n);
 	default:
 		return GHL_PG_DONE;
 	}
@@ -291,6 +338,66 @@ ghl_pg_next ghl_pg_step(ghl_pg *st, json_object *answer, json_object *items, con
 	if (next == GHL_PG_MORE && st->pages >= st->max_pages)
 		return GHL_PG_TOO_MANY;
 	return next;
+}
+
+/* ---- answers ------------------------------------------------------------------- */
+
+json_object *ghl_pg_items(json_object *answer, const char *path)
+{
+	json_object *v = ghl_json_at(answer, path), *inner = NULL;
+	const char *last = strrchr(path, '.');
+
+	if (!json_object_is_type(v, json_type_object))
+		return v;
+	if (json_object_object_get_ex(v, last ? last + 1 : path, &inner) && json_object_is_type(inner, json_type_array))
+		return inner;
+	return v;
+}
+
+/* "YYYY-MM-DD" */
+static int is_date(const char *s)
+{
+	static const char pat[] = "dddd-dd-dd";
+
+	for (size_t i = 0; i < sizeof(pat) - 1; i++)
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return 0;
+	return s[sizeof(pat) - 1] == 0;
+}
+
+json_object *ghl_pg_date_items(json_object *answer)
+{
+	json_object *out = json_object_new_array();
+
+	if (!out || !json_object_is_type(answer, json_type_object))
+		return out;
+	json_object_object_foreach(answer, key, val) {
+		json_object *item = NULL;
+
+		if (!is_date(key))
+			continue;
+		if (json_object_is_type(val, json_type_object)) {
+			if (json_object_deep_copy(val, &item, NULL) != 0)
+				item = NULL;
+		} else if ((item = json_object_new_object())) {
+			json_object_object_add(item, "slots", json_object_get(val));
+		}
+		if (!item || json_object_object_add(item, "date", json_object_new_string(key)) != 0 ||
+		    json_object_array_add(out, item) != 0) {
+			json_object_put(item);
+			json_object_put(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+void ghl_pg_day_range(int64_t now, int64_t back, int64_t ahead, int64_t *from, int64_t *to)
+{
+	int64_t a = now - back, b = now + ahead;
+
+	*from = a - ((a % GHL_DAY_MS) + GHL_DAY_MS) % GHL_DAY_MS;
+	*to = b % GHL_DAY_MS ? b - ((b % GHL_DAY_MS) + GHL_DAY_MS) % GHL_DAY_MS + GHL_DAY_MS : b;
 }
 
 /* ---- resume state ---------------------------------------------------------- */

@@ -36,14 +36,21 @@ typedef struct ghl_pg {
 	char first_id[GHL_PG_CURSOR_LEN]; /* the first item of the page before, "" none */
 	int64_t win_start, win_end;       /* windows: the current [start, end), epoch ms */
 	int64_t range_end, win_span;
+	int64_t total;                    /* the total the answers report when plausible, else -1 */
 } ghl_pg;
 
 typedef enum ghl_pg_next {
 	GHL_PG_MORE = 0,     /* send the next request */
 	GHL_PG_DONE = 1,     /* that was the last one */
 	GHL_PG_REPEATED = 2, /* the API ignored the paging: error */
-	GHL_PG_TOO_MANY = 3  /* max_pages reached with more to come: error */
+	GHL_PG_TOO_MANY = 3, /* max_pages reached with more to come: error */
+	GHL_PG_NO_CURSOR = 4 /* a full page names no next one: error (ending would drop the rest) */
 } ghl_pg_next;
+
+/* GHL's list endpoints take at most 100 items a request; the contacts
+ * search's pageLimit (SEARCH_BODY) takes 500. */
+#define GHL_PG_LIST_MAX 100
+unsigned ghl_pg_limit(ghl_paging paging, unsigned page_size);
 
 /* `from_ms`..`to_ms` is the range of the window conventions (ignored by
  * the others); DATE_WINDOW cuts it into windows of at most 31 days,
@@ -65,6 +72,23 @@ int ghl_pg_body(const ghl_pg *st, struct json_object *body);
  * borrowed; NULL: none) of which `id_key` identifies one: moves st to
  * the next request. */
 ghl_pg_next ghl_pg_step(ghl_pg *st, struct json_object *answer, struct json_object *items, const char *id_key);
+
+/* The items of an answer at the dotted `path` (borrowed): the array
+ * there, or when that is an object holding an array under the path's
+ * last name (the real API's {"messages": {"lastMessageId", "nextPage",
+ * "messages": [...]}} where the spec has them flat), that array. NULL:
+ * none. */
+struct json_object *ghl_pg_items(struct json_object *answer, const char *path);
+
+/* An answer keyed by date ({"2025-01-06": {"slots": [...]}}, free
+ * slots) as one item per date: [{"date": "2025-01-06", "slots": [...]}]
+ * (a new array; members that are no date are left out). NULL when out
+ * of memory. */
+struct json_object *ghl_pg_date_items(struct json_object *answer);
+/* The DATE_WINDOW range for `now`: from UTC midnight of now - back to
+ * the UTC midnight at or after now + ahead, so that the windows, and
+ * what they answer, stay the same all day. */
+void ghl_pg_day_range(int64_t now, int64_t back, int64_t ahead, int64_t *from, int64_t *to);
 
 /* The state as JSON, to resume a backfill after a crash; and back (0, or
  * -1 when `saved` is not one of this convention's). */

@@ -13,6 +13,7 @@
 #include "ghl_module.h"
 #include "ghl_pager.h"
 #include "ghl_streams.h"
+#include "ghl_raw.h"
 #include "ghl_webhook.h"
 
 #define MAX_SETS 1000        /* request sequences per stream and location */
@@ -22,7 +23,14 @@
 struct stream {
 	const ghl_op *op;
 	json_object *sets;   /* array of objects: the param values of each request sequence */
+	/* param.NAME = @STREAM: NAME takes, per location, the ids STREAM (an
+	 * earlier one) lists in the same poll; one sequence per id x set */
+	size_t ref;          /* that stream's index, or NO_REF */
+	char ref_name[NAME_LEN];
+	int referenced;      /* a later stream takes this one's ids */
 };
+
+#define NO_REF ((size_t)-1)
 
 struct ghl_streams {
 	struct stream *v;
@@ -43,48 +51,6 @@ void ghl_streams_free(ghl_streams *s)
 
 /* ---- configuration ----------------------------------------------------------------- */
 
-/* An item of a row's params or body (n bytes) as ghl_ops.c reads it:
- * "name", "name!" (required, the '!' anywhere) or "name=member" (the
- * value is member's: "{id}" of a note is "id=noteId"). */
-static void spec_item(const char *w, size_t n, char *name, char *member, size_t len, int *required)
-{
-	size_t k = 0;
-	char *eq;
-
-	*required = 0;
-	for (size_t i = 0; i < n && k + 1 < len; i++) {
-		if (w[i] == '!')
-			*required = 1;
-		else
-			name[k++] = w[i];
-	}
-	name[k] = 0;
-	eq = strchr(name, '=');
-	if (eq)
-		*eq++ = 0;
-	snprintf(member, len, "%s", eq && *eq ? eq : name);
-}
-
-/* The member that gives placeholder `name` its value (its alias in the
- * row's params, else itself). */
-static void alias_of(const ghl_op *op, const char *name, char *out, size_t len)
-{
-	const char *p = op->params, *w;
-	size_t n;
-
-	snprintf(out, len, "%s", name);
-	while (p && (w = ghl_list_next(&p, &n))) {
-		char item[NAME_LEN], member[NAME_LEN];
-		int req;
-
-		spec_item(w, n, item, member, sizeof(item), &req);
-		if (strcmp(item, name) == 0) {
-			snprintf(out, len, "%s", member);
-			return;
-		}
-	}
-}
-
 static int from_context(const char *name)
 {
 	return strcmp(name, "locationId") == 0 || strcmp(name, "companyId") == 0;
@@ -94,20 +60,12 @@ static int from_context(const char *name)
  * then one request sequence per value). */
 static int is_placeholder(const ghl_op *op, const char *name)
 {
-	const char *p = op->info.path;
+	const char *p = NULL;
+	ghl_op_item it;
 
-	while ((p = strchr(p, '{'))) {
-		const char *close = strchr(p, '}');
-		char ph[NAME_LEN], val[NAME_LEN];
-
-		if (!close)
-			break;
-		snprintf(ph, sizeof(ph), "%.*s", (int)(close - p - 1), p + 1);
-		alias_of(op, ph, val, sizeof(val));
-		if (strcmp(val, name) == 0)
+	while (ghl_op_placeholder_next(op, &p, &it))
+		if (strcmp(it.member, name) == 0)
 			return 1;
-		p = close + 1;
-	}
 	return 0;
 }
 
@@ -128,31 +86,17 @@ static int need(struct ghl *g, const ghl_op *op, const char *name)
  * a value. */
 static int check_required(struct ghl *g, const ghl_op *op)
 {
-	const char *p = op->info.path, *w;
-	size_t n;
+	const char *p = NULL;
+	ghl_op_item it;
 	int bad = 0;
 
-	while ((p = strchr(p, '{'))) {
-		const char *close = strchr(p, '}');
-		char ph[NAME_LEN], val[NAME_LEN];
-
-		if (!close)
-			break;
-		snprintf(ph, sizeof(ph), "%.*s", (int)(close - p - 1), p + 1);
-		alias_of(op, ph, val, sizeof(val));
-		bad |= need(g, op, val);
-		p = close + 1;
-	}
+	while (ghl_op_placeholder_next(op, &p, &it))
+		bad |= need(g, op, it.member);
 	for (int part = 0; part < 2; part++) {
 		p = part ? op->body : op->params;
-		while (p && (w = ghl_list_next(&p, &n))) {
-			char item[NAME_LEN], member[NAME_LEN];
-			int req;
-
-			spec_item(w, n, item, member, sizeof(item), &req);
-			if (req)
-				bad |= need(g, op, member);
-		}
+		while (p && ghl_op_item_next(&p, &it))
+			if (it.required)
+				bad |= need(g, op, it.member);
 	}
 	return bad;
 }
@@ -184,9 +128,52 @@ static json_object *expand(json_object *sets, const char *name, const char *list
 	return out;
 }
 
+/* A param value: JSON when it is written as a JSON array, object,
+ * true or false (filters, sort, flags of a body); else the text. NULL
+ * when out of memory. (null is no value: the option is then left out.) */
+static json_object *param_value(const char *value)
+{
+	const char *p = value + strspn(value, " \t");
+	json_object *v;
+
+	if (*p == '[' || *p == '{' || strcmp(p, "true") == 0 || strcmp(p, "false") == 0) {
+		v = json_tokener_parse(p);
+		if (v)
+			return v;
+	}
+	return json_object_new_string(value);
+}
+
+static int is_null(const char *value)
+{
+	return strcmp(value + strspn(value, " \t"), "null") == 0;
+}
+
+/* param.NAME = @STREAM for stream st (the last of s): STREAM must come
+ * before it. Only a path value takes ids this way. */
+static int stream_ref(struct ghl *g, ghl_streams *s, struct stream *st, const char *key, const char *value)
+{
+	const char *name = key + 6, *ref = value + strspn(value, " \t") + 1;
+	size_t len = strcspn(ref, " \t");
+
+	if (!is_placeholder(st->op, name))
+		return HLB_OK; /* a param of other streams */
+	for (size_t i = 0; i + 1 < s->n; i++)
+		if (strlen(s->v[i].op->info.name) == len && strncmp(s->v[i].op->info.name, ref, len) == 0 &&
+		    st->ref == NO_REF) {
+			st->ref = i;
+			snprintf(st->ref_name, sizeof(st->ref_name), "%s", name);
+			s->v[i].referenced = 1;
+			return HLB_OK;
+		}
+	g->host->option_error(g->inst, key, "%s: '%.*s' must be a Trigger stream listed before %s in streams "
+			      "(one such param per stream)", value, (int)len, ref, st->op->info.name);
+	return HLB_EINVAL;
+}
+
 /* The request sequences of one stream: the param.NAME options, a list
  * for a path placeholder split into one sequence per value. */
-static int stream_sets(struct ghl *g, struct stream *st)
+static int stream_sets(struct ghl *g, ghl_streams *s, struct stream *st)
 {
 	const char *key, *value, *why = "out of memory";
 	size_t cursor = 0;
@@ -201,8 +188,17 @@ static int stream_sets(struct ghl *g, struct stream *st)
 	while (g->host->option_next(g->inst, &cursor, &key, &value, NULL)) {
 		const char *name = key + 6;
 
-		if (strncmp(key, "param.", 6) != 0 || !*name || !value)
+		if (strncmp(key, "param.", 6) != 0 || !*name || !value || is_null(value))
 			continue;
+		if (value[strspn(value, " \t")] == '@') {
+			int rc = stream_ref(g, s, st, key, value);
+
+			if (rc != HLB_OK) {
+				json_object_put(sets);
+				return rc;
+			}
+			continue;
+		}
 		if (is_placeholder(st->op, name)) {
 			json_object *more = expand(sets, name, value, &why);
 
@@ -214,8 +210,15 @@ static int stream_sets(struct ghl *g, struct stream *st)
 			}
 			continue;
 		}
-		for (size_t i = 0; i < json_object_array_length(sets); i++)
-			json_object_object_add(json_object_array_get_idx(sets, i), name, json_object_new_string(value));
+		for (size_t i = 0; i < json_object_array_length(sets); i++) {
+			json_object *v = param_value(value);
+
+			if (!v) {
+				json_object_put(sets);
+				return HLB_ENOMEM;
+			}
+			json_object_object_add(json_object_array_get_idx(sets, i), name, v);
+		}
 	}
 	st->sets = sets;
 	return HLB_OK;
@@ -240,10 +243,11 @@ static int add_stream(struct ghl *g, ghl_streams *s, const char *name)
 	if (!v)
 		return HLB_ENOMEM;
 	s->v = v;
+	memset(&v[s->n], 0, sizeof(v[s->n]));
 	v[s->n].op = op;
-	v[s->n].sets = NULL;
+	v[s->n].ref = NO_REF;
 	s->n++;
-	return stream_sets(g, &v[s->n - 1]);
+	return stream_sets(g, s, &v[s->n - 1]);
 }
 
 static int read_limits(struct ghl *g, ghl_streams *s)
@@ -321,6 +325,13 @@ struct ghl_srun {
 	char key[KEY_LEN];
 	unsigned since_ckpt;
 	int resumed;            /* a resume point is stored: the end must drop it */
+	uint64_t listed0;       /* the poll's items listed before this sequence */
+	json_object *sets;      /* the stream's sequences (borrowed, or owned_sets); NULL: none */
+	json_object *owned_sets;
+	json_object **lists;    /* per referenced stream: the snapshots its sequences listed */
+	int fail_rc;            /* the first failed sequence's code, HLB_OK none */
+	unsigned failed;        /* failed sequences */
+	char fail_msg[GHL_FANOUT_ERROR_LEN];
 };
 
 static void seq_clear(ghl_srun *r)
@@ -338,14 +349,23 @@ static void seq_clear(ghl_srun *r)
 	r->old = NULL;
 }
 
+static void run_free(ghl_srun *r)
+{
+	seq_clear(r);
+	json_object_put(r->owned_sets);
+	for (size_t i = 0; r->lists && i < r->s->n; i++)
+		json_object_put(r->lists[i]);
+	free(r->lists);
+	free(r);
+}
+
 void ghl_streams_cancel(ghl_srun **slot)
 {
 	ghl_srun *r = *slot;
 
 	if (!r)
 		return;
-	seq_clear(r);
-	free(r);
+	run_free(r);
 	*slot = NULL;
 }
 
@@ -359,31 +379,112 @@ static const char *loc_of(const ghl_srun *r)
 	return (cur_op(r)->flags & GHL_OPF_AGENCY) ? NULL : r->head->id;
 }
 
-/* Ends the location: the run is freed by the fan-out's clear. */
-static void run_fail(ghl_srun *r, int rc, const char *what)
-{
-	ghl_fanout_loc *head = r->head;
-	char msg[GHL_FANOUT_ERROR_LEN];
-
-	snprintf(msg, sizeof(msg), "stream %s, location %s: %s", cur_op(r)->info.name, head->id, what);
-	ghl_fanout_fail(head, rc, "%s", msg);
-}
-
 static void seq_start(ghl_srun *r);
 static void request(ghl_srun *r);
+static void next_seq(ghl_srun *r);
+
+/* Ends the sequence at work without storing it as done: logged and
+ * remembered, and the run goes on with the next one (a deleted contact
+ * or a scope missing for one stream must not starve the others); the
+ * location fails with the first error once all sequences ran. */
+static void run_fail(ghl_srun *r, int rc, const char *what)
+{
+	char msg[GHL_FANOUT_ERROR_LEN];
+	json_object *set = json_object_array_get_idx(r->sets, r->pi);
+
+	snprintf(msg, sizeof(msg), "stream %s, location %s: %s", cur_op(r)->info.name, r->head->id, what);
+	r->g->host->log(r->g->inst, HLB_LOG_ERROR, "%s (params %s)", msg,
+			json_object_object_length(set) ? json_object_to_json_string_ext(set, JSON_C_TO_STRING_PLAIN)
+							: "none");
+	if (!r->failed++) {
+		r->fail_rc = rc;
+		memcpy(r->fail_msg, msg, sizeof(msg));
+	}
+	next_seq(r);
+}
+
+/* The sequences of a stream that takes the ids of an earlier one: each
+ * set once per id that stream listed for this location (NULL: none, or
+ * out of memory). */
+static json_object *ref_sets(ghl_srun *r, const struct stream *st)
+{
+	json_object *out = json_object_new_array(), *seen = json_object_new_object(), *snaps = r->lists[st->ref];
+
+	for (size_t k = 0; out && seen && k < json_object_array_length(snaps); k++) {
+		json_object_object_foreach(json_object_array_get_idx(snaps, k), id, hash) {
+			(void)hash;
+			if (json_object_object_get_ex(seen, id, NULL))
+				continue;
+			json_object_object_add(seen, id, NULL);
+			for (size_t i = 0; out && i < json_object_array_length(st->sets); i++) {
+				json_object *set = NULL;
+
+				if (json_object_deep_copy(json_object_array_get_idx(st->sets, i), &set, NULL) != 0 ||
+				    json_object_object_add(set, st->ref_name, json_object_new_string(id)) != 0 ||
+				    json_object_array_add(out, set) != 0) {
+					json_object_put(set);
+					json_object_put(out);
+					out = NULL;
+				}
+			}
+		}
+	}
+	json_object_put(seen);
+	return out;
+}
+
+/* Enters stream r->si: its sequences in r->sets. */
+static void stream_enter(ghl_srun *r)
+{
+	const struct stream *st = &r->s->v[r->si];
+
+	json_object_put(r->owned_sets);
+	r->owned_sets = NULL;
+	r->sets = st->sets;
+	/* the agency rows are the company's: read once, with the first location */
+	if ((st->op->flags & GHL_OPF_AGENCY) && !r->agency) {
+		r->sets = NULL;
+	} else if (st->ref != NO_REF) {
+		r->sets = r->owned_sets = ref_sets(r, st);
+		if (!r->sets)
+			r->g->host->log(r->g->inst, HLB_LOG_ERROR, "stream %s, location %s: out of memory",
+					st->op->info.name, r->head->id);
+		else if (!json_object_array_length(r->sets))
+			r->g->host->log(r->g->inst, HLB_LOG_INFO, "stream %s, location %s: %s listed no %s",
+					st->op->info.name, r->head->id, r->s->v[st->ref].op->info.name, st->ref_name);
+	}
+}
+
+/* A referenced stream's sequence listed its items: kept for the
+ * streams that take their ids. */
+static void keep_list(ghl_srun *r)
+{
+	if (!r->s->v[r->si].referenced || !r->snap)
+		return;
+	if (!r->lists[r->si])
+		r->lists[r->si] = json_object_new_array();
+	if (r->lists[r->si])
+		json_object_array_add(r->lists[r->si], json_object_get(r->snap));
+}
 
 static void next_seq(ghl_srun *r)
 {
 	seq_clear(r);
-	if (++r->pi >= json_object_array_length(r->s->v[r->si].sets)) {
+	r->pi++;
+	while (r->si < r->s->n && r->pi >= (r->sets ? json_object_array_length(r->sets) : 0)) {
 		r->pi = 0;
-		r->si++;
+		if (++r->si < r->s->n)
+			stream_enter(r);
 	}
-	/* the agency rows are the company's: read once, with the first location */
-	while (r->si < r->s->n && (cur_op(r)->flags & GHL_OPF_AGENCY) && !r->agency)
-		r->si++;
 	if (r->si >= r->s->n) {
-		ghl_fanout_done(r->head, NULL);
+		/* the run is freed by the fan-out's clear */
+		if (r->failed > 1)
+			ghl_fanout_fail(r->head, r->fail_rc, "%s (and %u more failed request sequences: see the log)",
+					r->fail_msg, r->failed - 1);
+		else if (r->failed)
+			ghl_fanout_fail(r->head, r->fail_rc, "%s", r->fail_msg);
+		else
+			ghl_fanout_done(r->head, NULL);
 		return;
 	}
 	seq_start(r);
@@ -445,6 +546,12 @@ static int emit_item(ghl_srun *r, const char *id, json_object *item)
 	return HLB_OK;
 }
 
+/* The member naming an item: free slots' items are days */
+static const char *item_key(const ghl_op *op)
+{
+	return op->paging == GHL_PAGING_DATE_WINDOW && !op->id_key ? "date" : op->id_key;
+}
+
 /* One item: emitted when its id is new or its hash changed. */
 static int on_item(ghl_srun *r, json_object *item)
 {
@@ -452,7 +559,7 @@ static int on_item(ghl_srun *r, json_object *item)
 	const char *old;
 
 	ghl_item_hash(item, hash);
-	if (ghl_item_id(item, cur_op(r)->id_key, id, sizeof(id)) < 0 || strlen(id) >= GHL_ID_MAX)
+	if (ghl_item_id(item, item_key(cur_op(r)), id, sizeof(id)) < 0 || strlen(id) >= GHL_ID_MAX)
 		memcpy(id, hash, sizeof(hash)); /* no id: the content is its identity */
 	if (json_object_object_get_ex(r->snap, id, NULL))
 		return HLB_OK; /* listed twice (the list moved between pages) */
@@ -478,8 +585,11 @@ static void progress(ghl_srun *r, size_t n)
 
 	g->listed += n;
 	g->pages++;
+	/* the total of the listing at work, when its answers give one: an ETA
+	 * for the long backfills */
 	if (HLB_HOST_HAS(g->host, progress) && g->host->progress)
-		g->host->progress(r->head->fanout->job, g->listed, 0, g->pages);
+		g->host->progress(r->head->fanout->job, g->listed,
+				  r->pg.total >= 0 ? r->listed0 + (uint64_t)r->pg.total : 0, g->pages);
 }
 
 /* The items of an answer: the row's list, or its one object. */
@@ -489,7 +599,9 @@ static json_object *answer_items(const ghl_op *op, json_object *answer, json_obj
 
 	*one = NULL;
 	if (op->items)
-		return ghl_json_at(answer, op->items);
+		return ghl_pg_items(answer, op->items);
+	if (op->paging == GHL_PAGING_DATE_WINDOW)
+		return (*one = ghl_pg_date_items(op->item ? ghl_json_at(answer, op->item) : answer));
 	obj = op->item ? ghl_json_at(answer, op->item) : answer;
 	if (!obj)
 		return NULL;
@@ -520,7 +632,7 @@ static void after_page(ghl_srun *r, json_object *answer, json_object *items)
 {
 	char msg[256];
 
-	switch (ghl_pg_step(&r->pg, answer, items, cur_op(r)->id_key)) {
+	switch (ghl_pg_step(&r->pg, answer, items, item_key(cur_op(r)))) {
 	case GHL_PG_MORE:
 		if (++r->since_ckpt >= r->s->checkpoint_pages) {
 			r->since_ckpt = 0;
@@ -537,12 +649,18 @@ static void after_page(ghl_srun *r, json_object *answer, json_object *items)
 			r->g->host->log(r->g->inst, HLB_LOG_ERROR, "stream %s, location %s: the items seen were not "
 					"saved; the same changes will be reported again", cur_op(r)->info.name,
 					r->head->id);
+		keep_list(r);
 		next_seq(r);
 		return;
 	case GHL_PG_REPEATED:
 		snprintf(msg, sizeof(msg), "page %u repeats the page before (the API ignored the paging); stopped",
 			 r->pg.pages);
 		run_fail(r, HLB_EFAIL, msg);
+		return;
+	case GHL_PG_NO_CURSOR:
+		snprintf(msg, sizeof(msg), "page %u of %s is full but gives no cursor to the next one; stopped",
+			 r->pg.pages, cur_op(r)->info.name);
+		run_fail(r, HLB_EPARSE, msg);
 		return;
 	case GHL_PG_TOO_MANY:
 		/* the next poll goes on from here */
@@ -563,6 +681,16 @@ static void on_reply(void *arg, const ghl_reply *reply)
 	size_t n;
 
 	r->call = NULL;
+	if (ghl_raw_as_json(reply, on_reply, r))
+		return; /* a file (GHL_OPF_RAW): handed on again as its record */
+	if (reply->rc != HLB_OK && reply->status == 404 && op->paging == GHL_PAGING_NONE && !op->items &&
+	    strchr(op->info.path, '{')) {
+		/* the object is gone: it lists nothing now, which is no error */
+		r->g->host->log(r->g->inst, HLB_LOG_INFO, "stream %s, location %s: %s answered 404: the object is gone",
+				op->info.name, r->head->id, op->info.path);
+		after_page(r, NULL, NULL);
+		return;
+	}
 	if (reply->rc != HLB_OK) {
 		snprintf(msg, sizeof(msg), "%s%s", reply->error, ghl_login_hint(reply->needs_login, reply->error));
 		run_fail(r, reply->rc, msg);
@@ -647,7 +775,10 @@ static void request(ghl_srun *r)
 	rc = build(r, &ctx, &path, &body);
 	snprintf(err, sizeof(err), "%s", rc == HLB_EINVAL ? ctx.error : "out of memory");
 	ghl_op_ctx_clear(&ctx);
-	if (rc == HLB_OK)
+	if (rc == HLB_OK && (op->flags & GHL_OPF_RAW))
+		r->call = ghl_request_raw(r->g->client, loc_of(r), op->info.method, op->version, path.data,
+					  on_reply, r);
+	else if (rc == HLB_OK)
 		r->call = ghl_request(r->g->client, loc_of(r), op->info.method, op->version, path.data, body,
 				      on_reply, r);
 	json_object_put(body);
@@ -660,7 +791,7 @@ static void request(ghl_srun *r)
 
 static void make_key(ghl_srun *r)
 {
-	json_object *set = json_object_array_get_idx(r->s->v[r->si].sets, r->pi);
+	json_object *set = json_object_array_get_idx(r->sets, r->pi);
 	char hash[17] = "-";
 
 	if (json_object_object_length(set))
@@ -680,7 +811,7 @@ static void add_company(ghl_srun *r, json_object *info)
 
 static int seq_vars(ghl_srun *r)
 {
-	json_object *set = json_object_array_get_idx(r->s->v[r->si].sets, r->pi);
+	json_object *set = json_object_array_get_idx(r->sets, r->pi);
 
 	if (json_object_deep_copy(set, &r->vars, NULL) != 0)
 		return HLB_ENOMEM;
@@ -699,27 +830,60 @@ static void on_company(void *arg, const hlb_auth_result *res)
 	request(r);
 }
 
+/* The pager's state and the items listed before it, both or neither:
+ * a cursor without its snapshot would report every item before it as
+ * new at the next poll. */
+static void resume_load(ghl_srun *r, json_object *resume)
+{
+	const ghl_op *op = cur_op(r);
+	json_object *snap = NULL, *copy = NULL;
+	ghl_pg pg = r->pg;
+	const char *why = NULL;
+
+	pg.search_after = NULL;
+	if (ghl_pg_load(&pg, resume) != 0)
+		why = "its paging state is not this stream's";
+	else if (!json_object_object_get_ex(resume, "snap", &snap) || !json_object_is_type(snap, json_type_object))
+		why = "the items listed before it were not saved";
+	else if (json_object_deep_copy(snap, &copy, NULL) != 0)
+		why = "out of memory";
+	if (why) {
+		ghl_pg_clear(&pg);
+		json_object_put(copy);
+		r->g->host->log(r->g->inst, HLB_LOG_WARN, "stream %s, location %s: the saved resume point is not "
+				"used (%s); listing from the start", op->info.name, r->head->id, why);
+		return;
+	}
+	ghl_pg_clear(&r->pg);
+	r->pg = pg;
+	r->snap = copy;
+	r->resumed = 1;
+	r->g->host->log(r->g->inst, HLB_LOG_INFO, "stream %s, location %s: resuming the listing after %d items",
+			op->info.name, r->head->id, json_object_object_length(copy));
+}
+
 static void seq_start(ghl_srun *r)
 {
 	const ghl_op *op = cur_op(r);
-	int64_t now = ghl_now_ms();
-	json_object *resume = NULL, *snap = NULL;
+	int64_t now = ghl_now_ms(), from = now - r->s->back_ms, to = now + r->s->ahead_ms;
+	json_object *resume = NULL;
 
 	make_key(r);
-	ghl_pg_init(&r->pg, op->paging, r->g->page_size, r->s->max_pages, now - r->s->back_ms, now + r->s->ahead_ms);
+	/* whole UTC days: the same windows, the same answers, all day */
+	if (op->paging == GHL_PAGING_DATE_WINDOW)
+		ghl_pg_day_range(now, r->s->back_ms, r->s->ahead_ms, &from, &to);
+	ghl_pg_init(&r->pg, op->paging, ghl_pg_limit(op->paging, r->g->page_size), r->s->max_pages, from, to);
 	r->since_ckpt = 0;
 	r->resumed = 0;
+	r->listed0 = r->g->listed;
 	r->saved = r->g->host->state_get(r->g->inst, r->key);
 	if (r->saved && json_object_object_get_ex(r->saved, "h", &r->old) &&
 	    !json_object_is_type(r->old, json_type_object))
 		r->old = NULL;
 	/* a backfill cut short (a crash, max_pages) goes on where it stopped */
-	if (r->saved && json_object_object_get_ex(r->saved, "resume", &resume) && ghl_pg_load(&r->pg, resume) == 0 &&
-	    json_object_object_get_ex(resume, "snap", &snap) && json_object_is_type(snap, json_type_object)) {
-		json_object_deep_copy(snap, &r->snap, NULL);
-		r->resumed = 1;
-		r->g->host->log(r->g->inst, HLB_LOG_INFO, "stream %s, location %s: resuming the listing after %d items",
-				op->info.name, r->head->id, json_object_object_length(snap));
+	if (r->saved && json_object_object_get_ex(r->saved, "resume", &resume)) {
+		r->resumed = 1; /* used or not, the end drops it */
+		resume_load(r, resume);
 	}
 	if (!r->snap)
 		r->snap = json_object_new_object();
@@ -750,8 +914,15 @@ void ghl_streams_loc_start(struct ghl *g, ghl_streams *s, ghl_fanout_loc *head, 
 	r->s = s;
 	r->head = head;
 	r->agency = (void *)head == (void *)head->fanout->locs;
+	r->lists = calloc(s->n, sizeof(*r->lists));
+	if (!r->lists) {
+		free(r);
+		ghl_fanout_fail(head, HLB_ENOMEM, "out of memory");
+		return;
+	}
 	*slot = r;
 	r->si = 0;
+	stream_enter(r);
 	r->pi = (size_t)-1; /* next_seq starts at pi + 1: the first set of the first stream */
 	next_seq(r);
 }

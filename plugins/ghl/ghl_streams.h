@@ -28,7 +28,9 @@ int ghl_streams_init(struct ghl *g, int *contacts, ghl_streams **out);
 void ghl_streams_free(ghl_streams *s);
 
 /* Reads every stream for location `head` (borrowed until it ends), then
- * ends it with ghl_fanout_done or ghl_fanout_fail. *slot holds the run
+ * ends it with ghl_fanout_done, or ghl_fanout_fail with the first error
+ * when a request sequence failed (each failure is logged, and the other
+ * sequences still run and store what they listed). *slot holds the run
  * while it goes; ghl_streams_cancel(slot) stops it (no callback after). */
 void ghl_streams_loc_start(struct ghl *g, ghl_streams *s, ghl_fanout_loc *head, ghl_srun **slot);
 void ghl_streams_cancel(ghl_srun **slot);
