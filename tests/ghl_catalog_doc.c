@@ -129,7 +129,8 @@ static void print_marks(const hlb_operation *info)
 static void print_answer(const ghl_op *op)
 {
 	if (op->flags & GHL_OPF_RAW) {
-		printf("- Answer: not JSON (a file); kept as its size and type\n");
+		printf("- Answer: a file, not JSON: one record with its `contentType`, `size`, `fnv1a64` digest "
+		       "and `data` (base64)\n");
 		return;
 	}
 	printf("- Answer: ");

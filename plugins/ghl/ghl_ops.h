@@ -82,7 +82,7 @@ typedef struct ghl_op_ctx {
 /* Row flags. */
 #define GHL_OPF_CREATE  (1u << 0) /* creates an object: once per record key (no duplicate on redelivery) */
 #define GHL_OPF_AGENCY  (1u << 1) /* called with the agency (company) token: no location */
-#define GHL_OPF_RAW     (1u << 2) /* the answer is not JSON (a file, audio): kept as its size and type */
+#define GHL_OPF_RAW     (1u << 2) /* the answer is a file (audio, text), not JSON: see ghl_raw.h */
 /* The body is a JSON array holding the one object built from `body`
  * (POST /calendars/{calendarId}/notifications takes a list). */
 #define GHL_OPF_BODY_ARRAY (1u << 3)
@@ -108,7 +108,8 @@ struct ghl_op {
 	const char *params;     /* path aliases and query members: "locationId!,query,id=noteId" */
 	const char *body;       /* JSON body members: "title!,body,dueDate!"; NULL: no body */
 	const char *items;      /* trigger: the answer's member holding the list ("a.b" nested); NULL: one object */
-	const char *item;       /* the answer's member holding the one object (a get, a create's result); NULL: the answer */
+	const char *item;       /* the answer's member holding the one object (a get, a create's result);
+				 * NULL: the answer */
 	const char *id_key;     /* what identifies an item: NULL means "id" */
 	const char *yields;     /* action: the names its result's id is known by to later operations: "taskId" */
 	unsigned flags;         /* GHL_OPF_* */

@@ -58,6 +58,7 @@ int ghl_source_init(struct ghl *g)
 struct cloc {
 	ghl_fanout_loc head;  /* first: the run's part (the fan-out's) */
 	ghl_call *call;
+	hlb_auth_call *auth;  /* a check of a source without the contacts stream */
 	ghl_srun *run;        /* the trigger streams, after the contacts */
 	json_object *old;     /* contactId -> its fields as last committed; or NULL */
 	int64_t old_ms;       /* when the poll that saw them started */
@@ -81,6 +82,9 @@ static void cloc_clear(ghl_fanout_loc *head)
 
 	ghl_call_cancel(l->call);
 	l->call = NULL;
+	if (l->auth)
+		ghl_of(l)->host->auth_cancel(l->auth);
+	l->auth = NULL;
 	ghl_streams_cancel(&l->run);
 	json_object_put(l->old);
 	json_object_put(l->snap);
@@ -389,13 +393,40 @@ static void on_check(void *arg, const ghl_reply *reply)
 	ghl_fanout_finish(f, reply->rc, msg);
 }
 
-/* A check searches the first location for one contact. */
+static void on_check_token(void *arg, const hlb_auth_result *res)
+{
+	struct cloc *l = arg;
+	struct ghl *g = ghl_of(l);
+	ghl_fanout *f = l->head.fanout;
+	char msg[GHL_FANOUT_ERROR_LEN + 128];
+
+	l->auth = NULL;
+	if (res->rc != HLB_OK)
+		snprintf(msg, sizeof(msg), "[auth:%s] gives no token: %s%s", g->auth, res->message ? res->message : "",
+			 ghl_login_hint(res->needs_login, res->message ? res->message : ""));
+	else
+		snprintf(msg, sizeof(msg), "%zu location%s; [auth:%s] gives a token (a check reads no trigger "
+			 "stream: the first poll does)", f->n, f->n == 1 ? "" : "s", g->auth);
+	ghl_fanout_finish(f, res->rc, msg);
+}
+
+/* A check searches the first location for one contact; a source without
+ * the contacts stream (its triggers may need other scopes, or an agency
+ * token) only asks its credential for a token. */
 static void cloc_check(ghl_fanout_loc *head)
 {
 	struct cloc *l = (struct cloc *)head;
 	struct ghl *g = ghl_of(l);
-	json_object *body = json_object_new_object();
+	json_object *body;
 
+	if (!g->contacts_stream && HLB_HOST_HAS(g->host, auth_cancel)) {
+		l->auth = g->host->auth_token(g->inst, g->auth, NULL, on_check_token, l);
+		if (!l->auth)
+			ghl_fanout_finish(head->fanout, HLB_ENOMEM,
+					  "the credential could not be asked (out of memory)");
+		return;
+	}
+	body = json_object_new_object();
 	if (body) {
 		json_object_object_add(body, "locationId", json_object_new_string(l->head.id));
 		json_object_object_add(body, "pageLimit", json_object_new_int(1));

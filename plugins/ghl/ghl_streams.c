@@ -17,6 +17,7 @@
 #include "ghl_webhook.h"
 
 #define MAX_SETS 1000        /* request sequences per stream and location */
+#define MAX_REF_SETS 10000   /* the same, from the ids of another stream (@STREAM) */
 #define NAME_LEN 64
 #define KEY_LEN 256
 
@@ -332,6 +333,10 @@ struct ghl_srun {
 	int fail_rc;            /* the first failed sequence's code, HLB_OK none */
 	unsigned failed;        /* failed sequences */
 	char fail_msg[GHL_FANOUT_ERROR_LEN];
+	/* next_seq is at work: a sequence that ends before its first request
+	 * (a value that cannot be sent) asks for the next one through `again`
+	 * instead of a call, so that thousands of them cannot exhaust the stack */
+	int in_next, again;
 };
 
 static void seq_clear(ghl_srun *r)
@@ -409,12 +414,22 @@ static void run_fail(ghl_srun *r, int rc, const char *what)
 static json_object *ref_sets(ghl_srun *r, const struct stream *st)
 {
 	json_object *out = json_object_new_array(), *seen = json_object_new_object(), *snaps = r->lists[st->ref];
+	int full = 0;
 
-	for (size_t k = 0; out && seen && k < json_object_array_length(snaps); k++) {
+	for (size_t k = 0; out && seen && !full && k < json_object_array_length(snaps); k++) {
 		json_object_object_foreach(json_object_array_get_idx(snaps, k), id, hash) {
 			(void)hash;
-			if (json_object_object_get_ex(seen, id, NULL))
+			if (!out || json_object_object_get_ex(seen, id, NULL))
 				continue;
+			if (json_object_array_length(out) >= MAX_REF_SETS) {
+				/* bounded by the data a server sends: a loud, partial read */
+				r->g->host->log(r->g->inst, HLB_LOG_WARN, "stream %s, location %s: %s listed more than "
+						"%d ids; only the first %d are read this poll", st->op->info.name,
+						r->head->id, r->s->v[st->ref].op->info.name, MAX_REF_SETS,
+						MAX_REF_SETS);
+				full = 1;
+				break;
+			}
 			json_object_object_add(seen, id, NULL);
 			for (size_t i = 0; out && i < json_object_array_length(st->sets); i++) {
 				json_object *set = NULL;
@@ -469,25 +484,35 @@ static void keep_list(ghl_srun *r)
 
 static void next_seq(ghl_srun *r)
 {
-	seq_clear(r);
-	r->pi++;
-	while (r->si < r->s->n && r->pi >= (r->sets ? json_object_array_length(r->sets) : 0)) {
-		r->pi = 0;
-		if (++r->si < r->s->n)
-			stream_enter(r);
-	}
-	if (r->si >= r->s->n) {
-		/* the run is freed by the fan-out's clear */
-		if (r->failed > 1)
-			ghl_fanout_fail(r->head, r->fail_rc, "%s (and %u more failed request sequences: see the log)",
-					r->fail_msg, r->failed - 1);
-		else if (r->failed)
-			ghl_fanout_fail(r->head, r->fail_rc, "%s", r->fail_msg);
-		else
-			ghl_fanout_done(r->head, NULL);
+	if (r->in_next) {
+		r->again = 1;
 		return;
 	}
-	seq_start(r);
+	r->in_next = 1;
+	do {
+		r->again = 0;
+		seq_clear(r);
+		r->pi++;
+		while (r->si < r->s->n && r->pi >= (r->sets ? json_object_array_length(r->sets) : 0)) {
+			r->pi = 0;
+			if (++r->si < r->s->n)
+				stream_enter(r);
+		}
+		if (r->si >= r->s->n) {
+			/* the run is freed by the fan-out's clear: not touched after */
+			r->in_next = 0;
+			if (r->failed > 1)
+				ghl_fanout_fail(r->head, r->fail_rc, "%s (and %u more failed request sequences: see "
+						"the log)", r->fail_msg, r->failed - 1);
+			else if (r->failed)
+				ghl_fanout_fail(r->head, r->fail_rc, "%s", r->fail_msg);
+			else
+				ghl_fanout_done(r->head, NULL);
+			return;
+		}
+		seq_start(r);
+	} while (r->again);
+	r->in_next = 0;
 }
 
 /* The state: {"h": {id: hash}} and, inside a backfill, "resume": the
@@ -552,15 +577,48 @@ static const char *item_key(const ghl_op *op)
 	return op->paging == GHL_PAGING_DATE_WINDOW && !op->id_key ? "date" : op->id_key;
 }
 
+/* A day of free slots is a calendar's: the values of the path (the
+ * calendarId) go into the item and before its date in its id ("CAL:
+ * 2026-12-01"), so that two calendars' days are two records. */
+static int day_scope(ghl_srun *r, json_object *item, char *scope, size_t len)
+{
+	const char *p = NULL, *v;
+	ghl_op_item it;
+	size_t used = 0;
+
+	while (ghl_op_placeholder_next(cur_op(r), &p, &it)) {
+		if (strcmp(it.member, "locationId") == 0 || !(v = ghl_json_string(r->vars, it.member)))
+			continue;
+		if (json_object_object_add(item, it.member, json_object_new_string(v)) != 0)
+			return -1;
+		if (used < len)
+			used += (size_t)snprintf(scope + used, len - used, "%s:", v);
+	}
+	/* cut short, the scope and its date are too long for an id: on_item
+	 * lets the hash stand in */
+	return 0;
+}
+
 /* One item: emitted when its id is new or its hash changed. */
 static int on_item(ghl_srun *r, json_object *item)
 {
 	char id[GHL_PG_CURSOR_LEN], hash[17];
 	const char *old;
 
+	char scope[GHL_ID_MAX] = "";
+
+	if (cur_op(r)->paging == GHL_PAGING_DATE_WINDOW && day_scope(r, item, scope, sizeof(scope)) < 0)
+		return HLB_ENOMEM;
 	ghl_item_hash(item, hash);
-	if (ghl_item_id(item, item_key(cur_op(r)), id, sizeof(id)) < 0 || strlen(id) >= GHL_ID_MAX)
+	if (ghl_item_id(item, item_key(cur_op(r)), id, sizeof(id)) < 0 || strlen(id) + strlen(scope) >= GHL_ID_MAX)
 		memcpy(id, hash, sizeof(hash)); /* no id: the content is its identity */
+	else if (*scope) {
+		size_t a = strlen(scope), b = strlen(id);
+
+		/* a + b < GHL_ID_MAX <= sizeof(id), checked above */
+		memmove(id + a, id, b + 1);
+		memcpy(id, scope, a);
+	}
 	if (json_object_object_get_ex(r->snap, id, NULL))
 		return HLB_OK; /* listed twice (the list moved between pages) */
 	old = r->old ? ghl_json_string(r->old, id) : NULL;
@@ -628,6 +686,28 @@ static json_object *answer_items(const ghl_op *op, json_object *answer, json_obj
 	return *one;
 }
 
+/* A listing that cannot go on from where it is (a page repeats, a page
+ * gives no cursor) must not resume there at every poll for ever: its
+ * resume point goes, the next poll lists from the start. */
+static void drop_resume(ghl_srun *r)
+{
+	json_object *state;
+
+	if (!r->resumed)
+		return;
+	state = json_object_new_object();
+	if (!state)
+		return;
+	json_object_object_add(state, "h", r->old ? json_object_get(r->old) : json_object_new_object());
+	/* committed now: the poll fails, and what it put after its last
+	 * checkpoint would not be */
+	if (r->g->host->state_put(r->g->inst, r->head->fanout->job, r->key, state) != HLB_OK ||
+	    (HLB_HOST_HAS(r->g->host, checkpoint) && r->g->host->checkpoint(r->head->fanout->job) != HLB_OK))
+		r->g->host->log(r->g->inst, HLB_LOG_ERROR, "stream %s, location %s: its resume point could not be "
+				"dropped", cur_op(r)->info.name, r->head->id);
+	r->resumed = 0;
+}
+
 static void after_page(ghl_srun *r, json_object *answer, json_object *items)
 {
 	char msg[256];
@@ -655,11 +735,13 @@ static void after_page(ghl_srun *r, json_object *answer, json_object *items)
 	case GHL_PG_REPEATED:
 		snprintf(msg, sizeof(msg), "page %u repeats the page before (the API ignored the paging); stopped",
 			 r->pg.pages);
+		drop_resume(r);
 		run_fail(r, HLB_EFAIL, msg);
 		return;
 	case GHL_PG_NO_CURSOR:
 		snprintf(msg, sizeof(msg), "page %u of %s is full but gives no cursor to the next one; stopped",
 			 r->pg.pages, cur_op(r)->info.name);
+		drop_resume(r);
 		run_fail(r, HLB_EPARSE, msg);
 		return;
 	case GHL_PG_TOO_MANY:
@@ -683,6 +765,24 @@ static void on_reply(void *arg, const ghl_reply *reply)
 	r->call = NULL;
 	if (ghl_raw_as_json(reply, on_reply, r))
 		return; /* a file (GHL_OPF_RAW): handed on again as its record */
+	if ((op->flags & GHL_OPF_RAW) && reply->rc == HLB_ETOOBIG) {
+		/* a file over the answer bound: a record that says so, once,
+		 * rather than a stream that fails at every poll */
+		ghl_reply big = *reply;
+		json_object *item = json_object_new_object();
+
+		r->g->host->log(r->g->inst, HLB_LOG_WARN, "stream %s, location %s: %s", op->info.name, r->head->id,
+				reply->error);
+		if (item) {
+			json_object_object_add(item, "tooLarge", json_object_new_boolean(1));
+			json_object_object_add(item, "limit", json_object_new_int64(GHL_MAX_RESPONSE));
+		}
+		big.rc = item ? HLB_OK : HLB_ENOMEM;
+		big.json = item;
+		on_reply(r, &big);
+		json_object_put(item);
+		return;
+	}
 	if (reply->rc != HLB_OK && reply->status == 404 && op->paging == GHL_PAGING_NONE && !op->items &&
 	    strchr(op->info.path, '{')) {
 		/* the object is gone: it lists nothing now, which is no error */
@@ -722,33 +822,30 @@ static void on_reply(void *arg, const ghl_reply *reply)
 
 /* The path and query (ghl_op_path) with the paging members after them,
  * and the body (ghl_op_body) with them in it. */
+/* A builder's answer as the poll's: a record that cannot be built is a
+ * configuration the user can fix (EINVAL). */
+static int rc_of_build(ghl_build_rc rc)
+{
+	return rc == GHL_BUILD_OK ? HLB_OK : rc == GHL_BUILD_FAIL ? HLB_EINVAL : HLB_ENOMEM;
+}
+
 static int build(ghl_srun *r, ghl_op_ctx *ctx, ghl_buf *path, json_object **body)
 {
 	const ghl_op *op = cur_op(r);
 	size_t len;
 
+	int rc;
+
 	*body = NULL;
-	switch (ghl_op_path(op, ctx, path)) {
-	case GHL_BUILD_OK:
-		break;
-	case GHL_BUILD_FAIL:
-		return HLB_EINVAL;
-	default:
-		return HLB_ENOMEM;
-	}
+	if ((rc = rc_of_build(ghl_op_path(op, ctx, path))) != HLB_OK)
+		return rc;
 	len = path->len;
 	if (!ghl_pg_in_body(op->paging) && ghl_pg_query(&r->pg, path) < 0)
 		return HLB_ENOMEM;
 	if (path->len > len && !strchr(path->data, '?'))
 		path->data[len] = '?';
-	switch (ghl_op_body(op, ctx, body)) {
-	case GHL_BUILD_OK:
-		break;
-	case GHL_BUILD_FAIL:
-		return HLB_EINVAL;
-	default:
-		return HLB_ENOMEM;
-	}
+	if ((rc = rc_of_build(ghl_op_body(op, ctx, body))) != HLB_OK)
+		return rc;
 	if (ghl_pg_in_body(op->paging)) {
 		if (!*body && !(*body = json_object_new_object()))
 			return HLB_ENOMEM;
