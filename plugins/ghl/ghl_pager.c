@@ -504,7 +504,8 @@ static uint64_t hash_value(uint64_t h, json_object *v, int depth)
 			(void)val;
 			keys[k++] = key;
 		}
-		qsort(keys, k, sizeof(*keys), cmp_key);
+		if (k > 1) /* keys is NULL for an empty object: qsort wants an array */
+			qsort(keys, k, sizeof(*keys), cmp_key);
 		for (size_t i = 0; i < k; i++) {
 			json_object *m = NULL;
 
