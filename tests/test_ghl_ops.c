@@ -200,7 +200,7 @@ END_TEST
 static const ghl_op note_op = {
 	{ "t.update_note", "Update Test Note", "Tests", "Action", "PUT", "/things/{contactId}/notes/{id}", NULL,
 	  NULL, NULL, "location", 0, NULL },
-	GHL_OP_ACTION, "2021-07-28", GHL_PAGING_NONE,
+	"2021-07-28", GHL_PAGING_NONE,
 	"id=noteId!,locationId!,ids,q", "body!,userId,count,done,customFields,locationId", NULL, "note", NULL,
 	"noteId,lastNoteId", GHL_OPF_CREATE, NULL, NULL
 };
@@ -338,7 +338,7 @@ START_TEST(test_generic_result)
 	json_object *bad = parse("{\"succeeded\":true}");
 	static const ghl_op contact_op = {
 		{ "t.create", "T", "Tests", "Action", "POST", "/c", NULL, NULL, NULL, "location", 0, NULL },
-		GHL_OP_ACTION, "2021-07-28", GHL_PAGING_NONE, NULL, NULL, NULL, "contact", "_id", "contactId", 0,
+		"2021-07-28", GHL_PAGING_NONE, NULL, NULL, NULL, "contact", "_id", "contactId", 0,
 		NULL, NULL
 	};
 	json_object *canswer = parse("{\"contact\":{\"_id\":\"C7\"}}");

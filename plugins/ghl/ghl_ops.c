@@ -489,12 +489,12 @@ const ghl_op *ghl_op_find(const char *name)
 
 int ghl_op_is_sink(const ghl_op *op)
 {
-	return op && op->kind == GHL_OP_ACTION;
+	return op && op->info.kind && strcmp(op->info.kind, "Action") == 0;
 }
 
 int ghl_op_is_stream(const ghl_op *op)
 {
-	return op && op->kind == GHL_OP_TRIGGER;
+	return op && op->info.kind && strcmp(op->info.kind, "Trigger") == 0;
 }
 
 void ghl_ops_sink_names(char *buf, size_t len)

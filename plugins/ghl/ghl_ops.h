@@ -17,11 +17,6 @@
 
 struct json_object;
 
-typedef enum ghl_op_kind {
-	GHL_OP_TRIGGER = 0,  /* reads: a source's stream */
-	GHL_OP_ACTION = 1    /* writes: a sink's operation */
-} ghl_op_kind;
-
 /* How a trigger's list is paged (FACTS.md, "Paging"). */
 typedef enum ghl_paging {
 	GHL_PAGING_NONE = 0,
@@ -101,8 +96,8 @@ typedef struct ghl_op ghl_op;
  * trigger's configuration is refused). "name=member" reads another
  * member ("{id}" of a note is "id=noteId"). */
 struct ghl_op {
-	hlb_operation info;     /* name ("contacts.create_task"), title, category, kind, method, path, ... */
-	ghl_op_kind kind;
+	hlb_operation info;     /* name ("contacts.create_task"), title, category, kind (Trigger: a source's
+				 * stream; Action: a sink's operation), method, path, ... */
 	const char *version;    /* the Version header */
 	ghl_paging paging;
 	const char *params;     /* path aliases and query members: "locationId!,query,id=noteId" */
