@@ -43,7 +43,8 @@ struct hlb_job {
 	size_t n;
 	signed char *verdicts; /* -1: none given */
 	char **reasons;
-	/* poll: what it produced, queued when it finishes */
+	/* poll: what it produced, queued when it finishes; deliver: the
+	 * results it gave, queued before its verdicts are written */
 	hc_batch *pending;
 	/* webhook: who waits for the answer, and the job's place in the list
 	 * of finished ones waiting for the next commit */
@@ -491,6 +492,33 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 	return HLB_EINVAL;
 }
 
+/* A delivery's results go down the routes reading from the sink, into a
+ * batch queued when the delivery finishes (deliver_finished). */
+int hc_job_result(hlb_job *j, size_t i, hlb_record *rec)
+{
+	struct hlb_instance *sink = j ? j->inst : NULL;
+
+	if (!rec)
+		return HLB_EINVAL;
+	if (!j || j->kind != JOB_DELIVER || j->finished || i >= j->n ||
+	    !(sink->mod->desc->caps & HLB_CAP_RESULTS)) {
+		hc_record_free(rec);
+		return HLB_EINVAL;
+	}
+	if (!sink->nroutes) {
+		hc_record_free(rec);
+		return HLB_OK;
+	}
+	if (!j->pending && !(j->pending = hc_batch_new(0))) {
+		hc_record_free(rec);
+		return HLB_ENOMEM;
+	}
+	j->e->collect = j->pending;
+	dispatch(j->e, sink, rec);
+	j->e->collect = NULL;
+	return HLB_OK;
+}
+
 /* ---- sources ------------------------------------------------------------ */
 
 static size_t sink_room(const struct hlb_instance *s)
@@ -865,8 +893,17 @@ static void deliver_finished(hlb_job *j)
 	struct hlb_instance *sink = j->inst;
 	hc_engine *e = j->e;
 
-	int stored = hc_store_begin_lazy(e->store) == 0;
+	int stored, results_lost = 0;
 
+	/* Results before verdicts: a crash between the two delivers the
+	 * records again, and their results come again under the same keys.
+	 * Results that cannot be queued leave the verdicts unwritten. */
+	if (j->pending && hc_batch_records(j->pending) &&
+	    hc_batch_commit(e->store, sink, j->pending, accept_queued) < 0) {
+		results_lost = 1;
+		store_failed(e);
+	}
+	stored = !results_lost && hc_store_begin_lazy(e->store) == 0;
 	sink->delivering = 0;
 	for (size_t i = 0; i < j->n; i++) {
 		hlb_record *r = j->batch[i];
@@ -911,7 +948,10 @@ static void deliver_finished(hlb_job *j)
 			stored = 0;
 	}
 	/* A lost outcome only means a redelivery after a restart. */
-	if (!stored || hc_store_commit(e->store) < 0) {
+	if (results_lost) {
+		hc_log(sink->sec->label, HLB_LOG_ERROR, "the results of a delivery could not be queued; "
+		       "its records will be delivered again after a restart");
+	} else if (!stored || hc_store_commit(e->store) < 0) {
 		hc_log(sink->sec->label, HLB_LOG_ERROR, "cannot record delivery outcomes: %s; "
 		       "those records will be delivered again after a restart", hc_store_error(e->store));
 		hc_store_rollback(e->store);

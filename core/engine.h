@@ -54,6 +54,8 @@ struct hc_webhooks *hc_engine_webhooks(const hc_engine *e);
 void hc_engine_set_metrics(hc_engine *e, struct hc_metrics *m);
 struct hc_metrics *hc_engine_metrics(const hc_engine *e);
 void hc_job_progress(hlb_job *job, uint64_t records, uint64_t total, uint64_t pages);
+/* host->result: what delivering record i gave, for the routes from the sink. */
+int hc_job_result(hlb_job *job, size_t i, hlb_record *rec);
 /* A running poll's progress as text, malloc'd; NULL when it shows none. */
 char *hc_engine_progress_text(const struct hlb_instance *src);
 

@@ -280,6 +280,7 @@ static const hlb_host table = {
 	.metric_add = host_metric_add,
 	.metric_set = host_metric_set,
 	.progress = hc_job_progress,
+	.result = hc_job_result,
 };
 
 const hlb_host *hc_host_table(void)

@@ -99,7 +99,7 @@ static int check_descriptor(const char *path, const char *name, const hlb_plugin
 	}
 	if (!(d->caps & (HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH)) ||
 	    (d->caps & ~(uint32_t)(HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH |
-				   HLB_CAP_REPLAY))) {
+				   HLB_CAP_REPLAY | HLB_CAP_RESULTS))) {
 		snprintf(err, errlen, "%s: descriptor declares no valid capability (source, transform, sink, auth)",
 			 path);
 		return -1;
@@ -390,7 +390,8 @@ void hc_caps_text(uint32_t caps, char *buf, size_t len)
 		uint32_t cap;
 		const char *name;
 	} names[] = { { HLB_CAP_SOURCE, "source" }, { HLB_CAP_TRANSFORM, "transform" },
-		      { HLB_CAP_SINK, "sink" }, { HLB_CAP_AUTH, "auth" }, { HLB_CAP_REPLAY, "replay" } };
+		      { HLB_CAP_SINK, "sink" }, { HLB_CAP_AUTH, "auth" }, { HLB_CAP_REPLAY, "replay" },
+		      { HLB_CAP_RESULTS, "results" } };
 	size_t n = 0;
 
 	buf[0] = 0;

@@ -64,7 +64,7 @@ static const hlb_option service_opts[] = {
 	{ NULL, 0, NULL, 0, NULL, NULL }
 };
 static const hlb_option route_opts[] = {
-	{ "from", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED, "a source, or route:NAME to take that route's output", NULL },
+	{ "from", HLB_OPT_STRING, NULL, HLB_OPT_REQUIRED, "a source, route:NAME to take that route's output, or a sink whose plugin gives results", NULL },
 	{ "via", HLB_OPT_LIST, NULL, 0, "transforms, applied in order", NULL },
 	{ "to", HLB_OPT_LIST, NULL, 0, "sinks that receive every record", NULL },
 	{ NULL, 0, NULL, 0, NULL, NULL }
@@ -502,7 +502,17 @@ static void check_route(hc_graph *g, hc_route *r, hc_diag *d)
 		if (!r->from) {
 			struct hlb_instance *other = find_any(g, from->value);
 
-			if (other)
+			if (other && other->role == HLB_CAP_SINK && other->mod &&
+			    (other->mod->desc->caps & HLB_CAP_RESULTS))
+				r->from = other; /* the results of that sink */
+			else if (other && other->role == HLB_CAP_SINK && other->mod)
+				hc_diag_error(d, file, from->line, "[%s] from: sink '%s' (plugin %s) gives no "
+					      "results: a route reads from a source, a route:NAME, or a sink "
+					      "whose plugin gives results (such as ghl)", sec->label, from->value,
+					      other->mod->desc->name);
+			else if (other && other->role == HLB_CAP_SINK)
+				; /* its plugin did not load: reported with its section */
+			else if (other)
 				hc_diag_error(d, file, from->line, "[%s] from: '%s' is a %s, not a source",
 					      sec->label, from->value, role_name(other->role));
 			else
@@ -655,6 +665,50 @@ static void wire_sources(hc_graph *g)
 	}
 }
 
+/* 1 when the results of `from` come back to it through the routes
+ * reading sinks' results: a walk over the sinks they reach, each once. */
+static int results_come_back(const hc_graph *g, const struct hlb_instance *from)
+{
+	const struct hlb_instance **seen = calloc(g->ninst + 1, sizeof(*seen));
+	size_t nseen = 0, next = 0;
+	int back = 0;
+
+	if (!seen)
+		return 0;
+	seen[nseen++] = from;
+	for (; next < nseen && !back; next++) {
+		const struct hlb_instance *s = seen[next];
+
+		for (size_t i = 0; i < s->nreach && !back; i++) {
+			const struct hlb_instance *t = s->reach[i];
+			size_t k = 0;
+
+			back = t == from;
+			while (k < nseen && seen[k] != t)
+				k++;
+			if (k == nseen && t->nroutes && nseen < g->ninst)
+				seen[nseen++] = t;
+		}
+	}
+	free(seen);
+	return back;
+}
+
+/* A sink fed, through other sinks' results, by its own results would
+ * deliver forever. */
+static void check_result_cycles(hc_graph *g, hc_diag *d)
+{
+	for (size_t i = 0; i < g->ninst; i++) {
+		struct hlb_instance *s = g->inst[i];
+
+		if (s->role != HLB_CAP_SINK || !s->nroutes || !results_come_back(g, s))
+			continue;
+		hc_diag_error(d, g->cfg->file, hc_section_get(s->routes[0]->sec, "from")->line,
+			      "[%s] from: the results of sink '%s' come back to it (cycle)",
+			      s->routes[0]->sec->label, s->sec->name);
+	}
+}
+
 hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_plugin_dir, hc_diag *d)
 {
 	hc_graph *g = calloc(1, sizeof(*g));
@@ -705,6 +759,7 @@ hc_graph *hc_graph_build(hc_config *cfg, hc_loader *loader, const char *default_
 	if (g->nroutes == 0)
 		hc_diag_error(d, cfg->file, 0, "no [route:NAME] section: nothing would run");
 	wire_sources(g);
+	check_result_cycles(g, d);
 	return g;
 }
 

@@ -197,6 +197,9 @@ static void action_snippet(const ghl_op *op)
 {
 	int first = 1;
 
+	if (ghl_op_is_lookup(op))
+		printf("\n# or, as a lookup for the records of a route (the answer goes into the sink's result as "
+		       "\"%s\";\n# a route with from = x reads the results)\n", ghl_op_lookup_member(op));
 	printf("[sink:x]\nplugin = ghl\nauth = ghl\noperation = %s\n", op->info.name);
 	printf("# reads (! = required): ");
 	each_placeholder(op, reads_placeholder, &first);
@@ -248,7 +251,7 @@ static void print_op(const ghl_op *op)
 	printf("\n```ini\n");
 	if (ghl_op_is_stream(op))
 		trigger_snippet(op);
-	else
+	if (!ghl_op_is_stream(op) || ghl_op_is_lookup(op))
 		action_snippet(op);
 	printf("```\n\n");
 }
@@ -268,7 +271,10 @@ static void print_intro(void)
 	printf("- A **trigger** reads: name it in `streams =` of a `[source:NAME]` with `plugin = ghl`. "
 	       "Each item of its answer becomes a record.\n"
 	       "- An **action** writes: name it in `operation =` of a `[sink:NAME]` with `plugin = ghl`; "
-	       "the operations run for each record in the order given.\n\n");
+	       "the operations run for each record in the order given.\n"
+	       "- A trigger answered by one request (a get by id, an unpaged list) is also a **lookup**: named "
+	       "in a sink's `operation =`, it runs for each record of the routes into that sink, and its answer "
+	       "goes into the sink's result, which a route with `from = SINK` reads (lookup enrichment).\n\n");
 	printf("Where the values of a request come from: a path placeholder `{name}`, a query member and a body "
 	       "member take the value named so (or the member an alias names: `{id}` from `noteId`), looked up\n\n"
 	       "1. among the ids earlier operations of the same record yielded (an action's \"known to later "

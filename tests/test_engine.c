@@ -534,6 +534,85 @@ START_TEST(test_chain_without_own_sink)
 }
 END_TEST
 
+/* ---- results of a sink -------------------------------------------------- */
+
+START_TEST(test_sink_results)
+{
+	/* look's results go through a transform to out; a refused record
+	 * gives none; in the store's queue, so they survive a crash */
+	rig_durable = 1;
+	rig_start("[source:src]\nplugin = probe\ncount = 6\nper_poll = 4\n"
+		  "[sink:look]\nplugin = probe\nresult = on\nfail_key = probe-2\nout = %1$s/look.txt\n"
+		  "[transform:tx]\nplugin = map\nset.x = $.n\n"
+		  "[sink:out]\nplugin = jsonl\npath = %1$s/out.jsonl\n"
+		  "[route:in]\nfrom = src\nto = look\n"
+		  "[route:back]\nfrom = look\nvia = tx\nto = out\n", dir);
+	ck_assert_int_eq(rig_run(1), 1); /* probe-2 failed */
+	file_is("out.jsonl", "{\"n\":0,\"by\":\"look\",\"x\":0}\n{\"n\":1,\"by\":\"look\",\"x\":1}\n"
+		"{\"n\":3,\"by\":\"look\",\"x\":3}\n{\"n\":4,\"by\":\"look\",\"x\":4}\n"
+		"{\"n\":5,\"by\":\"look\",\"x\":5}\n");
+	ck_assert_uint_eq(inst("look")->emitted, 5);
+	ck_assert_uint_eq(inst("look")->failed, 1);
+	ck_assert_uint_eq(inst("out")->delivered, 5);
+	ck_assert_uint_eq(hc_engine_queue_depth(rig.e, inst("look")), 0);
+}
+END_TEST
+
+START_TEST(test_sink_results_unread)
+{
+	/* no route reads look: its results are dropped, nothing waits */
+	rig_start("[source:src]\nplugin = probe\ncount = 3\n"
+		  "[sink:look]\nplugin = probe\nresult = on\nout = %1$s/look.txt\n"
+		  "[route:in]\nfrom = src\nto = look\n", dir);
+	ck_assert_int_eq(rig_run(1), 0);
+	ck_assert_uint_eq(inst("look")->delivered, 3);
+	ck_assert_uint_eq(inst("look")->emitted, 0);
+}
+END_TEST
+
+/* The configuration's errors, one per line. */
+static void config_errors(const char *text, char *all, size_t len)
+{
+	hc_config *cfg;
+	hc_graph *g;
+
+	ck_assert_int_eq(hc_loader_init(&rig.loader), 0);
+	hc_loader_add_dir(&rig.loader, env_dir("PLUGIN_DIR"));
+	hc_loader_add_dir(&rig.loader, env_dir("TEST_PLUGIN_DIR"));
+	cfg = hc_config_parse("r.ini", text, &rig.diag);
+	ck_assert_ptr_nonnull(cfg);
+	g = hc_graph_build(cfg, &rig.loader, NULL, &rig.diag);
+	ck_assert_ptr_nonnull(g);
+	all[0] = 0;
+	for (size_t i = 0; i < rig.diag.n; i++)
+		snprintf(all + strlen(all), len - strlen(all), "%s\n", rig.diag.msg[i]);
+	hc_graph_free(g);
+	hc_config_free(cfg);
+}
+
+START_TEST(test_sink_results_config)
+{
+	char all[4096];
+
+	/* jsonl gives no results; look's results come back to look through b */
+	config_errors("[source:src]\nplugin = probe\n"
+		      "[sink:file]\nplugin = jsonl\npath = /dev/null\n"
+		      "[sink:look]\nplugin = probe\nresult = on\n"
+		      "[sink:b]\nplugin = probe\nresult = on\n"
+		      "[route:in]\nfrom = src\nto = look, file\n"
+		      "[route:f]\nfrom = file\nto = look\n"
+		      "[route:l]\nfrom = look\nto = b\n"
+		      "[route:m]\nfrom = b\nto = look\n", all, sizeof(all));
+	ck_assert_msg(strstr(all, "r.ini:16: error: [route:f] from: sink 'file' (plugin jsonl) gives no results"),
+		      "%s", all);
+	ck_assert_msg(strstr(all, "error: [route:l] from: the results of sink 'look' come back to it (cycle)"),
+		      "%s", all);
+	ck_assert_msg(strstr(all, "error: [route:m] from: the results of sink 'b' come back to it (cycle)"),
+		      "%s", all);
+	ck_assert_uint_eq(rig.diag.errors, 3);
+}
+END_TEST
+
 /* ---- transforms --------------------------------------------------------- */
 
 START_TEST(test_transform_drop)
@@ -1238,32 +1317,19 @@ END_TEST
 
 START_TEST(test_auth_config_errors)
 {
-	hc_config *cfg;
-	hc_graph *g;
+	char all[4096];
 
-	ck_assert_int_eq(hc_loader_init(&rig.loader), 0);
-	hc_loader_add_dir(&rig.loader, env_dir("PLUGIN_DIR"));
-	hc_loader_add_dir(&rig.loader, env_dir("TEST_PLUGIN_DIR"));
-	cfg = hc_config_parse("a.ini",
-			      "[auth:cred]\ntype = jsonl\n"
-			      "[auth:spare]\ntype = probe\n"
-			      "[source:s1]\nplugin = probe\nauth = nosuch\n"
-			      "[source:s2]\nplugin = probe\nauth = cred\n"
-			      "[sink:out]\nplugin = probe\n"
-			      "[route:r1]\nfrom = s1\nto = out\n[route:r2]\nfrom = s2\nto = out\n", &rig.diag);
-	ck_assert_ptr_nonnull(cfg);
-	g = hc_graph_build(cfg, &rig.loader, NULL, &rig.diag);
-	ck_assert_ptr_nonnull(g);
-	char all[4096] = "";
-	for (size_t i = 0; i < rig.diag.n; i++)
-		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\n", rig.diag.msg[i]);
+	config_errors("[auth:cred]\ntype = jsonl\n"
+		      "[auth:spare]\ntype = probe\n"
+		      "[source:s1]\nplugin = probe\nauth = nosuch\n"
+		      "[source:s2]\nplugin = probe\nauth = cred\n"
+		      "[sink:out]\nplugin = probe\n"
+		      "[route:r1]\nfrom = s1\nto = out\n[route:r2]\nfrom = s2\nto = out\n", all, sizeof(all));
 	/* jsonl is no credential provider; s1 names no section; spare is unused */
-	ck_assert_msg(strstr(all, "a.ini:2: error: [auth:cred] type: plugin 'jsonl' is no credential provider"),
+	ck_assert_msg(strstr(all, "r.ini:2: error: [auth:cred] type: plugin 'jsonl' is no credential provider"),
 		      "%s", all);
-	ck_assert_msg(strstr(all, "a.ini:7: error: [source:s1] auth: no [auth:nosuch] section"), "%s", all);
+	ck_assert_msg(strstr(all, "r.ini:7: error: [source:s1] auth: no [auth:nosuch] section"), "%s", all);
 	ck_assert_msg(strstr(all, "[auth:spare] is not used by any instance"), "%s", all);
-	hc_graph_free(g);
-	hc_config_free(cfg);
 }
 END_TEST
 
@@ -1454,6 +1520,9 @@ static Suite *test_suite(void)
 	tcase_add_test(deliver, test_chained_route);
 	tcase_add_test(deliver, test_chain_without_own_sink);
 	tcase_add_test(deliver, test_jsonl_round_trip);
+	tcase_add_test(deliver, test_sink_results);
+	tcase_add_test(deliver, test_sink_results_unread);
+	tcase_add_test(deliver, test_sink_results_config);
 	suite_add_tcase(s, deliver);
 	tcase_add_test(transform, test_transform_drop);
 	tcase_add_test(transform, test_transform_dup);

@@ -186,7 +186,8 @@ START_TEST(test_load_once)
 	ck_assert_ptr_eq(a, b);
 	ck_assert_ptr_eq(a->handle, b->handle);
 	ck_assert_uint_eq(L.nmods, 2);
-	ck_assert_uint_eq(get_ok("probe")->desc->caps, HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH);
+	ck_assert_uint_eq(get_ok("probe")->desc->caps, HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH |
+			  HLB_CAP_RESULTS);
 }
 END_TEST
 

@@ -18,9 +18,10 @@
  * history_add. 1.2 added HLB_CAP_REPLAY. 1.3 appended links, echo
  * memory and pace_block for two-way sync. 1.4 appended webhooks
  * (webhook_subscribe, the webhook callback, hlb_webhook), metrics and
- * progress. 1.5 appended the operation catalog (hlb_operation). */
+ * progress. 1.5 appended the operation catalog (hlb_operation). 1.6 added
+ * sinks that give results (HLB_CAP_RESULTS, host->result). */
 #define HLB_ABI_MAJOR 1
-#define HLB_ABI_MINOR 5
+#define HLB_ABI_MINOR 6
 
 /* Result codes: 0 is success, negative values are errors (as in libuv), and
  * the few positive values are non-error outcomes. The host turns any of them
@@ -54,6 +55,10 @@ typedef enum hlb_rc {
  * store: a crash before the poll's checkpoint re-reads them. A source whose
  * records exist nowhere else (a webhook intake) must not declare it. */
 #define HLB_CAP_REPLAY    (1u << 4)
+/* 1.6, with HLB_CAP_SINK: delivering a record may give a result (what a
+ * lookup read, the ids a create made), handed on with host->result; a
+ * route with `from = SINK` reads the results of that sink. */
+#define HLB_CAP_RESULTS   (1u << 5)
 
 /* Types of declared options. The host validates every configured value
  * against its type before any plugin code runs. */

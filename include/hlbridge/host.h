@@ -301,6 +301,20 @@ typedef struct hlb_host {
 	 * (0: unknown) and pages so far. The host shows progress (rate, ETA)
 	 * on a terminal and on the status page. Cheap; call it per page. */
 	void (*progress)(hlb_job *job, uint64_t records, uint64_t total, uint64_t pages);
+
+	/* ---- 1.6: results of a sink ---- */
+
+	/* A sink of a module with HLB_CAP_RESULTS hands on what delivering
+	 * record i of `batch` gave (ownership of `rec` passes): the routes
+	 * reading `from` this sink take it, as they would a source's record.
+	 * Give it before record i's verdict, and only with HLB_DONE: the host
+	 * queues a delivery's results before it writes its verdicts, so a
+	 * crash in between delivers the record again and gives its result
+	 * again (give the result the record's key, so that the sinks after
+	 * this one see a redelivery, not a new record). When no route reads
+	 * this sink's results the record is dropped. HLB_OK; HLB_EINVAL when
+	 * the job is not a running delivery of such a sink. */
+	int (*result)(hlb_job *batch, size_t i, hlb_record *rec);
 } hlb_host;
 
 /* 1.4: what a source's webhook() callback is handed. Valid during the

@@ -46,7 +46,9 @@ static const hlb_option options[] = {
 	{ "operation", HLB_OPT_LIST, NULL, 0,
 	  "sink (required): the actions run for each record, in order (any Action `hlbridge plugins ghl` lists: "
 	  "contacts.upsert, contacts.create_task, ...); the ids one yields (contactId, taskId, ...) fill the "
-	  "later ones, and record[NAME] (create_task.title) is read before the record's own members", NULL },
+	  "later ones, and record[NAME] (create_task.title) is read before the record's own members; a trigger "
+	  "answered by one request (contacts.get, ...) is a lookup whose answer goes into the sink's result "
+	  "(a route with from = this sink reads them)", NULL },
 	{ "country", HLB_OPT_STRING, "US", 0, "sink: ISO country of phone numbers written without +", NULL },
 	{ "tag_prefix", HLB_OPT_STRING, NULL, 0,
 	  "sink: contacts.add_tags removes the contact's other tags with this prefix", NULL },
@@ -178,7 +180,7 @@ const hlb_plugin HLB_PLUGIN_EXPORT(ghl) = {
 	HLB_PLUGIN_HEADER,
 	/* a poll never committed searches again against the last committed
 	 * hashes, and finds the same changes */
-	.caps = HLB_CAP_SOURCE | HLB_CAP_SINK | HLB_CAP_REPLAY,
+	.caps = HLB_CAP_SOURCE | HLB_CAP_SINK | HLB_CAP_REPLAY | HLB_CAP_RESULTS,
 	.name = PLUGIN,
 	.version = PACKAGE_VERSION,
 	.summary = "GoHighLevel API: 69 actions (sink operations) and 55 triggers (source streams), "

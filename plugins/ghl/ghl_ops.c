@@ -497,6 +497,19 @@ int ghl_op_is_stream(const ghl_op *op)
 	return op && op->info.kind && strcmp(op->info.kind, "Trigger") == 0;
 }
 
+int ghl_op_is_lookup(const ghl_op *op)
+{
+	return ghl_op_is_stream(op) && op->paging == GHL_PAGING_NONE && !(op->flags & GHL_OPF_RAW);
+}
+
+const char *ghl_op_lookup_member(const ghl_op *op)
+{
+	const char *name = op->item ? op->item : op->items ? op->items : strchr(op->info.name, '.') + 1;
+	const char *dot = strrchr(name, '.');
+
+	return dot ? dot + 1 : name;
+}
+
 void ghl_ops_sink_names(char *buf, size_t len)
 {
 	size_t used = 0;

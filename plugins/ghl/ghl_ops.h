@@ -126,6 +126,13 @@ const ghl_op *ghl_op_find(const char *name);
 int ghl_op_is_sink(const ghl_op *op);
 /* 1 when a source may list it in `streams` (a trigger). */
 int ghl_op_is_stream(const ghl_op *op);
+/* 1 when a sink may list it as a lookup: a trigger answered by one
+ * request (a get by id, an unpaged list), not a file. Its answer goes
+ * into the record's result (host->result) as ghl_op_lookup_member. */
+int ghl_op_is_lookup(const ghl_op *op);
+/* The result's member for a lookup's answer: the last part of its item
+ * or items member ("contact", "tasks"), else of its name. */
+const char *ghl_op_lookup_member(const ghl_op *op);
 /* "a, b, c": the names ghl_op_is_sink accepts, for error messages. */
 void ghl_ops_sink_names(char *buf, size_t len);
 

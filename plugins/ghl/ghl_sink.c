@@ -41,9 +41,13 @@ static size_t sink_count(void)
 /* Every action's name would bury the mistake: their count, and where to see them. */
 static void not_an_action(struct ghl *g, const char *word, const ghl_op *op)
 {
-	if (op)
-		g->host->option_error(g->inst, "operation", "'%s' is a trigger (a source's stream), not an action",
-				      word);
+	if (op && (op->flags & GHL_OPF_RAW))
+		g->host->option_error(g->inst, "operation", "'%s' answers with a file: read it as a source's "
+				      "stream, not in a sink", word);
+	else if (op)
+		g->host->option_error(g->inst, "operation", "'%s' is a trigger that pages through a listing: "
+				      "read it as a source's stream (a sink takes actions, and as lookups the "
+				      "triggers answered by one request, such as contacts.get)", word);
 	else
 		g->host->option_error(g->inst, "operation", "unknown operation '%s' (valid: one of the %zu actions "
 				      "`hlbridge plugins ghl` lists, such as contacts.upsert or opportunities.upsert)",
@@ -77,7 +81,7 @@ static int load_operations(struct ghl *g)
 			continue;
 		snprintf(word, sizeof(word), "%.*s", (int)(e - s), s);
 		op = (size_t)(e - s) < sizeof(word) ? ghl_op_find(word) : NULL;
-		if (!ghl_op_is_sink(op)) {
+		if (!ghl_op_is_sink(op) && !ghl_op_is_lookup(op)) {
 			not_an_action(g, word, op);
 			bad++;
 			continue;
@@ -220,6 +224,7 @@ struct delivery {
 	hlb_auth_call *auth;  /* asking the credential for its companyId */
 	int asked_company, asking;
 	char company[GHL_ID_MAX]; /* what it told */
+	json_object *found;   /* the current record's lookups: member -> answer */
 	struct delivery *prev, *next;
 };
 
@@ -320,12 +325,82 @@ fail:
 		     "it back", object);
 }
 
+/* "ids": what the operations made or found (contactId, taskId, ...). */
+static int add_ids(struct delivery *d, json_object *body)
+{
+	json_object *ids = json_object_new_object();
+	int bad = !ids;
+
+	if (d->ctx.vars) {
+		json_object_object_foreach(d->ctx.vars, k, v)
+			bad |= json_object_object_add(ids, k, json_object_get(v)) != 0;
+	}
+	/* the contact an upsert matched is the context's, not a var */
+	if (*d->ctx.contact_id && !json_object_object_get_ex(ids, "contactId", NULL))
+		bad |= json_object_object_add(ids, "contactId", json_object_new_string(d->ctx.contact_id)) != 0;
+	if (bad || json_object_object_length(ids) == 0) {
+		json_object_put(ids);
+		return bad;
+	}
+	return json_object_object_add(body, "ids", ids) != 0;
+}
+
+/* What delivering the record gave, for the routes reading this sink's
+ * results: its body with each lookup's answer and the ids the operations
+ * made ("ids"), under its own stream, key and operation. */
+static void give_result(struct delivery *d)
+{
+	const hlb_host *host = d->g->host;
+	const hlb_record *r = host->batch_record(d->job, d->i);
+	json_object *in = host->record_body(r), *body = json_object_new_object();
+	hlb_record *out;
+	int bad = !body;
+
+	if (!HLB_HOST_HAS(host, result) || !host->result)
+		goto done;
+	json_object_object_foreach(in, k, v)
+		bad |= json_object_object_add(body, k, json_object_get(v)) != 0;
+	if (d->found) {
+		json_object_object_foreach(d->found, fk, fv)
+			bad |= json_object_object_add(body, fk, json_object_get(fv)) != 0;
+	}
+	bad |= add_ids(d, body);
+	if (bad)
+		goto fail;
+	out = host->record_new(host->record_stream(r), host->record_key(r), host->record_op(r),
+			       host->record_time(r), body);
+	body = NULL;
+	if (out && host->result(d->job, d->i, out) == HLB_OK)
+		return;
+fail:
+	host->log(d->g->inst, HLB_LOG_ERROR, "record %s: its result could not be handed on (out of memory)",
+		  host->record_key(r));
+done:
+	json_object_put(body);
+}
+
 static void record_end(struct delivery *d, hlb_verdict v, const char *why, long status, int64_t retry_after_ms)
 {
+	if (v == HLB_DONE)
+		give_result(d);
 	give(d, v, why, status, retry_after_ms);
 	ghl_op_ctx_clear(&d->ctx);
+	json_object_put(d->found);
+	d->found = NULL;
 	d->started = 0;
 	d->i++;
+}
+
+/* A lookup's answer (NULL: none, as a 404 of a get says) into the result. */
+static int keep_found(struct delivery *d, const ghl_op *op, json_object *answer)
+{
+	json_object *v = answer;
+
+	if (answer && (op->item || op->items))
+		v = ghl_json_at(answer, op->item ? op->item : op->items);
+	if (!d->found && !(d->found = json_object_new_object()))
+		return -1;
+	return json_object_object_add(d->found, ghl_op_lookup_member(op), json_object_get(v));
 }
 
 /* The contact the upsert found or created, linked to the record's object
@@ -677,6 +752,7 @@ static void delivery_free(struct delivery *d)
 	if (d->auth)
 		g->host->auth_cancel(d->auth);
 	json_object_put(d->sent_body);
+	json_object_put(d->found);
 	if (d->started)
 		ghl_op_ctx_clear(&d->ctx);
 	free(d);
@@ -759,6 +835,19 @@ static int failure_is_done(struct delivery *d, const ghl_op *op, const ghl_reply
 		found_none(d);
 		return 1;
 	}
+	if (ghl_op_is_lookup(op)) {
+		/* what the record names is gone: the result says so (null) */
+		d->g->host->log(d->g->inst, HLB_LOG_INFO, "%s: not found (404): %s is null in the result",
+				op->info.name, ghl_op_lookup_member(op));
+		if (keep_found(d, op, NULL) != 0) {
+			record_end(d, HLB_RETRY, "out of memory", 0, 0);
+			run(d);
+			return 1;
+		}
+		d->s++;
+		run(d);
+		return 1;
+	}
 	return 0;
 }
 
@@ -827,6 +916,11 @@ static void on_reply(void *arg, const ghl_reply *reply)
 		/* the write happened; its answer is not understood: retried */
 		snprintf(why, sizeof(why), "%s: %s", op->info.name, d->ctx.error);
 		record_end(d, HLB_RETRY, why, reply->status, 0);
+		run(d);
+		return;
+	}
+	if (ghl_op_is_lookup(op) && keep_found(d, op, reply->json) != 0) {
+		record_end(d, HLB_RETRY, "out of memory", 0, 0);
 		run(d);
 		return;
 	}

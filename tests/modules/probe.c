@@ -17,6 +17,8 @@ static const hlb_option options[] = {
 	{ "fail_key", HLB_OPT_STRING, NULL, 0, "sink: this key always fails", NULL },
 	{ "retry_times", HLB_OPT_INT, "0", 0, "sink: answer retry this many times per record first", NULL },
 	{ "async", HLB_OPT_BOOL, "off", 0, "sink: give verdicts from a timer, not inside deliver", NULL },
+	{ "result", HLB_OPT_BOOL, "off", 0, "sink: give each record it delivers as a result, with \"by\": its name",
+	  NULL },
 	{ "retry_after", HLB_OPT_DURATION, "0", 0, "sink: with a retry, ask for this wait (as Retry-After would)", NULL },
 	{ "dup", HLB_OPT_BOOL, "off", 0, "transform: emit each record twice", NULL },
 	{ "drop_odd", HLB_OPT_BOOL, "off", 0, "transform: drop records whose n is odd", NULL },
@@ -41,7 +43,7 @@ struct probe {
 	uint32_t role;
 	int64_t count, per_poll, next, retry_times, retry_after, checkpoint_every, stall_from;
 	const char *url, *out, *fail_key;
-	int async, dup, drop_odd, history;
+	int async, dup, drop_odd, history, result;
 	const char *auth, *subject, *token_base;
 	int generation;          /* auth: grows with every rejected token */
 	hlb_auth_call *call;     /* source: the token call of the poll */
@@ -77,6 +79,7 @@ static int init(const hlb_host *host, hlb_instance *inst, uint32_t role, void **
 	p->out = host->option(inst, "out");
 	p->fail_key = host->option(inst, "fail_key");
 	p->async = host->option_bool(inst, "async", 0);
+	p->result = host->option_bool(inst, "result", 0);
 	p->dup = host->option_bool(inst, "dup", 0);
 	p->drop_odd = host->option_bool(inst, "drop_odd", 0);
 	p->history = host->option_bool(inst, "history", 0);
@@ -331,6 +334,18 @@ static int64_t *tries_of(struct probe *p, const char *key)
 	return &p->seen[p->nseen++].tries;
 }
 
+/* The record, with "by": this sink's name, as its result. */
+static void give_result(struct probe *p, hlb_job *job, size_t i)
+{
+	const hlb_host *h = p->host;
+	hlb_record *r = h->record_clone(h->batch_record(job, i));
+
+	if (r)
+		json_object_object_add(h->record_body(r), "by", json_object_new_string(h->instance_name(p->inst)));
+	if (!r || h->result(job, i, r) != HLB_OK)
+		h->log(p->inst, HLB_LOG_ERROR, "cannot give the result of %s", h->record_key(h->batch_record(job, i)));
+}
+
 static void give_verdicts(struct probe *p, hlb_job *job)
 {
 	size_t n = p->host->batch_size(job);
@@ -349,6 +364,8 @@ static void give_verdicts(struct probe *p, hlb_job *job)
 		} else {
 			if (f)
 				fprintf(f, "%s\n", key);
+			if (p->result)
+				give_result(p, job, i);
 			p->host->verdict(job, i, HLB_DONE, NULL);
 		}
 	}
@@ -454,7 +471,7 @@ static struct json_object *auth_status(void *state)
 
 const hlb_plugin HLB_PLUGIN_EXPORT(PROBE_NAME) = {
 	HLB_PLUGIN_HEADER,
-	.caps = HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH | PROBE_CAPS,
+	.caps = HLB_CAP_SOURCE | HLB_CAP_TRANSFORM | HLB_CAP_SINK | HLB_CAP_AUTH | HLB_CAP_RESULTS | PROBE_CAPS,
 	.name = PROBE_STR(PROBE_NAME),
 	.version = "1.0",
 	.summary = "test plugin: emits, copies, drops and answers on command",
