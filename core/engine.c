@@ -513,9 +513,11 @@ int hc_job_result(hlb_job *j, size_t i, hlb_record *rec)
 		hc_record_free(rec);
 		return HLB_ENOMEM;
 	}
+	hc_batch *outer = j->e->collect;
+
 	j->e->collect = j->pending;
 	dispatch(j->e, sink, rec);
-	j->e->collect = NULL;
+	j->e->collect = outer;
 	return HLB_OK;
 }
 
@@ -1361,6 +1363,12 @@ static void summary(hc_engine *e)
 			hc_log(inst->sec->label, HLB_LOG_INFO, "%llu record%s from %llu poll%s",
 			       (unsigned long long)inst->emitted, inst->emitted == 1 ? "" : "s",
 			       (unsigned long long)inst->polls, inst->polls == 1 ? "" : "s");
+		else if (inst->role == HLB_CAP_SINK && inst->nroutes)
+			hc_log(inst->sec->label, HLB_LOG_INFO,
+			       "%llu delivered, %llu failed, %llu retries, %zu left queued, %llu results",
+			       (unsigned long long)inst->delivered, (unsigned long long)inst->failed,
+			       (unsigned long long)inst->retried, inst->q_len + inst->wait_len,
+			       (unsigned long long)inst->emitted);
 		else if (inst->role == HLB_CAP_SINK)
 			hc_log(inst->sec->label, HLB_LOG_INFO,
 			       "%llu delivered, %llu failed, %llu retries, %zu left queued",

@@ -104,6 +104,11 @@ static int check_descriptor(const char *path, const char *name, const hlb_plugin
 			 path);
 		return -1;
 	}
+	if ((d->caps & HLB_CAP_RESULTS) && !(d->caps & HLB_CAP_SINK)) {
+		snprintf(err, errlen, "%s: descriptor declares results without the sink capability (results are a "
+			 "sink's)", path);
+		return -1;
+	}
 	if ((d->caps & HLB_CAP_AUTH) &&
 	    (d->size < offsetof(hlb_plugin, auth_status) + sizeof(d->auth_status) || !d->auth_token)) {
 		snprintf(err, errlen, "%s: descriptor declares the auth capability without auth_token (ABI 1.1)",

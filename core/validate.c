@@ -663,6 +663,22 @@ static void wire_sources(hc_graph *g)
 		src->routes[src->nroutes++] = r;
 		collect_reach(src, r, 0);
 	}
+	/* A source also feeds the sinks that the results of its sinks reach:
+	 * backpressure and the webhook queue bound count them. (reach grows
+	 * as it is walked; results cycles are refused, and add_reach adds a
+	 * sink once.) */
+	for (size_t i = 0; i < g->ninst; i++) {
+		struct hlb_instance *src = g->inst[i];
+
+		if (src->role != HLB_CAP_SOURCE)
+			continue;
+		for (size_t k = 0; k < src->nreach; k++) {
+			struct hlb_instance *s = src->reach[k];
+
+			for (size_t m = 0; s->nroutes && m < s->nreach; m++)
+				add_reach(src, s->reach[m]);
+		}
+	}
 }
 
 /* 1 when the results of `from` come back to it through the routes

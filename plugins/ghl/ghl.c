@@ -59,6 +59,9 @@ static const hlb_option options[] = {
 	  "sink: opportunity_status.STATUS = open|won|lost|abandoned (default open)", NULL },
 	{ "link_field", HLB_OPT_JSONPATH, "$.object", 0,
 	  "sink: the other system's object a record carries (system:scope:kind:id), linked to the contact", NULL },
+	{ "parallel", HLB_OPT_INT, "8", 0,
+	  "sink: records of a delivery read at once (1-64) when every operation only reads (lookups, finds); a "
+	  "sink that writes takes its records one at a time, in order", NULL },
 	{ "streams", HLB_OPT_LIST, "contacts", 0,
 	  "source: what is polled: contacts (the two-way stream) and any Trigger operation `hlbridge plugins ghl` "
 	  "lists (contacts.search, calendars.events, ...)", NULL },
@@ -82,7 +85,7 @@ static const hlb_option options[] = {
 };
 
 static const char *const sink_only[] = { "operation", "country", "tag_prefix", "pipeline_id", "stage.",
-					 "opportunity_status.", "link_field", NULL };
+					 "opportunity_status.", "link_field", "parallel", NULL };
 static const char *const source_only[] = { "streams", "page_size", "concurrency", "param.", "max_pages",
 					   "checkpoint_pages", "window_back", "window_ahead", NULL };
 

@@ -43,6 +43,7 @@ struct ghl {
 	size_t nsteps;
 	hlb_path *link_path;
 	int has_links, has_echo;
+	size_t lanes;                   /* records of a delivery run at once (1 unless all read) */
 	struct delivery *active;
 	struct json_object *custom_fields; /* location id -> its customFields answer (sink) */
 	/* source */

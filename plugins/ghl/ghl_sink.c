@@ -164,6 +164,28 @@ static int load_default_location(struct ghl *g)
 	return rc;
 }
 
+static int is_read(const ghl_op *op)
+{
+	return strcmp(op->info.method, "GET") == 0;
+}
+
+/* `parallel` records at once only when no operation writes: reads of
+ * different records cannot race, writes to one contact could. */
+static int load_lanes(struct ghl *g)
+{
+	int64_t n = g->host->option_int(g->inst, "parallel", 8);
+
+	if (n < 1 || n > 64) {
+		g->host->option_error(g->inst, "parallel", "must be from 1 to 64");
+		return HLB_EINVAL;
+	}
+	g->lanes = (size_t)n;
+	for (size_t i = 0; i < g->nsteps; i++)
+		if (!is_read(g->steps[i].op) && !ghl_op_is_lookup(g->steps[i].op))
+			g->lanes = 1;
+	return HLB_OK;
+}
+
 int ghl_sink_init(struct ghl *g)
 {
 	const hlb_host *host = g->host;
@@ -184,7 +206,7 @@ int ghl_sink_init(struct ghl *g)
 	g->conf.tag_prefix = g->tag_prefix;
 	g->conf.pipeline_id = g->pipeline_id;
 	if ((rc = load_status_maps(g)) != HLB_OK || (rc = load_operations(g)) != HLB_OK ||
-	    (rc = load_default_location(g)) != HLB_OK)
+	    (rc = load_default_location(g)) != HLB_OK || (rc = load_lanes(g)) != HLB_OK)
 		return rc;
 	if (link && *link && !(g->link_path = host->path_compile(link, err, sizeof(err)))) {
 		host->option_error(g->inst, "link_field", "%s", err);
@@ -207,10 +229,19 @@ int ghl_sink_init(struct ghl *g)
 
 /* ---- the sink ---------------------------------------------------------------------------- */
 
+/* The lanes of one delivery job: each runs a range of its records; the
+ * last to end finishes the job. */
+struct lanes {
+	hlb_job *job;
+	size_t running;       /* lanes not ended */
+	size_t refs;          /* lanes not freed */
+};
+
 struct delivery {
 	struct ghl *g;
 	hlb_job *job;
-	size_t n, i;          /* records; the current one */
+	struct lanes *lanes;
+	size_t n, i;          /* end of its range of records; the current one */
 	int started;          /* the current record's context is set up */
 	size_t s;             /* its current step */
 	ghl_op_ctx ctx;
@@ -225,6 +256,7 @@ struct delivery {
 	int asked_company, asking;
 	char company[GHL_ID_MAX]; /* what it told */
 	json_object *found;   /* the current record's lookups: member -> answer */
+	json_object *ids;     /* ... and the ids its steps made or found */
 	struct delivery *prev, *next;
 };
 
@@ -325,58 +357,83 @@ fail:
 		     "it back", object);
 }
 
-/* "ids": what the operations made or found (contactId, taskId, ...). */
-static int add_ids(struct delivery *d, json_object *body)
+/* Adds `v` (a new reference taken here) to obj under `key`; 0 or -1. */
+static int put_member(json_object *obj, const char *key, json_object *v)
 {
-	json_object *ids = json_object_new_object();
-	int bad = !ids;
+	json_object_get(v);
+	if (json_object_object_add(obj, key, v) == 0)
+		return 0;
+	json_object_put(v);
+	return -1;
+}
 
-	if (d->ctx.vars) {
-		json_object_object_foreach(d->ctx.vars, k, v)
-			bad |= json_object_object_add(ids, k, json_object_get(v)) != 0;
+/* After a step that succeeded: the ids it made or found, for the result's
+ * "ids" (what it yielded to later steps, and the contact a contact's
+ * answer named), never a value the record or the credential brought. */
+static int note_ids(struct delivery *d, const ghl_op *op)
+{
+	const char *p = op->yields, *s;
+	size_t n;
+	json_object *v;
+
+	if (!d->ids && !(d->ids = json_object_new_object()))
+		return -1;
+	while (p && (s = ghl_list_next(&p, &n))) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), s);
+		if (*name && json_object_object_get_ex(d->ctx.vars, name, &v) && put_member(d->ids, name, v) != 0)
+			return -1;
 	}
-	/* the contact an upsert matched is the context's, not a var */
-	if (*d->ctx.contact_id && !json_object_object_get_ex(ids, "contactId", NULL))
-		bad |= json_object_object_add(ids, "contactId", json_object_new_string(d->ctx.contact_id)) != 0;
-	if (bad || json_object_object_length(ids) == 0) {
-		json_object_put(ids);
-		return bad;
+	if (op->result == ghl_result_contact && *d->ctx.contact_id) {
+		v = json_object_new_string(d->ctx.contact_id);
+		if (!v || json_object_object_add(d->ids, "contactId", v) != 0) {
+			json_object_put(v);
+			return -1;
+		}
 	}
-	return json_object_object_add(body, "ids", ids) != 0;
+	return 0;
 }
 
 /* What delivering the record gave, for the routes reading this sink's
  * results: its body with each lookup's answer and the ids the operations
- * made ("ids"), under its own stream, key and operation. */
+ * made ("ids"), under its own stream, key and operation. A body that is
+ * no JSON object is the result's "body". */
 static void give_result(struct delivery *d)
 {
 	const hlb_host *host = d->g->host;
 	const hlb_record *r = host->batch_record(d->job, d->i);
-	json_object *in = host->record_body(r), *body = json_object_new_object();
+	json_object *in = host->record_body(r), *body;
 	hlb_record *out;
-	int bad = !body;
+	int bad;
 
 	if (!HLB_HOST_HAS(host, result) || !host->result)
-		goto done;
-	json_object_object_foreach(in, k, v)
-		bad |= json_object_object_add(body, k, json_object_get(v)) != 0;
-	if (d->found) {
-		json_object_object_foreach(d->found, fk, fv)
-			bad |= json_object_object_add(body, fk, json_object_get(fv)) != 0;
+		return;
+	body = json_object_new_object();
+	bad = !body;
+	if (!bad && json_object_is_type(in, json_type_object)) {
+		json_object_object_foreach(in, k, v)
+			bad |= put_member(body, k, v);
+	} else if (!bad) {
+		bad |= put_member(body, "body", in);
 	}
-	bad |= add_ids(d, body);
-	if (bad)
-		goto fail;
+	if (!bad && d->found) {
+		json_object_object_foreach(d->found, fk, fv)
+			bad |= put_member(body, fk, fv);
+	}
+	if (!bad && d->ids && json_object_object_length(d->ids))
+		bad |= put_member(body, "ids", d->ids);
+	if (bad) {
+		json_object_put(body);
+		host->log(d->g->inst, HLB_LOG_ERROR, "record %s: out of memory building its result",
+			  host->record_key(r));
+		return;
+	}
 	out = host->record_new(host->record_stream(r), host->record_key(r), host->record_op(r),
 			       host->record_time(r), body);
-	body = NULL;
-	if (out && host->result(d->job, d->i, out) == HLB_OK)
-		return;
-fail:
-	host->log(d->g->inst, HLB_LOG_ERROR, "record %s: its result could not be handed on (out of memory)",
-		  host->record_key(r));
-done:
-	json_object_put(body);
+	if (!out || host->result(d->job, d->i, out) != HLB_OK)
+		host->log(d->g->inst, HLB_LOG_ERROR, "record %s: its result could not be handed on",
+			  host->record_key(r));
 }
 
 static void record_end(struct delivery *d, hlb_verdict v, const char *why, long status, int64_t retry_after_ms)
@@ -386,7 +443,8 @@ static void record_end(struct delivery *d, hlb_verdict v, const char *why, long 
 	give(d, v, why, status, retry_after_ms);
 	ghl_op_ctx_clear(&d->ctx);
 	json_object_put(d->found);
-	d->found = NULL;
+	json_object_put(d->ids);
+	d->found = d->ids = NULL;
 	d->started = 0;
 	d->i++;
 }
@@ -400,7 +458,7 @@ static int keep_found(struct delivery *d, const ghl_op *op, json_object *answer)
 		v = ghl_json_at(answer, op->item ? op->item : op->items);
 	if (!d->found && !(d->found = json_object_new_object()))
 		return -1;
-	return json_object_object_add(d->found, ghl_op_lookup_member(op), json_object_get(v));
+	return put_member(d->found, ghl_op_lookup_member(op), v);
 }
 
 /* The contact the upsert found or created, linked to the record's object
@@ -672,6 +730,8 @@ static ghl_build_rc step_send(struct delivery *d, const ghl_op *op)
 		g->host->log(g->inst, HLB_LOG_INFO, "%s: record %s created %s before; not created again",
 			     op->info.name, g->host->record_key(g->host->batch_record(d->job, d->i)), id);
 		rc = ghl_op_yield(op, &d->ctx, id);
+		if (rc == GHL_BUILD_OK && note_ids(d, op) != 0)
+			rc = GHL_BUILD_NOMEM;
 		return rc == GHL_BUILD_OK ? GHL_BUILD_SKIP : rc;
 	}
 	if (ask_company(d, op))
@@ -753,8 +813,11 @@ static void delivery_free(struct delivery *d)
 		g->host->auth_cancel(d->auth);
 	json_object_put(d->sent_body);
 	json_object_put(d->found);
+	json_object_put(d->ids);
 	if (d->started)
 		ghl_op_ctx_clear(&d->ctx);
+	if (--d->lanes->refs == 0)
+		free(d->lanes);
 	free(d);
 }
 
@@ -771,9 +834,11 @@ static void run(struct delivery *d)
 	{
 		hlb_job *job = d->job;
 		const hlb_host *host = d->g->host;
+		int last = --d->lanes->running == 0;
 
 		delivery_free(d);
-		host->finish(job, HLB_OK, NULL);
+		if (last)
+			host->finish(job, HLB_OK, NULL);
 	}
 }
 
@@ -801,11 +866,6 @@ static void fields_reply(struct delivery *d, const ghl_reply *reply)
 	else
 		record_end(d, HLB_FAILED, why, reply->status, 0);
 	run(d);
-}
-
-static int is_read(const ghl_op *op)
-{
-	return strcmp(op->info.method, "GET") == 0;
 }
 
 /* contacts.find found no duplicate: the later steps see no contactId. */
@@ -900,6 +960,17 @@ static void on_reply(void *arg, const ghl_reply *reply)
 			found_none(d);
 			return;
 		}
+		if (ghl_op_is_lookup(op)) {
+			/* a 200 that found nothing ({"contact": null}) reads as a 404 */
+			d->g->host->log(d->g->inst, HLB_LOG_INFO, "%s: found nothing: %s is null in the result",
+					op->info.name, ghl_op_lookup_member(op));
+			if (keep_found(d, op, NULL) != 0)
+				record_end(d, HLB_RETRY, "out of memory", 0, 0);
+			else
+				d->s++;
+			run(d);
+			return;
+		}
 		snprintf(why, sizeof(why), "%s: not found (the answer has no %s)", op->info.name, op->item);
 		record_end(d, HLB_FAILED, why, reply->status, 0);
 		run(d);
@@ -919,7 +990,7 @@ static void on_reply(void *arg, const ghl_reply *reply)
 		run(d);
 		return;
 	}
-	if (ghl_op_is_lookup(op) && keep_found(d, op, reply->json) != 0) {
+	if ((ghl_op_is_lookup(op) && keep_found(d, op, reply->json) != 0) || note_ids(d, op) != 0) {
 		record_end(d, HLB_RETRY, "out of memory", 0, 0);
 		run(d);
 		return;
@@ -937,19 +1008,35 @@ static void on_reply(void *arg, const ghl_reply *reply)
 int ghl_sink_deliver(void *state, hlb_job *job)
 {
 	struct ghl *g = state;
-	struct delivery *d;
+	size_t n = g->host->batch_size(job), k = g->lanes < n ? g->lanes : n ? n : 1;
+	struct lanes *lanes = calloc(1, sizeof(*lanes));
+	struct delivery *d[64];
 
-	d = calloc(1, sizeof(*d));
-	if (!d)
+	if (!lanes)
 		return HLB_ENOMEM; /* the host retries the batch */
-	d->g = g;
-	d->job = job;
-	d->n = g->host->batch_size(job);
-	d->next = g->active;
-	if (d->next)
-		d->next->prev = d;
-	g->active = d;
-	run(d);
+	for (size_t l = 0; l < k; l++)
+		if (!(d[l] = calloc(1, sizeof(*d[l])))) {
+			while (l--)
+				free(d[l]);
+			free(lanes);
+			return HLB_ENOMEM;
+		}
+	lanes->job = job;
+	lanes->running = lanes->refs = k;
+	/* all lanes exist before any runs: one may end at once */
+	for (size_t l = 0; l < k; l++) {
+		d[l]->g = g;
+		d[l]->job = job;
+		d[l]->lanes = lanes;
+		d[l]->i = l * n / k;
+		d[l]->n = (l + 1) * n / k;
+		d[l]->next = g->active;
+		if (d[l]->next)
+			d[l]->next->prev = d[l];
+		g->active = d[l];
+	}
+	for (size_t l = 0; l < k; l++)
+		run(d[l]);
 	return HLB_OK;
 }
 
