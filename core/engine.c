@@ -450,10 +450,12 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 {
 	if (!j || !rec)
 		return HLB_EINVAL;
+	hc_batch *outer = j->e->collect;
+
 	if (j->kind == JOB_POLL && !j->finished) {
 		j->e->collect = j->pending;
 		dispatch(j->e, j->inst, rec);
-		j->e->collect = NULL;
+		j->e->collect = outer;
 		/* a long poll queues as it goes, not all at its end */
 		if (j->e->durable && !j->e->store_failed &&
 		    hc_batch_records(j->pending) >= POLL_FLUSH_RECORDS &&
@@ -470,7 +472,7 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 		}
 		j->e->collect = b;
 		dispatch(j->e, j->inst, rec);
-		j->e->collect = NULL;
+		j->e->collect = outer;
 		return HLB_OK;
 	}
 	if (j->kind == JOB_PROCESS) {
@@ -540,12 +542,18 @@ static int sink_full(const struct hlb_instance *s, size_t more)
  * is the queue, and the slowest sink sets the pace. */
 static int has_room(const struct hlb_instance *src)
 {
-	size_t full = 0;
+	size_t full = 0, full_direct = 0;
 
-	for (size_t i = 0; i < src->nreach; i++)
-		full += sink_full(src->reach[i], 0);
+	for (size_t i = 0; i < src->nreach; i++) {
+		int f = sink_full(src->reach[i], 0);
+
+		full += (size_t)f;
+		full_direct += (size_t)(f && i < src->ndirect);
+	}
+	/* a sink fed by results fills only behind the sink feeding it:
+	 * the source waits for its own sinks */
 	if (src->engine->durable)
-		return full < src->nreach || src->nreach == 0;
+		return full_direct < src->ndirect || src->ndirect == 0;
 	return full == 0;
 }
 
@@ -1365,7 +1373,7 @@ static void summary(hc_engine *e)
 			       (unsigned long long)inst->polls, inst->polls == 1 ? "" : "s");
 		else if (inst->role == HLB_CAP_SINK && inst->nroutes)
 			hc_log(inst->sec->label, HLB_LOG_INFO,
-			       "%llu delivered, %llu failed, %llu retries, %zu left queued, %llu results",
+			       "%llu delivered, %llu failed, %llu retries, %zu left queued, %llu results given",
 			       (unsigned long long)inst->delivered, (unsigned long long)inst->failed,
 			       (unsigned long long)inst->retried, inst->q_len + inst->wait_len,
 			       (unsigned long long)inst->emitted);

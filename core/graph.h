@@ -32,8 +32,9 @@ struct hlb_instance {
 	int64_t interval_ms;
 	struct hc_route **routes; /* routes reading from this source */
 	size_t nroutes;
-	struct hlb_instance **reach; /* sinks fed by it, for backpressure */
-	size_t nreach;
+	struct hlb_instance **reach; /* sinks fed by it, for backpressure: first those of its
+				      * routes, then those their results feed */
+	size_t nreach, ndirect;
 	int polling, wants_more, waiting_room, exhausted;
 	hlb_timer *poll_timer;
 	uint64_t polls, emitted;

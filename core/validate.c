@@ -664,14 +664,15 @@ static void wire_sources(hc_graph *g)
 		collect_reach(src, r, 0);
 	}
 	/* A source also feeds the sinks that the results of its sinks reach:
-	 * backpressure and the webhook queue bound count them. (reach grows
-	 * as it is walked; results cycles are refused, and add_reach adds a
-	 * sink once.) */
+	 * the memory-queue backpressure and the webhook queue bound count
+	 * them, after its own sinks. (reach grows as it is walked; results
+	 * cycles are refused, and add_reach adds a sink once.) */
 	for (size_t i = 0; i < g->ninst; i++) {
 		struct hlb_instance *src = g->inst[i];
 
 		if (src->role != HLB_CAP_SOURCE)
 			continue;
+		src->ndirect = src->nreach;
 		for (size_t k = 0; k < src->nreach; k++) {
 			struct hlb_instance *s = src->reach[k];
 

@@ -552,8 +552,10 @@ START_TEST(test_sink_results)
 		"{\"n\":3,\"by\":\"look\",\"x\":3}\n{\"n\":4,\"by\":\"look\",\"x\":4}\n"
 		"{\"n\":5,\"by\":\"look\",\"x\":5}\n");
 	ck_assert_uint_eq(inst("look")->emitted, 5);
-	/* backpressure: src feeds out too, through look's results */
+	/* backpressure: src feeds out too, through look's results; in the
+	 * store it waits only for look, which out fills behind */
 	ck_assert_uint_eq(inst("src")->nreach, 2);
+	ck_assert_uint_eq(inst("src")->ndirect, 1);
 	ck_assert_uint_eq(inst("look")->failed, 1);
 	ck_assert_uint_eq(inst("out")->delivered, 5);
 	ck_assert_uint_eq(hc_engine_queue_depth(rig.e, inst("look")), 0);

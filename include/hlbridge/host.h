@@ -307,8 +307,10 @@ typedef struct hlb_host {
 	/* A sink of a module with HLB_CAP_RESULTS hands on what delivering
 	 * record i of `batch` gave (ownership of `rec` passes): the routes
 	 * reading `from` this sink take it, as they would a source's record.
-	 * Give it before record i's verdict, and only with HLB_DONE: the host
-	 * queues a delivery's results before it writes its verdicts, so a
+	 * Give it before the delivery's finish(), and only for a record whose
+	 * verdict is HLB_DONE (the host does not check that): results are
+	 * handed on in the order given, and the host queues a delivery's
+	 * results before it writes its verdicts, so a
 	 * crash in between delivers the record again and gives its result
 	 * again (give the result the record's key, so that the sinks after
 	 * this one see a redelivery, not a new record). When no route reads

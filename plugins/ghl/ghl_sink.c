@@ -230,12 +230,24 @@ int ghl_sink_init(struct ghl *g)
 /* ---- the sink ---------------------------------------------------------------------------- */
 
 /* The lanes of one delivery job: each runs a range of its records; the
- * last to end finishes the job. */
+ * last to end hands on the results, in the records' order (two records
+ * of one key must not swap), and finishes the job. */
 struct lanes {
-	hlb_job *job;
+	const hlb_host *host;
 	size_t running;       /* lanes not ended */
 	size_t refs;          /* lanes not freed */
+	size_t n;
+	hlb_record **results; /* per record: its result, not yet handed on */
 };
+
+static void lanes_free(struct lanes *l)
+{
+	for (size_t i = 0; l->results && i < l->n; i++)
+		if (l->results[i])
+			l->host->record_free(l->results[i]);
+	free(l->results);
+	free(l);
+}
 
 struct delivery {
 	struct ghl *g;
@@ -370,7 +382,7 @@ static int put_member(json_object *obj, const char *key, json_object *v)
 /* After a step that succeeded: the ids it made or found, for the result's
  * "ids" (what it yielded to later steps, and the contact a contact's
  * answer named), never a value the record or the credential brought. */
-static int note_ids(struct delivery *d, const ghl_op *op)
+static int note_ids(struct delivery *d, const ghl_op *op, json_object *answer)
 {
 	const char *p = op->yields, *s;
 	size_t n;
@@ -385,8 +397,12 @@ static int note_ids(struct delivery *d, const ghl_op *op)
 		if (*name && json_object_object_get_ex(d->ctx.vars, name, &v) && put_member(d->ids, name, v) != 0)
 			return -1;
 	}
-	if (op->result == ghl_result_contact && *d->ctx.contact_id) {
-		v = json_object_new_string(d->ctx.contact_id);
+	/* the contact a contact's answer names (contacts.get, .duplicate, .upsert) */
+	const char *id = op->item && strcmp(op->item, "contact") == 0 ?
+			 ghl_json_string(ghl_json_at(answer, "contact"), "id") : NULL;
+
+	if (id && *id) {
+		v = json_object_new_string(id);
 		if (!v || json_object_object_add(d->ids, "contactId", v) != 0) {
 			json_object_put(v);
 			return -1;
@@ -431,8 +447,10 @@ static void give_result(struct delivery *d)
 	}
 	out = host->record_new(host->record_stream(r), host->record_key(r), host->record_op(r),
 			       host->record_time(r), body);
-	if (!out || host->result(d->job, d->i, out) != HLB_OK)
-		host->log(d->g->inst, HLB_LOG_ERROR, "record %s: its result could not be handed on",
+	if (out && d->lanes->results)
+		d->lanes->results[d->i] = out; /* handed on in order when the lanes end */
+	else
+		host->log(d->g->inst, HLB_LOG_ERROR, "record %s: out of memory keeping its result",
 			  host->record_key(r));
 }
 
@@ -730,7 +748,7 @@ static ghl_build_rc step_send(struct delivery *d, const ghl_op *op)
 		g->host->log(g->inst, HLB_LOG_INFO, "%s: record %s created %s before; not created again",
 			     op->info.name, g->host->record_key(g->host->batch_record(d->job, d->i)), id);
 		rc = ghl_op_yield(op, &d->ctx, id);
-		if (rc == GHL_BUILD_OK && note_ids(d, op) != 0)
+		if (rc == GHL_BUILD_OK && note_ids(d, op, NULL) != 0)
 			rc = GHL_BUILD_NOMEM;
 		return rc == GHL_BUILD_OK ? GHL_BUILD_SKIP : rc;
 	}
@@ -817,7 +835,7 @@ static void delivery_free(struct delivery *d)
 	if (d->started)
 		ghl_op_ctx_clear(&d->ctx);
 	if (--d->lanes->refs == 0)
-		free(d->lanes);
+		lanes_free(d->lanes);
 	free(d);
 }
 
@@ -834,11 +852,20 @@ static void run(struct delivery *d)
 	{
 		hlb_job *job = d->job;
 		const hlb_host *host = d->g->host;
-		int last = --d->lanes->running == 0;
+		struct lanes *l = d->lanes;
 
+		if (--l->running) {
+			delivery_free(d);
+			return;
+		}
+		for (size_t i = 0; l->results && i < l->n; i++) {
+			if (l->results[i] && host->result(job, i, l->results[i]) != HLB_OK)
+				host->log(d->g->inst, HLB_LOG_ERROR, "record %s: its result could not be handed on",
+					  host->record_key(host->batch_record(job, i)));
+			l->results[i] = NULL; /* the host's now */
+		}
 		delivery_free(d);
-		if (last)
-			host->finish(job, HLB_OK, NULL);
+		host->finish(job, HLB_OK, NULL);
 	}
 }
 
@@ -990,7 +1017,7 @@ static void on_reply(void *arg, const ghl_reply *reply)
 		run(d);
 		return;
 	}
-	if ((ghl_op_is_lookup(op) && keep_found(d, op, reply->json) != 0) || note_ids(d, op) != 0) {
+	if ((ghl_op_is_lookup(op) && keep_found(d, op, reply->json) != 0) || note_ids(d, op, reply->json) != 0) {
 		record_end(d, HLB_RETRY, "out of memory", 0, 0);
 		run(d);
 		return;
@@ -1014,14 +1041,20 @@ int ghl_sink_deliver(void *state, hlb_job *job)
 
 	if (!lanes)
 		return HLB_ENOMEM; /* the host retries the batch */
+	lanes->host = g->host;
+	lanes->n = n;
+	if (n && HLB_HOST_HAS(g->host, result) && g->host->result &&
+	    !(lanes->results = calloc(n, sizeof(*lanes->results)))) {
+		free(lanes);
+		return HLB_ENOMEM;
+	}
 	for (size_t l = 0; l < k; l++)
 		if (!(d[l] = calloc(1, sizeof(*d[l])))) {
 			while (l--)
 				free(d[l]);
-			free(lanes);
+			lanes_free(lanes);
 			return HLB_ENOMEM;
 		}
-	lanes->job = job;
 	lanes->running = lanes->refs = k;
 	/* all lanes exist before any runs: one may end at once */
 	for (size_t l = 0; l < k; l++) {
