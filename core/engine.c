@@ -439,6 +439,17 @@ static void dispatch(hc_engine *e, struct hlb_instance *src, hlb_record *rec)
 	}
 }
 
+/* Dispatches into `batch` (queued in one transaction later), restoring
+ * whatever batch an outer call collects into. */
+static void dispatch_into(hc_engine *e, hc_batch *batch, struct hlb_instance *from, hlb_record *rec)
+{
+	hc_batch *outer = e->collect;
+
+	e->collect = batch;
+	dispatch(e, from, rec);
+	e->collect = outer;
+}
+
 static hc_batch *wh_batch(struct hlb_instance *src)
 {
 	if (!src->wh_batch)
@@ -450,12 +461,8 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 {
 	if (!j || !rec)
 		return HLB_EINVAL;
-	hc_batch *outer = j->e->collect;
-
 	if (j->kind == JOB_POLL && !j->finished) {
-		j->e->collect = j->pending;
-		dispatch(j->e, j->inst, rec);
-		j->e->collect = outer;
+		dispatch_into(j->e, j->pending, j->inst, rec);
 		/* a long poll queues as it goes, not all at its end */
 		if (j->e->durable && !j->e->store_failed &&
 		    hc_batch_records(j->pending) >= POLL_FLUSH_RECORDS &&
@@ -470,9 +477,7 @@ int hc_job_emit(hlb_job *j, hlb_record *rec)
 			hc_record_free(rec);
 			return HLB_ENOMEM;
 		}
-		j->e->collect = b;
-		dispatch(j->e, j->inst, rec);
-		j->e->collect = outer;
+		dispatch_into(j->e, b, j->inst, rec);
 		return HLB_OK;
 	}
 	if (j->kind == JOB_PROCESS) {
@@ -515,11 +520,7 @@ int hc_job_result(hlb_job *j, size_t i, hlb_record *rec)
 		hc_record_free(rec);
 		return HLB_ENOMEM;
 	}
-	hc_batch *outer = j->e->collect;
-
-	j->e->collect = j->pending;
-	dispatch(j->e, sink, rec);
-	j->e->collect = outer;
+	dispatch_into(j->e, j->pending, sink, rec);
 	return HLB_OK;
 }
 
@@ -1371,17 +1372,18 @@ static void summary(hc_engine *e)
 			hc_log(inst->sec->label, HLB_LOG_INFO, "%llu record%s from %llu poll%s",
 			       (unsigned long long)inst->emitted, inst->emitted == 1 ? "" : "s",
 			       (unsigned long long)inst->polls, inst->polls == 1 ? "" : "s");
-		else if (inst->role == HLB_CAP_SINK && inst->nroutes)
+		else if (inst->role == HLB_CAP_SINK) {
+			char results[48] = "";
+
+			/* a sink some route reads the results of */
+			if (inst->nroutes)
+				snprintf(results, sizeof(results), ", %llu results given",
+					 (unsigned long long)inst->emitted);
 			hc_log(inst->sec->label, HLB_LOG_INFO,
-			       "%llu delivered, %llu failed, %llu retries, %zu left queued, %llu results given",
+			       "%llu delivered, %llu failed, %llu retries, %zu left queued%s",
 			       (unsigned long long)inst->delivered, (unsigned long long)inst->failed,
-			       (unsigned long long)inst->retried, inst->q_len + inst->wait_len,
-			       (unsigned long long)inst->emitted);
-		else if (inst->role == HLB_CAP_SINK)
-			hc_log(inst->sec->label, HLB_LOG_INFO,
-			       "%llu delivered, %llu failed, %llu retries, %zu left queued",
-			       (unsigned long long)inst->delivered, (unsigned long long)inst->failed,
-			       (unsigned long long)inst->retried, inst->q_len + inst->wait_len);
+			       (unsigned long long)inst->retried, inst->q_len + inst->wait_len, results);
+		}
 		else
 			hc_log(inst->sec->label, HLB_LOG_DEBUG, "%llu records dropped",
 			       (unsigned long long)inst->dropped);

@@ -906,6 +906,19 @@ static void found_none(struct delivery *d)
 	run(d);
 }
 
+/* A lookup found nothing: not a failure, its member of the result is
+ * null; the record goes on. */
+static void found_nothing(struct delivery *d, const ghl_op *op, const char *how)
+{
+	d->g->host->log(d->g->inst, HLB_LOG_INFO, "%s: %s: %s is null in the result", op->info.name, how,
+			ghl_op_lookup_member(op));
+	if (keep_found(d, op, NULL) != 0)
+		record_end(d, HLB_RETRY, "out of memory", 0, 0);
+	else
+		d->s++;
+	run(d);
+}
+
 /* A failed request: 1 when it is the step's outcome after all (a
  * delete of what is gone, a find of nothing) and the record went on. */
 static int failure_is_done(struct delivery *d, const ghl_op *op, const ghl_reply *reply)
@@ -923,16 +936,7 @@ static int failure_is_done(struct delivery *d, const ghl_op *op, const ghl_reply
 		return 1;
 	}
 	if (ghl_op_is_lookup(op)) {
-		/* what the record names is gone: the result says so (null) */
-		d->g->host->log(d->g->inst, HLB_LOG_INFO, "%s: not found (404): %s is null in the result",
-				op->info.name, ghl_op_lookup_member(op));
-		if (keep_found(d, op, NULL) != 0) {
-			record_end(d, HLB_RETRY, "out of memory", 0, 0);
-			run(d);
-			return 1;
-		}
-		d->s++;
-		run(d);
+		found_nothing(d, op, "not found (404)");
 		return 1;
 	}
 	return 0;
@@ -989,13 +993,7 @@ static void on_reply(void *arg, const ghl_reply *reply)
 		}
 		if (ghl_op_is_lookup(op)) {
 			/* a 200 that found nothing ({"contact": null}) reads as a 404 */
-			d->g->host->log(d->g->inst, HLB_LOG_INFO, "%s: found nothing: %s is null in the result",
-					op->info.name, ghl_op_lookup_member(op));
-			if (keep_found(d, op, NULL) != 0)
-				record_end(d, HLB_RETRY, "out of memory", 0, 0);
-			else
-				d->s++;
-			run(d);
+			found_nothing(d, op, "found nothing");
 			return;
 		}
 		snprintf(why, sizeof(why), "%s: not found (the answer has no %s)", op->info.name, op->item);
